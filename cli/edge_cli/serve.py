@@ -1,0 +1,154 @@
+"""``influxdb3 serve``: start the process group, keep it running, stop it cleanly.
+
+Children: the persister first (it owns the catalog and replays the WAL), then the ingest and
+query workers, then the gateway. A child that dies is started again (with a growing delay if
+it keeps dying). The first SIGTERM or SIGINT stops the gateway first (it drains in-flight
+requests), then the workers (ingest answers what it holds), then the persister; exit code 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from types import FrameType
+
+from edge_common.settings import Settings
+from edge_common.wire import Endpoints
+
+__all__ = ["serve"]
+
+log = logging.getLogger("influxdb3.serve")
+EXIT_OK, EXIT_START_FAILED = 0, 3
+
+
+@dataclass
+class _Child:
+    name: str
+    args: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+    next_start: float = 0.0
+
+
+def _children(settings: Settings) -> list[_Child]:
+    py = sys.executable
+    kids = [_Child("persister", [py, "-m", "edge_persister"])]
+    kids += [
+        _Child(f"ingest-{i}", [py, "-m", "edge_ingest", "--worker", str(i)])
+        for i in range(settings.ingest_workers)
+    ]
+    kids += [
+        _Child(f"query-{i}", [py, "-m", "edge_query", "--worker", str(i)])
+        for i in range(settings.query_workers)
+    ]
+    kids.append(_Child("gateway", [py, "-m", "edge_gateway"]))
+    return kids
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children = _children(settings)
+        self.env = {**os.environ, **settings.to_env()}
+        self.stopping = False
+
+    def _start(self, child: _Child) -> None:
+        child.proc = subprocess.Popen(child.args, env=self.env)
+        log.debug("started %s (pid %d)", child.name, child.proc.pid)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _wait_ready(self, timeout_s: float = 60.0) -> bool:
+        host = self.settings.http_host
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        url = f"http://{host}:{self.settings.http_port}/health"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self.stopping:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return True
+            except OSError:
+                pass
+            if any(c.proc is not None and c.proc.poll() is not None for c in self.children):
+                self._restart_dead()
+            time.sleep(0.1)
+        return False
+
+    def _restart_dead(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.proc is None or child.proc.poll() is None:
+                continue
+            if child.next_start == 0.0:
+                log.warning(
+                    "%s exited with code %s; starting it again", child.name, child.proc.returncode
+                )
+                child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+                child.next_start = now + min(0.1 * 2 ** (len(child.restarts) - 1), 10.0)
+            if now >= child.next_start:
+                child.next_start = 0.0
+                self._start(child)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        Endpoints.for_data_dir(s.data_dir).prepare()
+        for child in self.children:
+            self._start(child)
+        if not self._wait_ready():
+            if not self.stopping:
+                log.error("the server did not become ready; stopping")
+            self._stop_all()
+            return EXIT_OK if self.stopping else EXIT_START_FAILED
+        print(
+            f"Edge {self._version()} listening on http://{s.http_bind}; data in "
+            f"{s.data_dir.resolve()} (object store: {s.object_store}); "
+            f"{s.ingest_workers} ingest and {s.query_workers} query workers",
+            flush=True,
+        )
+        while not self.stopping:
+            self._restart_dead()
+            time.sleep(0.1)
+        self._stop_all()
+        return EXIT_OK
+
+    @staticmethod
+    def _version() -> str:
+        from edge_common import __version__
+
+        return __version__
+
+    def _stop_all(self) -> None:
+        order = ["gateway", "ingest", "query", "persister"]
+        for prefix in order:
+            group = [c for c in self.children if c.name.startswith(prefix) and c.proc]
+            for c in group:
+                if c.proc is not None and c.proc.poll() is None:
+                    c.proc.send_signal(signal.SIGTERM)
+            for c in group:
+                if c.proc is None:
+                    continue
+                try:
+                    c.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in 15 s; killing it", c.name)
+                    c.proc.kill()
+                    c.proc.wait()
+
+
+def serve(settings: Settings) -> int:
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper()),
+        format="%(asctime)s %(levelname)s serve: %(message)s",
+    )
+    return Supervisor(settings).run()

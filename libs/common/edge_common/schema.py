@@ -1,0 +1,207 @@
+"""Names, column types and the catalog model (databases → tables → typed columns).
+
+Every name is validated here and nowhere else. The persister owns the authoritative
+:class:`Catalog`; other processes hold copies that they refresh from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+
+from edge_common.errors import BadRequest, LimitExceeded, SchemaConflict
+
+__all__ = [
+    "TIME_COLUMN",
+    "Catalog",
+    "ColumnType",
+    "DatabaseSchema",
+    "TableSchema",
+    "validate_column_name",
+    "validate_database_name",
+    "validate_table_name",
+]
+
+TIME_COLUMN = "time"
+_DB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-./]{0,63}")
+_MAX_NAME_BYTES = 512
+
+
+class ColumnType(StrEnum):
+    """A column's kind and type; fixed when the column is first written."""
+
+    TAG = "tag"
+    TIME = "time"
+    FLOAT = "float"
+    INTEGER = "integer"
+    UINTEGER = "uinteger"
+    STRING = "string"
+    BOOLEAN = "boolean"
+
+    @property
+    def is_field(self) -> bool:
+        return self not in (ColumnType.TAG, ColumnType.TIME)
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW[self]
+
+    @property
+    def iox_name(self) -> str:
+        """The name InfluxDB 3 uses in its error messages."""
+        if self is ColumnType.TAG:
+            return "iox::column_type::tag"
+        if self is ColumnType.TIME:
+            return "iox::column_type::timestamp"
+        return f"iox::column_type::field::{self.value}"
+
+
+_ARROW: dict[ColumnType, pa.DataType] = {
+    ColumnType.TAG: pa.dictionary(pa.int32(), pa.string()),
+    ColumnType.TIME: pa.timestamp("ns"),
+    ColumnType.FLOAT: pa.float64(),
+    ColumnType.INTEGER: pa.int64(),
+    ColumnType.UINTEGER: pa.uint64(),
+    ColumnType.STRING: pa.string(),
+    ColumnType.BOOLEAN: pa.bool_(),
+}
+
+
+def validate_database_name(name: str) -> str:
+    if not _DB_NAME.fullmatch(name):
+        raise BadRequest(
+            f"invalid database name {name!r}: use 1-64 characters from letters, digits, "
+            "'_', '-', '.' and '/', starting with a letter, digit or '_'"
+        )
+    return name
+
+
+def _validate_name(kind: str, name: str) -> str:
+    if not name:
+        raise BadRequest(f"{kind} name must not be empty")
+    if len(name.encode()) > _MAX_NAME_BYTES:
+        raise BadRequest(f"{kind} name longer than {_MAX_NAME_BYTES} bytes")
+    if any(ord(c) < 32 for c in name):
+        raise BadRequest(f"{kind} name {name!r} contains a control character")
+    return name
+
+
+def validate_table_name(name: str) -> str:
+    return _validate_name("table", name)
+
+
+def validate_column_name(name: str) -> str:
+    _validate_name("column", name)
+    if name == TIME_COLUMN:
+        raise BadRequest("'time' is reserved for the timestamp and cannot be a tag or field key")
+    return name
+
+
+@dataclass
+class TableSchema:
+    """Columns of one table in creation order; ``time`` is always present."""
+
+    name: str
+    columns: dict[str, ColumnType] = field(default_factory=lambda: {TIME_COLUMN: ColumnType.TIME})
+
+    def arrow_schema(self, names: list[str] | None = None) -> pa.Schema:
+        wanted = self.columns if names is None else names
+        return pa.schema([(n, self.columns[n].arrow_type) for n in wanted])
+
+    def query_schema(self) -> pa.Schema:
+        """The table as SQL sees it: columns in name order, as InfluxDB 3 shows them."""
+        return self.arrow_schema(sorted(self.columns))
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [n for n, t in self.columns.items() if t is ColumnType.TAG]
+
+
+@dataclass
+class DatabaseSchema:
+    name: str
+    tables: dict[str, TableSchema] = field(default_factory=dict)
+
+
+@dataclass
+class Catalog:
+    """All databases; ``version`` grows by one on every change."""
+
+    version: int = 0
+    databases: dict[str, DatabaseSchema] = field(default_factory=dict)
+
+    def table(self, db: str, table: str) -> TableSchema | None:
+        d = self.databases.get(db)
+        return None if d is None else d.tables.get(table)
+
+    def ensure(
+        self,
+        db: str,
+        table: str,
+        columns: dict[str, ColumnType],
+        *,
+        max_databases: int,
+        max_tables: int,
+        max_columns: int,
+    ) -> tuple[TableSchema, bool]:
+        """Create what is missing of ``db.table`` and ``columns``; return the table and whether
+        anything changed. Columns whose existing type differs are left as they are: the caller
+        rejects the lines that disagree."""
+        changed = False
+        d = self.databases.get(db)
+        if d is None:
+            validate_database_name(db)
+            if len(self.databases) >= max_databases:
+                raise LimitExceeded(
+                    f"database limit reached: this server holds at most {max_databases} databases"
+                )
+            d = self.databases[db] = DatabaseSchema(db)
+            changed = True
+        t = d.tables.get(table)
+        if t is None:
+            validate_table_name(table)
+            if len(d.tables) >= max_tables:
+                raise LimitExceeded(
+                    f"table limit reached: database {db!r} holds at most {max_tables} tables"
+                )
+            t = d.tables[table] = TableSchema(table)
+            changed = True
+        new = [n for n in columns if n not in t.columns]
+        if new:
+            if len(t.columns) + len(new) > max_columns:
+                raise LimitExceeded(
+                    f"column limit reached: table {table!r} in database {db!r} may hold at most "
+                    f"{max_columns} columns, this write would make {len(t.columns) + len(new)}"
+                )
+            for n in new:
+                validate_column_name(n)
+                t.columns[n] = columns[n]
+            changed = True
+        if changed:
+            self.version += 1
+        return t, changed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "version": self.version,
+            "databases": {
+                dn: {tn: {c: ty.value for c, ty in t.columns.items()} for tn, t in d.tables.items()}
+                for dn, d in self.databases.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Catalog:
+        if data.get("format") != 1:
+            raise SchemaConflict(f"unknown catalog format {data.get('format')!r}")
+        cat = cls(version=int(data["version"]))
+        for dn, tables in data["databases"].items():
+            d = cat.databases[dn] = DatabaseSchema(dn)
+            for tn, cols in tables.items():
+                d.tables[tn] = TableSchema(tn, {c: ColumnType(v) for c, v in cols.items()})
+        return cat

@@ -1,0 +1,130 @@
+"""The one settings model. Every option is a CLI flag and an ``INFLUXDB3_*`` environment variable.
+
+``influxdb3 serve`` parses flags into :class:`Settings`, then hands the same values to each child
+process through the environment (:func:`Settings.to_env`), so every process sees one truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Server settings; field descriptions double as CLI help and the settings reference."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+
+    http_bind: str = Field(
+        "0.0.0.0:8181",
+        description="Address the HTTP API listens on (host:port).",
+        validation_alias=_env("http_bind", "INFLUXDB3_HTTP_BIND_ADDR"),
+    )
+    data_dir: Path = Field(
+        Path("data"),
+        description="Directory for the write-ahead log, the catalog and local object storage.",
+        validation_alias=_env("data_dir", "INFLUXDB3_DB_DIR", "INFLUXDB_IOX_DB_DIR"),
+    )
+    object_store: Literal["file", "memory"] = Field(
+        "file",
+        description="Where persisted data lives: 'file' (under --data-dir) or 'memory'.",
+        validation_alias=_env(
+            "object_store", "INFLUXDB3_OBJECT_STORE", "INFLUXDB_IOX_OBJECT_STORE"
+        ),
+    )
+    node_id: str = Field(
+        "edge0",
+        description="Name of this node; prefixes every object-store path.",
+        validation_alias=_env("node_id", "INFLUXDB3_NODE_IDENTIFIER_PREFIX"),
+    )
+    max_http_request_size: int = Field(
+        10_485_760,
+        ge=1024,
+        description="Largest accepted HTTP request body in bytes (after gzip decoding).",
+        validation_alias=_env("max_http_request_size", "INFLUXDB3_MAX_HTTP_REQUEST_SIZE"),
+    )
+    max_databases: int = Field(
+        100,
+        ge=1,
+        description="Most databases the catalog holds.",
+        validation_alias=_env("max_databases", "INFLUXDB3_MAX_DATABASES"),
+    )
+    max_tables_per_database: int = Field(
+        10_000,
+        ge=1,
+        description="Most tables one database holds.",
+        validation_alias=_env("max_tables_per_database", "INFLUXDB3_MAX_TABLES_PER_DATABASE"),
+    )
+    max_columns_per_table: int = Field(
+        1_000,
+        ge=2,
+        description="Most columns (tags, fields and time) one table holds.",
+        validation_alias=_env("max_columns_per_table", "INFLUXDB3_MAX_COLUMNS_PER_TABLE"),
+    )
+    ingest_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Number of ingest worker processes (line protocol parsing, WAL).",
+        validation_alias=_env("ingest_workers", "INFLUXDB3_INGEST_WORKERS"),
+    )
+    query_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Number of query worker processes (DataFusion).",
+        validation_alias=_env("query_workers", "INFLUXDB3_QUERY_WORKERS"),
+    )
+    request_timeout_ms: int = Field(
+        30_000,
+        ge=100,
+        description="How long the gateway waits for a worker's answer before replying 503.",
+        validation_alias=_env("request_timeout_ms", "INFLUXDB3_REQUEST_TIMEOUT_MS"),
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info",
+        description="Log level of every process.",
+        validation_alias=_env("log_level", "INFLUXDB3_LOG_LEVEL", "LOG_FILTER"),
+    )
+
+    @field_validator("http_bind")
+    @classmethod
+    def _check_bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"expected host:port, got {value!r}")
+        return value
+
+    @property
+    def http_host(self) -> str:
+        return self.http_bind.rpartition(":")[0].strip("[]")
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_bind.rpartition(":")[2])
+
+    def to_env(self) -> dict[str, str]:
+        """Environment variables that make a child process load exactly these settings."""
+        env: dict[str, str] = {}
+        for name, field in type(self).model_fields.items():
+            alias = field.validation_alias
+            assert isinstance(alias, AliasChoices)
+            key = next(str(c) for c in alias.choices if str(c).startswith("INFLUXDB3_"))
+            env[key] = str(getattr(self, name))
+        return env
+
+    @classmethod
+    def env_names(cls, name: str) -> list[str]:
+        """The environment variables that set field ``name``, preferred first."""
+        alias = cls.model_fields[name].validation_alias
+        assert isinstance(alias, AliasChoices)
+        return [str(c) for c in alias.choices if str(c).isupper()]

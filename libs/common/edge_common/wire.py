@@ -1,0 +1,151 @@
+"""Everything that crosses a process boundary: socket addresses, frames and write records.
+
+Frames over ZeroMQ are ``[header, *payloads]``: the header is JSON with a format version
+``v`` and an ``op``; payloads are raw bytes (Arrow IPC streams). A write record is the unit
+an ingest worker appends to its WAL and sends to the persister: the very same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from edge_common.errors import EdgeError
+
+__all__ = [
+    "WIRE_VERSION",
+    "Endpoints",
+    "WriteRecord",
+    "error_header",
+    "ipc_bytes",
+    "pack",
+    "read_ipc",
+    "unpack",
+]
+
+WIRE_VERSION = 1
+_RECORD_VERSION = 1
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Addresses of the group's internal sockets (ipc:// files in a private directory)."""
+
+    run_dir: Path
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> Endpoints:
+        run = data_dir.resolve() / "run"
+        if len(str(run)) > 60:  # ipc paths must stay under the ~107-byte sun_path limit
+            digest = hashlib.sha256(str(run).encode()).hexdigest()[:16]
+            run = Path(tempfile.gettempdir()) / f"edge-{digest}"
+        return cls(run)
+
+    def prepare(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.run_dir, 0o700)
+
+    def _ipc(self, name: str) -> str:
+        return f"ipc://{self.run_dir / name}.sock"
+
+    def ingest(self, worker: int) -> str:
+        return self._ipc(f"ingest-{worker}")
+
+    def query(self, worker: int) -> str:
+        return self._ipc(f"query-{worker}")
+
+    @property
+    def persister_ingest(self) -> str:
+        return self._ipc("persister-ingest")
+
+    @property
+    def persister_query(self) -> str:
+        return self._ipc("persister-query")
+
+
+def pack(header: dict[str, Any], *payloads: bytes | memoryview) -> list[bytes | memoryview]:
+    return [orjson.dumps({"v": WIRE_VERSION, **header}), *payloads]
+
+
+def unpack(frames: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+    """Header and payload frames; a frame of another format version is an error."""
+    header = orjson.loads(bytes(frames[0]))
+    if header.get("v") != WIRE_VERSION:
+        raise EdgeError(f"unsupported wire version {header.get('v')!r}")
+    return header, frames[1:]
+
+
+def error_header(err: EdgeError) -> dict[str, Any]:
+    return {"ok": False, "error": err.to_wire()}
+
+
+def ipc_bytes(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for b in batches:
+            writer.write_batch(b)
+    return sink.getvalue()
+
+
+def read_ipc(frame: Any) -> pa.Table:
+    buf = frame.buffer if hasattr(frame, "buffer") else frame
+    return pa.ipc.open_stream(pa.py_buffer(buf)).read_all()
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    """One accepted write: a database and one record batch per table."""
+
+    db: str
+    stamp_ns: int
+    tables: dict[str, pa.RecordBatch]
+
+    def encode(self) -> bytes:
+        names = list(self.tables)
+        head = orjson.dumps(
+            {"v": _RECORD_VERSION, "db": self.db, "stamp": self.stamp_ns, "tables": names}
+        )
+        parts: list[bytes | pa.Buffer] = [_U32.pack(len(head)), head]
+        for name in names:
+            batch = self.tables[name]
+            buf = ipc_bytes([batch], batch.schema)
+            parts += [_U64.pack(buf.size), buf]
+        return b"".join(parts)
+
+    @classmethod
+    def decode(cls, data: bytes | memoryview) -> WriteRecord:
+        view = memoryview(data)
+        (hlen,) = _U32.unpack_from(view, 0)
+        head = orjson.loads(view[4 : 4 + hlen])
+        if head.get("v") != _RECORD_VERSION:
+            raise EdgeError(f"unsupported write record version {head.get('v')!r}")
+        pos = 4 + hlen
+        tables: dict[str, pa.RecordBatch] = {}
+        for name in head["tables"]:
+            (size,) = _U64.unpack_from(view, pos)
+            pos += 8
+            reader = pa.ipc.open_stream(pa.py_buffer(view[pos : pos + size]))
+            batches = list(reader)
+            tables[name] = (
+                batches[0]
+                if len(batches) == 1
+                else pa.Table.from_batches(batches, reader.schema).combine_chunks().to_batches()[0]
+            )
+            pos += size
+        return cls(head["db"], int(head["stamp"]), tables)
+
+    @staticmethod
+    def peek_stamp(data: bytes | memoryview) -> int:
+        view = memoryview(data)
+        (hlen,) = _U32.unpack_from(view, 0)
+        return int(orjson.loads(view[4 : 4 + hlen])["stamp"])

@@ -1,0 +1,68 @@
+"""The ASGI application: routes, the lifespan that opens worker pools, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import zmq.asyncio
+from edge_common import __version__
+from edge_common.settings import Settings
+from edge_common.wire import Endpoints
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from edge_gateway.pool import WorkerPool
+from edge_gateway.routes import query, system, write
+from edge_gateway.state import Gateway
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    endpoints = Endpoints.for_data_dir(settings.data_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = zmq.asyncio.Context()
+        timeout = settings.request_timeout_ms / 1000
+        gw = Gateway(
+            settings,
+            WorkerPool(
+                ctx,
+                [endpoints.ingest(i) for i in range(settings.ingest_workers)],
+                timeout,
+                "ingest worker",
+            ),
+            WorkerPool(
+                ctx,
+                [endpoints.query(i) for i in range(settings.query_workers)],
+                timeout,
+                "query worker",
+            ),
+            WorkerPool(ctx, [endpoints.persister_query], timeout, "persister"),
+        )
+        for pool in (gw.ingest, gw.query, gw.persister):
+            pool.start()
+        app.state.gateway = gw
+        try:
+            yield
+        finally:
+            for pool in (gw.ingest, gw.query, gw.persister):
+                pool.close()
+            ctx.term()
+
+    app = FastAPI(
+        title="Edge", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"error": f"invalid request: {problems}"}, status_code=400)
+
+    app.include_router(write.router)
+    app.include_router(query.router)
+    app.include_router(system.router)
+    return app

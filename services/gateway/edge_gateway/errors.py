@@ -1,0 +1,56 @@
+"""The one table from error class to HTTP status, and the body shapes of each API family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge_common.errors import (
+    BadRequest,
+    DatabaseNotFound,
+    EdgeError,
+    LimitExceeded,
+    PayloadTooLarge,
+    QueryError,
+    SchemaConflict,
+    Unavailable,
+)
+from fastapi.responses import JSONResponse
+
+__all__ = ["error_response", "status_of"]
+
+_STATUS: dict[type[EdgeError], int] = {
+    BadRequest: 400,
+    QueryError: 400,
+    SchemaConflict: 400,
+    PayloadTooLarge: 413,
+    DatabaseNotFound: 404,
+    LimitExceeded: 422,
+    Unavailable: 503,
+}
+
+
+def status_of(err: EdgeError) -> int:
+    for cls in type(err).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+def error_response(err: EdgeError, api: str = "v3") -> JSONResponse:
+    """``v3`` and ``v1``: ``{"error": msg}``; ``v2``: ``{"code", "message"}``."""
+    status = status_of(err)
+    body: dict[str, Any]
+    if api == "v2":
+        code = {
+            400: "invalid",
+            404: "not found",
+            413: "request too large",
+            422: "unprocessable entity",
+            503: "unavailable",
+        }.get(status, "internal error")
+        body = {"code": code, "message": err.message}
+    else:
+        body = {"error": err.message}
+        if err.data is not None:
+            body["data"] = err.data
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,112 @@
+"""Clients for a pool of workers over ZeroMQ: one DEALER per worker, requests sent to the
+worker with the fewest outstanding, answers matched to requests by id.
+
+A worker that dies takes its outstanding requests with it: they time out (503), and the
+supervisor's restart re-binds the same address, to which the DEALER reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from edge_common.errors import Unavailable
+from edge_common.wire import pack, unpack
+
+__all__ = ["WorkerPool"]
+
+_ids = itertools.count(1)
+
+
+class _Link:
+    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.outstanding = 0
+        self.waiting: dict[int, asyncio.Queue[tuple[dict[str, Any], list[Any]]]] = {}
+        self.reader: asyncio.Task[None] | None = None
+
+    async def read_forever(self) -> None:
+        while True:
+            frames = await self.sock.recv_multipart(copy=False)
+            header, payloads = unpack(frames)
+            q = self.waiting.get(header.get("id", -1))
+            if q is not None:
+                q.put_nowait((header, payloads))
+
+
+class WorkerPool:
+    def __init__(
+        self, ctx: zmq.asyncio.Context, endpoints: list[str], timeout_s: float, name: str
+    ) -> None:
+        self.links = [_Link(ctx, e) for e in endpoints]
+        self.timeout_s = timeout_s
+        self.name = name
+
+    def start(self) -> None:
+        for link in self.links:
+            link.reader = asyncio.get_running_loop().create_task(link.read_forever())
+
+    def close(self) -> None:
+        for link in self.links:
+            if link.reader is not None:
+                link.reader.cancel()
+            link.sock.close(0)
+
+    def _pick(self) -> _Link:
+        return min(self.links, key=lambda link: link.outstanding)
+
+    async def request(
+        self,
+        header: dict[str, Any],
+        *payloads: bytes,
+        link: _Link | None = None,
+        timeout_s: float | None = None,
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Send one request and wait for its single answer."""
+        async for reply in self.stream(header, *payloads, link=link, timeout_s=timeout_s):
+            return reply
+        raise Unavailable(f"no answer from the {self.name}")
+
+    async def stream(
+        self,
+        header: dict[str, Any],
+        *payloads: bytes,
+        link: _Link | None = None,
+        timeout_s: float | None = None,
+    ) -> AsyncGenerator[tuple[dict[str, Any], list[Any]], None]:
+        """Send one request and yield every message of its answer until the caller stops."""
+        link = link or self._pick()
+        rid = next(_ids)
+        q: asyncio.Queue[tuple[dict[str, Any], list[Any]]] = asyncio.Queue()
+        link.waiting[rid] = q
+        link.outstanding += 1
+        try:
+            await link.sock.send_multipart(pack({**header, "id": rid}, *payloads), copy=False)
+            while True:
+                try:
+                    yield await asyncio.wait_for(q.get(), timeout_s or self.timeout_s)
+                except TimeoutError:
+                    raise Unavailable(
+                        f"the {self.name} did not answer within "
+                        f"{timeout_s or self.timeout_s:.0f} s; the write or query may be retried"
+                    ) from None
+        finally:
+            link.outstanding -= 1
+            link.waiting.pop(rid, None)
+
+    async def ping_all(self, timeout_s: float = 2.0) -> list[bool]:
+        async def one(link: _Link) -> bool:
+            try:
+                await self.request({"op": "ping"}, link=link, timeout_s=timeout_s)
+            except Unavailable:
+                return False
+            return True
+
+        return list(await asyncio.gather(*(one(link) for link in self.links)))

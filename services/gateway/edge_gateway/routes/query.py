@@ -1,0 +1,132 @@
+"""``/api/v3/query_sql``: SQL over HTTP, streamed in the format asked for."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from edge_common.errors import BadRequest, EdgeError, from_wire
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from edge_gateway.body import read_body
+from edge_gateway.errors import error_response
+from edge_gateway.state import gateway
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_FORMATS = ("json", "jsonl", "csv", "pretty", "parquet")
+_ACCEPT = {
+    "application/json": "json",
+    "application/jsonl": "jsonl",
+    "application/x-ndjson": "jsonl",
+    "text/csv": "csv",
+    "text/plain": "pretty",
+    "application/vnd.apache.parquet": "parquet",
+}
+
+
+def _format(explicit: str | None, accept: str) -> str:
+    if explicit:
+        if explicit not in _FORMATS:
+            raise BadRequest(f"unknown format {explicit!r}: use one of {', '.join(_FORMATS)}")
+        return explicit
+    for part in accept.split(","):
+        fmt = _ACCEPT.get(part.split(";")[0].strip().lower())
+        if fmt:
+            return fmt
+    return "json"
+
+
+def _params(raw: Any) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError as err:
+            raise BadRequest(f"params is not valid JSON: {err}") from None
+    if not isinstance(raw, dict):
+        raise BadRequest("params must be a JSON object of name → value")
+    return {str(k).lstrip("$"): v for k, v in raw.items()}
+
+
+async def run_query(
+    request: Request, db: Any, q: Any, fmt: Any, params: Any, language: str
+) -> Response:
+    gw = gateway(request)
+    try:
+        if not db:
+            raise BadRequest("missing database: give the db parameter")
+        if not q:
+            raise BadRequest("missing query: give the q parameter")
+        chosen = _format(fmt, request.headers.get("accept", ""))
+        stream = gw.query.stream(
+            {
+                "op": "query",
+                "db": str(db),
+                "q": str(q),
+                "format": chosen,
+                "params": _params(params),
+                "language": language,
+            }
+        )
+        head, _ = await stream.__anext__()
+        if not head.get("ok"):
+            await stream.aclose()
+            raise from_wire(head["error"])
+    except EdgeError as err:
+        return error_response(err, "v3")
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for header, payloads in stream:
+                kind = header.get("kind")
+                if kind == "chunk":
+                    yield bytes(payloads[0].buffer)
+                elif kind == "end":
+                    return
+                elif kind == "error":
+                    raise RuntimeError(header.get("message", "query failed"))
+        finally:
+            await stream.aclose()
+
+    return StreamingResponse(body(), media_type=head["content_type"])
+
+
+@router.get("/api/v3/query_sql")
+async def query_sql_get(
+    request: Request,
+    db: str | None = None,
+    q: str | None = None,
+    format: str | None = None,
+    params: str | None = None,
+) -> Response:
+    return await run_query(request, db, q, format, params, "sql")
+
+
+@router.post("/api/v3/query_sql")
+async def query_sql_post(request: Request) -> Response:
+    gw = gateway(request)
+    try:
+        raw = await read_body(request, gw.settings.max_http_request_size)
+        try:
+            doc = orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError as err:
+            raise BadRequest(f"the request body is not valid JSON: {err}") from None
+        if not isinstance(doc, dict):
+            raise BadRequest("the request body must be a JSON object {db, q, format, params}")
+    except EdgeError as err:
+        return error_response(err, "v3")
+    qp = request.query_params
+    return await run_query(
+        request,
+        doc.get("db", qp.get("db")),
+        doc.get("q", qp.get("q")),
+        doc.get("format", qp.get("format")),
+        doc.get("params"),
+        "sql",
+    )

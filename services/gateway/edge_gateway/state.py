@@ -1,0 +1,25 @@
+"""What the routes share: settings and the worker pools (built by the app's lifespan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge_common.settings import Settings
+from fastapi import Request
+
+from edge_gateway.pool import WorkerPool
+
+__all__ = ["Gateway", "gateway"]
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    ingest: WorkerPool
+    query: WorkerPool
+    persister: WorkerPool
+
+
+def gateway(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw

@@ -1,0 +1,130 @@
+"""From parsed line protocol to record batches that fit the catalog.
+
+New columns take the type of their first occurrence; lines that disagree with the catalog
+(another type, a tag used as a field or the reverse, a reserved or invalid name) are rejected
+one by one, the rest go in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from edge_common.errors import BadRequest
+from edge_common.lp_rows import FieldGroup, ParsedTable
+from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema, validate_column_name
+
+__all__ = ["Rejection", "build_batch", "proposed_columns"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line_number: int
+    message: str
+
+
+def proposed_columns(table: ParsedTable) -> tuple[dict[str, ColumnType], list[Rejection]]:
+    """Column kinds this table's rows ask for (first occurrence wins), and lines using names
+    that may never be columns."""
+    firsts: list[tuple[int, str, ColumnType]] = []
+    rejections: list[Rejection] = []
+    for key, tag in table.tags.items():
+        valid = np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
+        if _name_problem(key) is not None:
+            rejections += _reject(table, valid, _name_problem(key) or "")
+            continue
+        firsts.append((int(table.line_numbers[valid[0]]), key, ColumnType.TAG))
+    for key, groups in table.fields.items():
+        problem = _name_problem(key)
+        for g in groups:
+            if problem is not None:
+                rejections += _reject(table, g.positions, problem)
+            else:
+                firsts.append((int(table.line_numbers[g.positions.min()]), key, g.type))
+    firsts.sort(key=lambda x: x[0])
+    proposal: dict[str, ColumnType] = {}
+    for _, key, kind in firsts:
+        proposal.setdefault(key, kind)
+    return proposal, rejections
+
+
+def _name_problem(name: str) -> str | None:
+    try:
+        validate_column_name(name)
+    except BadRequest as err:
+        return err.message
+    return None
+
+
+def _reject(table: ParsedTable, positions: np.ndarray, message: str) -> list[Rejection]:
+    return [Rejection(int(n), message) for n in table.line_numbers[positions]]
+
+
+def _conflict(name: str, expected: ColumnType, got: ColumnType) -> str:
+    return (
+        f"invalid column type for column '{name}', expected {expected.iox_name}, got {got.iox_name}"
+    )
+
+
+def build_batch(
+    table: ParsedTable, schema: TableSchema, name_problems: list[Rejection]
+) -> tuple[pa.RecordBatch | None, list[Rejection]]:
+    """The rows that fit ``schema`` as one batch (columns in catalog order), and the
+    rejections of the rows that do not."""
+    n = table.num_rows
+    bad = np.zeros(n, dtype=bool)
+    rejections = list(name_problems)
+    if name_problems:
+        bad_lines = np.array([r.line_number for r in name_problems])
+        bad |= np.isin(table.line_numbers, bad_lines)
+    for key, tag in table.tags.items():
+        kind = schema.columns.get(key)
+        if kind is not None and kind is not ColumnType.TAG:
+            pos = np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
+            rejections += _reject(table, pos, _conflict(key, kind, ColumnType.TAG))
+            bad[pos] = True
+    fields: dict[str, FieldGroup] = {}
+    for key, groups in table.fields.items():
+        kind = schema.columns.get(key)
+        for g in groups:
+            if kind is g.type:
+                fields[key] = g
+            elif kind is not None:
+                rejections += _reject(table, g.positions, _conflict(key, kind, g.type))
+                bad[g.positions] = True
+    keep = np.flatnonzero(~bad)
+    if not len(keep):
+        return None, _dedupe(rejections)
+    columns: dict[str, pa.Array] = {}
+    take = None if len(keep) == n else pa.array(keep)
+    for name, kind in schema.columns.items():
+        if kind is ColumnType.TAG and name in table.tags:
+            arr: pa.Array = table.tags[name]
+            columns[name] = arr if take is None else arr.take(take)
+        elif name in fields:
+            g = fields[name]
+            if len(g.positions) == n and take is None and np.all(g.positions == np.arange(n)):
+                columns[name] = g.values
+            else:
+                index = np.full(n, -1, dtype=np.int64)
+                index[g.positions] = np.arange(len(g.positions))
+                index = index[keep]
+                columns[name] = g.values.take(pa.array(index, mask=index < 0))
+        elif name == TIME_COLUMN:
+            columns[name] = pa.array(table.time_ns[keep], type=pa.timestamp("ns"))
+    batch = pa.RecordBatch.from_arrays(
+        list(columns.values()), schema=schema.arrow_schema(list(columns))
+    )
+    return batch, _dedupe(rejections)
+
+
+def _dedupe(rejections: list[Rejection]) -> list[Rejection]:
+    seen: dict[int, Rejection] = {}
+    for r in rejections:
+        seen.setdefault(r.line_number, r)
+    return sorted(seen.values(), key=lambda r: r.line_number)
+
+
+Ensure = Callable[[str, dict[str, dict[str, ColumnType]]], dict[str, TableSchema]]

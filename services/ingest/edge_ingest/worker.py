@@ -1,0 +1,297 @@
+"""The ingest worker's event loop.
+
+A write: parse the body, fit it to the catalog (asking the persister for new columns), append
+one record to the WAL, send the same bytes to the persister, and answer the gateway once the
+record is durable (unless ``no_sync``) and applied (so the next query sees it). Records the
+persister has not confirmed are sent again until it does; it ignores ones it already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+from edge_common.errors import BadRequest, EdgeError, Unavailable, from_wire
+from edge_common.lineprotocol import parse
+from edge_common.lp_rows import LineError
+from edge_common.schema import Catalog, ColumnType, TableSchema, validate_database_name
+from edge_common.settings import Settings
+from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
+
+from edge_ingest.batches import Rejection, build_batch, proposed_columns
+from edge_ingest.wal import WalWriter
+
+__all__ = ["IngestWorker"]
+
+log = logging.getLogger(__name__)
+_RESEND_S = 2.0
+_MAX_ERRORS_REPORTED = 100
+
+
+@dataclass
+class _Pending:
+    client: list[bytes]  # ROUTER envelope + request header frame
+    reply: dict[str, Any]
+    payload: bytes
+    need_sync: bool
+    sent_at: float
+    applied: bool = False
+    error: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class IngestWorker:
+    def __init__(self, settings: Settings, worker_id: int, ctx: zmq.Context[Any]) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.ctx = ctx
+        self.endpoints = Endpoints.for_data_dir(settings.data_dir)
+        self.catalog = Catalog()
+        self.pending: dict[int, _Pending] = {}
+        self._durable_seq = 0
+        self._call_id = 0
+        self.stopping = False
+
+    # --- sockets -----------------------------------------------------------------------
+    def _open(self) -> None:
+        self.front = self.ctx.socket(zmq.ROUTER)
+        self.front.setsockopt(zmq.LINGER, 0)
+        self.front.bind(self.endpoints.ingest(self.worker_id))
+        self.pers = self.ctx.socket(zmq.DEALER)
+        self.pers.setsockopt(zmq.LINGER, 0)
+        self.pers.connect(self.endpoints.persister_ingest)
+        self.sync_rx = self.ctx.socket(zmq.PULL)
+        self.sync_rx.bind(f"inproc://wal-sync-{self.worker_id}")
+        self._sync_tx = self.ctx.socket(zmq.PUSH)
+        self._sync_tx.connect(f"inproc://wal-sync-{self.worker_id}")
+
+    def run(self) -> int:
+        self._open()
+        wal_dir = self.settings.data_dir / "wal" / f"ingest-{self.worker_id}"
+        self.wal = WalWriter(wal_dir, self._on_durable_notify)
+        self._hello()
+        poller = zmq.Poller()
+        poller.register(self.front, zmq.POLLIN)
+        poller.register(self.pers, zmq.POLLIN)
+        poller.register(self.sync_rx, zmq.POLLIN)
+        log.info("ingest worker %d ready (WAL at seq %d)", self.worker_id, self.wal.last_seq)
+        while not (self.stopping and not self.pending):
+            events = dict(poller.poll(500))
+            if self.sync_rx in events:
+                self._drain_sync()
+            if self.pers in events:
+                self._drain_persister()
+            if self.front in events and not self.stopping:
+                for _ in range(8):
+                    try:
+                        frames = self.front.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    self._handle(frames)
+            self._resend_stale()
+        self.wal.close()
+        return 0
+
+    def _on_durable_notify(self, seq: int) -> None:
+        # runs in the WAL sync thread, the only user of the PUSH socket
+        self._sync_tx.send(seq.to_bytes(8, "little"))
+
+    def _drain_sync(self) -> None:
+        while True:
+            try:
+                msg = self.sync_rx.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self._durable_seq = max(self._durable_seq, int.from_bytes(msg, "little"))
+        for seq in [s for s in self.pending if s <= self._durable_seq]:
+            self._maybe_finish(seq)
+
+    # --- persister link ----------------------------------------------------------------
+    def _call(self, header: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
+        """A request to the persister, answered in order with other traffic dispatched."""
+        self._call_id += 1
+        call_id = self._call_id
+        deadline = time.monotonic() + timeout_s
+        self.pers.send_multipart(pack({**header, "call": call_id}))
+        while time.monotonic() < deadline:
+            if not self.pers.poll(200):
+                continue
+            frames = self.pers.recv_multipart()
+            reply, _ = unpack(frames)
+            if reply.get("call") == call_id:
+                if not reply.get("ok", True):
+                    raise from_wire(reply["error"])
+                return reply
+            self._on_persister_reply(reply)
+        raise Unavailable("the persister did not answer in time")
+
+    def _hello(self) -> None:
+        while True:
+            try:
+                reply = self._call(
+                    {"op": "hello", "worker": self.worker_id, "last_seq": self.wal.last_seq},
+                    timeout_s=5.0,
+                )
+                self.catalog = Catalog.from_json(reply["catalog"])
+                return
+            except Unavailable:
+                log.warning("ingest worker %d: waiting for the persister", self.worker_id)
+
+    def _drain_persister(self) -> None:
+        while True:
+            try:
+                frames = self.pers.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            reply, _ = unpack(frames)
+            self._on_persister_reply(reply)
+
+    def _on_persister_reply(self, reply: dict[str, Any]) -> None:
+        if reply.get("op") != "applied":
+            return
+        p = self.pending.get(int(reply["seq"]))
+        if p is None:
+            return
+        if reply.get("ok", True):
+            p.applied = True
+        else:
+            p.error = reply["error"]
+        self._maybe_finish(int(reply["seq"]))
+
+    def _resend_stale(self) -> None:
+        now = time.monotonic()
+        for seq, p in self.pending.items():
+            if not p.applied and now - p.sent_at > _RESEND_S:
+                p.sent_at = now
+                self.pers.send_multipart(
+                    pack({"op": "apply", "worker": self.worker_id, "seq": seq}, p.payload),
+                    copy=False,
+                )
+
+    def _maybe_finish(self, seq: int) -> None:
+        p = self.pending[seq]
+        if p.error is not None:
+            self._reply(p.client, {"ok": False, "error": p.error})
+        elif p.applied and (not p.need_sync or seq <= self._durable_seq):
+            self._reply(p.client, p.reply)
+        else:
+            return
+        del self.pending[seq]
+
+    def _reply(self, client: list[Any], header: dict[str, Any]) -> None:
+        self.front.send_multipart([*client, *pack(header)])
+
+    # --- a write -----------------------------------------------------------------------
+    def _handle(self, frames: list[Any]) -> None:
+        identity, head_frame = frames[0], frames[1]
+        try:
+            header, payloads = unpack([head_frame, *frames[2:]])
+        except EdgeError as err:
+            self._reply([identity.bytes], error_header(err))
+            return
+        client = [identity.bytes]
+        client_header = {"id": header.get("id")}
+        if header.get("op") == "ping":
+            self._reply(client, {**client_header, "ok": True, "worker": self.worker_id})
+            return
+        try:
+            result, record = self._prepare(header, payloads[0].bytes if payloads else b"")
+        except EdgeError as err:
+            self._reply(client, {**client_header, **error_header(err)})
+            return
+        reply = {**client_header, "ok": True, **result}
+        if record is None:
+            self._reply(client, reply)
+            return
+        payload = record.encode()
+        seq = self.wal.append(payload)
+        self.pending[seq] = _Pending(
+            client, reply, payload, not header.get("no_sync"), time.monotonic()
+        )
+        self.pers.send_multipart(
+            pack({"op": "apply", "worker": self.worker_id, "seq": seq}, payload), copy=False
+        )
+
+    def _prepare(
+        self, header: dict[str, Any], body: bytes
+    ) -> tuple[dict[str, Any], WriteRecord | None]:
+        db = validate_database_name(str(header["db"]))
+        now = time.time_ns()
+        parsed = parse(body, precision=str(header.get("precision", "auto")), default_time_ns=now)
+        accept_partial = bool(header.get("accept_partial", True))
+        errors: list[LineError] = list(parsed.errors)
+        if errors and not accept_partial:
+            return _result(errors, 0, body), None
+        proposals: dict[str, dict[str, ColumnType]] = {}
+        name_problems: dict[str, list[Rejection]] = {}
+        for name, table in parsed.tables.items():
+            proposals[name], name_problems[name] = proposed_columns(table)
+        schemas = self._ensure(db, proposals)
+        batches = {}
+        rejections: list[Rejection] = []
+        for name, table in parsed.tables.items():
+            batch, rejected = build_batch(table, schemas[name], name_problems[name])
+            rejections += rejected
+            if batch is not None and batch.num_rows:
+                batches[name] = batch
+        if rejections:
+            texts = _line_texts(body, [r.line_number for r in rejections])
+            errors += [
+                LineError(r.line_number, texts[r.line_number], r.message) for r in rejections
+            ]
+            errors.sort(key=lambda e: e.line_number)
+        if errors and not accept_partial:
+            return _result(errors, 0, body), None
+        written = sum(b.num_rows for b in batches.values())
+        result = _result(errors, written, body)
+        if not batches:
+            return result, None
+        return result, WriteRecord(db, now, batches)
+
+    def _ensure(
+        self, db: str, proposals: dict[str, dict[str, ColumnType]]
+    ) -> dict[str, TableSchema]:
+        """Table schemas from the local catalog copy, asking the persister for what is new."""
+        missing: dict[str, dict[str, str]] = {}
+        for table, cols in proposals.items():
+            known = self.catalog.table(db, table)
+            new = {c: k.value for c, k in cols.items() if known is None or c not in known.columns}
+            if known is None or new:
+                missing[table] = new
+        if missing:
+            reply = self._call({"op": "ensure", "db": db, "tables": missing})
+            self.catalog = Catalog.from_json(reply["catalog"])
+        out = {}
+        for table in proposals:
+            schema = self.catalog.table(db, table)
+            if schema is None:
+                raise BadRequest(f"table {table!r} could not be created")
+            out[table] = schema
+        return out
+
+
+def _line_texts(body: bytes, line_numbers: list[int]) -> dict[int, str]:
+    wanted = set(line_numbers)
+    out: dict[int, str] = {}
+    for i, raw in enumerate(body.split(b"\n"), start=1):
+        if i in wanted:
+            out[i] = raw.rstrip(b"\r").decode(errors="replace")
+    return out
+
+
+def _result(errors: list[LineError], written: int, body: bytes) -> dict[str, Any]:
+    return {
+        "written": written,
+        "rejected": len(errors),
+        "errors": [
+            {
+                "line_number": e.line_number,
+                "original_line": e.original_line[:1024],
+                "error_message": e.error_message,
+            }
+            for e in errors[:_MAX_ERRORS_REPORTED]
+        ],
+    }

@@ -1,0 +1,198 @@
+"""The persister's event loop: applies write records in order, owns the catalog, serves
+buffered rows to query workers.
+
+On start it rebuilds the buffer from every ingest worker's WAL (records merged by their write
+stamp, so the later write still wins), then binds its sockets. Each worker's records are
+applied exactly once: a record already applied (replayed, or sent again after a timeout) is
+acknowledged without being applied twice.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import zmq
+from edge_common.errors import DatabaseNotFound, EdgeError
+from edge_common.settings import Settings
+from edge_common.walformat import read_segment, segments
+from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
+
+from edge_persister.buffer import TableBuffer
+from edge_persister.catalog import CatalogOwner
+
+__all__ = ["Persister"]
+
+log = logging.getLogger(__name__)
+
+
+class _Applied:
+    """Sequence numbers of one worker already applied: a watermark plus those above it."""
+
+    def __init__(self) -> None:
+        self.upto = 0
+        self.above: set[int] = set()
+
+    def __contains__(self, seq: int) -> bool:
+        return seq <= self.upto or seq in self.above
+
+    def add(self, seq: int) -> None:
+        self.above.add(seq)
+        while self.upto + 1 in self.above:
+            self.upto += 1
+            self.above.discard(self.upto)
+
+
+class Persister:
+    def __init__(self, settings: Settings, ctx: zmq.Context[Any]) -> None:
+        self.settings = settings
+        self.ctx = ctx
+        self.endpoints = Endpoints.for_data_dir(settings.data_dir)
+        self.catalog = CatalogOwner(settings)
+        self.buffers: dict[tuple[str, str], TableBuffer] = {}
+        self.applied: dict[int, _Applied] = {}
+        self.wal_root = settings.data_dir / "wal"
+        self.stopping = False
+
+    # --- state -------------------------------------------------------------------------
+    def apply(self, worker: int, seq: int, payload: bytes | memoryview) -> bool:
+        done = self.applied.setdefault(worker, _Applied())
+        if seq in done:
+            return False
+        record = WriteRecord.decode(payload)
+        for table, batch in record.tables.items():
+            key = (record.db, table)
+            buf = self.buffers.get(key)
+            if buf is None:
+                buf = self.buffers[key] = TableBuffer()
+            buf.append(batch)
+        done.add(seq)
+        return True
+
+    def replay(self) -> None:
+        """Apply every WAL record of every worker, oldest write first."""
+        started = time.monotonic()
+        streams = []
+        if self.wal_root.is_dir():
+            for d in sorted(self.wal_root.iterdir()):
+                if d.is_dir() and d.name.startswith("ingest-"):
+                    streams.append(self._records(int(d.name.removeprefix("ingest-")), d))
+        count = 0
+        for _, worker, seq, payload in heapq.merge(*streams):
+            count += self.apply(worker, seq, payload)
+        log.info("replayed %d WAL records in %.2f s", count, time.monotonic() - started)
+
+    def catch_up(self, worker: int) -> int:
+        """Apply what a (re)started worker's WAL holds that has not been applied yet."""
+        count = 0
+        for _, w, seq, payload in self._records(worker, self.wal_root / f"ingest-{worker}"):
+            count += self.apply(w, seq, payload)
+        return count
+
+    def _records(self, worker: int, directory: Path) -> Iterator[tuple[int, int, int, bytes]]:
+        done = self.applied.get(worker)
+        for path in segments(directory):
+            records, _, problem = read_segment(path)
+            for rec in records:
+                if done is not None and rec.seq in done:
+                    continue
+                yield WriteRecord.peek_stamp(rec.payload), worker, rec.seq, rec.payload
+            if problem is not None:
+                log.info("WAL %s ends early (%s); the owning worker cuts it", path, problem)
+                return
+
+    # --- serving -----------------------------------------------------------------------
+    def run(self) -> int:
+        self.endpoints.prepare()
+        self.replay()
+        ing = self.ctx.socket(zmq.ROUTER)
+        qry = self.ctx.socket(zmq.ROUTER)
+        for s in (ing, qry):
+            s.setsockopt(zmq.LINGER, 0)
+        ing.bind(self.endpoints.persister_ingest)
+        qry.bind(self.endpoints.persister_query)
+        poller = zmq.Poller()
+        poller.register(ing, zmq.POLLIN)
+        poller.register(qry, zmq.POLLIN)
+        log.info("persister ready: %d tables buffered", len(self.buffers))
+        while not self.stopping:
+            events = dict(poller.poll(500))
+            for sock in (ing, qry):
+                if sock in events:
+                    for _ in range(64):
+                        try:
+                            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                        self._handle(sock, frames)
+        return 0
+
+    def _handle(self, sock: zmq.Socket[Any], frames: list[Any]) -> None:
+        identity = frames[0].bytes
+        header: dict[str, Any] = {}
+        try:
+            header, payloads = unpack(frames[1:])
+            reply, out = self._dispatch(header, payloads)
+        except EdgeError as err:
+            reply, out = error_header(err), []
+        except Exception as err:  # keep serving; report the failure to the caller
+            log.exception("persister: %s failed", header.get("op"))
+            reply, out = error_header(EdgeError(f"persister error: {err}")), []
+        for k in ("call", "id", "seq"):
+            if k in header:
+                reply[k] = header[k]
+        sock.send_multipart([identity, *pack(reply, *out)], copy=False)
+
+    def _dispatch(
+        self, header: dict[str, Any], payloads: list[Any]
+    ) -> tuple[dict[str, Any], list[Any]]:
+        op = header.get("op")
+        if op == "apply":
+            self.apply(int(header["worker"]), int(header["seq"]), payloads[0].buffer)
+            return {"op": "applied", "ok": True}, []
+        if op == "ensure":
+            self.catalog.ensure(str(header["db"]), header["tables"])
+            return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+        if op == "hello":
+            n = self.catch_up(int(header["worker"]))
+            if n:
+                log.info("applied %d records of ingest worker %s on its start", n, header["worker"])
+            return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+        if op == "catalog":
+            return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+        if op == "fetch":
+            return self._fetch(header)
+        if op == "ping":
+            return {
+                "ok": True,
+                "tables": len(self.buffers),
+                "rows": sum(b.num_rows for b in self.buffers.values()),
+            }, []
+        raise EdgeError(f"unknown operation {op!r}")
+
+    def _fetch(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        db = str(header["db"])
+        d = self.catalog.catalog.databases.get(db)
+        if d is None:
+            raise DatabaseNotFound(f"database not found: {db}")
+        names, frames = [], []
+        for req in header["tables"]:
+            schema = d.tables.get(req["name"])
+            if schema is None:
+                continue
+            cols = req.get("columns")
+            buf = self.buffers.get((db, req["name"]))
+            batches = (
+                [] if buf is None else buf.read(schema, cols, req.get("min_ns"), req.get("max_ns"))
+            )
+            names.append(req["name"])
+            frames.append(ipc_bytes(batches, schema.arrow_schema(cols)))
+        return {
+            "ok": True,
+            "tables": names,
+            "catalog_version": self.catalog.catalog.version,
+        }, frames

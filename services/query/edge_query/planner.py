@@ -1,0 +1,147 @@
+"""Find what a query needs before any data moves: for each table, the columns it reads and
+the time range its filters allow, from DataFusion's optimized logical plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from datafusion import SessionConfig, SessionContext
+from edge_common.schema import TIME_COLUMN, DatabaseSchema
+
+__all__ = ["TableNeed", "new_context", "plan_needs"]
+
+
+@dataclass
+class TableNeed:
+    """Columns (``None``: all) and time bounds (inclusive, ns) a query needs of one table."""
+
+    name: str
+    columns: set[str] | None = None
+    min_ns: int | None = None
+    max_ns: int | None = None
+    scans: int = 0
+
+    def widen(self, columns: list[str] | None, lo: int | None, hi: int | None) -> None:
+        """Add one more scan of this table: the union of what every scan needs."""
+        if self.scans == 0:
+            self.columns = None if columns is None else set(columns)
+            self.min_ns, self.max_ns = lo, hi
+        else:
+            self.columns = (
+                None if columns is None or self.columns is None else (self.columns | set(columns))
+            )
+            self.min_ns = None if lo is None or self.min_ns is None else min(lo, self.min_ns)
+            self.max_ns = None if hi is None or self.max_ns is None else max(hi, self.max_ns)
+        self.scans += 1
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "columns": None if self.columns is None else sorted(self.columns),
+            "min_ns": self.min_ns,
+            "max_ns": self.max_ns,
+        }
+
+
+def new_context() -> SessionContext:
+    config = SessionConfig().with_information_schema(True).with_target_partitions(2)
+    return SessionContext(config)
+
+
+def register_empty(ctx: SessionContext, db: DatabaseSchema) -> None:
+    for name, table in db.tables.items():
+        schema = table.query_schema()
+        ctx.register_record_batches(name, [[pa.RecordBatch.from_pylist([], schema=schema)]])
+
+
+def plan_needs(
+    ctx: SessionContext, sql: str, params: dict[str, Any] | None
+) -> dict[str, TableNeed]:
+    """Plan ``sql`` over empty tables; return what each scanned table must supply."""
+    plan = ctx.sql(sql, param_values=params or None).optimized_logical_plan()
+    needs: dict[str, TableNeed] = {}
+    _walk(plan, None, needs)
+    return needs
+
+
+def _walk(plan: Any, parent_filter: Any, needs: dict[str, TableNeed]) -> None:
+    node = plan.to_variant()
+    kind = type(node).__name__
+    if kind == "TableScan":
+        name = node.table_name()
+        projection = node.projection()
+        # no projection at all: every column; an empty one (count(*)): time for the row count
+        cols = None if projection is None else [c for _, c in projection] or [TIME_COLUMN]
+        lo: int | None = None
+        hi: int | None = None
+        predicates = list(node.filters())
+        if parent_filter is not None:
+            predicates.append(parent_filter)
+        for p in predicates:
+            plo, phi = _time_bounds(p)
+            lo = plo if lo is None else (lo if plo is None else max(lo, plo))
+            hi = phi if hi is None else (hi if phi is None else min(hi, phi))
+        if cols is not None and TIME_COLUMN not in cols and (lo is not None or hi is not None):
+            cols = [*cols, TIME_COLUMN]
+        needs.setdefault(name, TableNeed(name)).widen(cols, lo, hi)
+        return
+    this_filter = node.predicate() if kind == "Filter" else None
+    for child in plan.inputs():
+        _walk(child, this_filter, needs)
+
+
+def _time_bounds(expr: Any) -> tuple[int | None, int | None]:
+    """Bounds on ``time`` implied by a predicate (only through AND; anything else: none)."""
+    node = expr.to_variant()
+    if type(node).__name__ != "BinaryExpr":
+        return None, None
+    op = node.op()
+    if op == "AND":
+        llo, lhi = _time_bounds(node.left())
+        rlo, rhi = _time_bounds(node.right())
+        lo = llo if rlo is None else (rlo if llo is None else max(llo, rlo))
+        hi = lhi if rhi is None else (rhi if lhi is None else min(lhi, rhi))
+        return lo, hi
+    left, right = node.left(), node.right()
+    if _is_time(left) and (v := _ts_literal(right)) is not None:
+        value, flipped = v, False
+    elif _is_time(right) and (v := _ts_literal(left)) is not None:
+        value, flipped = v, True
+    else:
+        return None, None
+    if flipped:
+        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+    if op in (">", ">="):
+        return value + (1 if op == ">" else 0), None
+    if op in ("<", "<="):
+        return None, value - (1 if op == "<" else 0)
+    if op == "=":
+        return value, value
+    return None, None
+
+
+def _is_time(expr: Any) -> bool:
+    node = expr.to_variant()
+    return type(node).__name__ == "Column" and node.name() == TIME_COLUMN
+
+
+def _ts_literal(expr: Any) -> int | None:
+    node = expr.to_variant()
+    if type(node).__name__ != "Literal" or not str(node.data_type()).startswith("Timestamp"):
+        return None
+    value, _tz = node.value_timestamp()
+    if value is None:
+        return None
+    unit = str(node.data_type())
+    scale = (
+        1
+        if "(ns" in unit or "Nanosecond" in unit
+        else (
+            1_000
+            if "(µs" in unit or "(us" in unit or "Microsecond" in unit
+            else (1_000_000 if "(ms" in unit or "Millisecond" in unit else 1_000_000_000)
+        )
+    )
+    return int(value) * scale

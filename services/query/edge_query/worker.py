@@ -1,0 +1,180 @@
+"""The query worker's loop: plan over empty tables, fetch exactly the needed columns and
+time range from the persister, run the query in DataFusion, stream the rendered result."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import zmq
+from datafusion import SessionContext
+from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
+from edge_common.schema import Catalog, DatabaseSchema
+from edge_common.settings import Settings
+from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
+
+from edge_query.formats import CONTENT_TYPES, render
+from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
+
+__all__ = ["QueryWorker"]
+
+log = logging.getLogger(__name__)
+_CHUNK_BYTES = 1 << 20
+
+
+class QueryWorker:
+    def __init__(self, settings: Settings, worker_id: int, ctx: zmq.Context[Any]) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.ctx = ctx
+        self.endpoints = Endpoints.for_data_dir(settings.data_dir)
+        self.catalog = Catalog()
+        self._call_id = 0
+        self.stopping = False
+
+    def run(self) -> int:
+        self.front = self.ctx.socket(zmq.ROUTER)
+        self.front.setsockopt(zmq.LINGER, 0)
+        self.front.bind(self.endpoints.query(self.worker_id))
+        self.pers = self.ctx.socket(zmq.DEALER)
+        self.pers.setsockopt(zmq.LINGER, 0)
+        self.pers.connect(self.endpoints.persister_query)
+        log.info("query worker %d ready", self.worker_id)
+        while not self.stopping:
+            if not self.front.poll(500):
+                continue
+            frames = self.front.recv_multipart(copy=False)
+            self._handle(frames[0].bytes, frames[1:])
+        return 0
+
+    # --- persister link ----------------------------------------------------------------
+    def _call(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        self._call_id += 1
+        call_id = self._call_id
+        self.pers.send_multipart(pack({**header, "call": call_id}))
+        deadline = time.monotonic() + self.settings.request_timeout_ms / 1000
+        while time.monotonic() < deadline:
+            if not self.pers.poll(100):
+                continue
+            reply, payloads = unpack(self.pers.recv_multipart(copy=False))
+            if reply.get("call") != call_id:
+                continue  # the answer to a call that already timed out
+            if not reply.get("ok", True):
+                raise from_wire(reply["error"])
+            return reply, payloads
+        raise Unavailable("the persister did not answer in time")
+
+    def _refresh_catalog(self) -> None:
+        reply, _ = self._call({"op": "catalog"})
+        self.catalog = Catalog.from_json(reply["catalog"])
+
+    def _database(self, db: str) -> DatabaseSchema:
+        schema = self.catalog.databases.get(db)
+        if schema is None:
+            self._refresh_catalog()
+            schema = self.catalog.databases.get(db)
+        if schema is None:
+            raise DatabaseNotFound(f"database not found: {db}")
+        return schema
+
+    # --- a query -----------------------------------------------------------------------
+    def _handle(self, identity: bytes, frames: list[Any]) -> None:
+        header: dict[str, Any] = {}
+        try:
+            header, _ = unpack(frames)
+            if header.get("op") == "ping":
+                self._send(identity, {"id": header.get("id"), "kind": "head", "ok": True})
+                return
+            fmt = str(header.get("format", "json"))
+            if fmt not in CONTENT_TYPES:
+                raise QueryError(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
+            schema, batches = self.execute(
+                str(header["db"]), str(header["q"]), header.get("params") or None
+            )
+            chunks = render(fmt, schema, batches)
+            first = next(chunks, b"")
+        except EdgeError as err:
+            self._send(identity, {"id": header.get("id"), "kind": "head", **error_header(err)})
+            return
+        except Exception as err:  # DataFusion reports planning and execution errors this way
+            self._send(
+                identity,
+                {
+                    "id": header.get("id"),
+                    "kind": "head",
+                    **error_header(QueryError(_clean(str(err)))),
+                },
+            )
+            return
+        rid = header.get("id")
+        self._send(
+            identity, {"id": rid, "kind": "head", "ok": True, "content_type": CONTENT_TYPES[fmt]}
+        )
+        try:
+            pending = [first]
+            size = len(first)
+            for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= _CHUNK_BYTES:
+                    self._send(identity, {"id": rid, "kind": "chunk"}, b"".join(pending))
+                    pending, size = [], 0
+            if pending:
+                self._send(identity, {"id": rid, "kind": "chunk"}, b"".join(pending))
+            self._send(identity, {"id": rid, "kind": "end"})
+        except Exception as err:
+            log.exception("query failed while streaming")
+            self._send(identity, {"id": rid, "kind": "error", "message": _clean(str(err))})
+
+    def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
+        self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)
+
+    def execute(
+        self, db: str, sql: str, params: dict[str, Any] | None
+    ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        for attempt in range(2):
+            schema = self._database(db)
+            planning = new_context()
+            register_empty(planning, schema)
+            try:
+                needs = plan_needs(planning, sql, params)
+            except Exception as err:
+                if attempt == 0 and "not found" in str(err):
+                    self._refresh_catalog()  # a table created since our last look
+                    continue
+                raise QueryError(_clean(str(err))) from None
+            reply, frames = self._call(
+                {"op": "fetch", "db": db, "tables": [n.to_wire() for n in needs.values()]}
+            )
+            if reply["catalog_version"] != self.catalog.version and attempt == 0:
+                self._refresh_catalog()  # new columns since we planned: plan again
+                continue
+            ctx = new_context()
+            fetched = dict(zip(reply["tables"], frames, strict=True))
+            for name, table in schema.tables.items():
+                if name in fetched:
+                    _register(ctx, name, read_ipc(fetched[name]), needs[name])
+                else:
+                    _register(ctx, name, table.query_schema().empty_table(), None)
+            df = ctx.sql(sql, param_values=params)
+            return df.schema(), (b.to_pyarrow() for b in df.execute_stream())
+        raise QueryError("the catalog kept changing while the query was planned")
+
+
+def _register(ctx: SessionContext, name: str, table: pa.Table, need: TableNeed | None) -> None:
+    batches = table.to_batches()
+    if not batches:
+        batches = [pa.RecordBatch.from_pylist([], schema=table.schema)]
+    half = (len(batches) + 1) // 2
+    parts = [batches[:half], batches[half:]] if len(batches) > 1 else [batches]
+    ctx.register_record_batches(name, parts)
+
+
+def _clean(message: str) -> str:
+    """DataFusion's message without the wrapper text of the Python binding."""
+    for prefix in ("DataFusion error: ", "Execution error: "):
+        message = message.removeprefix(prefix)
+    return message.strip()
