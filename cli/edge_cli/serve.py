@@ -8,6 +8,7 @@ requests), then the workers (ingest answers what it holds), then the persister; 
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ __all__ = ["serve"]
 
 log = logging.getLogger("influxdb3.serve")
 EXIT_OK, EXIT_START_FAILED = 0, 3
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -51,6 +53,16 @@ def _children(settings: Settings) -> list[_Child]:
     return kids
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it if ``serve`` dies, so a
+    ``kill -9`` of serve never leaves orphans holding the port and the WAL."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -59,7 +71,7 @@ class Supervisor:
         self.stopping = False
 
     def _start(self, child: _Child) -> None:
-        child.proc = subprocess.Popen(child.args, env=self.env)
+        child.proc = subprocess.Popen(child.args, env=self.env, preexec_fn=_die_with_parent)
         log.debug("started %s (pid %d)", child.name, child.proc.pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,113 @@
+"""Nothing acknowledged is ever lost: kill -9 of ingest workers, the persister and the whole
+group while clients write, then check that every acknowledged point is there exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.edge import EdgeServer, start_edge
+
+WRITERS = 3
+LINES = 40
+
+
+class Load:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.acked: set[tuple[int, int]] = set()
+        self.failed = 0
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, args=(w,)) for w in range(WRITERS)]
+
+    def _run(self, w: int) -> None:
+        seq = 0
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self.stop.is_set():
+                body = "\n".join(f"crash,w={w} seq={seq + j}i {seq + j}" for j in range(LINES))
+                try:
+                    r = client.post(
+                        "/api/v3/write_lp", params={"db": "crash", "precision": "s"}, content=body
+                    )
+                except httpx.HTTPError:
+                    r = None
+                if r is not None and r.status_code == 204:
+                    with self.lock:
+                        self.acked.update((w, seq + j) for j in range(LINES))
+                else:
+                    self.failed += 1
+                seq += LINES
+
+    def __enter__(self) -> Load:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=60)
+
+
+def stored(edge: EdgeServer) -> list[tuple[int, int]]:
+    r = httpx.get(
+        f"{edge.url}/api/v3/query_sql",
+        timeout=60,
+        params={"db": "crash", "q": "SELECT w, seq FROM crash", "format": "jsonl"},
+    )
+    assert r.status_code == 200, r.text
+    import json
+
+    return [(int(d["w"]), int(d["seq"])) for d in map(json.loads, r.text.splitlines())]
+
+
+def wait_replaced(edge: EdgeServer, name: str, old_pid: int) -> None:
+    deadline = time.monotonic() + 30
+    while edge.children().get(name) in (None, old_pid):
+        assert time.monotonic() < deadline, edge.log()[-3000:]
+        time.sleep(0.05)
+
+
+def test_kill_9_of_workers_and_persister_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    rnd = random.Random(7)
+    edge = start_edge(tmp_path / "data", "--request-timeout-ms", "4000")
+    try:
+        with Load(edge.url) as load:
+            for victim in [
+                "ingest-0",
+                "persister",
+                "ingest-1",
+                "persister",
+                "ingest-0",
+                "ingest-1",
+                "persister",
+                "query-0",
+            ]:
+                time.sleep(rnd.uniform(0.2, 1.0))
+                old = edge.kill(victim)
+                wait_replaced(edge, victim, old)
+            time.sleep(0.5)
+        edge.wait_healthy()
+        rows = stored(edge)
+        assert len(load.acked) > 1000
+        missing = load.acked - set(rows)
+        assert not missing, f"{len(missing)} acknowledged points lost"
+        assert len(rows) == len(set(rows)), "a point is stored twice"
+        # now the whole group at once, then a fresh start from the WAL alone
+        pids = [edge.proc.pid, *edge.children().values()]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        edge.proc.wait()
+        edge = start_edge(tmp_path / "data")
+        rows = stored(edge)
+        assert load.acked <= set(rows)
+        assert len(rows) == len(set(rows))
+    finally:
+        edge.stop()
