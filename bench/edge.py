@@ -126,6 +126,11 @@ def start_edge(
     server = EdgeServer(f"http://127.0.0.1:{port}", data, proc, log_path, list(args))
     try:
         server.wait_healthy()
+        deadline = time.monotonic() + 30
+        while "listening on" not in server.log():  # serve's ready line follows /health
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no ready line from serve: {server.log()[-3000:]}")
+            time.sleep(0.05)
     except Exception:
         server.stop()
         raise

@@ -158,6 +158,8 @@ def test_column_limit_counts_time() -> None:
     version = cat.version
     with pytest.raises(LimitExceeded, match="at most 3 columns, this write would make 5"):
         cat.ensure("db", "cpu", {"a": F, "c": F, "d": F}, **limits)
+    with pytest.raises(LimitExceeded, match="this write would make 4"):
+        cat.ensure("db", "cpu", {"c": F}, **limits)  # one over
     t = cat.table("db", "cpu")
     assert t is not None and list(t.columns) == ["time", "a", "b"]
     assert cat.version == version

@@ -77,8 +77,11 @@ def test_startup_line_and_clean_stop_keeps_data(tmp_path: Path) -> None:
 
 def test_sigint_stops_like_sigterm(tmp_path: Path) -> None:
     edge = start_edge(tmp_path / "data", "--query-workers", "1", "--ingest-workers", "1")
-    os.kill(edge.proc.pid, signal.SIGINT)
-    assert edge.proc.wait(timeout=60) == 0
+    try:
+        os.kill(edge.proc.pid, signal.SIGINT)
+        assert edge.proc.wait(timeout=60) == 0
+    finally:
+        edge.stop()
 
 
 def _is_zombie(pid: int) -> bool:

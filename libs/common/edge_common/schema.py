@@ -46,6 +46,13 @@ class ColumnType(StrEnum):
     def is_field(self) -> bool:
         return self not in (ColumnType.TAG, ColumnType.TIME)
 
+    @classmethod
+    def from_arrow(cls, dtype: pa.DataType) -> ColumnType:
+        for kind, arrow in _ARROW.items():
+            if arrow.equals(dtype):
+                return kind
+        raise SchemaConflict(f"no column type for Arrow type {dtype}")
+
     @property
     def arrow_type(self) -> pa.DataType:
         return _ARROW[self]
@@ -85,7 +92,7 @@ def _validate_name(kind: str, name: str) -> str:
         raise BadRequest(f"{kind} name must not be empty")
     if len(name.encode()) > _MAX_NAME_BYTES:
         raise BadRequest(f"{kind} name longer than {_MAX_NAME_BYTES} bytes")
-    if any(ord(c) < 32 for c in name):
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise BadRequest(f"{kind} name {name!r} contains a control character")
     return name
 

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from edge_common.schema import TIME_COLUMN, TableSchema
+from edge_persister.keyindex import KeyIndex
 
 __all__ = ["TableBuffer"]
 
@@ -32,7 +33,7 @@ class _Chunk:
 class TableBuffer:
     def __init__(self) -> None:
         self.chunks: list[_Chunk] = []
-        self._keys = np.empty(0, dtype=np.uint64)
+        self._keys = KeyIndex()
         self._tag_hash: dict[tuple[str, str], int] = {}
         self.has_repeats = False
         self.num_rows = 0
@@ -43,15 +44,8 @@ class TableBuffer:
             return
         times = np.asarray(batch.column(TIME_COLUMN).cast(pa.int64()))
         keys = self._row_keys(batch, times)
-        order = np.sort(keys, kind="stable")
-        if len(order) > 1 and (order[1:] == order[:-1]).any():
+        if self._keys.add(keys):
             self.has_repeats = True
-        elif len(self._keys):
-            idx = np.searchsorted(self._keys, order)
-            hit = idx < len(self._keys)
-            if hit.any() and (self._keys[idx[hit]] == order[hit]).any():
-                self.has_repeats = True
-        self._keys = np.sort(np.concatenate((self._keys, order)), kind="stable")
         self.chunks.append(_Chunk(batch, int(times.min()), int(times.max())))
         self.num_rows += batch.num_rows
         self.nbytes += batch.nbytes
@@ -121,7 +115,7 @@ class TableBuffer:
         # aggregate columns come back named "<field>_last"
         merged = grouped.rename_columns([c.removesuffix("_last") for c in grouped.column_names])
         merged = merged.select(list(schema.columns)).cast(full)
-        self.chunks, self._keys, self.num_rows, self.nbytes = [], np.empty(0, np.uint64), 0, 0
+        self.chunks, self._keys, self.num_rows, self.nbytes = [], KeyIndex(), 0, 0
         self.has_repeats = False
         for batch in merged.combine_chunks().to_batches(max_chunksize=65536):
             self.append(batch)

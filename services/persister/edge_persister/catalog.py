@@ -1,62 +1,81 @@
-"""The authoritative catalog and where it is kept: a versioned JSON file, replaced atomically
-and fsynced before any schema change is acknowledged."""
+"""The authoritative catalog and where it is kept: one versioned JSON object per change in
+the object store (``<node>/catalog/<version>.json``), written before any schema change is
+acknowledged; the newest one is loaded on start."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import logging
 
 import orjson
+import pyarrow as pa
+
+from edge_common.objectstore import ObjectStore
+from edge_common.paths import catalog_key, catalog_prefix, catalog_version
 from edge_common.schema import Catalog, ColumnType, TableSchema
 from edge_common.settings import Settings
-from edge_common.walformat import fsync_dir
 
 __all__ = ["CatalogOwner"]
 
+log = logging.getLogger(__name__)
+_KEEP_VERSIONS = 10
+
 
 class CatalogOwner:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: ObjectStore) -> None:
         self.settings = settings
-        self.path = settings.data_dir / "catalog" / "catalog.json"
+        self.store = store
         self.catalog = self._load()
 
     def _load(self) -> Catalog:
-        if self.path.exists():
-            return Catalog.from_json(orjson.loads(self.path.read_bytes()))
-        return Catalog()
+        keys = self.store.list(catalog_prefix(self.settings.node_id))
+        if not keys:
+            return Catalog()
+        newest = max(keys, key=catalog_version)
+        data = self.store.get(newest)
+        assert data is not None
+        return Catalog.from_json(orjson.loads(data))
 
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(orjson.dumps(self.catalog.to_json()))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
+    def _save(self, catalog: Catalog) -> None:
+        node = self.settings.node_id
+        self.store.put(catalog_key(node, catalog.version), orjson.dumps(catalog.to_json()))
+        for key in self.store.list(catalog_prefix(node)):
+            if catalog_version(key) <= catalog.version - _KEEP_VERSIONS:
+                self.store.delete(key)
 
-    def ensure(self, db: str, tables: dict[str, dict[str, str]]) -> dict[str, TableSchema]:
-        """Create what is missing (limits checked first, for the whole request), persist."""
-        changed = False
-        out = {}
-        trial = Catalog.from_json(self.catalog.to_json())
+    def _limits(self) -> dict[str, int]:
         s = self.settings
-        limits = {
+        return {
             "max_databases": s.max_databases,
             "max_tables": s.max_tables_per_database,
             "max_columns": s.max_columns_per_table,
         }
-        for table, cols in tables.items():  # dry run: a limit error changes nothing
-            trial.ensure(db, table, {c: ColumnType(k) for c, k in cols.items()}, **limits)
-        for table, cols in tables.items():
-            schema, did = self.catalog.ensure(
-                db, table, {c: ColumnType(k) for c, k in cols.items()}, **limits
-            )
+
+    def ensure(
+        self, db: str, tables: dict[str, dict[str, str]], *, limits: bool = True
+    ) -> dict[str, TableSchema]:
+        """Create what is missing, all or nothing: the change is made on a copy, stored, and
+        only then becomes the catalog (a limit error or a failed store changes nothing)."""
+        wanted = {t: {c: ColumnType(k) for c, k in cols.items()} for t, cols in tables.items()}
+        bounds = self._limits() if limits else dict.fromkeys(self._limits(), 2**62)
+        trial = Catalog.from_json(self.catalog.to_json())
+        for table, cols in wanted.items():
+            trial.ensure(db, table, cols, **bounds)
+        if trial.version != self.catalog.version:
+            trial.version = self.catalog.version + 1
+            self._save(trial)
+            self.catalog = trial
+        out = {}
+        for table in wanted:
+            schema = self.catalog.table(db, table)
+            assert schema is not None
             out[table] = schema
-            changed |= did
-        if changed:
-            self._save()
         return out
 
-    def note_path(self) -> Path:
-        return self.path
+    def adopt(self, db: str, table: str, schema: pa.Schema) -> None:
+        """Make sure a replayed batch's columns are known (a catalog kept in memory does not
+        survive a restart; the WAL does). Limits do not apply: the data was accepted."""
+        known = self.catalog.table(db, table)
+        if known is not None and all(n in known.columns for n in schema.names):
+            return
+        cols = {f.name: ColumnType.from_arrow(f.type) for f in schema if f.name != "time"}
+        self.ensure(db, {table: {c: k.value for c, k in cols.items()}}, limits=False)

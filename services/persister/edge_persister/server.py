@@ -18,6 +18,7 @@ from typing import Any
 
 import zmq
 from edge_common.errors import DatabaseNotFound, EdgeError
+from edge_common.objectstore import object_store_from_settings
 from edge_common.settings import Settings
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
@@ -52,19 +53,23 @@ class Persister:
         self.settings = settings
         self.ctx = ctx
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
-        self.catalog = CatalogOwner(settings)
+        self.catalog = CatalogOwner(settings, object_store_from_settings(settings))
         self.buffers: dict[tuple[str, str], TableBuffer] = {}
         self.applied: dict[int, _Applied] = {}
         self.wal_root = settings.data_dir / "wal"
         self.stopping = False
 
     # --- state -------------------------------------------------------------------------
-    def apply(self, worker: int, seq: int, payload: bytes | memoryview) -> bool:
+    def apply(
+        self, worker: int, seq: int, payload: bytes | memoryview, *, adopt: bool = False
+    ) -> bool:
         done = self.applied.setdefault(worker, _Applied())
         if seq in done:
             return False
         record = WriteRecord.decode(payload)
         for table, batch in record.tables.items():
+            if adopt:
+                self.catalog.adopt(record.db, table, batch.schema)
             key = (record.db, table)
             buf = self.buffers.get(key)
             if buf is None:
@@ -83,15 +88,32 @@ class Persister:
                     streams.append(self._records(int(d.name.removeprefix("ingest-")), d))
         count = 0
         for _, worker, seq, payload in heapq.merge(*streams):
-            count += self.apply(worker, seq, payload)
+            count += self.apply(worker, seq, payload, adopt=True)
         log.info("replayed %d WAL records in %.2f s", count, time.monotonic() - started)
 
     def catch_up(self, worker: int) -> int:
         """Apply what a (re)started worker's WAL holds that has not been applied yet."""
         count = 0
         for _, w, seq, payload in self._records(worker, self.wal_root / f"ingest-{worker}"):
-            count += self.apply(w, seq, payload)
+            count += self.apply(w, seq, payload, adopt=True)
         return count
+
+    def _forget_beyond(self, worker: int, last_seq: int) -> None:
+        """A worker's WAL ends at ``last_seq``: records above it that we hold were never
+        durable (cut as a torn tail) and their sequence numbers will be used again."""
+        done = self.applied.get(worker)
+        if done is None or (done.upto <= last_seq and not done.above):
+            return
+        lost = done.upto - last_seq if done.upto > last_seq else len(done.above)
+        log.warning(
+            "ingest worker %d restarted at seq %d; forgetting %d later records that "
+            "never became durable",
+            worker,
+            last_seq,
+            lost,
+        )
+        done.upto = min(done.upto, last_seq)
+        done.above = {s for s in done.above if s <= last_seq}
 
     def _records(self, worker: int, directory: Path) -> Iterator[tuple[int, int, int, bytes]]:
         done = self.applied.get(worker)
@@ -158,6 +180,7 @@ class Persister:
             self.catalog.ensure(str(header["db"]), header["tables"])
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
         if op == "hello":
+            self._forget_beyond(int(header["worker"]), int(header["last_seq"]))
             n = self.catch_up(int(header["worker"]))
             if n:
                 log.info("applied %d records of ingest worker %s on its start", n, header["worker"])

@@ -64,14 +64,10 @@ def render(fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> It
         header = True
         for batch in batches:
             if batch.num_rows or header:
-                out = io.BytesIO()
-                pacsv.write_csv(
-                    _display(batch),
-                    out,
-                    pacsv.WriteOptions(include_header=header, quoting_style="needed"),
-                )
+                yield _csv(batch, header)
                 header = False
-                yield out.getvalue()
+        if header:  # not a single batch (an empty result): the header line alone
+            yield _csv(pa.RecordBatch.from_pylist([], schema=schema), True)
     elif fmt == "pretty":
         yield _pretty(schema, list(batches)).encode()
     elif fmt == "parquet":
@@ -88,6 +84,14 @@ def render(fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> It
         yield sink.getvalue().to_pybytes()
     else:
         raise BadRequest(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
+
+
+def _csv(batch: pa.RecordBatch, header: bool) -> bytes:
+    out = io.BytesIO()
+    pacsv.write_csv(
+        _display(batch), out, pacsv.WriteOptions(include_header=header, quoting_style="needed")
+    )
+    return out.getvalue()
 
 
 def _pretty(schema: pa.Schema, batches: list[pa.RecordBatch]) -> str:

@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from edge_common.schema import ColumnType, TableSchema
+from edge_persister.buffer import TableBuffer
+
+TAG, F, INT, S = ColumnType.TAG, ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.STRING
+
+
+def _schema(**columns: ColumnType) -> TableSchema:
+    t = TableSchema("cpu")
+    t.columns.update(columns)
+    return t
+
+
+def _batch(schema: TableSchema, rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    """A batch with the columns the rows mention, in catalog order and catalog types."""
+    names = [n for n in schema.columns if any(n in r for r in rows)]
+    return pa.RecordBatch.from_pylist(rows, schema=schema.arrow_schema(names))
+
+
+def _rows(batches: list[pa.RecordBatch]) -> list[dict[str, Any]]:
+    out = []
+    for b in batches:
+        cols = {
+            n: (c.cast(pa.int64()) if n == "time" else c).to_pylist()
+            for n, c in zip(b.schema.names, b.columns, strict=True)
+        }
+        out += [dict(zip(cols, v, strict=True)) for v in zip(*cols.values(), strict=True)]
+    return out
+
+
+def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["time"], str(r.get("host")), str(r.get("zone"))))
+
+
+def test_append_and_read() -> None:
+    schema = _schema(host=TAG, usage=F)
+    buf = TableBuffer()
+    b1 = _batch(schema, [{"time": 1, "host": "a", "usage": 1.0}, {"time": 2, "host": "b"}])
+    b2 = _batch(schema, [{"time": 3, "host": "a", "usage": 3.0}])
+    buf.append(b1)
+    buf.append(b2)
+    buf.append(b2.slice(0, 0))  # empty batches are ignored
+    assert buf.num_rows == 3
+    assert len(buf.chunks) == 2
+    assert buf.nbytes == b1.nbytes + b2.nbytes
+    assert not buf.has_repeats
+    out = buf.read(schema)
+    assert all(b.schema == schema.arrow_schema() for b in out)
+    assert _rows(out) == [
+        {"time": 1, "host": "a", "usage": 1.0},
+        {"time": 2, "host": "b", "usage": None},
+        {"time": 3, "host": "a", "usage": 3.0},
+    ]
+
+
+def test_projection() -> None:
+    schema = _schema(host=TAG, usage=F, idle=F)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "usage": 1.0, "idle": 9.0}]))
+    out = buf.read(schema, ["idle", "host"])
+    assert out[0].schema == schema.arrow_schema(["idle", "host"])
+    assert _rows(out) == [{"idle": 9.0, "host": "a"}]
+
+
+def test_read_of_empty_buffer() -> None:
+    assert TableBuffer().read(_schema(v=F)) == []
+
+
+def _time_buffer(schema: TableSchema) -> TableBuffer:
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": t, "v": float(t)} for t in (10, 11, 12)]))
+    buf.append(_batch(schema, [{"time": t, "v": float(t)} for t in (20, 21, 22)]))
+    buf.append(_batch(schema, [{"time": t, "v": float(t)} for t in (35, 30)]))
+    return buf
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (None, None, [10, 11, 12, 20, 21, 22, 35, 30]),
+        (11, None, [11, 12, 20, 21, 22, 35, 30]),
+        (None, 21, [10, 11, 12, 20, 21]),
+        (12, 20, [12, 20]),  # bounds are inclusive
+        (13, 19, []),
+        (31, 34, []),  # inside a chunk's range, but no row matches
+        (0, 100, [10, 11, 12, 20, 21, 22, 35, 30]),
+        (30, 30, [30]),
+    ],
+)
+def test_time_range(lo: int | None, hi: int | None, expected: list[int]) -> None:
+    schema = _schema(v=F)
+    buf = _time_buffer(schema)
+    out = buf.read(schema, min_ns=lo, max_ns=hi)
+    assert [r["time"] for r in _rows(out)] == expected
+    assert all(b.num_rows for b in out)  # no empty batches
+    # the same rows when time is not projected
+    out = buf.read(schema, ["v"], min_ns=lo, max_ns=hi)
+    assert [r["v"] for r in _rows(out)] == [float(t) for t in expected]
+
+
+def test_chunks_outside_the_range_are_not_touched() -> None:
+    schema = _schema(v=F)
+    buf = _time_buffer(schema)
+
+    class Boom:
+        @property
+        def schema(self) -> pa.Schema:
+            raise AssertionError("a pruned chunk was read")
+
+    buf.chunks[0].batch = Boom()
+    buf.chunks[2].batch = Boom()
+    assert [r["time"] for r in _rows(buf.read(schema, min_ns=15, max_ns=25))] == [20, 21, 22]
+    assert (buf.chunks[1].min_ns, buf.chunks[1].max_ns) == (20, 22)
+
+
+def test_schema_evolution_fills_nulls() -> None:
+    schema = _schema(host=TAG, usage=F)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "usage": 1.0}]))
+    schema.columns.update({"zone": TAG, "idle": INT})
+    buf.append(_batch(schema, [{"time": 2, "host": "a", "zone": "z", "idle": 5}]))
+    out = buf.read(schema)
+    assert all(b.schema == schema.arrow_schema() for b in out)
+    assert _rows(out) == [
+        {"time": 1, "host": "a", "usage": 1.0, "zone": None, "idle": None},
+        {"time": 2, "host": "a", "usage": None, "zone": "z", "idle": 5},
+    ]
+    assert _rows(buf.read(schema, ["idle"])) == [{"idle": None}, {"idle": 5}]
+
+
+def test_repeat_across_batches_merges_fields_later_wins() -> None:
+    schema = _schema(host=TAG, a=F, b=INT, c=S)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 5, "host": "x", "a": 1.0, "b": 1, "c": "old"}]))
+    assert not buf.has_repeats
+    buf.append(_batch(schema, [{"time": 5, "host": "x", "a": 2.0}]))
+    assert buf.has_repeats
+    buf.append(_batch(schema, [{"time": 5, "host": "x", "c": "new"}, {"time": 6, "host": "x"}]))
+    assert _sorted(_rows(buf.read(schema))) == [
+        {"time": 5, "host": "x", "a": 2.0, "b": 1, "c": "new"},
+        {"time": 6, "host": "x", "a": None, "b": None, "c": None},
+    ]
+    assert buf.num_rows == 2
+    assert not buf.has_repeats
+    # merged state stays merged; later writes still merge into it
+    buf.append(_batch(schema, [{"time": 5, "host": "x", "b": 7}]))
+    assert _sorted(_rows(buf.read(schema))) == [
+        {"time": 5, "host": "x", "a": 2.0, "b": 7, "c": "new"},
+        {"time": 6, "host": "x", "a": None, "b": None, "c": None},
+    ]
+
+
+def test_repeat_within_one_batch() -> None:
+    schema = _schema(host=TAG, a=F, b=INT)
+    buf = TableBuffer()
+    buf.append(
+        _batch(
+            schema,
+            [
+                {"time": 1, "host": "x", "a": 1.0, "b": 1},
+                {"time": 1, "host": "x", "a": None, "b": 2},
+                {"time": 2, "host": "x", "a": 5.0},
+                {"time": 1, "host": "x", "a": 3.0},
+            ],
+        )
+    )
+    assert buf.has_repeats
+    assert _sorted(_rows(buf.read(schema))) == [
+        {"time": 1, "host": "x", "a": 3.0, "b": 2},
+        {"time": 2, "host": "x", "a": 5.0, "b": None},
+    ]
+
+
+def test_other_tag_set_at_same_time_is_not_merged() -> None:
+    schema = _schema(host=TAG, zone=TAG, v=F)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "zone": "z", "v": 1.0}]))
+    buf.append(
+        _batch(
+            schema,
+            [
+                {"time": 1, "host": "b", "zone": "z", "v": 2.0},
+                {"time": 1, "host": "a", "zone": "y", "v": 3.0},
+                {"time": 1, "host": "z", "zone": "a", "v": 4.0},  # same values, other keys
+            ],
+        )
+    )
+    assert not buf.has_repeats
+    assert len(_rows(buf.read(schema))) == 4
+    # a real repeat forces a merge, which must still keep the four series apart
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "zone": "z", "v": 9.0}]))
+    assert _sorted(_rows(buf.read(schema))) == _sorted(
+        [
+            {"time": 1, "host": "a", "zone": "z", "v": 9.0},
+            {"time": 1, "host": "b", "zone": "z", "v": 2.0},
+            {"time": 1, "host": "a", "zone": "y", "v": 3.0},
+            {"time": 1, "host": "z", "zone": "a", "v": 4.0},
+        ]
+    )
+
+
+def test_missing_tag_is_its_own_series() -> None:
+    schema = _schema(host=TAG, zone=TAG, v=F)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "v": 1.0}]))  # no zone column at all
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "zone": "z", "v": 2.0}]))
+    buf.append(_batch(schema, [{"time": 1, "zone": "z", "v": 3.0}]))  # no host
+    assert not buf.has_repeats
+    # null zone in a batch that has the column is the same series as no zone column at all
+    buf.append(_batch(schema, [{"time": 1, "host": "a", "zone": None, "v": 4.0}]))
+    assert buf.has_repeats
+    assert _sorted(_rows(buf.read(schema))) == _sorted(
+        [
+            {"time": 1, "host": "a", "zone": None, "v": 4.0},
+            {"time": 1, "host": "a", "zone": "z", "v": 2.0},
+            {"time": 1, "host": None, "zone": "z", "v": 3.0},
+        ]
+    )
+
+
+def test_merge_across_schema_evolution() -> None:
+    schema = _schema(host=TAG, a=F)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 1, "host": "x", "a": 1.0}]))
+    schema.columns["b"] = INT
+    buf.append(_batch(schema, [{"time": 1, "host": "x", "b": 2}]))
+    out = buf.read(schema)
+    assert _rows(out) == [{"time": 1, "host": "x", "a": 1.0, "b": 2}]
+    assert all(b.schema == schema.arrow_schema() for b in out)
+
+
+def test_dictionaries_differ_between_batches() -> None:
+    schema = _schema(host=TAG, v=F)
+    tag = pa.dictionary(pa.int32(), pa.string())
+    t = pa.timestamp("ns")
+
+    def batch(codes: list[int], words: list[str], times: list[int], vals: list[float]) -> Any:
+        host = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(words))
+        return pa.RecordBatch.from_arrays(
+            [pa.array(times, t), host, pa.array(vals)],
+            schema=pa.schema([("time", t), ("host", tag), ("v", pa.float64())]),
+        )
+
+    buf = TableBuffer()
+    buf.append(batch([0, 1], ["a", "b"], [1, 1], [1.0, 2.0]))
+    # same host values under other dictionary codes
+    buf.append(batch([1, 0], ["b", "a"], [1, 2], [10.0, 3.0]))
+    assert buf.has_repeats
+    assert _sorted(_rows(buf.read(schema))) == [
+        {"time": 1, "host": "a", "v": 10.0},
+        {"time": 1, "host": "b", "v": 2.0},
+        {"time": 2, "host": "b", "v": 3.0},
+    ]

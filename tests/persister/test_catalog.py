@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pytest
+from edge_common.errors import BadRequest, LimitExceeded
+from edge_common.objectstore import FileObjectStore, MemoryObjectStore, ObjectStore
+from edge_common.paths import catalog_key, catalog_prefix
+from edge_common.schema import Catalog, ColumnType
+from edge_common.settings import Settings
+from edge_persister.catalog import CatalogOwner
+
+
+def _settings(tmp_path: Path, **limits: int) -> Settings:
+    values: dict[str, Any] = {
+        "max_databases": 5,
+        "max_tables_per_database": 5,
+        "max_columns_per_table": 5,
+        **limits,
+    }
+    return Settings(data_dir=tmp_path, **values)
+
+
+def _store(tmp_path: Path) -> FileObjectStore:
+    return FileObjectStore(tmp_path / "objects")
+
+
+def _snapshot(store: ObjectStore, node: str = "edge0") -> dict[str, bytes]:
+    out = {}
+    for key in store.list(catalog_prefix(node)):
+        data = store.get(key)
+        assert data is not None
+        out[key] = data
+    return out
+
+
+def _newest(store: ObjectStore, owner: CatalogOwner) -> dict[str, Any]:
+    data = store.get(catalog_key(owner.settings.node_id, owner.catalog.version))
+    assert data is not None
+    parsed: dict[str, Any] = orjson.loads(data)
+    return parsed
+
+
+def test_new_owner_starts_empty_without_writing(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    owner = CatalogOwner(_settings(tmp_path), store)
+    assert owner.catalog == Catalog()
+    assert _snapshot(store) == {}
+
+
+def test_ensure_persists(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    owner = CatalogOwner(_settings(tmp_path), store)
+    out = owner.ensure("db", {"cpu": {"host": "tag", "usage": "float"}, "mem": {"free": "integer"}})
+    assert sorted(out) == ["cpu", "mem"]
+    assert list(out["cpu"].columns) == ["time", "host", "usage"]
+    assert out["cpu"] is owner.catalog.table("db", "cpu")
+    assert owner.catalog.version == 1  # one version per ensure call
+    # one object for the request, holding the whole catalog at its version
+    assert list(_snapshot(store)) == [catalog_key("edge0", 1)]
+    assert _newest(store, owner) == owner.catalog.to_json()
+    # a real file on disk, with no temporary file left beside it
+    files = sorted(p.name for p in (tmp_path / "objects" / "edge0" / "catalog").iterdir())
+    assert files == [f"{1:020d}.json"]
+
+
+def test_reload_gives_same_catalog(tmp_path: Path) -> None:
+    owner = CatalogOwner(_settings(tmp_path), _store(tmp_path))
+    owner.ensure("db", {"cpu": {"host": "tag", "usage": "float"}})
+    owner.ensure("db", {"cpu": {"idle": "uinteger"}, "flags": {"ok": "boolean", "s": "string"}})
+    owner.ensure("db2", {"m": {}})
+    again = CatalogOwner(_settings(tmp_path), _store(tmp_path))
+    assert again.catalog == owner.catalog
+    assert again.catalog.version == owner.catalog.version == 3
+    cpu = again.catalog.table("db", "cpu")
+    assert cpu is not None
+    assert cpu.columns == {
+        "time": ColumnType.TIME,
+        "host": ColumnType.TAG,
+        "usage": ColumnType.FLOAT,
+        "idle": ColumnType.UINTEGER,
+    }
+    # and it carries on from there
+    again.ensure("db", {"cpu": {"extra": "float"}})
+    assert CatalogOwner(_settings(tmp_path), _store(tmp_path)).catalog.version == 4
+
+
+def test_reload_takes_newest_version(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    owner = CatalogOwner(_settings(tmp_path), store)
+    for i in range(3):
+        owner.ensure("db", {f"t{i}": {}})
+    again = CatalogOwner(_settings(tmp_path), store)
+    assert again.catalog.version == 3
+    assert sorted(again.catalog.databases["db"].tables) == ["t0", "t1", "t2"]
+
+
+def test_catalog_is_per_node(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    CatalogOwner(Settings(data_dir=tmp_path, node_id="a"), store).ensure("db", {"t": {}})
+    other = CatalogOwner(Settings(data_dir=tmp_path, node_id="b"), store)
+    assert other.catalog == Catalog()
+
+
+def test_old_versions_are_pruned(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    owner = CatalogOwner(_settings(tmp_path, max_columns_per_table=100), store)
+    for i in range(15):
+        owner.ensure("db", {"t": {f"c{i}": "float"}})
+    assert owner.catalog.version == 15
+    keys = list(_snapshot(store))
+    assert keys[-1] == catalog_key("edge0", 15)
+    assert len(keys) == 10
+    assert CatalogOwner(_settings(tmp_path), store).catalog == owner.catalog
+
+
+def test_nothing_new_does_not_write(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    owner = CatalogOwner(_settings(tmp_path), store)
+    owner.ensure("db", {"cpu": {"usage": "float"}})
+    before = _snapshot(store)
+    out = owner.ensure("db", {"cpu": {"usage": "float"}})
+    # a type that differs is left alone (the ingest worker rejects those lines)
+    owner.ensure("db", {"cpu": {"usage": "string"}})
+    assert out["cpu"].columns["usage"] is ColumnType.FLOAT
+    assert owner.catalog.version == 1
+    assert _snapshot(store) == before
+
+
+def test_file_store_writes_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(tmp_path)
+    owner = CatalogOwner(_settings(tmp_path), store)
+    replaced: list[str] = []
+    real_replace = os.replace
+
+    def checking_replace(src: Any, dst: Any) -> None:
+        # the complete new content sits in a sibling file before it takes the real name
+        assert Path(src).parent == Path(dst).parent and Path(src) != Path(dst)
+        assert not Path(dst).exists()
+        stored = orjson.loads(Path(src).read_bytes())
+        assert stored["databases"] == {"db": {"cpu": {"time": "time", "idle": "float"}}}
+        assert owner.catalog.version == 0  # the new catalog takes effect only once stored
+        replaced.append(str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", checking_replace)
+    owner.ensure("db", {"cpu": {"idle": "float"}})
+    assert len(replaced) == 1 and replaced[0].endswith(f"{1:020d}.json")
+
+
+def test_failed_write_keeps_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path)
+    owner = CatalogOwner(_settings(tmp_path), store)
+    owner.ensure("db", {"cpu": {"usage": "float"}})
+
+    def failing_replace(src: Any, dst: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        owner.ensure("db", {"cpu": {"idle": "float"}})
+    monkeypatch.undo()
+    reloaded = CatalogOwner(_settings(tmp_path), _store(tmp_path)).catalog
+    assert reloaded.version == 1
+    cpu = reloaded.table("db", "cpu")
+    assert cpu is not None and "idle" not in cpu.columns
+
+
+@pytest.mark.parametrize(
+    ("limits", "db", "tables", "match"),
+    [
+        ({"max_databases": 1}, "db2", {"t": {"v": "float"}}, "database limit"),
+        # several new tables in one request: the second one breaks the limit
+        (
+            {"max_tables_per_database": 3},
+            "db",
+            {"new1": {"v": "float"}, "new2": {"v": "float"}},
+            "table limit",
+        ),
+        # a new column on an existing table, then a new table with too many columns
+        (
+            {"max_columns_per_table": 3},
+            "db",
+            {"cpu": {"c": "float"}, "wide": {"a": "float", "b": "float", "c": "float"}},
+            "column limit",
+        ),
+    ],
+)
+def test_limit_error_changes_nothing(
+    tmp_path: Path, limits: dict[str, int], db: str, tables: dict[str, Any], match: str
+) -> None:
+    store = _store(tmp_path)
+    owner = CatalogOwner(_settings(tmp_path, **limits), store)
+    owner.ensure("db", {"cpu": {"a": "float"}, "mem": {"b": "float"}})
+    stored_before = _snapshot(store)
+    memory_before = owner.catalog.to_json()
+    with pytest.raises(LimitExceeded, match=match):
+        owner.ensure(db, tables)
+    assert owner.catalog.to_json() == memory_before
+    assert _snapshot(store) == stored_before
+    reloaded = CatalogOwner(_settings(tmp_path, **limits), _store(tmp_path))
+    assert reloaded.catalog.to_json() == memory_before
+
+
+def test_invalid_name_changes_nothing(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    owner = CatalogOwner(_settings(tmp_path), store)
+    owner.ensure("db", {"cpu": {"a": "float"}})
+    stored_before = _snapshot(store)
+    memory_before = owner.catalog.to_json()
+    with pytest.raises(BadRequest):
+        owner.ensure("db", {"ok": {"v": "float"}, "cpu": {"bad\x01": "float"}})
+    with pytest.raises(BadRequest):
+        owner.ensure("bad name", {"t": {}})
+    assert owner.catalog.to_json() == memory_before
+    assert _snapshot(store) == stored_before
+
+
+def test_adopt_adds_missing_columns_from_arrow(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    owner = CatalogOwner(_settings(tmp_path), store)
+    schema = pa.schema(
+        [
+            ("time", pa.timestamp("ns")),
+            ("host", pa.dictionary(pa.int32(), pa.string())),
+            ("usage", pa.float64()),
+            ("n", pa.uint64()),
+        ]
+    )
+    owner.adopt("db", "cpu", schema)
+    cpu = owner.catalog.table("db", "cpu")
+    assert cpu is not None
+    assert cpu.columns == {
+        "time": ColumnType.TIME,
+        "host": ColumnType.TAG,
+        "usage": ColumnType.FLOAT,
+        "n": ColumnType.UINTEGER,
+    }
+    version = owner.catalog.version
+    owner.adopt("db", "cpu", schema.remove(3))  # nothing new
+    assert owner.catalog.version == version
+    assert CatalogOwner(_settings(tmp_path), store).catalog == owner.catalog
