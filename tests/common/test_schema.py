@@ -3,6 +3,7 @@ from __future__ import annotations
 import orjson
 import pyarrow as pa
 import pytest
+
 from edge_common.errors import BadRequest, LimitExceeded, SchemaConflict
 from edge_common.schema import (
     TIME_COLUMN,

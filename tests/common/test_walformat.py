@@ -5,6 +5,7 @@ from pathlib import Path
 
 import google_crc32c
 import pytest
+
 from edge_common.walformat import (
     SEGMENT_HEADER,
     encode_record,

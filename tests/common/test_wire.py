@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
+
 from edge_common.errors import BadRequest, EdgeError
 from edge_common.wire import (
     WIRE_VERSION,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+
 from edge_common.lineprotocol import parse
 from edge_common.lp_rows import ParsedTable
 from edge_common.schema import Catalog, ColumnType, TableSchema

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from edge_common.walformat import (
     SEGMENT_HEADER,
     encode_record,

@@ -4,6 +4,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from edge_common.schema import ColumnType, TableSchema
 from edge_persister.buffer import TableBuffer
 

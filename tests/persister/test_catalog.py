@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
+
 from edge_common.errors import BadRequest, LimitExceeded
 from edge_common.objectstore import FileObjectStore, MemoryObjectStore, ObjectStore
 from edge_common.paths import catalog_key, catalog_prefix

@@ -8,6 +8,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from edge_common.errors import BadRequest
 from edge_query.formats import CONTENT_TYPES, render
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from datafusion import SessionContext
+
 from edge_common.schema import ColumnType, DatabaseSchema, TableSchema
 from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import uvicorn
+
 from edge_common.logs import setup_logging
 from edge_common.settings import Settings
-
 from edge_gateway.app import create_app
 
 

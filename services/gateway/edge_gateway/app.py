@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import zmq.asyncio
-from edge_common import __version__
-from edge_common.settings import Settings
-from edge_common.wire import Endpoints
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from edge_common import __version__
+from edge_common.settings import Settings
+from edge_common.wire import Endpoints
 from edge_gateway.pool import WorkerPool
 from edge_gateway.routes import query, system, write
 from edge_gateway.state import Gateway

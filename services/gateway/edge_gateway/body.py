@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import zlib
 
-from edge_common.errors import BadRequest, PayloadTooLarge
 from fastapi import Request
+
+from edge_common.errors import BadRequest, PayloadTooLarge
 
 __all__ = ["read_body"]
 

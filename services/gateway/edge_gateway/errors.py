@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
 from edge_common.errors import (
     BadRequest,
     DatabaseNotFound,
@@ -14,7 +16,6 @@ from edge_common.errors import (
     SchemaConflict,
     Unavailable,
 )
-from fastapi.responses import JSONResponse
 
 __all__ = ["error_response", "status_of"]
 

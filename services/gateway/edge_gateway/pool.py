@@ -14,6 +14,7 @@ from typing import Any
 
 import zmq
 import zmq.asyncio
+
 from edge_common.errors import Unavailable
 from edge_common.wire import pack, unpack
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge_common.settings import Settings
 from fastapi import Request
 
+from edge_common.settings import Settings
 from edge_gateway.pool import WorkerPool
 
 __all__ = ["Gateway", "gateway"]

@@ -9,9 +9,9 @@ import sys
 from types import FrameType
 
 import zmq
+
 from edge_common.logs import setup_logging
 from edge_common.settings import Settings
-
 from edge_ingest.worker import IngestWorker
 
 

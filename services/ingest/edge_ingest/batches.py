@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+
 from edge_common.errors import BadRequest
 from edge_common.lp_rows import FieldGroup, ParsedTable
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema, validate_column_name

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import zmq
+
 from edge_common.errors import BadRequest, EdgeError, Unavailable, from_wire
 from edge_common.lineprotocol import parse
 from edge_common.lp_rows import LineError
 from edge_common.schema import Catalog, ColumnType, TableSchema, validate_database_name
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
-
 from edge_ingest.batches import Rejection, build_batch, proposed_columns
 from edge_ingest.wal import WalWriter
 

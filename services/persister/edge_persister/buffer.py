@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_persister.keyindex import KeyIndex
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import zmq
+
 from edge_common.errors import DatabaseNotFound, EdgeError
 from edge_common.objectstore import object_store_from_settings
 from edge_common.settings import Settings
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
-
 from edge_persister.buffer import TableBuffer
 from edge_persister.catalog import CatalogOwner
 

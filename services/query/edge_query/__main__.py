@@ -8,9 +8,9 @@ import sys
 from types import FrameType
 
 import zmq
+
 from edge_common.logs import setup_logging
 from edge_common.settings import Settings
-
 from edge_query.worker import QueryWorker
 
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
 from edge_common.errors import BadRequest
 
 __all__ = ["CONTENT_TYPES", "render"]

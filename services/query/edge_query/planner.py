@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 from datafusion import SessionConfig, SessionContext
+
 from edge_common.schema import TIME_COLUMN, DatabaseSchema
 
 __all__ = ["TableNeed", "new_context", "plan_needs"]

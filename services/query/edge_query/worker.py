@@ -11,11 +11,11 @@ from typing import Any
 import pyarrow as pa
 import zmq
 from datafusion import SessionContext
+
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
 from edge_common.schema import Catalog, DatabaseSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
-
 from edge_query.formats import CONTENT_TYPES, render
 from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
 

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from edge_common.errors import BadRequest, EdgeError, from_wire
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from edge_common.errors import BadRequest, EdgeError, from_wire
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
 from edge_gateway.state import gateway

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from edge_common import __version__
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from edge_common import __version__
 from edge_gateway.state import gateway
 
 __all__ = ["router"]

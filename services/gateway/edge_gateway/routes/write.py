@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge_common.errors import BadRequest, EdgeError, from_wire
-from edge_common.lineprotocol import precision_factor
-from edge_common.schema import validate_database_name
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from edge_common.errors import BadRequest, EdgeError, from_wire
+from edge_common.lineprotocol import precision_factor
+from edge_common.schema import validate_database_name
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
 from edge_gateway.state import gateway
