@@ -8,6 +8,7 @@ round-robin), until all are sent or ``--max-seconds`` elapse. Only 2xx batches c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -17,10 +18,13 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from bench import tsbs
+from bench.edge import run_edge
 from bench.influxd import run_influxd
+from bench.query import Timing, format_timings, time_queries
 
 FIELDS_PER_POINT = len(tsbs.FIELDS)
 
@@ -218,7 +222,10 @@ def ratio(results: list[Result]) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--edge", help="Edge base URL, e.g. http://127.0.0.1:8086")
+    p.add_argument(
+        "--edge", help="Edge base URL, e.g. http://127.0.0.1:8181, or 'start' to start one"
+    )
+    p.add_argument("--queries", action="store_true", help="also time queries after loading")
     p.add_argument("--influxd", action="store_true", help="also start and load influxd (first)")
     p.add_argument("--influxd-only", action="store_true", help="load influxd only")
     p.add_argument("--connections", type=int, default=4)
@@ -252,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: list[Result] = []
+    timings: list[Timing] = []
     if use_influxd:
         with (
             tempfile.TemporaryDirectory(prefix="bench-influxd-", dir=a.tmpdir) as d,
@@ -263,24 +271,48 @@ def main(argv: list[str] | None = None) -> int:
             results.append(
                 run_load("influxd", f"{url}/write?{q}", work, a.connections, a.max_seconds)
             )
+            if a.queries:
+                timings += time_queries("influxd", url, a.bucket)
     if use_edge:
-        base = a.edge.rstrip("/")
-        q = urlencode({"bucket": a.bucket, "precision": "ns"})
-        headers = {"Authorization": f"Token {a.token}"} if a.token else {}
-        print(f"edge at {base}: writing...", file=log)
-        results.append(
-            run_load(
-                "edge", f"{base}/api/v2/write?{q}", work, a.connections, a.max_seconds, headers
+        with contextlib.ExitStack() as stack:
+            if a.edge == "start":
+                d = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-edge-"))
+                base = stack.enter_context(run_edge(Path(d) / "data")).url
+            else:
+                base = a.edge.rstrip("/")
+            q = urlencode({"bucket": a.bucket, "precision": "ns"})
+            headers = {"Authorization": f"Token {a.token}"} if a.token else {}
+            print(f"edge at {base}: writing...", file=log)
+            results.append(
+                run_load(
+                    "edge",
+                    f"{base}/api/v2/write?{q}",
+                    work,
+                    a.connections,
+                    a.max_seconds,
+                    headers,
+                )
             )
-        )
+            if a.queries:
+                timings += time_queries("edge", base, a.bucket)
 
     r = ratio(results)
     if a.json:
-        print(json.dumps({"results": [asdict(x) for x in results], "edge_over_influxd": r}))
+        print(
+            json.dumps(
+                {
+                    "results": [asdict(x) for x in results],
+                    "edge_over_influxd": r,
+                    "queries": [asdict(t) for t in timings],
+                }
+            )
+        )
     else:
         print(format_table(results))
         if r is not None:
             print(f"edge/influxd points/s ratio: {r:.2f}")
+        if timings:
+            print(format_timings(timings))
     return 0 if all(x.errors == 0 for x in results) else 1
 
 

@@ -111,3 +111,36 @@ def test_kill_9_of_workers_and_persister_loses_no_acknowledged_write(tmp_path: P
         assert len(rows) == len(set(rows))
     finally:
         edge.stop()
+
+
+def test_write_in_flight_on_a_killed_worker_gets_503_at_once(tmp_path: Path) -> None:
+    edge = start_edge(tmp_path / "data", "--ingest-workers", "1", "--query-workers", "1")
+    try:
+        pid = edge.children()["ingest-0"]
+        os.kill(pid, signal.SIGSTOP)  # the request will sit in its socket, unanswered
+        result: list[httpx.Response] = []
+        t = threading.Thread(
+            target=lambda: result.append(
+                httpx.post(
+                    f"{edge.url}/api/v3/write_lp", params={"db": "x"}, content="m a=1", timeout=60
+                )
+            )
+        )
+        started = time.monotonic()
+        t.start()
+        time.sleep(0.5)
+        os.kill(pid, signal.SIGKILL)
+        t.join(timeout=20)
+        assert result and result[0].status_code == 503, result
+        assert "not acknowledged" in result[0].json()["error"]
+        assert time.monotonic() - started < 10  # not the 30 s request timeout
+        wait_replaced(edge, "ingest-0", pid)
+        edge.wait_healthy()
+        assert (
+            httpx.post(
+                f"{edge.url}/api/v3/write_lp", params={"db": "x"}, content="m a=1"
+            ).status_code
+            == 204
+        )
+    finally:
+        edge.stop()

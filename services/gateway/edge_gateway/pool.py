@@ -1,8 +1,9 @@
 """Clients for a pool of workers over ZeroMQ: one DEALER per worker, requests sent to the
 worker with the fewest outstanding, answers matched to requests by id.
 
-A worker that dies takes its outstanding requests with it: they time out (503), and the
-supervisor's restart re-binds the same address, to which the DEALER reconnects by itself.
+A worker that dies takes its outstanding requests with it: a socket monitor sees the
+connection drop and fails them at once with 503 (not acknowledged); the supervisor's restart
+re-binds the same address, to which the DEALER reconnects by itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import zmq
 import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
 
 from edge_common.errors import Unavailable
 from edge_common.wire import pack, unpack
@@ -28,10 +30,19 @@ class _Link:
         self.endpoint = endpoint
         self.sock = ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.monitor = self.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         self.sock.connect(endpoint)
         self.outstanding = 0
         self.waiting: dict[int, asyncio.Queue[tuple[dict[str, Any], list[Any]]]] = {}
-        self.reader: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def watch_forever(self) -> None:
+        """When the worker's connection drops, fail what it was handling."""
+        while True:
+            event = parse_monitor_message(await self.monitor.recv_multipart())
+            if event["event"] == zmq.EVENT_DISCONNECTED:
+                for q in self.waiting.values():
+                    q.put_nowait(({"lost": True}, []))
 
     async def read_forever(self) -> None:
         while True:
@@ -51,13 +62,19 @@ class WorkerPool:
         self.name = name
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
         for link in self.links:
-            link.reader = asyncio.get_running_loop().create_task(link.read_forever())
+            link.tasks = [
+                loop.create_task(link.read_forever()),
+                loop.create_task(link.watch_forever()),
+            ]
 
     def close(self) -> None:
         for link in self.links:
-            if link.reader is not None:
-                link.reader.cancel()
+            for task in link.tasks:
+                task.cancel()
+            link.sock.disable_monitor()
+            link.monitor.close(0)
             link.sock.close(0)
 
     def _pick(self) -> _Link:
@@ -92,12 +109,18 @@ class WorkerPool:
             await link.sock.send_multipart(pack({**header, "id": rid}, *payloads), copy=False)
             while True:
                 try:
-                    yield await asyncio.wait_for(q.get(), timeout_s or self.timeout_s)
+                    reply, frames = await asyncio.wait_for(q.get(), timeout_s or self.timeout_s)
                 except TimeoutError:
                     raise Unavailable(
                         f"the {self.name} did not answer within "
                         f"{timeout_s or self.timeout_s:.0f} s; the write or query may be retried"
                     ) from None
+                if reply.get("lost"):
+                    raise Unavailable(
+                        f"the {self.name} stopped before answering; the request was not "
+                        "acknowledged and may be retried"
+                    )
+                yield reply, frames
         finally:
             link.outstanding -= 1
             link.waiting.pop(rid, None)
