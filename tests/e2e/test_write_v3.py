@@ -150,3 +150,32 @@ def test_read_your_writes_from_every_query_worker(http: httpx.Client) -> None:
         assert r.status_code == 204
         rows = sql(http, "ryw", "SELECT count(*) AS c, max(n) AS m FROM r")
         assert rows == [{"c": i + 1, "m": i}]
+
+
+def test_racing_first_writes_of_one_column_agree_on_one_type(http: httpx.Client) -> None:
+    import concurrent.futures
+
+    values = ["1.5", "2i", "3u", '"s"', "true"] * 4
+
+    def write(i: int) -> int:
+        with httpx.Client(base_url=str(http.base_url), timeout=60) as c:
+            r = c.post(
+                "/api/v3/write_lp",
+                params={"db": "race", "precision": "s"},
+                content=f"race,w=w{i} f={values[i]} {i}",
+            )
+            return r.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(write, range(len(values))))
+    assert set(statuses) <= {204, 400}
+    types = sql(
+        http,
+        "race",
+        "SELECT data_type FROM information_schema.columns "
+        "WHERE table_name = 'race' AND column_name = 'f'",
+    )
+    assert len(types) == 1
+    stored = sql(http, "race", "SELECT count(*) AS c FROM race")[0]["c"]
+    assert stored == statuses.count(204)
+    assert stored == 4  # each of the five types was written four times; one type won
