@@ -41,6 +41,7 @@ class EdgeServer:
     proc: subprocess.Popen[bytes]
     log_path: Path
     extra_args: list[str] = field(default_factory=list)
+    token: str | None = None
 
     def children(self) -> dict[str, int]:
         """Child name (``ingest-0``, ``persister``, ...) → pid, read from /proc."""
@@ -69,8 +70,10 @@ class EdgeServer:
         return pid
 
     def health(self) -> int:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=5) as resp:
+            req = urllib.request.Request(self.url + "/health", headers=headers)
+            with urllib.request.urlopen(req, timeout=5) as resp:
                 return int(resp.status)
         except urllib.error.HTTPError as err:
             return int(err.code)
@@ -102,7 +105,11 @@ class EdgeServer:
 
 
 def start_edge(
-    data_dir: str | Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+    data_dir: str | Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    token: str | None = None,
 ) -> EdgeServer:
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
@@ -123,7 +130,7 @@ def start_edge(
     proc = subprocess.Popen(
         argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
     )
-    server = EdgeServer(f"http://127.0.0.1:{port}", data, proc, log_path, list(args))
+    server = EdgeServer(f"http://127.0.0.1:{port}", data, proc, log_path, list(args), token)
     try:
         server.wait_healthy()
         deadline = time.monotonic() + 30
@@ -139,9 +146,9 @@ def start_edge(
 
 @contextlib.contextmanager
 def run_edge(
-    data_dir: str | Path, *args: str, env: dict[str, str] | None = None
+    data_dir: str | Path, *args: str, env: dict[str, str] | None = None, token: str | None = None
 ) -> Iterator[EdgeServer]:
-    server = start_edge(data_dir, *args, env=env)
+    server = start_edge(data_dir, *args, env=env, token=token)
     try:
         yield server
     finally:

@@ -9,14 +9,14 @@ from typing import Any
 
 import httpx
 
-__all__ = ["add_client_verbs"]
+__all__ = ["ClientError", "add_client_verbs", "add_connection_flags", "send"]
 
 
 class ClientError(Exception):
     """Something to tell the user in one line, without a traceback."""
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def add_connection_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--host",
         default=os.environ.get("INFLUXDB3_HOST_URL", "http://127.0.0.1:8181"),
@@ -27,10 +27,14 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("INFLUXDB3_AUTH_TOKEN"),
         help="authentication token [env: INFLUXDB3_AUTH_TOKEN]",
     )
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_connection_flags(p)
     p.add_argument("-d", "--database", required=True, help="the database to use")
 
 
-def _send(args: argparse.Namespace, method: str, path: str, **kw: Any) -> httpx.Response:
+def send(args: argparse.Namespace, method: str, path: str, **kw: Any) -> httpx.Response:
     headers = kw.pop("headers", {})
     if args.token:
         headers["Authorization"] = f"Bearer {args.token}"
@@ -69,7 +73,7 @@ def cmd_write(args: argparse.Namespace) -> int:
     params = {"db": args.database, "precision": args.precision}
     if args.no_sync:
         params["no_sync"] = "true"
-    _send(args, "POST", "/api/v3/write_lp", params=params, content=body)
+    send(args, "POST", "/api/v3/write_lp", params=params, content=body)
     print("success: the write was accepted", file=sys.stderr)
     return 0
 
@@ -82,7 +86,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     if not text.strip():
         raise ClientError("no query given")
     path = "/api/v3/query_sql" if args.language == "sql" else "/api/v3/query_influxql"
-    resp = _send(args, "POST", path, json={"db": args.database, "q": text, "format": args.format})
+    resp = send(args, "POST", path, json={"db": args.database, "q": text, "format": args.format})
     if args.output:
         with open(args.output, "wb") as f:
             f.write(resp.content)

@@ -7,6 +7,7 @@ import sys
 
 from edge_cli.client import ClientError, add_client_verbs
 from edge_cli.flags import add_settings_flags, settings_from_args
+from edge_cli.tokens import add_token_verbs
 
 __all__ = ["build_parser", "main"]
 
@@ -21,6 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_flags(serve)
     serve.set_defaults(func=None)
     add_client_verbs(sub)
+    create = sub.add_parser("create", help="create a token").add_subparsers(
+        dest="what", required=True, metavar="WHAT"
+    )
+    show = sub.add_parser("show", help="list tokens").add_subparsers(
+        dest="what", required=True, metavar="WHAT"
+    )
+    delete = sub.add_parser("delete", help="delete a token").add_subparsers(
+        dest="what", required=True, metavar="WHAT"
+    )
+    add_token_verbs(create, show, delete)
     return parser
 
 

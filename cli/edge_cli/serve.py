@@ -12,15 +12,17 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from types import FrameType
 
+import zmq
+
 from edge_common.settings import Settings
-from edge_common.wire import Endpoints
+from edge_common.wire import Endpoints, pack
 
 __all__ = ["serve"]
 
@@ -77,18 +79,38 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
 
+    def _ready(self) -> bool:
+        """Every child answers a ping on its socket and the HTTP port accepts connections
+        (checked directly, so that readiness needs no API token)."""
+        s = self.settings
+        host = s.http_host if s.http_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        try:
+            socket.create_connection((host, s.http_port), timeout=1).close()
+        except OSError:
+            return False
+        endpoints = Endpoints.for_data_dir(s.data_dir)
+        targets = [endpoints.persister_query]
+        targets += [endpoints.ingest(i) for i in range(s.ingest_workers)]
+        targets += [endpoints.query(i) for i in range(s.query_workers)]
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+        for target in targets:
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            try:
+                sock.connect(target)
+                sock.send_multipart(pack({"op": "ping", "id": 1}))
+                if not sock.poll(1000):
+                    return False
+                sock.recv_multipart()
+            finally:
+                sock.close(0)
+        return True
+
     def _wait_ready(self, timeout_s: float = 60.0) -> bool:
-        host = self.settings.http_host
-        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        url = f"http://{host}:{self.settings.http_port}/health"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not self.stopping:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        return True
-            except OSError:
-                pass
+            if self._ready():
+                return True
             if any(c.proc is not None and c.proc.poll() is not None for c in self.children):
                 self._restart_dead()
             time.sleep(0.1)

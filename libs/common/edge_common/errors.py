@@ -10,12 +10,17 @@ from typing import Any
 
 __all__ = [
     "BadRequest",
+    "Conflict",
     "DatabaseNotFound",
     "EdgeError",
+    "Forbidden",
     "LimitExceeded",
+    "NotFound",
     "PayloadTooLarge",
     "QueryError",
     "SchemaConflict",
+    "TooManyRequests",
+    "Unauthenticated",
     "Unavailable",
     "from_wire",
 ]
@@ -50,10 +55,40 @@ class PayloadTooLarge(EdgeError):
     code = "too_large"
 
 
-class DatabaseNotFound(EdgeError):
+class NotFound(EdgeError):
+    """The named thing does not exist."""
+
+    code = "not_found"
+
+
+class DatabaseNotFound(NotFound):
     """The named database does not exist."""
 
     code = "db_not_found"
+
+
+class Conflict(EdgeError):
+    """The thing to create exists already."""
+
+    code = "conflict"
+
+
+class Unauthenticated(EdgeError):
+    """The request carries no token, or one that is unknown or expired."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(EdgeError):
+    """The token is valid but does not allow this."""
+
+    code = "forbidden"
+
+
+class TooManyRequests(EdgeError):
+    """Too many failed attempts from this client; it must wait."""
+
+    code = "too_many"
 
 
 class LimitExceeded(EdgeError):
@@ -86,7 +121,12 @@ _BY_CODE: dict[str, type[EdgeError]] = {
         EdgeError,
         BadRequest,
         PayloadTooLarge,
+        NotFound,
         DatabaseNotFound,
+        Conflict,
+        Unauthenticated,
+        Forbidden,
+        TooManyRequests,
         LimitExceeded,
         SchemaConflict,
         QueryError,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from edge_common.auth import TokenRecord
 from edge_common.errors import BadRequest, LimitExceeded, SchemaConflict
 
 __all__ = [
@@ -140,6 +141,7 @@ class Catalog:
 
     version: int = 0
     databases: dict[str, DatabaseSchema] = field(default_factory=dict)
+    tokens: dict[str, TokenRecord] = field(default_factory=dict)  # by name
 
     def table(self, db: str, table: str) -> TableSchema | None:
         d = self.databases.get(db)
@@ -200,6 +202,7 @@ class Catalog:
                 dn: {tn: {c: ty.value for c, ty in t.columns.items()} for tn, t in d.tables.items()}
                 for dn, d in self.databases.items()
             },
+            "tokens": [t.to_json() for t in self.tokens.values()],
         }
 
     @classmethod
@@ -211,4 +214,7 @@ class Catalog:
             d = cat.databases[dn] = DatabaseSchema(dn)
             for tn, cols in tables.items():
                 d.tables[tn] = TableSchema(tn, {c: ColumnType(v) for c, v in cols.items()})
+        for t in data.get("tokens", []):
+            record = TokenRecord.from_json(t)
+            cat.tokens[record.name] = record
         return cat

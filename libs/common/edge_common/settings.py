@@ -90,6 +90,29 @@ class Settings(BaseSettings):
         description="How long the gateway waits for a worker's answer before replying 503.",
         validation_alias=_env("request_timeout_ms", "INFLUXDB3_REQUEST_TIMEOUT_MS"),
     )
+    bearer_token: str | None = Field(
+        None,
+        description="SHA-512 hex of the admin token (see `influxdb3 create token`); when set, "
+        "every request must carry a valid token.",
+        validation_alias=_env("bearer_token", "INFLUXDB3_BEARER_TOKEN"),
+    )
+    disable_authz: str = Field(
+        "",
+        description="Comma-separated endpoints answered without a token: health, ping, metrics.",
+        validation_alias=_env("disable_authz", "INFLUXDB3_DISABLE_AUTHZ"),
+    )
+    auth_max_failures: int = Field(
+        20,
+        ge=1,
+        description="Failed authentications one client may make per window before it gets 429.",
+        validation_alias=_env("auth_max_failures", "INFLUXDB3_AUTH_MAX_FAILURES"),
+    )
+    auth_failure_window_s: int = Field(
+        60,
+        ge=1,
+        description="The window, in seconds, over which failed authentications are counted.",
+        validation_alias=_env("auth_failure_window_s", "INFLUXDB3_AUTH_FAILURE_WINDOW_S"),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         description="Log level of every process.",
@@ -103,6 +126,32 @@ class Settings(BaseSettings):
         if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError(f"expected host:port, got {value!r}")
         return value
+
+    @field_validator("bearer_token")
+    @classmethod
+    def _check_token_hash(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        value = value.strip().lower()
+        if len(value) != 128 or any(c not in "0123456789abcdef" for c in value):
+            raise ValueError(
+                "the bearer token must be given as its SHA-512 hex (128 characters);"
+                " `influxdb3 create token` prints it"
+            )
+        return value
+
+    @field_validator("disable_authz")
+    @classmethod
+    def _check_exempt(cls, value: str) -> str:
+        names = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = set(names) - {"health", "ping", "metrics"}
+        if unknown:
+            raise ValueError(f"--disable-authz takes health, ping, metrics; not {sorted(unknown)}")
+        return ",".join(names)
+
+    @property
+    def exempt_endpoints(self) -> set[str]:
+        return {v for v in self.disable_authz.split(",") if v}
 
     @property
     def http_host(self) -> str:
@@ -119,7 +168,9 @@ class Settings(BaseSettings):
             alias = field.validation_alias
             assert isinstance(alias, AliasChoices)
             key = next(str(c) for c in alias.choices if str(c).startswith("INFLUXDB3_"))
-            env[key] = str(getattr(self, name))
+            value = getattr(self, name)
+            if value is not None:
+                env[key] = str(value)
         return env
 
     @classmethod

@@ -6,15 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import zmq.asyncio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from edge_common import __version__
+from edge_common.errors import EdgeError
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints
+from edge_gateway.auth import Authenticator, FailureLimiter, TokenCache, authenticate
+from edge_gateway.errors import api_of, error_response
 from edge_gateway.pool import WorkerPool
-from edge_gateway.routes import query, system, write
+from edge_gateway.routes import configure, query, system, write
 from edge_gateway.state import Gateway
 
 __all__ = ["create_app"]
@@ -27,21 +30,19 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = zmq.asyncio.Context()
         timeout = settings.request_timeout_ms / 1000
+        ingest_eps = [endpoints.ingest(i) for i in range(settings.ingest_workers)]
+        query_eps = [endpoints.query(i) for i in range(settings.query_workers)]
+        persister = WorkerPool(ctx, [endpoints.persister_query], timeout, "persister")
         gw = Gateway(
             settings,
-            WorkerPool(
-                ctx,
-                [endpoints.ingest(i) for i in range(settings.ingest_workers)],
-                timeout,
-                "ingest worker",
+            WorkerPool(ctx, ingest_eps, timeout, "ingest worker"),
+            WorkerPool(ctx, query_eps, timeout, "query worker"),
+            persister,
+            Authenticator(
+                settings,
+                TokenCache(persister),
+                FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s),
             ),
-            WorkerPool(
-                ctx,
-                [endpoints.query(i) for i in range(settings.query_workers)],
-                timeout,
-                "query worker",
-            ),
-            WorkerPool(ctx, [endpoints.persister_query], timeout, "persister"),
         )
         for pool in (gw.ingest, gw.query, gw.persister):
             pool.start()
@@ -53,9 +54,20 @@ def create_app(settings: Settings) -> FastAPI:
                 pool.close()
             ctx.term()
 
+    # one place decides who may call anything: every route, including ones added later
     app = FastAPI(
-        title="Edge", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="Edge",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(authenticate)],
     )
+
+    @app.exception_handler(EdgeError)
+    async def _edge_error(request: Request, exc: EdgeError) -> JSONResponse:
+        return error_response(exc, api_of(request.url.path))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,4 +77,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(write.router)
     app.include_router(query.router)
     app.include_router(system.router)
+    app.include_router(configure.router)
     return app

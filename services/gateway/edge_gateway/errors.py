@@ -8,12 +8,16 @@ from fastapi.responses import JSONResponse
 
 from edge_common.errors import (
     BadRequest,
-    DatabaseNotFound,
+    Conflict,
     EdgeError,
+    Forbidden,
     LimitExceeded,
+    NotFound,
     PayloadTooLarge,
     QueryError,
     SchemaConflict,
+    TooManyRequests,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -24,7 +28,11 @@ _STATUS: dict[type[EdgeError], int] = {
     QueryError: 400,
     SchemaConflict: 400,
     PayloadTooLarge: 413,
-    DatabaseNotFound: 404,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    TooManyRequests: 429,
     LimitExceeded: 422,
     Unavailable: 503,
 }
@@ -54,4 +62,12 @@ def error_response(err: EdgeError, api: str = "v3") -> JSONResponse:
         body = {"error": err.message}
         if err.data is not None:
             body["data"] = err.data
-    return JSONResponse(body, status_code=status)
+    headers = {"Retry-After": str(err.data)} if status == 429 and err.data else None
+    if status == 429:
+        body.pop("data", None)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def api_of(path: str) -> str:
+    """Which API family's error shape a path answers in."""
+    return "v2" if path.startswith("/api/v2/") else "v3"

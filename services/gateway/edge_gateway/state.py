@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from edge_common.settings import Settings
+from edge_gateway.auth import Authenticator
 from edge_gateway.pool import WorkerPool
 
 __all__ = ["Gateway", "gateway"]
@@ -18,6 +19,7 @@ class Gateway:
     ingest: WorkerPool
     query: WorkerPool
     persister: WorkerPool
+    auth: Authenticator
 
 
 def gateway(request: Request) -> Gateway:

@@ -9,6 +9,8 @@ import logging
 import orjson
 import pyarrow as pa
 
+from edge_common.auth import TokenRecord, hashes_equal
+from edge_common.errors import Conflict, NotFound
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import catalog_key, catalog_prefix, catalog_version
 from edge_common.schema import Catalog, ColumnType, TableSchema
@@ -61,15 +63,34 @@ class CatalogOwner:
         for table, cols in wanted.items():
             trial.ensure(db, table, cols, **bounds)
         if trial.version != self.catalog.version:
-            trial.version = self.catalog.version + 1
-            self._save(trial)
-            self.catalog = trial
+            self._commit(trial)
         out = {}
         for table in wanted:
             schema = self.catalog.table(db, table)
             assert schema is not None
             out[table] = schema
         return out
+
+    def _commit(self, trial: Catalog) -> None:
+        trial.version = self.catalog.version + 1
+        self._save(trial)
+        self.catalog = trial
+
+    def create_token(self, record: TokenRecord) -> None:
+        if record.name in self.catalog.tokens:
+            raise Conflict(f"a token named {record.name!r} exists already")
+        if any(hashes_equal(t.hash, record.hash) for t in self.catalog.tokens.values()):
+            raise Conflict("a token with this value exists already")
+        trial = Catalog.from_json(self.catalog.to_json())
+        trial.tokens[record.name] = record
+        self._commit(trial)
+
+    def delete_token(self, name: str) -> None:
+        if name not in self.catalog.tokens:
+            raise NotFound(f"no token named {name!r}")
+        trial = Catalog.from_json(self.catalog.to_json())
+        del trial.tokens[name]
+        self._commit(trial)
 
     def adopt(self, db: str, table: str, schema: pa.Schema) -> None:
         """Make sure a replayed batch's columns are known (a catalog kept in memory does not

@@ -18,6 +18,7 @@ from typing import Any
 
 import zmq
 
+from edge_common.auth import TokenRecord
 from edge_common.errors import DatabaseNotFound, EdgeError
 from edge_common.objectstore import object_store_from_settings
 from edge_common.settings import Settings
@@ -187,6 +188,15 @@ class Persister:
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
         if op == "catalog":
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+        if op == "tokens":
+            tokens = [t.to_json() for t in self.catalog.catalog.tokens.values()]
+            return {"ok": True, "tokens": tokens}, []
+        if op == "token_create":
+            self.catalog.create_token(TokenRecord.from_json(header["token"]))
+            return {"ok": True}, []
+        if op == "token_delete":
+            self.catalog.delete_token(str(header["name"]))
+            return {"ok": True}, []
         if op == "fetch":
             return self._fetch(header)
         if op == "ping":

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from edge_common.errors import BadRequest, EdgeError, from_wire
+from edge_gateway.auth import authorize
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
 from edge_gateway.state import gateway
@@ -63,6 +64,7 @@ async def run_query(
             raise BadRequest("missing database: give the db parameter")
         if not q:
             raise BadRequest("missing query: give the q parameter")
+        authorize(request, "read", str(db))
         chosen = _format(fmt, request.headers.get("accept", ""))
         stream = gw.query.stream(
             {

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from edge_common.errors import BadRequest, EdgeError, from_wire
 from edge_common.lineprotocol import precision_factor
 from edge_common.schema import validate_database_name
+from edge_gateway.auth import authorize
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
 from edge_gateway.state import gateway
@@ -44,6 +45,7 @@ async def _write(
     gw = gateway(request)
     if not db:
         raise BadRequest("missing database: give the db parameter")
+    authorize(request, "write", db)
     validate_database_name(db)
     precision_factor(precision)
     body = await read_body(request, gw.settings.max_http_request_size)
