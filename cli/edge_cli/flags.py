@@ -26,6 +26,9 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         }
         if typing.get_origin(field.annotation) is typing.Literal:
             kwargs["choices"] = list(typing.get_args(field.annotation))
+        if field.annotation is bool:  # a plain switch: present means true
+            kwargs["action"] = "store_const"
+            kwargs["const"] = True
         parser.add_argument(flag_name(name), **kwargs)
 
 

@@ -7,6 +7,7 @@ import sys
 
 from edge_cli.client import ClientError, add_client_verbs
 from edge_cli.flags import add_settings_flags, settings_from_args
+from edge_cli.persist import add_persist_verbs
 from edge_cli.tokens import add_token_verbs
 
 __all__ = ["build_parser", "main"]
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="what", required=True, metavar="WHAT"
     )
     add_token_verbs(create, show, delete)
+    add_persist_verbs(sub)
     return parser
 
 

@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     },
     ("GET", "/api/v3/configure/token"): {"act": "admin"},
     ("DELETE", "/api/v3/configure/token"): {"params": {"name": "nonexistent"}, "act": "admin"},
+    ("POST", "/api/v3/flush"): {"act": "admin"},
 }
 
 

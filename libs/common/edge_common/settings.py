@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -34,12 +34,44 @@ class Settings(BaseSettings):
         description="Directory for the write-ahead log, the catalog and local object storage.",
         validation_alias=_env("data_dir", "INFLUXDB3_DB_DIR", "INFLUXDB_IOX_DB_DIR"),
     )
-    object_store: Literal["file", "memory"] = Field(
+    object_store: Literal["file", "memory", "s3"] = Field(
         "file",
-        description="Where persisted data lives: 'file' (under --data-dir) or 'memory'.",
+        description="Where persisted data lives: 'file' (under --data-dir), 'memory' or 's3' "
+        "(an S3 bucket; see --bucket and --aws-*).",
         validation_alias=_env(
             "object_store", "INFLUXDB3_OBJECT_STORE", "INFLUXDB_IOX_OBJECT_STORE"
         ),
+    )
+    bucket: str | None = Field(
+        None,
+        description="Bucket that holds persisted data when --object-store is 's3'.",
+        validation_alias=_env("INFLUXDB3_BUCKET"),
+    )
+    aws_endpoint: str | None = Field(
+        None,
+        description="S3 endpoint URL, for S3-compatible stores (MinIO, Ceph, ...); "
+        "unset means AWS itself.",
+        validation_alias=_env("INFLUXDB3_AWS_ENDPOINT", "AWS_ENDPOINT_URL"),
+    )
+    aws_region: str = Field(
+        "us-east-1",
+        description="Region of the S3 bucket.",
+        validation_alias=_env("INFLUXDB3_AWS_REGION", "AWS_DEFAULT_REGION", "AWS_REGION"),
+    )
+    aws_access_key_id: str | None = Field(
+        None,
+        description="S3 access key id; unset means the AWS default credential chain.",
+        validation_alias=_env("INFLUXDB3_AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+    )
+    aws_secret_access_key: str | None = Field(
+        None,
+        description="S3 secret access key; goes with --aws-access-key-id.",
+        validation_alias=_env("INFLUXDB3_AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+    )
+    aws_allow_http: bool = Field(
+        False,
+        description="Allow an http:// (unencrypted) --aws-endpoint.",
+        validation_alias=_env("INFLUXDB3_AWS_ALLOW_HTTP"),
     )
     node_id: str = Field(
         "edge0",
@@ -83,6 +115,50 @@ class Settings(BaseSettings):
         le=64,
         description="Number of query worker processes (DataFusion).",
         validation_alias=_env("query_workers", "INFLUXDB3_QUERY_WORKERS"),
+    )
+    persist_window_s: int = Field(
+        600,
+        ge=1,
+        description="Time window of one Parquet file, in seconds (files never span windows).",
+        validation_alias=_env("persist_window_s", "INFLUXDB3_PERSIST_WINDOW_S"),
+    )
+    buffer_mem_limit_mb: int = Field(
+        512,
+        ge=1,
+        description="Buffered data (MiB) that starts a snapshot to Parquet.",
+        validation_alias=_env("buffer_mem_limit_mb", "INFLUXDB3_BUFFER_MEM_LIMIT_MB"),
+    )
+    buffer_mem_ceiling_mb: int = Field(
+        2048,
+        ge=1,
+        description="Buffered data (MiB, including rows being persisted) above which writes "
+        "are refused with 503 until persisting catches up.",
+        validation_alias=_env("buffer_mem_ceiling_mb", "INFLUXDB3_BUFFER_MEM_CEILING_MB"),
+    )
+    snapshot_max_age_s: int = Field(
+        600,
+        ge=1,
+        description="A snapshot starts when the oldest buffered row is this old (seconds).",
+        validation_alias=_env("snapshot_max_age_s", "INFLUXDB3_SNAPSHOT_MAX_AGE_S"),
+    )
+    persist_events_bind: str | None = Field(
+        None,
+        description="ZeroMQ endpoint the persist-event PUB socket binds (e.g. "
+        "tcp://127.0.0.1:8183); default: an ipc:// socket under the data directory.",
+        validation_alias=_env("persist_events_bind", "INFLUXDB3_PERSIST_EVENTS_BIND"),
+    )
+    parquet_cache_mb: int = Field(
+        1024,
+        ge=1,
+        description="Local disk (MiB) each query worker may use to cache Parquet files from "
+        "a remote object store.",
+        validation_alias=_env("parquet_cache_mb", "INFLUXDB3_PARQUET_CACHE_MB"),
+    )
+    wal_disable: bool = Field(
+        False,
+        description="Acknowledge writes from memory without a write-ahead log: a crash loses "
+        "what was written since the last snapshot.",
+        validation_alias=_env("wal_disable", "INFLUXDB3_WAL_DISABLE"),
     )
     request_timeout_ms: int = Field(
         30_000,
@@ -148,6 +224,27 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"--disable-authz takes health, ping, metrics; not {sorted(unknown)}")
         return ",".join(names)
+
+    @model_validator(mode="after")
+    def _check_s3(self) -> Settings:
+        if self.object_store != "s3":
+            return self
+        if not self.bucket:
+            raise ValueError("--object-store s3 needs --bucket (INFLUXDB3_BUCKET)")
+        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
+            raise ValueError(
+                "--aws-access-key-id and --aws-secret-access-key must be given together"
+            )
+        if (
+            self.aws_endpoint is not None
+            and self.aws_endpoint.lower().startswith("http://")
+            and not self.aws_allow_http
+        ):
+            raise ValueError(
+                f"--aws-endpoint {self.aws_endpoint} is plain http; pass --aws-allow-http"
+                " (INFLUXDB3_AWS_ALLOW_HTTP=true) to allow it"
+            )
+        return self
 
     @property
     def exempt_endpoints(self) -> set[str]:

@@ -72,6 +72,10 @@ class Endpoints:
     def persister_query(self) -> str:
         return self._ipc("persister-query")
 
+    @property
+    def persist_events(self) -> str:
+        return self._ipc("persist-events")
+
 
 def pack(header: dict[str, Any], *payloads: bytes | memoryview) -> list[bytes | memoryview]:
     return [orjson.dumps({"v": WIRE_VERSION, **header}), *payloads]

@@ -160,4 +160,4 @@ def authorize(request: Request, action: str, db: str | None) -> None:
 
 def require_admin(request: Request) -> None:
     if not principal(request).admin:
-        raise Forbidden("only the admin token may manage tokens")
+        raise Forbidden("only the admin token may do this")

@@ -10,12 +10,13 @@ latest write that set it (InfluxDB 1.x semantics).
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from edge_common.merge import conform, merge_latest, time_mask
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_persister.keyindex import KeyIndex
 
@@ -29,25 +30,29 @@ class _Chunk:
     batch: pa.RecordBatch
     min_ns: int
     max_ns: int
+    appended: float  # time.monotonic() of the append, for the age trigger
 
 
 class TableBuffer:
     def __init__(self) -> None:
         self.chunks: list[_Chunk] = []
+        self.frozen: list[_Chunk] = []
+        self.frozen_bytes = 0
         self._keys = KeyIndex()
         self._tag_hash: dict[tuple[str, str], int] = {}
         self.has_repeats = False
         self.num_rows = 0
         self.nbytes = 0
 
-    def append(self, batch: pa.RecordBatch) -> None:
+    def append(self, batch: pa.RecordBatch, appended: float | None = None) -> None:
         if not batch.num_rows:
             return
         times = np.asarray(batch.column(TIME_COLUMN).cast(pa.int64()))
         keys = self._row_keys(batch, times)
         if self._keys.add(keys):
             self.has_repeats = True
-        self.chunks.append(_Chunk(batch, int(times.min()), int(times.max())))
+        when = time.monotonic() if appended is None else appended
+        self.chunks.append(_Chunk(batch, int(times.min()), int(times.max()), when))
         self.num_rows += batch.num_rows
         self.nbytes += batch.nbytes
 
@@ -77,71 +82,62 @@ class TableBuffer:
         columns: list[str] | None = None,
         min_ns: int | None = None,
         max_ns: int | None = None,
+        *,
+        frozen: bool = False,
     ) -> list[pa.RecordBatch]:
         """Batches with exactly ``columns`` (all by default) in catalog types, rows with
-        ``min_ns <= time <= max_ns``; absent columns come back as nulls."""
-        if self.has_repeats:
+        ``min_ns <= time <= max_ns``; absent columns come back as nulls. ``frozen`` reads the
+        rows being persisted instead of the live ones."""
+        if self.has_repeats and not frozen:
             self._merge_repeats(schema)
         names = list(schema.columns) if columns is None else columns
         target = schema.arrow_schema(names)
         out: list[pa.RecordBatch] = []
-        for chunk in self.chunks:
+        for chunk in self.frozen if frozen else self.chunks:
             if (min_ns is not None and chunk.max_ns < min_ns) or (
                 max_ns is not None and chunk.min_ns > max_ns
             ):
                 continue
-            batch = _conform(chunk.batch, target)
+            batch = conform(chunk.batch, target)
             if (min_ns is not None and chunk.min_ns < min_ns) or (
                 max_ns is not None and chunk.max_ns > max_ns
             ):
-                t = (
-                    batch.column(TIME_COLUMN)
-                    if TIME_COLUMN in names
-                    else chunk.batch.column(TIME_COLUMN)
-                )
-                mask = _time_mask(t, min_ns, max_ns)
-                batch = batch.filter(mask)
+                batch = batch.filter(time_mask(chunk.batch.column(TIME_COLUMN), min_ns, max_ns))
             if batch.num_rows:
                 out.append(batch)
         return out
 
+    def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
+        chunks = self.frozen if frozen else self.chunks
+        if not chunks:
+            return None
+        return min(c.min_ns for c in chunks), max(c.max_ns for c in chunks)
+
+    def freeze(self, schema: TableSchema) -> list[pa.RecordBatch]:
+        """Set every live row aside to be persisted (still readable, with ``frozen=True``)
+        and return them, free of repeats, with the full schema."""
+        if self.has_repeats:
+            self._merge_repeats(schema)
+        self.frozen = self.chunks
+        self.chunks, self._keys, self.has_repeats = [], KeyIndex(), False
+        self.frozen_bytes, self.nbytes = self.nbytes, 0
+        self.num_rows = 0
+        full = schema.arrow_schema()
+        return [conform(c.batch, full) for c in self.frozen]
+
+    def drop_frozen(self) -> None:
+        self.frozen, self.frozen_bytes = [], 0
+
+    @property
+    def oldest_append(self) -> float | None:
+        return min((c.appended for c in self.chunks), default=None)
+
     def _merge_repeats(self, schema: TableSchema) -> None:
         full = schema.arrow_schema()
-        table = pa.Table.from_batches(
-            [_conform(c.batch, full) for c in self.chunks], full
-        ).unify_dictionaries()
-        keys = [n for n, t in schema.columns.items() if not t.is_field]
-        fields = [n for n, t in schema.columns.items() if t.is_field]
-        grouped = table.group_by(keys, use_threads=False).aggregate([(f, "last") for f in fields])
-        # aggregate columns come back named "<field>_last"
-        merged = grouped.rename_columns([c.removesuffix("_last") for c in grouped.column_names])
-        merged = merged.select(list(schema.columns)).cast(full)
+        table = pa.Table.from_batches([conform(c.batch, full) for c in self.chunks], full)
+        merged = merge_latest(table, schema)
+        oldest = self.oldest_append
         self.chunks, self._keys, self.num_rows, self.nbytes = [], KeyIndex(), 0, 0
         self.has_repeats = False
         for batch in merged.combine_chunks().to_batches(max_chunksize=65536):
-            self.append(batch)
-
-
-def _time_mask(t: pa.Array, min_ns: int | None, max_ns: int | None) -> pa.Array:
-    ts = t.cast(pa.int64())
-    mask = None
-    if min_ns is not None:
-        mask = pc.greater_equal(ts, min_ns)
-    if max_ns is not None:
-        upper = pc.less_equal(ts, max_ns)
-        mask = upper if mask is None else pc.and_(mask, upper)
-    return mask
-
-
-def _conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with exactly ``target``'s columns; missing ones become all-null."""
-    if batch.schema.equals(target):
-        return batch
-    arrays = []
-    for f in target:
-        i = batch.schema.get_field_index(f.name)
-        if i < 0:
-            arrays.append(pa.nulls(batch.num_rows, f.type))
-        else:
-            arrays.append(batch.column(i))
-    return pa.RecordBatch.from_arrays(arrays, schema=target)
+            self.append(batch, appended=oldest)

@@ -13,19 +13,23 @@ import heapq
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import zmq
 
 from edge_common.auth import TokenRecord
-from edge_common.errors import DatabaseNotFound, EdgeError
+from edge_common.errors import DatabaseNotFound, EdgeError, NotFound
 from edge_common.objectstore import object_store_from_settings
+from edge_common.persist import SnapshotManifest
 from edge_common.settings import Settings
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
 from edge_persister.buffer import TableBuffer
 from edge_persister.catalog import CatalogOwner
+from edge_persister.events import MemoryPublisher, ZmqPublisher
+from edge_persister.persistence import FileIndex, Persistence
 
 __all__ = ["Persister"]
 
@@ -54,9 +58,15 @@ class Persister:
         self.settings = settings
         self.ctx = ctx
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
-        self.catalog = CatalogOwner(settings, object_store_from_settings(settings))
+        self.store = object_store_from_settings(settings)
+        self.catalog = CatalogOwner(settings, self.store)
         self.buffers: dict[tuple[str, str], TableBuffer] = {}
         self.applied: dict[int, _Applied] = {}
+        self.persistence = Persistence(
+            settings, self.store, MemoryPublisher(), FileIndex.load(self.store, settings.node_id)
+        )
+        for worker, upto in self.persistence.index.wal_upto.items():
+            self.applied.setdefault(worker, _Applied()).upto = upto
         self.wal_root = settings.data_dir / "wal"
         self.stopping = False
 
@@ -132,6 +142,8 @@ class Persister:
     def run(self) -> int:
         self.endpoints.prepare()
         self.replay()
+        events = self.settings.persist_events_bind or self.endpoints.persist_events
+        self.persistence.publisher = ZmqPublisher(self.ctx, events)
         ing = self.ctx.socket(zmq.ROUTER)
         qry = self.ctx.socket(zmq.ROUTER)
         for s in (ing, qry):
@@ -143,22 +155,38 @@ class Persister:
         poller.register(qry, zmq.POLLIN)
         log.info("persister ready: %d tables buffered", len(self.buffers))
         while not self.stopping:
-            events = dict(poller.poll(500))
+            ready = dict(poller.poll(100))
             for sock in (ing, qry):
-                if sock in events:
+                if sock in ready:
                     for _ in range(64):
                         try:
                             frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
                         except zmq.Again:
                             break
                         self._handle(sock, frames)
+            self._persist()
+        self.persistence.close()
+        self.persistence.publisher.close()
         return 0
+
+    def _persist(self) -> None:
+        p = self.persistence
+        p.maybe_start(
+            self.buffers, self.catalog.catalog, {w: a.upto for w, a in self.applied.items()}
+        )
+        if p.poll() is not None:
+            removed = p.delete_covered_wal(self.wal_root)
+            if removed:
+                log.info("deleted %d WAL segments now in Parquet", removed)
 
     def _handle(self, sock: zmq.Socket[Any], frames: list[Any]) -> None:
         identity = frames[0].bytes
         header: dict[str, Any] = {}
         try:
             header, payloads = unpack(frames[1:])
+            if header.get("op") == "flush":
+                self._flush(sock, identity, header)
+                return
             reply, out = self._dispatch(header, payloads)
         except EdgeError as err:
             reply, out = error_header(err), []
@@ -170,13 +198,34 @@ class Persister:
                 reply[k] = header[k]
         sock.send_multipart([identity, *pack(reply, *out)], copy=False)
 
+    def _flush(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
+        """Persist everything buffered now; answer once files and manifest are durable."""
+
+        def answer(manifest: SnapshotManifest | None) -> None:
+            reply = {
+                "ok": True,
+                "snapshot_seq": None if manifest is None else manifest.seq,
+                "files": [] if manifest is None else [asdict(f) for f in manifest.files],
+            }
+            for k in ("call", "id"):
+                if k in header:
+                    reply[k] = header[k]
+            sock.send_multipart([identity, *pack(reply)])
+
+        self.persistence.request_flush(answer)
+
     def _dispatch(
         self, header: dict[str, Any], payloads: list[Any]
     ) -> tuple[dict[str, Any], list[Any]]:
         op = header.get("op")
         if op == "apply":
             self.apply(int(header["worker"]), int(header["seq"]), payloads[0].buffer)
-            return {"op": "applied", "ok": True}, []
+            return {"op": "applied", "ok": True, "full": self.persistence.is_full(self.buffers)}, []
+        if op == "get_object":
+            data = self.store.get(str(header["key"]))
+            if data is None:
+                raise NotFound(f"no object {header['key']!r}")
+            return {"ok": True}, [data]
         if op == "ensure":
             self.catalog.ensure(str(header["db"]), header["tables"])
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
@@ -208,24 +257,37 @@ class Persister:
         raise EdgeError(f"unknown operation {op!r}")
 
     def _fetch(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        """Per table: the Parquet files that overlap the time range, then the rows being
+        persisted and the live rows (two Arrow IPC frames), each with its time range so the
+        query can tell where repeats across them are possible."""
         db = str(header["db"])
         d = self.catalog.catalog.databases.get(db)
         if d is None:
             raise DatabaseNotFound(f"database not found: {db}")
-        names, frames = [], []
+        tables, frames = [], []
         for req in header["tables"]:
             schema = d.tables.get(req["name"])
             if schema is None:
                 continue
             cols = req.get("columns")
+            lo, hi = req.get("min_ns"), req.get("max_ns")
             buf = self.buffers.get((db, req["name"]))
-            batches = (
-                [] if buf is None else buf.read(schema, cols, req.get("min_ns"), req.get("max_ns"))
-            )
-            names.append(req["name"])
-            frames.append(ipc_bytes(batches, schema.arrow_schema(cols)))
+            arrow = schema.arrow_schema(cols)
+            entry: dict[str, Any] = {
+                "name": req["name"],
+                "files": [
+                    {**asdict(f), "uri": self.store.uri(f.path)}
+                    for f in self.persistence.index.overlapping(db, req["name"], lo, hi)
+                ],
+                "frozen": None if buf is None else buf.time_range(frozen=True),
+                "live": None if buf is None else buf.time_range(),
+            }
+            for frozen in (True, False):
+                batches = [] if buf is None else buf.read(schema, cols, lo, hi, frozen=frozen)
+                frames.append(ipc_bytes(batches, arrow))
+            tables.append(entry)
         return {
             "ok": True,
-            "tables": names,
+            "tables": tables,
             "catalog_version": self.catalog.catalog.version,
         }, frames

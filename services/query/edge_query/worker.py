@@ -13,11 +13,13 @@ import zmq
 from datafusion import SessionContext
 
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
-from edge_common.schema import Catalog, DatabaseSchema
+from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
+from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, render
 from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
+from edge_query.sources import ParquetSource, combine
 
 __all__ = ["QueryWorker"]
 
@@ -33,6 +35,13 @@ class QueryWorker:
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
         self.catalog = Catalog()
         self._call_id = 0
+        store = object_store_from_settings(settings)
+        self.parquet = ParquetSource(
+            store,
+            settings.data_dir / "cache",
+            settings.parquet_cache_mb << 20,
+            self._fetch_object if isinstance(store, MemoryObjectStore) else None,
+        )
         self.stopping = False
 
     def run(self) -> int:
@@ -66,6 +75,11 @@ class QueryWorker:
                 raise from_wire(reply["error"])
             return reply, payloads
         raise Unavailable("the persister did not answer in time")
+
+    def _fetch_object(self, key: str) -> bytes:
+        """A persisted file from a store only the persister holds (``memory``)."""
+        _, frames = self._call({"op": "get_object", "key": key})
+        return bytes(frames[0].buffer)
 
     def _refresh_catalog(self) -> None:
         reply, _ = self._call({"op": "catalog"})
@@ -146,25 +160,47 @@ class QueryWorker:
                     self._refresh_catalog()  # a table created since our last look
                     continue
                 raise QueryError(_clean(str(err))) from None
-            reply, frames = self._call(
-                {"op": "fetch", "db": db, "tables": [n.to_wire() for n in needs.values()]}
-            )
+            wanted = []
+            for need in needs.values():
+                table = schema.tables.get(need.name)
+                if need.columns is not None and table is not None:
+                    # series identity travels along, to merge repeats across sources
+                    need.columns |= {*table.tag_names, TIME_COLUMN}
+                wanted.append(need.to_wire())
+            reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
             if reply["catalog_version"] != self.catalog.version and attempt == 0:
                 self._refresh_catalog()  # new columns since we planned: plan again
                 continue
             ctx = new_context()
-            fetched = dict(zip(reply["tables"], frames, strict=True))
+            fetched = {}
+            for i, entry in enumerate(reply["tables"]):
+                name = entry["name"]
+                fetched[name] = self._assemble(
+                    schema.tables[name], needs[name], entry, frames[2 * i : 2 * i + 2]
+                )
             for name, table in schema.tables.items():
-                if name in fetched:
-                    _register(ctx, name, read_ipc(fetched[name]), needs[name])
-                else:
-                    _register(ctx, name, table.query_schema().empty_table(), None)
+                data = fetched.get(name)
+                _register(ctx, name, table.query_schema().empty_table() if data is None else data)
             df = ctx.sql(sql, param_values=params)
             return df.schema(), (b.to_pyarrow() for b in df.execute_stream())
         raise QueryError("the catalog kept changing while the query was planned")
 
+    def _assemble(
+        self, table: TableSchema, need: TableNeed, entry: dict[str, Any], frames: list[Any]
+    ) -> pa.Table:
+        names = sorted(table.columns) if need.columns is None else sorted(need.columns)
+        target = table.arrow_schema(names)
+        sources: list[tuple[tuple[int, int] | None, pa.Table]] = []
+        for f in entry["files"]:
+            data = self.parquet.read(f["path"], target, need.min_ns, need.max_ns)
+            sources.append(((f["min_time_ns"], f["max_time_ns"]), data))
+        for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
+            span = None if rng is None else (int(rng[0]), int(rng[1]))
+            sources.append((span, read_ipc(frame).select(names)))
+        return combine(table, target, sources)
 
-def _register(ctx: SessionContext, name: str, table: pa.Table, need: TableNeed | None) -> None:
+
+def _register(ctx: SessionContext, name: str, table: pa.Table) -> None:
     batches = table.to_batches()
     if not batches:
         batches = [pa.RecordBatch.from_pylist([], schema=table.schema)]

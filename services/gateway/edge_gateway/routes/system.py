@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from edge_common import __version__
+from edge_common.wire import Endpoints
 from edge_gateway.state import gateway
 
 __all__ = ["router"]
@@ -38,7 +39,11 @@ async def health(request: Request) -> Response:
             },
             status_code=503,
         )
-    return JSONResponse({"status": "pass", "version": __version__, "processes": processes})
+    s = gw.settings
+    events = s.persist_events_bind or Endpoints.for_data_dir(s.data_dir).persist_events
+    return JSONResponse(
+        {"status": "pass", "version": __version__, "processes": processes, "persist_events": events}
+    )
 
 
 @router.api_route("/ping", methods=["GET", "HEAD"])

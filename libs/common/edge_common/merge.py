@@ -1,0 +1,73 @@
+"""Merging rows that share a series and a time: one row, each field taking the value of the
+latest write that set it (InfluxDB 1.x semantics). Used by the buffer and by queries that
+span buffer and Parquet files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from edge_common.schema import TIME_COLUMN, TableSchema
+
+__all__ = ["conform", "merge_latest", "sort_for_storage", "time_mask"]
+
+
+def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``target``'s columns; missing ones become all-null."""
+    if batch.schema.equals(target):
+        return batch
+    arrays = []
+    for f in target:
+        i = batch.schema.get_field_index(f.name)
+        arrays.append(pa.nulls(batch.num_rows, f.type) if i < 0 else batch.column(i))
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def merge_latest(table: pa.Table, schema: TableSchema) -> pa.Table:
+    """Rows of ``table`` (oldest first) merged per (tags, time); columns as in ``table``."""
+    names = table.column_names
+    keys = [n for n in names if not schema.columns[n].is_field]
+    fields = [n for n in names if schema.columns[n].is_field]
+    if not fields:
+        return table.group_by(keys, use_threads=False).aggregate([]).select(names)
+    grouped = (
+        table.unify_dictionaries()
+        .group_by(keys, use_threads=False)
+        .aggregate([(f, "last") for f in fields])
+    )
+    # aggregate columns come back named "<field>_last"
+    merged = grouped.rename_columns([c.removesuffix("_last") for c in grouped.column_names])
+    return merged.select(names).cast(table.schema)
+
+
+def time_mask(t: pa.Array, min_ns: int | None, max_ns: int | None) -> pa.Array:
+    ts = t.cast(pa.int64())
+    mask = None
+    if min_ns is not None:
+        mask = pc.greater_equal(ts, min_ns)
+    if max_ns is not None:
+        upper = pc.less_equal(ts, max_ns)
+        mask = upper if mask is None else pc.and_(mask, upper)
+    return mask
+
+
+def sort_for_storage(table: pa.Table, schema: TableSchema) -> pa.Table:
+    """Rows ordered by tag values (in catalog order), then time. Dictionary columns are
+    ordered by the rank of their values, since Arrow cannot sort dictionaries directly."""
+    table = table.unify_dictionaries().combine_chunks()
+    order_keys: list[np.ndarray] = [np.asarray(table.column(TIME_COLUMN).cast(pa.int64()))]
+    for name in reversed(schema.tag_names):
+        if name not in table.column_names:
+            continue
+        col = table.column(name).chunk(0) if table.num_rows else None
+        if col is None:
+            continue
+        values = col.dictionary.to_pylist()
+        rank = np.empty(len(values) + 1, dtype=np.int64)
+        rank[:-1] = np.argsort(np.argsort(np.array(values, dtype=object), kind="stable"))
+        rank[-1] = -1  # nulls first
+        idx = np.asarray(col.indices.fill_null(len(values)), dtype=np.int64)
+        order_keys.append(rank[idx])
+    order = np.lexsort(order_keys)
+    return table.take(pa.array(order))

@@ -1,0 +1,185 @@
+"""When and what to persist, and the index of what has been persisted.
+
+The persister's loop asks :meth:`Persistence.maybe_start` on every turn; a snapshot starts
+when the buffer passes its size limit, when its oldest row passes its age limit, or when a
+flush was asked for. The files of finished snapshots form the :class:`FileIndex` that
+queries are answered from; on start it is rebuilt from the manifests in the object store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_common.objectstore import ObjectStore
+from edge_common.paths import snapshot_prefix
+from edge_common.persist import ParquetFile, PersistEvent, SnapshotManifest
+from edge_common.schema import Catalog
+from edge_common.settings import Settings
+from edge_common.walformat import segments
+from edge_persister.buffer import TableBuffer
+from edge_persister.events import Publisher
+from edge_persister.snapshot import SnapshotJob, write_snapshot
+
+__all__ = ["FileIndex", "Persistence"]
+
+log = logging.getLogger(__name__)
+_MB = 1 << 20
+
+
+@dataclass
+class FileIndex:
+    """Persisted files per (database, table), oldest snapshot first."""
+
+    files: dict[tuple[str, str], list[tuple[int, ParquetFile]]] = field(default_factory=dict)
+    wal_upto: dict[int, int] = field(default_factory=dict)
+    last_seq: int = 0
+
+    def add(self, manifest: SnapshotManifest) -> None:
+        for f in manifest.files:
+            self.files.setdefault((f.database, f.table), []).append((manifest.seq, f))
+        for worker, seq in manifest.wal_upto.items():
+            self.wal_upto[worker] = max(self.wal_upto.get(worker, 0), seq)
+        self.last_seq = max(self.last_seq, manifest.seq)
+
+    def overlapping(self, db: str, table: str, lo: int | None, hi: int | None) -> list[ParquetFile]:
+        return [
+            f
+            for _, f in self.files.get((db, table), [])
+            if (lo is None or f.max_time_ns >= lo) and (hi is None or f.min_time_ns <= hi)
+        ]
+
+    @classmethod
+    def load(cls, store: ObjectStore, node_id: str) -> FileIndex:
+        index = cls()
+        for key in store.list(snapshot_prefix(node_id)):
+            data = store.get(key)
+            if data is not None:
+                index.add(SnapshotManifest.decode(data))
+        return index
+
+
+@dataclass
+class Persistence:
+    settings: Settings
+    store: ObjectStore
+    publisher: Publisher
+    index: FileIndex
+    stop: threading.Event = field(default_factory=threading.Event)
+    job: Future[SnapshotManifest] | None = None
+    job_tables: list[TableBuffer] = field(default_factory=list)
+    flush_waiters: list[Callable[[SnapshotManifest | None], None]] = field(default_factory=list)
+    flush_requested: bool = False
+    flush_waiters_running: list[Callable[[SnapshotManifest | None], None]] = field(
+        default_factory=list
+    )
+    _pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="snapshot")
+    )
+
+    def buffered_bytes(self, buffers: dict[tuple[str, str], TableBuffer]) -> int:
+        return sum(b.nbytes + b.frozen_bytes for b in buffers.values())
+
+    def is_full(self, buffers: dict[tuple[str, str], TableBuffer]) -> bool:
+        return self.buffered_bytes(buffers) > self.settings.buffer_mem_ceiling_mb * _MB
+
+    def request_flush(self, waiter: Callable[[SnapshotManifest | None], None]) -> None:
+        self.flush_waiters.append(waiter)
+        self.flush_requested = True
+
+    def maybe_start(
+        self,
+        buffers: dict[tuple[str, str], TableBuffer],
+        catalog: Catalog,
+        wal_upto: dict[int, int],
+    ) -> None:
+        if self.job is not None:
+            return
+        live = sum(b.nbytes for b in buffers.values())
+        oldest = min(
+            (t for b in buffers.values() if (t := b.oldest_append) is not None), default=None
+        )
+        too_old = (
+            oldest is not None and time.monotonic() - oldest > self.settings.snapshot_max_age_s
+        )
+        if not (self.flush_requested or too_old or live > self.settings.buffer_mem_limit_mb * _MB):
+            return
+        waiters, self.flush_waiters, self.flush_requested = self.flush_waiters, [], False
+        tables = {}
+        frozen = []
+        for (db, name), buf in buffers.items():
+            schema = catalog.table(db, name)
+            if schema is None or not buf.chunks:
+                continue
+            tables[(db, name)] = (schema, buf.freeze(schema))
+            frozen.append(buf)
+        if not tables:
+            for w in waiters:
+                w(None)
+            return
+        job = SnapshotJob(
+            self.index.last_seq + 1,
+            self.settings.node_id,
+            self.settings.persist_window_s * 1_000_000_000,
+            tables,
+            dict(wal_upto),
+        )
+        self.job_tables = frozen
+        self.flush_waiters_running = waiters
+        self.job = self._pool.submit(write_snapshot, job, self.store, self.stop)
+
+    def poll(self) -> SnapshotManifest | None:
+        """If the running snapshot is done: register its files, drop the rows it covered
+        from memory, publish its events and answer flushes. Returns its manifest."""
+        if self.job is None or not self.job.done():
+            return None
+        manifest = self.job.result()
+        self.job = None
+        self.index.add(manifest)
+        for buf in self.job_tables:
+            buf.drop_frozen()
+        self.job_tables = []
+        for f in manifest.files:
+            self.publisher.publish(
+                PersistEvent(
+                    f.database,
+                    f.table,
+                    f.path,
+                    self.store.uri(f.path),
+                    f.min_time_ns,
+                    f.max_time_ns,
+                    f.row_count,
+                    f.size_bytes,
+                    manifest.seq,
+                )
+            )
+        for w in self.flush_waiters_running:
+            w(manifest)
+        self.flush_waiters_running = []
+        return manifest
+
+    def delete_covered_wal(self, wal_root: Path) -> int:
+        """Delete WAL segments whose every record is in Parquet (never a worker's newest)."""
+        removed = 0
+        if not wal_root.is_dir():
+            return 0
+        for d in wal_root.iterdir():
+            if not d.name.startswith("ingest-"):
+                continue
+            upto = self.index.wal_upto.get(int(d.name.removeprefix("ingest-")), 0)
+            segs = segments(d)
+            for seg, newer in itertools.pairwise(segs):
+                if int(newer.stem) - 1 <= upto:
+                    seg.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def close(self) -> None:
+        self.stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)

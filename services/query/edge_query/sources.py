@@ -1,0 +1,132 @@
+"""Where a table's rows come from for one query: Parquet files (read from the object store,
+remote ones through a size-bounded local cache) and the persister's buffer; and how they
+become one table in which every (series, time) appears once.
+
+Sources are ordered oldest first: files by snapshot, then the rows being persisted, then
+the live rows. Where the time ranges of two sources overlap, rows in the overlap are merged
+(the later write wins per field); everywhere else rows pass through untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from edge_common.merge import conform, merge_latest, time_mask
+from edge_common.objectstore import FileObjectStore, ObjectStore
+from edge_common.schema import TIME_COLUMN, TableSchema
+
+__all__ = ["ParquetSource", "combine"]
+
+Interval = tuple[int, int]
+
+
+class ParquetSource:
+    """Reads persisted files: straight from disk for the file store, else through a local
+    cache directory holding at most ``cache_bytes`` (least recently used files leave)."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        cache_dir: Path,
+        cache_bytes: int,
+        fetch: Callable[[str], bytes] | None = None,
+    ) -> None:
+        self.store = store
+        self.cache_dir = cache_dir
+        self.cache_bytes = cache_bytes
+        self._fetch = fetch or self._from_store
+        self._lock = threading.Lock()
+
+    def _from_store(self, key: str) -> bytes:
+        data = self.store.get(key)
+        if data is None:
+            raise FileNotFoundError(f"persisted file {key} is missing from the object store")
+        return data
+
+    def _local(self, key: str) -> Path:
+        if isinstance(self.store, FileObjectStore):
+            return self.store.root / key
+        path = self.cache_dir / key
+        if path.exists():
+            os.utime(path)
+            return path
+        data = self._fetch(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        self._evict()
+        return path
+
+    def _evict(self) -> None:
+        with self._lock:
+            files = [p for p in self.cache_dir.rglob("*.parquet") if p.is_file()]
+            total = sum(p.stat().st_size for p in files)
+            for p in sorted(files, key=lambda p: p.stat().st_mtime):
+                if total <= self.cache_bytes:
+                    break
+                total -= p.stat().st_size
+                p.unlink(missing_ok=True)
+
+    def read(self, key: str, target: pa.Schema, lo: int | None, hi: int | None) -> pa.Table:
+        source = self._local(key)
+        names = pq.read_schema(source).names
+        present = [n for n in target.names if n in names]
+        filters: list[Any] = []
+        if lo is not None:
+            filters.append((TIME_COLUMN, ">=", pa.scalar(lo, pa.timestamp("ns"))))
+        if hi is not None:
+            filters.append((TIME_COLUMN, "<=", pa.scalar(hi, pa.timestamp("ns"))))
+        table = pq.read_table(source, columns=present, filters=filters or None)
+        batches = [conform(b, target) for b in table.to_batches()]
+        return pa.Table.from_batches(batches, target)
+
+
+def _overlaps(ranges: list[Interval | None]) -> list[Interval]:
+    """The stretches of time covered by two or more of ``ranges``, merged."""
+    spans = [r for r in ranges if r is not None]
+    hits = []
+    for i, a in enumerate(spans):
+        for b in spans[i + 1 :]:
+            lo, hi = max(a[0], b[0]), min(a[1], b[1])
+            if lo <= hi:
+                hits.append((lo, hi))
+    hits.sort()
+    merged: list[Interval] = []
+    for lo, hi in hits:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def combine(
+    schema: TableSchema, target: pa.Schema, sources: list[tuple[Interval | None, pa.Table]]
+) -> pa.Table:
+    """One table from ``sources`` (oldest first), repeats merged where sources overlap."""
+    overlaps = _overlaps([r for r, t in sources if t.num_rows])
+    tables = [t for _, t in sources if t.num_rows]
+    if not tables:
+        return target.empty_table()
+    if not overlaps:
+        return pa.concat_tables(tables).unify_dictionaries()
+    inside_parts, outside_parts = [], []
+    for t in tables:
+        times = t.column(TIME_COLUMN)
+        inside = None
+        for lo, hi in overlaps:
+            m = time_mask(times, lo, hi)
+            inside = m if inside is None else pc.or_(inside, m)
+        inside_parts.append(t.filter(inside))
+        outside_parts.append(t.filter(pc.invert(inside)))
+    merged = merge_latest(pa.concat_tables(inside_parts).unify_dictionaries(), schema)
+    return pa.concat_tables([*outside_parts, merged]).unify_dictionaries()
