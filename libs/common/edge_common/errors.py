@@ -16,6 +16,7 @@ __all__ = [
     "Forbidden",
     "LimitExceeded",
     "NotFound",
+    "ObjectStoreError",
     "PayloadTooLarge",
     "QueryError",
     "SchemaConflict",
@@ -115,6 +116,12 @@ class Unavailable(EdgeError):
     code = "unavailable"
 
 
+class ObjectStoreError(EdgeError):
+    """The object store failed or could not be reached (after its own retries)."""
+
+    code = "object_store"
+
+
 _BY_CODE: dict[str, type[EdgeError]] = {
     cls.code: cls
     for cls in (
@@ -131,6 +138,7 @@ _BY_CODE: dict[str, type[EdgeError]] = {
         SchemaConflict,
         QueryError,
         Unavailable,
+        ObjectStoreError,
     )
 }
 
