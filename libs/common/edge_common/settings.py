@@ -22,7 +22,9 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Server settings; field descriptions double as CLI help and the settings reference."""
 
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+    # case-sensitive: only the upper-case INFLUXDB3_* (and legacy) names are read from the
+    # environment, never a field's own name (LOG_LEVEL must not override INFLUXDB3_LOG_LEVEL)
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", case_sensitive=True)
 
     http_bind: str = Field(
         "0.0.0.0:8181",

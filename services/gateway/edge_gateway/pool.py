@@ -125,12 +125,14 @@ class WorkerPool:
             link.outstanding -= 1
             link.waiting.pop(rid, None)
 
-    async def ping_all(self, timeout_s: float = 2.0) -> list[bool]:
-        async def one(link: _Link) -> bool:
+    async def ping_all(self, timeout_s: float = 2.0) -> list[dict[str, Any] | None]:
+        """Each worker's answer to a ping (its status), or ``None`` when it did not answer."""
+
+        async def one(link: _Link) -> dict[str, Any] | None:
             try:
-                await self.request({"op": "ping"}, link=link, timeout_s=timeout_s)
+                reply, _ = await self.request({"op": "ping"}, link=link, timeout_s=timeout_s)
             except Unavailable:
-                return False
-            return True
+                return None
+            return reply
 
         return list(await asyncio.gather(*(one(link) for link in self.links)))

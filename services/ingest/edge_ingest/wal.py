@@ -22,7 +22,7 @@ from edge_common.walformat import (
     segments,
 )
 
-__all__ = ["WalWriter"]
+__all__ = ["NoWal", "WalWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +121,18 @@ class WalWriter:
         self._thread.join(timeout=10)
         os.fsync(self._fd)
         os.close(self._fd)
+
+
+class NoWal:
+    """``--wal-disable``: records are numbered but kept nowhere; nothing is ever durable
+    before a snapshot, so writes are acknowledged once applied in memory."""
+
+    def __init__(self) -> None:
+        self.last_seq = 0
+
+    def append(self, payload: bytes) -> int:
+        self.last_seq += 1
+        return self.last_seq
+
+    def close(self) -> None:
+        pass

@@ -22,7 +22,7 @@ from edge_common.schema import Catalog, ColumnType, TableSchema, validate_databa
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
 from edge_ingest.batches import Rejection, build_batch, proposed_columns
-from edge_ingest.wal import WalWriter
+from edge_ingest.wal import NoWal, WalWriter
 
 __all__ = ["IngestWorker"]
 
@@ -53,6 +53,8 @@ class IngestWorker:
         self.pending: dict[int, _Pending] = {}
         self._durable_seq = 0
         self._call_id = 0
+        self._persister_full = False
+        self._full_checked = 0.0
         self.stopping = False
 
     # --- sockets -----------------------------------------------------------------------
@@ -71,7 +73,9 @@ class IngestWorker:
     def run(self) -> int:
         self._open()
         wal_dir = self.settings.data_dir / "wal" / f"ingest-{self.worker_id}"
-        self.wal = WalWriter(wal_dir, self._on_durable_notify)
+        self.wal: WalWriter | NoWal = (
+            NoWal() if self.settings.wal_disable else WalWriter(wal_dir, self._on_durable_notify)
+        )
         self._hello()
         poller = zmq.Poller()
         poller.register(self.front, zmq.POLLIN)
@@ -152,6 +156,7 @@ class IngestWorker:
     def _on_persister_reply(self, reply: dict[str, Any]) -> None:
         if reply.get("op") != "applied":
             return
+        self._persister_full = bool(reply.get("full"))
         p = self.pending.get(int(reply["seq"]))
         if p is None:
             return
@@ -208,17 +213,32 @@ class IngestWorker:
             return
         payload = record.encode()
         seq = self.wal.append(payload)
-        self.pending[seq] = _Pending(
-            client, reply, payload, not header.get("no_sync"), time.monotonic()
-        )
+        need_sync = not header.get("no_sync") and not self.settings.wal_disable
+        self.pending[seq] = _Pending(client, reply, payload, need_sync, time.monotonic())
         self.pers.send_multipart(
             pack({"op": "apply", "worker": self.worker_id, "seq": seq}, payload), copy=False
         )
+
+    def _check_room(self) -> None:
+        """Refuse writes while the persister's buffer is over its ceiling (asking it again
+        at most twice a second, since refused writes bring no news)."""
+        if not self._persister_full:
+            return
+        now = time.monotonic()
+        if now - self._full_checked > 0.5:
+            self._full_checked = now
+            self._persister_full = bool(self._call({"op": "ping"}).get("full"))
+        if self._persister_full:
+            raise Unavailable(
+                "the write buffer is full while data is being persisted to object storage; "
+                "retry shortly"
+            )
 
     def _prepare(
         self, header: dict[str, Any], body: bytes
     ) -> tuple[dict[str, Any], WriteRecord | None]:
         db = validate_database_name(str(header["db"]))
+        self._check_room()
         now = time.time_ns()
         parsed = parse(body, precision=str(header.get("precision", "auto")), default_time_ns=now)
         accept_partial = bool(header.get("accept_partial", True))

@@ -165,9 +165,24 @@ class Persister:
                             break
                         self._handle(sock, frames)
             self._persist()
+        self._final_snapshot()
         self.persistence.close()
         self.persistence.publisher.close()
         return 0
+
+    def _final_snapshot(self, timeout_s: float = 60.0) -> None:
+        """On a clean stop, persist what is buffered (the WAL would replay it anyway; without
+        a WAL this is what keeps it)."""
+        if not any(b.chunks for b in self.buffers.values()) and self.persistence.job is None:
+            return
+        done: list[bool] = []
+        self.persistence.request_flush(lambda m: done.append(True))
+        deadline = time.monotonic() + timeout_s
+        while not done and time.monotonic() < deadline:
+            self._persist()
+            time.sleep(0.05)
+        if not done:
+            log.warning("stopping with buffered data not yet persisted (the WAL keeps it)")
 
     def _persist(self) -> None:
         p = self.persistence
@@ -253,6 +268,10 @@ class Persister:
                 "ok": True,
                 "tables": len(self.buffers),
                 "rows": sum(b.num_rows for b in self.buffers.values()),
+                "buffered_bytes": self.persistence.buffered_bytes(self.buffers),
+                "full": self.persistence.is_full(self.buffers),
+                "persist_events": self.settings.persist_events_bind
+                or self.endpoints.persist_events,
             }, []
         raise EdgeError(f"unknown operation {op!r}")
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from edge_common import __version__
-from edge_common.wire import Endpoints
 from edge_gateway.state import gateway
 
 __all__ = ["router"]
@@ -25,9 +24,9 @@ async def health(request: Request) -> Response:
         gw.ingest.ping_all(), gw.query.ping_all(), gw.persister.ping_all()
     )
     processes = {
-        **{f"ingest-{i}": ok for i, ok in enumerate(ingest)},
-        **{f"query-{i}": ok for i, ok in enumerate(query)},
-        "persister": persister[0],
+        **{f"ingest-{i}": r is not None for i, r in enumerate(ingest)},
+        **{f"query-{i}": r is not None for i, r in enumerate(query)},
+        "persister": persister[0] is not None,
     }
     missing = sorted(name for name, ok in processes.items() if not ok)
     if missing:
@@ -39,10 +38,19 @@ async def health(request: Request) -> Response:
             },
             status_code=503,
         )
-    s = gw.settings
-    events = s.persist_events_bind or Endpoints.for_data_dir(s.data_dir).persist_events
+    status = persister[0] or {}
     return JSONResponse(
-        {"status": "pass", "version": __version__, "processes": processes, "persist_events": events}
+        {
+            "status": "pass",
+            "version": __version__,
+            "processes": processes,
+            "persist_events": status.get("persist_events"),
+            "buffer": {
+                "tables": status.get("tables"),
+                "rows": status.get("rows"),
+                "bytes": status.get("buffered_bytes"),
+            },
+        }
     )
 
 

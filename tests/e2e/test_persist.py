@@ -1,0 +1,249 @@
+"""Persistence to Parquet: flush, files any tool reads, persist events, bounded buffer,
+the same answers before and after a snapshot, the WAL switched off."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+import zmq
+from datafusion import SessionContext
+
+from bench.edge import EdgeServer, run_edge, start_edge
+from bench.influxd import free_port
+from bench.tsbs import batches
+
+EVENTS_PORT = free_port()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
+    with run_edge(
+        tmp_path_factory.mktemp("persist") / "data",
+        "--persist-events-bind",
+        f"tcp://127.0.0.1:{EVENTS_PORT}",
+    ) as server:
+        yield server
+
+
+def sql(edge: EdgeServer, db: str, q: str) -> list[dict[str, Any]]:
+    r = httpx.get(f"{edge.url}/api/v3/query_sql", params={"db": db, "q": q}, timeout=60)
+    assert r.status_code == 200, r.text
+    rows: list[dict[str, Any]] = r.json()
+    return rows
+
+
+def write(edge: EdgeServer, db: str, body: str | bytes, precision: str = "s") -> None:
+    r = httpx.post(
+        f"{edge.url}/api/v3/write_lp",
+        params={"db": db, "precision": precision},
+        content=body,
+        timeout=60,
+    )
+    assert r.status_code == 204, r.text
+
+
+def close(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def flush(edge: EdgeServer) -> dict[str, Any]:
+    r = httpx.post(f"{edge.url}/api/v3/flush", timeout=120)
+    assert r.status_code == 200, r.text
+    doc: dict[str, Any] = r.json()
+    return doc
+
+
+def test_flush_writes_parquet_that_any_tool_reads_and_announces_each_file(edge: EdgeServer) -> None:
+    received: list[list[bytes]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        ctx = zmq.Context()
+        sub = ctx.socket(zmq.SUB)
+        sub.connect(f"tcp://127.0.0.1:{EVENTS_PORT}")
+        sub.setsockopt(zmq.SUBSCRIBE, b"pdb")
+        ready.set()
+        while sub.poll(5000):
+            received.append(sub.recv_multipart())
+        sub.close(0)
+        ctx.term()
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    ready.wait()
+    import time
+
+    time.sleep(0.5)  # a SUB socket needs a moment to join
+    write(
+        edge,
+        "pdb",
+        'cpu,host=a usage=1.5,n=1i,ok=true,s="x" 1700000000\n'
+        'cpu,host=b usage=2.5,n=2i,ok=false,s="y" 1700000700\n'
+        "mem,host=a free=7u 1700000000",
+    )
+    doc = flush(edge)
+    assert doc["files"] == 3 and doc["rows"] == 3
+    listener.join()
+    events = [json.loads(frames[1]) for frames in received]
+    assert sorted(e["table"] for e in events) == ["cpu", "cpu", "mem"]
+    assert all(frames[0] == b"pdb" for frames in received)
+    assert len({e["path"] for e in events}) == 3  # exactly one event per file
+    root = Path(edge.data_dir) / "objects"
+    for e in events:
+        assert e["version"] == 1 and e["snapshot_seq"] == doc["snapshot_seq"]
+        path = root / e["path"]
+        assert e["uri"] == path.resolve().as_uri()
+        assert e["path"].startswith("edge0/dbs/pdb/")
+        table = pq.read_table(path)
+        assert table.num_rows == e["row_count"] and path.stat().st_size == e["size_bytes"]
+        md = pq.ParquetFile(path).metadata
+        assert md.row_group(0).column(0).statistics is not None
+        assert md.row_group(0).column(0).compression == "ZSTD"
+    cpu = [root / e["path"] for e in events if e["table"] == "cpu"]
+    ctx = SessionContext()
+    for i, p in enumerate(sorted(cpu)):
+        ctx.register_parquet(f"f{i}", str(p))
+    rows = ctx.sql(
+        "SELECT host, usage, n, ok, s FROM f0 UNION ALL SELECT host, usage, n, ok, s "
+        "FROM f1 ORDER BY host"
+    ).to_pylist()
+    assert rows == [
+        {"host": "a", "usage": 1.5, "n": 1, "ok": True, "s": "x"},
+        {"host": "b", "usage": 2.5, "n": 2, "ok": False, "s": "y"},
+    ]
+    types = {f.name: str(f.type) for f in pq.read_schema(cpu[0])}
+    assert types["time"] == "timestamp[ns]" and types["host"].startswith("dictionary")
+    # the rows are now only in the files, and queries still see them exactly once
+    assert sql(edge, "pdb", "SELECT count(*) AS c FROM cpu") == [{"c": 2}]
+
+
+def test_answers_are_the_same_before_and_after_a_snapshot(edge: EdgeServer) -> None:
+    for body in batches(2000, hosts=20, hours=1):
+        write(edge, "same", body, precision="ns")
+    queries = [
+        "SELECT hostname, count(*) AS c, avg(usage_user) AS a FROM cpu GROUP BY hostname "
+        "ORDER BY hostname",
+        "SELECT date_bin(INTERVAL '10 minutes', time) AS w, max(usage_idle) AS m FROM cpu "
+        "WHERE time >= '2016-01-01T00:20:00Z' GROUP BY w ORDER BY w",
+        "SELECT count(*) AS c FROM cpu",
+        "SELECT * FROM cpu WHERE hostname = 'host_3' ORDER BY time LIMIT 5",
+    ]
+    before = [sql(edge, "same", q) for q in queries]
+    flush(edge)
+    # sums over other row orders may differ in the last bits; nothing else may differ
+    assert [close(sql(edge, "same", q)) for q in queries] == [close(r) for r in before]
+    # overwrite some persisted points and add new ones: still one row per series and time
+    write(
+        edge,
+        "same",
+        "\n".join(
+            f"cpu,{tags} usage_user=-1 {ts}"
+            for tags, ts in [("hostname=host_3,region=x", 1451606400000000000)]
+        ),
+        precision="ns",
+    )
+    rows = sql(edge, "same", "SELECT count(*) AS c FROM cpu")
+    assert rows == [{"c": before[2][0]["c"] + 1}]  # another tag set: a new series
+    body = next(iter(batches(2000, hosts=20, hours=1)))
+    first = body.split(b"\n")[0].decode()
+    series, _, ts = first.split(" ")
+    write(edge, "same", f"{series} usage_user=-5 {ts}", precision="ns")
+    assert sql(edge, "same", "SELECT count(*) AS c FROM cpu") == rows
+    host = series.split("hostname=")[1].split(",")[0]
+    got = sql(
+        edge,
+        "same",
+        f"SELECT usage_user, usage_idle FROM cpu WHERE hostname = '{host}' "
+        f"AND time = arrow_cast({ts}, 'Timestamp(Nanosecond, None)')",
+    )
+    assert got[0]["usage_user"] == -5.0 and got[0]["usage_idle"] is not None
+    flush(edge)
+    assert sql(
+        edge,
+        "same",
+        f"SELECT usage_user FROM cpu WHERE hostname = '{host}' "
+        f"AND time = arrow_cast({ts}, 'Timestamp(Nanosecond, None)')",
+    ) == [{"usage_user": -5.0}]
+
+
+def test_subscribe_cli_prints_events(edge: EdgeServer) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edge_cli",
+            "subscribe",
+            "--endpoint",
+            f"tcp://127.0.0.1:{EVENTS_PORT}",
+            "--database",
+            "subdb",
+            "--count",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        import time
+
+        time.sleep(1.0)
+        write(edge, "subdb", "t v=1 1700000000")
+        write(edge, "otherdb", "t v=1 1700000000")
+        flush(edge)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    event = json.loads(out.strip())
+    assert event["database"] == "subdb" and event["table"] == "t" and event["row_count"] == 1
+
+
+def test_buffer_stays_bounded_with_a_small_limit(tmp_path: Path) -> None:
+    with run_edge(tmp_path / "data", "--buffer-mem-limit-mb", "2", "--query-workers", "1") as edge:
+        peak = 0
+        for body in batches(5000, hosts=50, hours=2):
+            write(edge, "bounded", body, precision="ns")
+            status = httpx.get(f"{edge.url}/health").json()["buffer"]
+            peak = max(peak, status["bytes"])
+        assert peak < 12 << 20, peak
+        files = list((tmp_path / "data" / "objects").rglob("*.parquet"))
+        assert len(files) > 3
+        assert sql(edge, "bounded", "SELECT count(*) AS c FROM cpu") == [{"c": 50 * 720}]
+
+
+def test_wal_disabled_acknowledges_from_memory(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    edge = start_edge(tmp_path / "data", "--wal-disable", "--query-workers", "1")
+    try:
+        write(edge, "nowal", "m v=1 1")
+        flush(edge)
+        write(edge, "nowal", "m v=2 2")
+        assert not list((tmp_path / "data").rglob("*.wal"))
+        assert sql(edge, "nowal", "SELECT count(*) AS c FROM m") == [{"c": 2}]
+        for pid in [edge.proc.pid, *edge.children().values()]:  # a crash
+            os.kill(pid, signal.SIGKILL)
+        edge.proc.wait()
+    finally:
+        edge.stop()
+    edge = start_edge(tmp_path / "data", "--wal-disable", "--query-workers", "1")
+    try:  # what was flushed survives; what was only in memory does not, as documented
+        assert sql(edge, "nowal", "SELECT v FROM m") == [{"v": 1.0}]
+        write(edge, "nowal", "m v=3 3")
+        assert edge.stop() == 0  # a clean stop persists the buffer first
+    finally:
+        edge.stop()
+    edge = start_edge(tmp_path / "data", "--wal-disable", "--query-workers", "1")
+    try:
+        assert sql(edge, "nowal", "SELECT v FROM m ORDER BY v") == [{"v": 1.0}, {"v": 3.0}]
+    finally:
+        edge.stop()
