@@ -1,0 +1,149 @@
+"""The s3 object store against moto's real S3 server on loopback: persistence, a fresh group
+on the same bucket, and an outage during writes and a snapshot."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from bench.edge import EdgeServer, start_edge
+from tests.s3 import MotoServer
+
+BUCKET = "edge-test"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    with MotoServer(tmp_path_factory.mktemp("moto")) as server:
+        boto3.client(
+            "s3",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="k",
+            aws_secret_access_key="s",
+        ).create_bucket(Bucket=BUCKET)
+        yield server
+
+
+def s3_args(moto: MotoServer) -> tuple[str, ...]:
+    return (
+        "--object-store",
+        "s3",
+        "--bucket",
+        BUCKET,
+        "--aws-endpoint",
+        moto.url,
+        "--aws-allow-http",
+        "--aws-access-key-id",
+        "k",
+        "--aws-secret-access-key",
+        "s",
+        "--query-workers",
+        "1",
+    )
+
+
+def keys(moto: MotoServer) -> list[str]:
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+    )
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def count(edge: EdgeServer, db: str, table: str) -> int:
+    r = httpx.get(
+        f"{edge.url}/api/v3/query_sql",
+        timeout=120,
+        params={"db": db, "q": f"SELECT count(*) AS c FROM {table}"},
+    )
+    assert r.status_code == 200, r.text
+    n: int = r.json()[0]["c"]
+    return n
+
+
+def test_persist_to_s3_and_a_new_group_on_the_same_bucket(moto: MotoServer, tmp_path: Path) -> None:
+    edge = start_edge(tmp_path / "a", *s3_args(moto))
+    try:
+        body = "\n".join(f"m,k=k{i % 7} v={i}i {1_700_000_000 + i}" for i in range(5000))
+        assert (
+            httpx.post(
+                f"{edge.url}/api/v3/write_lp", params={"db": "s3db", "precision": "s"}, content=body
+            ).status_code
+            == 204
+        )
+        r = httpx.post(f"{edge.url}/api/v3/flush", timeout=120)
+        assert r.status_code == 200 and r.json()["rows"] == 5000
+        stored = keys(moto)
+        assert any(k.startswith("edge0/dbs/s3db/m/") and k.endswith(".parquet") for k in stored)
+        assert any(k.startswith("edge0/snapshots/") for k in stored)
+        assert any(k.startswith("edge0/catalog/") for k in stored)
+        assert count(edge, "s3db", "m") == 5000
+        assert list((tmp_path / "a" / "cache").rglob("*.parquet")), "remote files are cached"
+    finally:
+        edge.stop()
+    fresh = start_edge(tmp_path / "b", *s3_args(moto))  # no WAL, no local files at all
+    try:
+        assert count(fresh, "s3db", "m") == 5000
+    finally:
+        fresh.stop()
+
+
+def test_an_s3_outage_loses_nothing_and_persistence_resumes(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    edge = start_edge(tmp_path / "c", *s3_args(moto))
+    acked = 0
+    try:
+
+        def write(i: int) -> bool:
+            body = "\n".join(
+                f"o,w=a v={i * 100 + j}i {1_700_000_000 + i * 100 + j}" for j in range(100)
+            )
+            r = httpx.post(
+                f"{edge.url}/api/v3/write_lp",
+                params={"db": "out", "precision": "s"},
+                content=body,
+                timeout=60,
+            )
+            return r.status_code == 204
+
+        assert write(0)  # the table and its columns exist before the outage
+        acked = 100
+        moto.pause()
+        flushed: list[Any] = []
+        flusher = threading.Thread(
+            target=lambda: flushed.append(httpx.post(f"{edge.url}/api/v3/flush", timeout=300))
+        )
+        flusher.start()
+        deadline = time.monotonic() + 20
+        i = 1
+        while time.monotonic() < deadline:
+            if write(i):
+                acked += 100
+            i += 1
+            time.sleep(0.2)
+        assert acked > 1000, "writes must keep being accepted during the outage"
+        assert flusher.is_alive(), "the flush waits for the store to come back"
+        moto.resume()
+        flusher.join(timeout=120)
+        assert not flusher.is_alive()
+        assert flushed and flushed[0].status_code == 200, flushed
+        r = httpx.post(f"{edge.url}/api/v3/flush", timeout=120)
+        assert r.status_code == 200
+        assert count(edge, "out", "o") == acked
+        assert not [k for k in keys(moto) if "/out/" in k and k.endswith(".tmp")]
+    finally:
+        moto.resume()
+        edge.stop()
