@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     # case-sensitive: only the upper-case INFLUXDB3_* (and legacy) names are read from the
     # environment, never a field's own name (LOG_LEVEL must not override INFLUXDB3_LOG_LEVEL)
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", case_sensitive=True)
+    model_config = SettingsConfigDict(
+        populate_by_name=True, extra="ignore", case_sensitive=True, env_ignore_empty=True
+    )
 
     http_bind: str = Field(
         "0.0.0.0:8181",

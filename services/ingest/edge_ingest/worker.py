@@ -59,6 +59,7 @@ class IngestWorker:
 
     # --- sockets -----------------------------------------------------------------------
     def _open(self) -> None:
+        self.endpoints.prepare()  # the socket directory, whoever starts first
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 0)
         self.front.bind(self.endpoints.ingest(self.worker_id))

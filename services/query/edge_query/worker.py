@@ -45,6 +45,7 @@ class QueryWorker:
         self.stopping = False
 
     def run(self) -> int:
+        self.endpoints.prepare()  # the socket directory, whoever starts first
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 0)
         self.front.bind(self.endpoints.query(self.worker_id))
