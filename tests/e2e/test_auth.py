@@ -41,6 +41,16 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v3/configure/token"): {"act": "admin"},
     ("DELETE", "/api/v3/configure/token"): {"params": {"name": "nonexistent"}, "act": "admin"},
     ("POST", "/api/v3/flush"): {"act": "admin"},
+    ("GET", "/query"): {"params": {"db": "authdb", "q": "SHOW MEASUREMENTS"}, "act": "r"},
+    ("POST", "/query"): {"params": {"db": "authdb", "q": "SHOW MEASUREMENTS"}, "act": "r"},
+    ("GET", "/api/v3/query_influxql"): {
+        "params": {"db": "authdb", "q": "SHOW MEASUREMENTS"},
+        "act": "r",
+    },
+    ("POST", "/api/v3/query_influxql"): {
+        "json": {"db": "authdb", "q": "SHOW MEASUREMENTS"},
+        "act": "r",
+    },
 }
 
 

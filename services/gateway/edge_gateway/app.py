@@ -17,7 +17,7 @@ from edge_common.wire import Endpoints
 from edge_gateway.auth import Authenticator, FailureLimiter, TokenCache, authenticate
 from edge_gateway.errors import api_of, error_response
 from edge_gateway.pool import WorkerPool
-from edge_gateway.routes import configure, persist, query, system, write
+from edge_gateway.routes import configure, persist, query, system, v1, write
 from edge_gateway.state import Gateway
 
 __all__ = ["create_app"]
@@ -79,4 +79,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system.router)
     app.include_router(configure.router)
     app.include_router(persist.router)
+    app.include_router(v1.router)
     return app

@@ -115,6 +115,8 @@ class Authenticator:
         client = request.client.host if request.client else "unknown"
         self.limiter.check(client)
         password = request.query_params.get("p") if path in _V1_PATHS else None
+        if password is None and path == "/query" and request.method == "POST":
+            password = await _form_password(request)
         try:
             raw = presented_token(request.headers.get("authorization"), password)
         except Exception:
@@ -137,6 +139,17 @@ class Authenticator:
             self.limiter.fail(client)
             raise Unauthenticated("the request was not authenticated")
         return Principal(admin=False, token=record)
+
+
+async def _form_password(request: Request) -> str | None:
+    """1.x clients may send ``p`` in a form body of POST /query."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return None
+    from urllib.parse import parse_qs
+
+    values = parse_qs((await request.body()).decode(errors="replace"))
+    return values.get("p", [None])[-1]
 
 
 async def authenticate(request: Request) -> None:

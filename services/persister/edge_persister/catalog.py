@@ -10,10 +10,16 @@ import orjson
 import pyarrow as pa
 
 from edge_common.auth import TokenRecord, hashes_equal
-from edge_common.errors import Conflict, NotFound
+from edge_common.errors import Conflict, LimitExceeded, NotFound
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import catalog_key, catalog_prefix, catalog_version
-from edge_common.schema import Catalog, ColumnType, TableSchema
+from edge_common.schema import (
+    Catalog,
+    ColumnType,
+    DatabaseSchema,
+    TableSchema,
+    validate_database_name,
+)
 from edge_common.settings import Settings
 
 __all__ = ["CatalogOwner"]
@@ -75,6 +81,20 @@ class CatalogOwner:
         trial.version = self.catalog.version + 1
         self._save(trial)
         self.catalog = trial
+
+    def create_database(self, name: str) -> None:
+        """An empty database (1.x clients create them before writing); no-op if it exists."""
+        if name in self.catalog.databases:
+            return
+        validate_database_name(name)
+        if len(self.catalog.databases) >= self.settings.max_databases:
+            raise LimitExceeded(
+                f"database limit reached: this server holds at most "
+                f"{self.settings.max_databases} databases"
+            )
+        trial = Catalog.from_json(self.catalog.to_json())
+        trial.databases[name] = DatabaseSchema(name)
+        self._commit(trial)
 
     def create_token(self, record: TokenRecord) -> None:
         if record.name in self.catalog.tokens:

@@ -252,6 +252,9 @@ class Persister:
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
         if op == "catalog":
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+        if op == "create_database":
+            self.catalog.create_database(str(header["db"]))
+            return {"ok": True}, []
         if op == "tokens":
             tokens = [t.to_json() for t in self.catalog.catalog.tokens.values()]
             return {"ok": True, "tokens": tokens}, []

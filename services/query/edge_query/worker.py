@@ -18,6 +18,8 @@ from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, render
+from edge_query.influxql.executor import InfluxQLContext, run_influxql
+from edge_query.influxql.response import render_v1, to_arrow
 from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
 from edge_query.sources import ParquetSource, combine
 
@@ -103,6 +105,11 @@ class QueryWorker:
             if header.get("op") == "ping":
                 self._send(identity, {"id": header.get("id"), "kind": "head", "ok": True})
                 return
+            if header.get("op") == "influxql":
+                chunks, content_type = self._influxql(header)
+                first = next(chunks, b"")
+                self._stream(identity, header.get("id"), content_type, first, chunks)
+                return
             fmt = str(header.get("format", "json"))
             if fmt not in CONTENT_TYPES:
                 raise QueryError(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
@@ -124,10 +131,12 @@ class QueryWorker:
                 },
             )
             return
-        rid = header.get("id")
-        self._send(
-            identity, {"id": rid, "kind": "head", "ok": True, "content_type": CONTENT_TYPES[fmt]}
-        )
+        self._stream(identity, header.get("id"), CONTENT_TYPES[fmt], first, chunks)
+
+    def _stream(
+        self, identity: bytes, rid: Any, content_type: str, first: bytes, chunks: Iterator[bytes]
+    ) -> None:
+        self._send(identity, {"id": rid, "kind": "head", "ok": True, "content_type": content_type})
         try:
             pending = [first]
             size = len(first)
@@ -143,6 +152,44 @@ class QueryWorker:
         except Exception as err:
             log.exception("query failed while streaming")
             self._send(identity, {"id": rid, "kind": "error", "message": _clean(str(err))})
+
+    def _influxql(self, header: dict[str, Any]) -> tuple[Iterator[bytes], str]:
+        """Run InfluxQL; render the 1.x answer (``format`` v1json or v1csv) or, for the v3
+        API, one table in a v3 format."""
+        fmt = str(header.get("format", "v1json"))
+
+        def run_sql(db: str, sql: str) -> pa.Table:
+            schema, batches = self.execute(db, sql, None)
+            return pa.Table.from_batches(list(batches), schema)
+
+        def create_database(name: str) -> None:
+            self._call({"op": "create_database", "db": name})
+            self._refresh_catalog()
+
+        def catalog() -> Catalog:
+            self._refresh_catalog()
+            return self.catalog
+
+        ctx = InfluxQLContext(
+            catalog, run_sql, create_database, header.get("readable"), time.time_ns()
+        )
+        results = run_influxql(
+            str(header["q"]), header.get("db") or None, header.get("params") or None, ctx
+        )
+        if fmt in ("v1json", "v1csv"):
+            chunks = render_v1(
+                results,
+                epoch=header.get("epoch") or None,
+                pretty=bool(header.get("pretty")),
+                fmt=fmt[2:],
+                chunked=bool(header.get("chunked")),
+                chunk_size=int(header.get("chunk_size") or 10_000),
+            )
+            return chunks, ("application/csv" if fmt == "v1csv" else "application/json")
+        if fmt not in CONTENT_TYPES:
+            raise QueryError(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
+        table = to_arrow(results)
+        return render(fmt, table.schema, iter(table.to_batches())), CONTENT_TYPES[fmt]
 
     def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
         self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)

@@ -58,7 +58,6 @@ def _params(raw: Any) -> dict[str, Any] | None:
 async def run_query(
     request: Request, db: Any, q: Any, fmt: Any, params: Any, language: str
 ) -> Response:
-    gw = gateway(request)
     try:
         if not db:
             raise BadRequest("missing database: give the db parameter")
@@ -66,33 +65,41 @@ async def run_query(
             raise BadRequest("missing query: give the q parameter")
         authorize(request, "read", str(db))
         chosen = _format(fmt, request.headers.get("accept", ""))
-        stream = gw.query.stream(
-            {
-                "op": "query",
-                "db": str(db),
-                "q": str(q),
-                "format": chosen,
-                "params": _params(params),
-                "language": language,
-            }
-        )
+        header = {
+            "op": "query",
+            "db": str(db),
+            "q": str(q),
+            "format": chosen,
+            "params": _params(params),
+            "language": language,
+        }
+    except EdgeError as err:
+        return error_response(err, "v3")
+    return await stream_query(request, header, "v3")
+
+
+async def stream_query(request: Request, header: dict[str, Any], api: str) -> Response:
+    """Send a query to a worker; stream its answer, or answer its error."""
+    gw = gateway(request)
+    stream = gw.query.stream(header)
+    try:
         head, _ = await stream.__anext__()
         if not head.get("ok"):
             await stream.aclose()
             raise from_wire(head["error"])
     except EdgeError as err:
-        return error_response(err, "v3")
+        return error_response(err, api)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for header, payloads in stream:
-                kind = header.get("kind")
+            async for reply, payloads in stream:
+                kind = reply.get("kind")
                 if kind == "chunk":
                     yield bytes(payloads[0].buffer)
                 elif kind == "end":
                     return
                 elif kind == "error":
-                    raise RuntimeError(header.get("message", "query failed"))
+                    raise RuntimeError(reply.get("message", "query failed"))
         finally:
             await stream.aclose()
 

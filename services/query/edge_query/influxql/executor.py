@@ -1,0 +1,84 @@
+"""Running InfluxQL: parse, run each statement, collect 1.x results (a statement's error is
+its result, not the request's)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from edge_common.errors import DatabaseNotFound, EdgeError, QueryError
+from edge_common.schema import Catalog
+from edge_query.influxql import ast
+from edge_query.influxql.parser import InfluxQLError, parse
+from edge_query.influxql.select import run_select
+from edge_query.influxql.show import run_show
+
+__all__ = ["InfluxQLContext", "run_influxql"]
+
+
+@dataclass
+class InfluxQLContext:
+    catalog: Callable[[], Catalog]  # a fresh look at the catalog
+    run_sql: Callable[[str, str], pa.Table]  # (database, SQL) → rows
+    create_database: Callable[[str], None]
+    readable: list[str] | None  # databases the caller may read; None: all
+    now_ns: int
+
+    def sees(self, db: str) -> bool:
+        return self.readable is None or db in self.readable or "*" in self.readable
+
+
+def run_influxql(
+    text: str, database: str | None, params: dict[str, Any] | None, ctx: InfluxQLContext
+) -> list[dict[str, Any]]:
+    """Results in the 1.x shape, one per statement. A parse error fails the whole request."""
+    try:
+        statements = parse(text, params, ctx.now_ns)
+    except InfluxQLError as err:
+        raise QueryError(str(err)) from None
+    results = []
+    for i, stmt in enumerate(statements):
+        result: dict[str, Any] = {"statement_id": i}
+        try:
+            series = _run(stmt, database, ctx)
+            if series:
+                result["series"] = series
+        except EdgeError as err:
+            result["error"] = err.message
+            result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer
+        except Exception as err:  # DataFusion's errors
+            result["error"] = str(err).removeprefix("DataFusion error: ")
+        results.append(result)
+    return results
+
+
+def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
+    if isinstance(stmt, ast.SelectStatement):
+        for src in stmt.sources:
+            if isinstance(src, ast.Measurement) and src.database:
+                return src.database
+    return database
+
+
+def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> list[dict[str, Any]]:
+    if isinstance(stmt, ast.ShowStatement):
+        target = stmt.database or database
+        if stmt.what != "DATABASES" and target is not None and not ctx.sees(target):
+            raise DatabaseNotFound(f"database not found: {target}")
+        return run_show(stmt, ctx.catalog(), database, ctx.run_sql, ctx.now_ns, ctx.sees)
+    if isinstance(stmt, ast.CreateDatabase):
+        ctx.create_database(stmt.name)
+        return []
+    if isinstance(stmt, ast.SelectStatement):
+        db = _database_of(stmt, database)
+        if not db:
+            raise QueryError("database name required")
+        schema = ctx.catalog().databases.get(db) if ctx.sees(db) else None
+        if schema is None:
+            raise DatabaseNotFound(f"database not found: {db}")
+        return run_select(stmt, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns)
+    name = type(stmt).__name__
+    raise QueryError(f"{name} statements are not supported yet")

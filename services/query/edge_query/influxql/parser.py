@@ -1,0 +1,784 @@
+"""InfluxQL parser: query text → ``ast`` statements, by recursive descent.
+
+Errors read like influxd 1.x's (``error parsing query: found FROM, expected identifier at
+line 1, char 8``), down to influxd's positions: it trims the query first, reports the end of
+the query one character further when the last word ran into it, and points one character
+before the opening quote of a string or regex. String literals compared with ``time`` become
+``TimeLiteral`` here, in the statement's ``tz()`` zone when they carry no offset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import zoneinfo
+
+from edge_query.influxql import ast
+from edge_query.influxql.lexer import (
+    DATE_LIKE,
+    Token,
+    parse_duration,
+    quote_ident,
+    scan,
+    timestamp,
+    words,
+)
+
+__all__ = ["InfluxQLError", "parse"]
+
+
+class InfluxQLError(Exception):
+    """A query that doesn't parse. ``message`` is the bare message, ``position`` the 1-based
+    character offset in the query text it points at; ``str()`` is influxd's whole answer."""
+
+    def __init__(self, message: str, position: int, line: int, char: int, located: bool = True):
+        super().__init__(message)
+        self.message = message
+        self.position = position
+        self.line = line
+        self.char = char
+        self.located = located  # influxd leaves the location out of some messages
+
+    def __str__(self) -> str:
+        where = f" at line {self.line}, char {self.char}" if self.located else ""
+        return f"error parsing query: {self.message}{where}"
+
+
+def parse(
+    text: str, params: dict[str, object] | None = None, now_ns: int | None = None
+) -> list[ast.Statement]:
+    """Parse ``;``-separated statements. ``$name`` takes its value from ``params``.
+    ``now()`` stays symbolic (``NowCall``), so ``now_ns`` isn't needed here."""
+    parser = _Parser(text, params or {})
+    try:
+        return parser.query()
+    except RecursionError:
+        raise parser.error("query is nested too deeply", parser.lead + 1) from None
+
+
+_PRECEDENCE = {"OR": 1, "AND": 2, "+": 4, "-": 4, "|": 4, "^": 4, "*": 5, "/": 5, "%": 5, "&": 5}
+_PRECEDENCE.update(dict.fromkeys(("=", "!=", "<>", "=~", "!~", "<", "<=", ">", ">="), 3))
+_COMPARISONS = frozenset(("=", "!=", "<", "<=", ">", ">="))
+_SELECT_ONLY = frozenset(("+", "-", "*", "/", "%", "&", "|", "^"))
+_TYPES = ("float", "integer", "unsigned", "string", "boolean")
+_FILLS = ("null", "none", "previous", "linear")
+_STATEMENTS = words("SELECT DELETE SHOW CREATE DROP EXPLAIN GRANT REVOKE ALTER SET KILL")
+_SHOW_WORDS = words(
+    """CONTINUOUS DATABASES DIAGNOSTICS FIELD GRANTS MEASUREMENT MEASUREMENTS QUERIES RETENTION
+    SERIES SHARD SHARDS STATS SUBSCRIPTIONS TAG USERS"""
+)
+_SHOW_UNSUPPORTED = {"CONTINUOUS": "CONTINUOUS QUERIES", "SHARD": "SHARD GROUPS"}
+_SHOW_UNSUPPORTED |= {w: w for w in words("DIAGNOSTICS GRANTS QUERIES SHARDS STATS SUBSCRIPTIONS")}
+_SHOW_UNSUPPORTED["USERS"] = "USERS"
+_CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
+_DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
+_OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
+_MAX_INT32 = 2**31 - 1
+
+
+class _Parser:
+    def __init__(self, text: str, params: dict[str, object]) -> None:
+        self.text = text
+        self.params = params
+        self.lead = len(text) - len(text.lstrip())  # influxd trims the query
+        self.i = 0  # offset of the next token
+        self.eof_peeked = False  # a regex was looked for at the end (influxd: one char on)
+        self.strings: dict[int, Token] = {}  # id(StringLiteral) → its token, for time errors
+
+    # --- tokens ---------------------------------------------------------------------------
+    def peek(self, regex: bool = False) -> Token:
+        tok = scan(self.text, self.i, regex=regex)
+        if tok.kind == "PARAM" and tok.value in self.params:
+            tok = _bind(tok, self.params[tok.value])
+        return tok
+
+    def next(self, regex: bool = False) -> Token:
+        tok = self.peek(regex)
+        self.i = tok.end
+        return tok
+
+    def accept(self, kind: str, *values: str) -> Token | None:
+        tok = self.peek()
+        if tok.kind == kind and tok.value in values:
+            return self.next()
+        return None
+
+    def expect(self, kind: str, value: str) -> Token:
+        tok = self.peek()
+        if tok.kind != kind or tok.value != value:
+            raise self.unexpected(tok, value)
+        return self.next()
+
+    def choose(self, options: tuple[str, ...]) -> str:
+        """The next keyword, which must be one of ``options``."""
+        tok = self.peek()
+        if tok.kind != "KEYWORD" or tok.value not in options:
+            raise self.unexpected(tok, *options)
+        return self.next().value
+
+    def ident(self) -> str:
+        tok = self.peek()
+        if tok.kind != "IDENT":
+            raise self.unexpected(tok, "identifier")
+        return self.next().value
+
+    def regex(self) -> ast.RegexLiteral | None:
+        """A regex if one comes next."""
+        tok = self.peek(regex=True)
+        if tok.kind == "EOF":
+            self.eof_peeked = True
+        if tok.kind == "BADREGEX":
+            raise self.error("bad regex: ", self.where(tok))
+        if tok.kind != "REGEX":
+            return None
+        self.next(regex=True)
+        return ast.RegexLiteral(tok.value)
+
+    def required_regex(self) -> ast.RegexLiteral:
+        found = self.regex()
+        if found is None:
+            raise self.unexpected(self.peek(), "regex")
+        return found
+
+    # --- errors ---------------------------------------------------------------------------
+    def where(self, tok: Token) -> int:
+        """The position influxd reports for ``tok``."""
+        if tok.kind == "EOF":
+            return tok.pos + int(tok.consumed or self.eof_peeked)
+        if tok.kind in ("STRING", "BADSTRING", "REGEX", "BADREGEX"):
+            return max(tok.pos - 1, self.lead + 1)
+        return tok.pos
+
+    def locate(self, position: int) -> tuple[int, int]:
+        """(line, char) of a position, counted as influxd counts them: from the first
+        non-blank character of the query."""
+        k = position - 1 - self.lead
+        before = self.text[self.lead : self.lead + k]
+        return before.count("\n") + 1, k - before.rfind("\n")
+
+    def error(self, message: str, position: int, located: bool = True) -> InfluxQLError:
+        return InfluxQLError(message, position, *self.locate(position), located)
+
+    def unexpected(self, tok: Token, *expected: str) -> InfluxQLError:
+        if tok.kind == "BADCOMMENT":
+            return self.error("unterminated comment", tok.pos)
+        return self.error(f"found {tok.found()}, expected {', '.join(expected)}", self.where(tok))
+
+    def unlocated(self, message: str, tok: Token) -> InfluxQLError:
+        return self.error(message, self.where(tok), located=False)
+
+    # --- statements -----------------------------------------------------------------------
+    def query(self) -> list[ast.Statement]:
+        statements: list[ast.Statement] = []
+        separated = True
+        while True:
+            tok = self.peek()
+            if tok.kind == "EOF":
+                return statements
+            if tok.kind == "OP" and tok.value == ";":
+                self.next()
+                separated = True
+                continue
+            if not separated:
+                raise self.unexpected(tok, ";")
+            statements.append(self.statement())
+            separated = False
+
+    def statement(self) -> ast.Statement:
+        tok = self.peek()
+        word = self.choose(_STATEMENTS)
+        if word == "SELECT":
+            return self.select()
+        if word == "DELETE":
+            return ast.Delete(*self.from_where())
+        if word == "SHOW":
+            return self.show(tok)
+        if word == "CREATE":
+            return self.create(tok)
+        if word == "DROP":
+            return self.drop(tok)
+        raise self.unsupported(tok, word)
+
+    def unsupported(self, start: Token, what: str) -> InfluxQLError:
+        return self.error(f"{what} is not supported", start.pos)
+
+    def select(self) -> ast.SelectStatement:
+        fields = self.fields()
+        into = self.target() if self.accept("KEYWORD", "INTO") else None
+        self.expect("KEYWORD", "FROM")
+        stmt = ast.SelectStatement(fields, self.sources(subqueries=True), into)
+        stmt.condition = self.condition()
+        stmt.dimensions = self.dimensions()
+        stmt.fill, stmt.fill_value = self.fill()
+        stmt.order_by = self.order_by()
+        stmt.limit, stmt.offset = self.int_after("LIMIT"), self.int_after("OFFSET")
+        stmt.slimit, stmt.soffset = self.int_after("SLIMIT"), self.int_after("SOFFSET")
+        stmt.timezone, zone = self.timezone()
+        stmt.condition = self.time_literals(stmt.condition, zone)
+        return stmt
+
+    def from_where(self) -> tuple[list[ast.Source], ast.Expr | None]:
+        """DELETE and DROP SERIES: [FROM sources] [WHERE cond], at least one of them; the
+        sources without database or retention policy (they apply to the query's database)."""
+        after = self.peek()
+        sources: list[ast.Source] = []
+        if self.accept("KEYWORD", "FROM"):
+            while True:
+                start = self.peek()
+                src = self.source(subqueries=False)
+                if isinstance(src, ast.Measurement) and src.retention_policy is not None:
+                    raise self.error("retention policy not supported", start.pos)
+                if isinstance(src, ast.Measurement) and src.database is not None:
+                    raise self.error("database not supported", start.pos)
+                sources.append(src)
+                if not self.accept("OP", ","):
+                    break
+        condition = self.time_literals(self.condition(), datetime.UTC)
+        if not sources and condition is None:
+            raise self.unexpected(after, "FROM", "WHERE")
+        return sources, condition
+
+    def create(self, start: Token) -> ast.CreateDatabase:
+        word = self.choose(_CREATE_WORDS)
+        if word != "DATABASE":
+            raise self.unsupported(start, f"CREATE {_OBJECT_NAMES.get(word, word)}")
+        stmt = ast.CreateDatabase(self.ident())
+        if self.accept("KEYWORD", "WITH"):
+            self.retention_options()
+        return stmt
+
+    def retention_options(self) -> None:
+        """CREATE DATABASE … WITH [DURATION d] [REPLICATION n] [SHARD DURATION d] [NAME rp]:
+        checked, then ignored (one retention policy, "autogen", keeps everything)."""
+        tok = self.peek()
+        if tok.kind != "KEYWORD" or tok.value not in ("DURATION", "NAME", "REPLICATION", "SHARD"):
+            raise self.unexpected(tok, "DURATION", "NAME", "REPLICATION", "SHARD")
+        if self.accept("KEYWORD", "DURATION"):
+            self.retention_duration()
+        if self.accept("KEYWORD", "REPLICATION"):
+            tok = self.peek()
+            if tok.kind != "INTEGER":
+                raise self.unexpected(tok, "integer")
+            n = int(self.next().value)
+            if not 1 <= n <= _MAX_INT32:
+                raise self.error(f"invalid value {n}: must be 1 <= n <= {_MAX_INT32}", tok.pos)
+        if self.accept("KEYWORD", "SHARD"):
+            self.expect("KEYWORD", "DURATION")
+            self.retention_duration()
+        if self.accept("KEYWORD", "NAME"):
+            self.ident()
+
+    def retention_duration(self) -> None:
+        tok = self.peek()
+        if tok.kind == "KEYWORD" and tok.value == "INF":
+            self.next()
+            return
+        if tok.kind != "DURATION":
+            raise self.unexpected(tok, "duration")
+        self.next()
+        try:
+            parse_duration(tok.value)
+        except ValueError as err:
+            raise self.error(str(err), tok.pos) from None
+
+    def drop(self, start: Token) -> ast.Statement:
+        word = self.choose(_DROP_WORDS)
+        if word == "DATABASE":
+            return ast.DropDatabase(self.ident())
+        if word == "MEASUREMENT":
+            return ast.DropMeasurement(self.ident())
+        if word == "SERIES":
+            return ast.DropSeries(*self.from_where())
+        raise self.unsupported(start, f"DROP {_OBJECT_NAMES.get(word, word)}")
+
+    def show(self, start: Token) -> ast.ShowStatement:
+        word = self.choose(_SHOW_WORDS)
+        if word in _SHOW_UNSUPPORTED:
+            raise self.unsupported(start, f"SHOW {_SHOW_UNSUPPORTED[word]}")
+        if word == "DATABASES":
+            return ast.ShowStatement("DATABASES")
+        if word == "RETENTION":
+            self.expect("KEYWORD", "POLICIES")
+            return ast.ShowStatement("RETENTION POLICIES", database=self.on())
+        if word == "MEASUREMENTS":
+            return self.show_measurements()
+        if word == "MEASUREMENT":
+            return self.show_keys("MEASUREMENT", exact=self.exact_cardinality())
+        if word == "SERIES":
+            if self.cardinality_next():
+                return self.show_keys("SERIES", exact=self.exact_cardinality())
+            return self.show_keys("SERIES")
+        if word == "FIELD":
+            if self.choose(("KEY", "KEYS")) == "KEYS":
+                return self.show_keys("FIELD KEYS", where=False)
+            return self.show_keys("FIELD KEY", exact=self.exact_cardinality())
+        second = self.choose(("KEY", "KEYS", "VALUES"))  # SHOW TAG …
+        if second == "KEYS":
+            return self.show_keys("TAG KEYS")
+        if second == "KEY":
+            return self.show_keys("TAG KEY", exact=self.exact_cardinality())
+        exact = self.exact_cardinality() if self.cardinality_next() else None
+        return self.show_keys("TAG VALUES", with_key=True, exact=exact)
+
+    def exact_cardinality(self) -> bool:
+        """[EXACT] CARDINALITY: whether EXACT was there."""
+        exact = self.accept("KEYWORD", "EXACT") is not None
+        if not self.accept("KEYWORD", "CARDINALITY"):
+            raise self.unexpected(self.peek(), *([] if exact else ["EXACT"]), "CARDINALITY")
+        return exact
+
+    def cardinality_next(self) -> bool:
+        tok = self.peek()
+        return tok.kind == "KEYWORD" and tok.value in ("EXACT", "CARDINALITY")
+
+    def on(self) -> str | None:
+        return self.ident() if self.accept("KEYWORD", "ON") else None
+
+    def show_measurements(self) -> ast.ShowStatement:
+        stmt = ast.ShowStatement("MEASUREMENTS", database=self.on())
+        if self.accept("KEYWORD", "WITH"):
+            self.expect("KEYWORD", "MEASUREMENT")
+            if not self.accept("OP", "=", "=~"):
+                raise self.unexpected(self.peek(), "=", "=~")
+            src = self.source(subqueries=False)
+            assert isinstance(src, ast.Measurement)
+            name = ast.VarRef("_name")
+            if src.regex is not None:
+                stmt.with_measurement = ast.BinaryExpr("=~", name, ast.RegexLiteral(src.regex))
+            else:
+                stmt.with_measurement = ast.BinaryExpr("=", name, ast.StringLiteral(src.name or ""))
+        stmt.condition = self.time_literals(self.condition(), datetime.UTC)
+        self.order_by()
+        stmt.limit, stmt.offset = self.int_after("LIMIT"), self.int_after("OFFSET")
+        return stmt
+
+    def show_keys(
+        self, what: str, where: bool = True, with_key: bool = False, exact: bool | None = None
+    ) -> ast.ShowStatement:
+        """SHOW TAG KEYS | TAG VALUES | FIELD KEYS | SERIES | … CARDINALITY: [ON db]
+        [FROM …] [WITH KEY …] [WHERE …] [ORDER BY time (not with CARDINALITY)] [LIMIT n]
+        [OFFSET n]."""
+        if exact is not None:
+            what += " CARDINALITY"
+        stmt = ast.ShowStatement(what, database=self.on(), exact=bool(exact))
+        if self.accept("KEYWORD", "FROM"):
+            stmt.sources = self.sources(subqueries=False)
+        if with_key:
+            stmt.with_key = self.with_key()
+        if where:
+            stmt.condition = self.time_literals(self.condition(), datetime.UTC)
+        if exact is None:
+            self.order_by()
+        stmt.limit, stmt.offset = self.int_after("LIMIT"), self.int_after("OFFSET")
+        return stmt
+
+    def with_key(self) -> ast.Expr:
+        """WITH KEY = k | != k | =~ /re/ | !~ /re/ | IN (k1, k2)."""
+        self.expect("KEYWORD", "WITH")
+        self.expect("KEYWORD", "KEY")
+        key = ast.VarRef("_tagKey")
+        tok = self.next()
+        if tok.kind == "KEYWORD" and tok.value == "IN":
+            self.expect("OP", "(")
+            names = [ast.StringLiteral(self.ident())]
+            while self.accept("OP", ","):
+                names.append(ast.StringLiteral(self.ident()))
+            self.expect("OP", ")")
+            return ast.BinaryExpr("IN", key, ast.Call("list", tuple(names)))
+        if tok.kind == "OP" and tok.value in ("=", "!=", "<>"):
+            op = "!=" if tok.value == "<>" else tok.value
+            return ast.BinaryExpr(op, key, ast.StringLiteral(self.ident()))
+        if tok.kind == "OP" and tok.value in ("=~", "!~"):
+            return ast.BinaryExpr(tok.value, key, self.required_regex())
+        raise self.unexpected(tok, "IN", "=", "=~")
+
+    # --- clauses --------------------------------------------------------------------------
+    def fields(self) -> list[ast.Field]:
+        fields = []
+        while True:
+            start = self.peek()
+            expr: ast.Expr | None = self.regex()
+            if expr is None:
+                expr = self.expr()
+                bad = _boolean_operators(expr)
+                if bad:
+                    line, char = self.locate(self.where(start))
+                    message = f"invalid operator {bad[-1]} in SELECT clause at line {line}, "
+                    message += f"char {char}; operator is intended for WHERE clause"
+                    raise self.error(message, self.where(start), located=False)
+            alias = self.ident() if self.accept("KEYWORD", "AS") else None
+            fields.append(ast.Field(expr, alias))
+            if not self.accept("OP", ","):
+                return fields
+
+    def target(self) -> ast.Measurement:
+        """INTO [[db.]rp.]name, or [db.]rp.:MEASUREMENT (name None: the source's name)."""
+        first = self.peek()
+        names = self.segments(self.ident(), first, stop=":")
+        if len(names) < 3 and self.text[self.i : self.i + 1] == ":":
+            self.expect("OP", ":")
+            self.expect("KEYWORD", "MEASUREMENT")
+            names.append("")
+        db, rp, name = [None] * (3 - len(names)) + [n or None for n in names]
+        return ast.Measurement(name=name, database=db, retention_policy=rp)
+
+    def sources(self, subqueries: bool) -> list[ast.Source]:
+        sources = [self.source(subqueries)]
+        while self.accept("OP", ","):
+            sources.append(self.source(subqueries))
+        return sources
+
+    def source(self, subqueries: bool) -> ast.Source:
+        """/re/ | (SELECT …) | [db.][rp.]name | db.rp./re/ | rp./re/ (empty rp: db..name)."""
+        found = self.regex()
+        if found is not None:
+            return ast.Measurement(regex=found.pattern)
+        if subqueries and self.accept("OP", "("):
+            self.expect("KEYWORD", "SELECT")
+            stmt = self.select()
+            self.expect("OP", ")")
+            return ast.SubQuery(stmt)
+        first = self.peek()
+        names = self.segments(self.ident(), first, stop="/:")
+        if len(names) < 3 and self.text[self.i - 1 : self.i] == ".":
+            pattern = self.required_regex().pattern
+            db, rp = [None, *names][-2:]
+            return ast.Measurement(regex=pattern, database=db or None, retention_policy=rp or None)
+        db, rp, name = [None] * (3 - len(names)) + names
+        return ast.Measurement(name=name, database=db or None, retention_policy=rp or None)
+
+    def segments(self, first: str, start: Token, stop: str = "") -> list[str]:
+        """``a.b.c`` (``a..c`` has an empty middle) after its first identifier. Stops after a
+        dot followed by a character in ``stop`` (a regex or ``:MEASUREMENT`` comes next)."""
+        names = [first]
+        while True:
+            tok = self.peek()
+            if tok.kind != "OP" or tok.value != "." or tok.spaced:
+                break
+            self.next()
+            ch = self.text[self.i : self.i + 1]
+            if not self.text[self.i :].strip():
+                self.eof_peeked = True
+            if ch and ch in stop:
+                break
+            names.append("" if ch == "." else self.ident())
+        if len(names) > 3:
+            raise self.error(f"too many segments in {quote_ident(names)}", start.pos)
+        return names
+
+    def condition(self) -> ast.Expr | None:
+        return self.expr() if self.accept("KEYWORD", "WHERE") else None
+
+    def dimensions(self) -> list[ast.Dimension]:
+        if not self.accept("KEYWORD", "GROUP"):
+            return []
+        self.expect("KEYWORD", "BY")
+        dims: list[ast.Dimension] = []
+        seen_time = False
+        while True:
+            start = self.peek()
+            expr: ast.Expr | None = self.regex()
+            if expr is None:
+                expr = self.expr()
+                while isinstance(expr, ast.ParenExpr):
+                    expr = expr.expr
+                message = _dimension_problem(expr, seen_time)
+                if message:
+                    raise self.error(message, self.where(start))
+                seen_time = seen_time or isinstance(expr, ast.Call)
+            dims.append(ast.Dimension(expr))
+            if not self.accept("OP", ","):
+                return dims
+
+    def fill(self) -> tuple[str | None, float | int | None]:
+        tok = self.peek()
+        if tok.kind != "IDENT" or tok.value.lower() != "fill":
+            return None, None
+        call = self.expr()
+        if not isinstance(call, ast.Call):
+            raise self.unlocated("fill must be a function call", tok)
+        if len(call.args) != 1:
+            message = "fill requires an argument, e.g.: 0, null, none, previous, linear"
+            raise self.unlocated(message, tok)
+        arg = call.args[0]
+        if isinstance(arg, ast.VarRef) and arg.type_hint is None and arg.name in _FILLS:
+            return arg.name, None
+        if isinstance(arg, ast.IntegerLiteral | ast.NumberLiteral):
+            return None, arg.value
+        raise self.unlocated("expected number argument in fill()", tok)
+
+    def order_by(self) -> list[ast.SortField]:
+        if not self.accept("KEYWORD", "ORDER"):
+            return []
+        self.expect("KEYWORD", "BY")
+        tok = self.peek()
+        if tok.kind == "KEYWORD" and tok.value in ("ASC", "DESC"):
+            fields = [ast.SortField("time", self.next().value == "ASC")]
+        elif tok.kind == "IDENT":
+            fields = [self.sort_field()]
+        else:
+            raise self.unexpected(tok, "identifier", "ASC", "DESC")
+        while self.accept("OP", ","):
+            fields.append(self.sort_field())
+        if len(fields) > 1 or fields[0].name != "time":
+            raise self.unlocated("only ORDER BY time supported at this time", tok)
+        return fields
+
+    def sort_field(self) -> ast.SortField:
+        name = self.ident()
+        direction = self.accept("KEYWORD", "ASC", "DESC")
+        return ast.SortField(name, direction is None or direction.value == "ASC")
+
+    def int_after(self, word: str) -> int | None:
+        """``LIMIT n`` and the like, if the keyword comes next."""
+        if not self.accept("KEYWORD", word):
+            return None
+        tok = self.peek()
+        if tok.kind != "INTEGER":
+            raise self.unexpected(tok, "integer")
+        n = int(self.next().value)
+        if n < 0:  # only a bound parameter can be negative here
+            raise self.error(f"{word} must be >= 0", tok.pos)
+        return n
+
+    def timezone(self) -> tuple[str | None, datetime.tzinfo]:
+        tok = self.peek()
+        if tok.kind != "IDENT" or tok.value.lower() != "tz":
+            return None, datetime.UTC
+        call = self.expr()
+        if not isinstance(call, ast.Call):
+            raise self.unlocated("tz must be a function call", tok)
+        if len(call.args) != 1:
+            raise self.unlocated("tz requires exactly one argument", tok)
+        arg = call.args[0]
+        if not isinstance(arg, ast.StringLiteral):
+            raise self.unlocated("expected string argument in tz()", tok)
+        if arg.value in ("", "UTC"):
+            return arg.value, datetime.UTC
+        try:
+            return arg.value, zoneinfo.ZoneInfo(arg.value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise self.unlocated(f"unable to find time zone {arg.value}", tok) from None
+
+    # --- expressions ----------------------------------------------------------------------
+    def expr(self, min_precedence: int = 1, lhs: ast.Expr | None = None) -> ast.Expr:
+        """Binary operators by precedence: OR < AND < comparisons < + - | ^ < * / % &."""
+        if lhs is None:
+            lhs = self.unary()
+        while True:
+            tok = self.peek()
+            op = tok.value if tok.kind in ("OP", "KEYWORD") else ""
+            precedence = _PRECEDENCE.get(op, 0)
+            if precedence < min_precedence:
+                return lhs
+            self.next()
+            first = self.required_regex() if op in ("=~", "!~") else self.unary()
+            rhs = self.expr(precedence + 1, first)
+            lhs = ast.BinaryExpr("!=" if op == "<>" else op, lhs, rhs)
+
+    def unary(self) -> ast.Expr:
+        tok = self.peek()
+        kind, value = tok.kind, tok.value
+        if kind == "OP" and value in ("+", "-"):
+            self.next()
+            nxt = self.peek()
+            if nxt.kind in ("NUMBER", "INTEGER", "DURATION", "IDENT") or (
+                nxt.value == "(" and (nxt.kind == "OP")
+            ):
+                operand = self.unary()
+                return _negate(operand) if value == "-" else operand
+            raise self.unexpected(nxt, "identifier", "number", "duration", "(")
+        if kind == "OP" and value == "(":
+            self.next()
+            inner = self.expr()
+            self.expect("OP", ")")
+            return ast.ParenExpr(inner)
+        if kind == "OP" and value == "*":
+            self.next()
+            return ast.Wildcard(self.type_hint(("field", "tag")))
+        if kind == "IDENT":
+            self.next()
+            if self.immediately("("):
+                self.next()
+                return self.call(value)
+            name = ".".join(self.segments(value, tok))
+            return ast.VarRef(name, self.type_hint((*_TYPES, "field", "tag")))
+        if kind == "KEYWORD" and value == "DISTINCT":
+            self.next()
+            return self.distinct()
+        if kind == "KEYWORD" and value in ("TRUE", "FALSE"):
+            self.next()
+            return ast.BoolLiteral(value == "TRUE")
+        if kind in ("STRING", "INTEGER", "NUMBER", "DURATION"):
+            self.next()
+            return self.literal(tok)
+        if kind == "PARAM":
+            raise self.unbound(tok)
+        raise self.unexpected(tok, "identifier", "string", "number", "bool")
+
+    def immediately(self, op: str) -> bool:
+        tok = self.peek()
+        return tok.kind == "OP" and tok.value == op and not tok.spaced
+
+    def literal(self, tok: Token) -> ast.Expr:
+        if tok.kind == "STRING":
+            node = ast.StringLiteral(tok.value)
+            self.strings[id(node)] = tok
+            return node
+        if tok.kind == "INTEGER":
+            n = int(tok.value)
+            if n >= 2**64:
+                raise self.error("unable to parse integer", tok.pos)
+            return ast.IntegerLiteral(n)
+        if tok.kind == "NUMBER":
+            x = float(tok.value)
+            if x in (float("inf"), float("-inf")):
+                raise self.error("unable to parse number", tok.pos)
+            return ast.NumberLiteral(x)
+        try:
+            return ast.DurationLiteral(parse_duration(tok.value), tok.value)
+        except ValueError as err:
+            raise self.unlocated(str(err), tok) from None
+
+    def unbound(self, tok: Token) -> InfluxQLError:
+        if not tok.value:
+            return self.unlocated("empty bound parameter", tok)
+        if tok.value not in self.params:
+            return self.unlocated(f"missing parameter: {tok.value}", tok)
+        kind = type(self.params[tok.value]).__name__
+        return self.unlocated(f"unable to bind parameter with type {kind}", tok)
+
+    def distinct(self) -> ast.Expr:
+        """``distinct(x)`` or ``DISTINCT x``, after the DISTINCT keyword."""
+        if self.immediately("("):
+            self.next()
+            return self.call("distinct")
+        tok = self.peek()
+        if not tok.spaced:
+            raise self.unexpected(tok, "(", "identifier")
+        return ast.Call("distinct", (ast.VarRef(self.ident()),))
+
+    def call(self, name: str) -> ast.Expr:
+        """Arguments and ``)`` of a call whose ``name(`` was read."""
+        args: list[ast.Expr] = []
+        if not self.accept("OP", ")"):
+            while True:
+                args.append(self.regex() or self.expr())
+                if not self.accept("OP", ","):
+                    break
+            self.expect("OP", ")")
+        if name.lower() == "now" and not args:
+            return ast.NowCall()
+        return ast.Call(name.lower(), tuple(args))
+
+    def type_hint(self, allowed: tuple[str, ...]) -> str | None:
+        """``::field``, ``::tag``, ``::integer`` … right after a name or ``*``."""
+        if not self.immediately("::"):
+            return None
+        self.next()
+        tok = self.peek()
+        word = tok.value.lower()
+        ok = word in ("field", "tag") if tok.kind == "KEYWORD" else tok.kind == "IDENT"
+        if not ok or word not in allowed:
+            listed = allowed if tok.kind == "IDENT" else [a for a in allowed if a != "unsigned"]
+            raise self.unexpected(tok, *listed)
+        self.next()
+        return word
+
+    # --- time literals --------------------------------------------------------------------
+    def time_literals(self, expr: ast.Expr | None, zone: datetime.tzinfo) -> ast.Expr | None:
+        """Strings compared with ``time`` (also in ``time > '…' - 1h``) → TimeLiteral."""
+        return None if expr is None else self.convert(expr, zone)
+
+    def convert(self, expr: ast.Expr, zone: datetime.tzinfo) -> ast.Expr:
+        if isinstance(expr, ast.ParenExpr):
+            return ast.ParenExpr(self.convert(expr.expr, zone))
+        if not isinstance(expr, ast.BinaryExpr):
+            return expr
+        lhs, rhs = expr.lhs, expr.rhs
+        if expr.op in ("AND", "OR"):
+            lhs, rhs = self.convert(lhs, zone), self.convert(rhs, zone)
+        elif expr.op in _COMPARISONS and _is_time(lhs):
+            rhs = self.to_time(rhs, zone)
+        elif expr.op in _COMPARISONS and _is_time(rhs):
+            lhs = self.to_time(lhs, zone)
+        return dataclasses.replace(expr, lhs=lhs, rhs=rhs)
+
+    def to_time(self, expr: ast.Expr, zone: datetime.tzinfo) -> ast.Expr:
+        if isinstance(expr, ast.ParenExpr):
+            return ast.ParenExpr(self.to_time(expr.expr, zone))
+        if isinstance(expr, ast.BinaryExpr) and expr.op in ("+", "-"):
+            lhs, rhs = self.to_time(expr.lhs, zone), self.to_time(expr.rhs, zone)
+            return dataclasses.replace(expr, lhs=lhs, rhs=rhs)
+        if not isinstance(expr, ast.StringLiteral) or not DATE_LIKE.match(expr.value):
+            return expr  # not a date: the planner says what's wrong with it, as influxd does
+        ns = timestamp(expr.value, zone)
+        if ns is None:
+            raise self.error("invalid timestamp string", self.where(self.strings[id(expr)]))
+        return ast.TimeLiteral(ns)
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _bind(tok: Token, value: object) -> Token:
+    """A bound parameter's value as the token it stands for (as influxd substitutes)."""
+    if isinstance(value, bool):
+        return dataclasses.replace(tok, kind="KEYWORD", value="TRUE" if value else "FALSE")
+    if isinstance(value, int):
+        return dataclasses.replace(tok, kind="INTEGER", value=str(value))
+    if isinstance(value, float):
+        return dataclasses.replace(tok, kind="NUMBER", value=repr(value))
+    if isinstance(value, str):
+        return dataclasses.replace(tok, kind="STRING", value=value, pos=tok.pos + 1)
+    return tok
+
+
+def _negate(expr: ast.Expr) -> ast.Expr:
+    if isinstance(expr, ast.IntegerLiteral):
+        return ast.IntegerLiteral(-expr.value)
+    if isinstance(expr, ast.NumberLiteral):
+        return ast.NumberLiteral(-expr.value)
+    if isinstance(expr, ast.DurationLiteral):
+        return ast.DurationLiteral(-expr.ns, "-" + expr.text)
+    return ast.UnaryExpr("-", expr)
+
+
+def _boolean_operators(expr: ast.Expr) -> list[str]:
+    """Comparison and logical operators in a SELECT field (influxd refuses them)."""
+    if isinstance(expr, ast.BinaryExpr):
+        own = [] if expr.op in _SELECT_ONLY else [expr.op]
+        return own or _boolean_operators(expr.lhs) + _boolean_operators(expr.rhs)
+    if isinstance(expr, ast.ParenExpr | ast.UnaryExpr):
+        return _boolean_operators(expr.expr)
+    if isinstance(expr, ast.Call):
+        return [op for arg in expr.args for op in _boolean_operators(arg)]
+    return []
+
+
+def _dimension_problem(expr: ast.Expr, seen_time: bool) -> str | None:
+    """What influxd would say about a GROUP BY item (it checks when compiling)."""
+    if isinstance(expr, ast.VarRef):
+        if expr.name.lower() == "time":
+            return "time() is a function and expects at least one argument"
+        return None
+    if isinstance(expr, ast.Wildcard):
+        return None
+    if not isinstance(expr, ast.Call):
+        return "only time and tag dimensions allowed"
+    if expr.name != "time":
+        return "only time() calls allowed in dimensions"
+    if seen_time:
+        return "multiple time dimensions not allowed"
+    if len(expr.args) not in (1, 2):
+        return "time dimension expected 1 or 2 arguments"
+    interval = expr.args[0]
+    if not isinstance(interval, ast.DurationLiteral):
+        return "time dimension must have duration argument"
+    if interval.ns <= 0:
+        return "time dimension must have a positive duration"
+    if len(expr.args) == 2 and not isinstance(expr.args[1], ast.DurationLiteral | ast.NowCall):
+        return "time dimension offset must be duration or now()"
+    return None
+
+
+def _is_time(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.VarRef) and expr.name.lower() == "time"

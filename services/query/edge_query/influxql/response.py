@@ -1,0 +1,125 @@
+"""The 1.x ``/query`` answer: JSON (optionally pretty or chunked) or CSV, times as RFC3339
+text or epoch integers; and the same results as one Arrow table for
+``/api/v3/query_influxql`` (first column ``iox::measurement``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from edge_common.errors import from_wire
+from edge_query.influxql.timefmt import format_times
+
+__all__ = ["render_v1", "to_arrow"]
+
+
+def _times(results: list[dict[str, Any]], epoch: str | None) -> list[dict[str, Any]]:
+    for r in results:
+        for s in r.get("series", []):
+            if s["columns"] and s["columns"][0] == "time" and s["values"]:
+                ns = np.array([v[0] for v in s["values"]], dtype=np.int64)
+                for row, t in zip(s["values"], format_times(ns, epoch), strict=True):
+                    row[0] = t
+    return results
+
+
+def render_v1(
+    results: list[dict[str, Any]],
+    *,
+    epoch: str | None,
+    pretty: bool,
+    fmt: str,
+    chunked: bool,
+    chunk_size: int,
+) -> Iterator[bytes]:
+    for r in results:
+        r.pop("code", None)  # the v3 API's status hint; not part of the 1.x answer
+    results = _times(results, epoch)
+    if fmt == "csv":
+        yield _csv(results)
+        return
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    if not chunked:
+        yield orjson.dumps({"results": results}, option=option)
+        return
+    for r in results:
+        pieces = list(_chunks(r, chunk_size))
+        for i, piece in enumerate(pieces):
+            if i < len(pieces) - 1:
+                piece["partial"] = True
+            yield orjson.dumps({"results": [piece]}, option=option) + b"\n"
+
+
+def _chunks(result: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
+    if "series" not in result:
+        yield result
+        return
+    for s in result["series"]:
+        values = s["values"]
+        for start in range(0, max(len(values), 1), size):
+            part = {**s, "values": values[start : start + size]}
+            if start + size < len(values):
+                part["partial"] = True
+            yield {"statement_id": result["statement_id"], "series": [part]}
+
+
+def _csv(results: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns: list[str] | None = None
+    for r in results:
+        if "error" in r:
+            writer.writerow(["error"])
+            writer.writerow([r["error"]])
+            continue
+        for s in r.get("series", []):
+            if s["columns"] != columns:
+                if columns is not None:
+                    out.write("\n")
+                columns = s["columns"]
+                writer.writerow(["name", "tags", *columns])
+            tags = ",".join(f"{k}={v}" for k, v in sorted(s.get("tags", {}).items()))
+            for row in s["values"]:
+                writer.writerow(
+                    [s.get("name", ""), tags, *("" if v is None else _csv_value(v) for v in row)]
+                )
+    return out.getvalue().encode()
+
+
+def _csv_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def to_arrow(results: list[dict[str, Any]]) -> pa.Table:
+    """All series of all statements as one table: ``iox::measurement``, then the columns."""
+    rows: list[dict[str, Any]] = []
+    columns: dict[str, None] = {"iox::measurement": None}
+    for r in results:
+        if "error" in r:
+            raise from_wire({"code": r.get("code", "query"), "message": r["error"]})
+        for s in r.get("series", []):
+            for c in s["columns"]:
+                columns.setdefault(c)
+            for k in s.get("tags", {}):
+                columns.setdefault(k)
+            for row in s["values"]:
+                d = {
+                    "iox::measurement": s.get("name", ""),
+                    **s.get("tags", {}),
+                    **dict(zip(s["columns"], row, strict=True)),
+                }
+                if "time" in d and isinstance(d["time"], int):
+                    d["time"] = pa.scalar(d["time"], pa.timestamp("ns"))
+                rows.append(d)
+    names = list(columns)
+    if not rows:
+        return pa.table({n: pa.array([], pa.string()) for n in names})
+    return pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows])

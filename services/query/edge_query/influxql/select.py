@@ -1,0 +1,462 @@
+"""SELECT, as InfluxDB 1.x answers it, run on DataFusion.
+
+Each measurement of the FROM clause becomes one SQL query over its table; the rows come back
+sorted by the GROUP BY tags and time and are cut into series (one per tag set) here. Raw
+queries return points; aggregate queries return one row per series, or one per GROUP BY
+time() interval (buckets aligned to the epoch plus the offset, filled as fill() says).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from edge_common.errors import QueryError
+from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
+from edge_query.influxql import ast
+from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, to_sql
+
+__all__ = ["Series", "run_select"]
+
+Series = dict[str, Any]
+RunSql = Callable[[str], pa.Table]
+
+_SELECTORS = {"first", "last", "min", "max", "percentile"}
+_AGGREGATES = {"count", "sum", "mean", "median", "spread", "stddev", *_SELECTORS}
+
+
+@dataclass
+class _Column:
+    name: str  # output column name
+    sql: str  # SQL expression (aggregate or plain)
+    kind: str  # "raw" | "agg"
+    func: str | None = None
+    field: str | None = None
+    percent: float = 0.0
+
+
+def run_select(
+    stmt: ast.SelectStatement, db: DatabaseSchema, run_sql: RunSql, now_ns: int
+) -> list[Series]:
+    if stmt.into is not None:
+        raise QueryError("SELECT ... INTO is not supported yet")
+    tables = _sources(stmt, db)
+    series: list[Series] = []
+    for table in tables:
+        series += _select_one(stmt, table, run_sql, now_ns)
+    if stmt.soffset:
+        series = series[stmt.soffset :]
+    if stmt.slimit is not None:
+        series = series[: stmt.slimit]
+    return series
+
+
+def _sources(stmt: ast.SelectStatement, db: DatabaseSchema) -> list[TableSchema]:
+    out: dict[str, TableSchema] = {}
+    for src in stmt.sources:
+        if isinstance(src, ast.SubQuery):
+            raise QueryError("subqueries are not supported yet")
+        if src.regex is not None:
+            rx = re.compile(src.regex)
+            for name in sorted(db.tables):
+                if rx.search(name):
+                    out[name] = db.tables[name]
+        elif src.name is not None and src.name in db.tables:
+            out[src.name] = db.tables[src.name]
+    return [out[n] for n in sorted(out)]
+
+
+def _fields(table: TableSchema) -> list[str]:
+    return sorted(n for n, t in table.columns.items() if t.is_field)
+
+
+def _tags(table: TableSchema) -> list[str]:
+    return sorted(table.tag_names)
+
+
+def _group_tags(stmt: ast.SelectStatement, table: TableSchema) -> tuple[list[str], ast.Call | None]:
+    tags: list[str] = []
+    interval: ast.Call | None = None
+    for dim in stmt.dimensions:
+        e = dim.expr
+        if isinstance(e, ast.Call) and e.name == "time":
+            interval = e
+        elif isinstance(e, ast.Wildcard):
+            tags += _tags(table)
+        elif isinstance(e, ast.RegexLiteral):
+            rx = re.compile(e.pattern)
+            tags += [t for t in _tags(table) if rx.search(t)]
+        elif isinstance(e, ast.VarRef):
+            tags.append(e.name)
+        else:
+            raise QueryError("GROUP BY takes tags, *, a regular expression or time()")
+    return sorted(dict.fromkeys(tags)), interval
+
+
+def _expand(stmt: ast.SelectStatement, table: TableSchema, group: list[str]) -> list[_Column]:
+    cols: list[_Column] = []
+    names: dict[str, int] = {}
+
+    def add(col: _Column) -> None:
+        base = col.name
+        if base in names:  # 1.x names repeats mean, mean_1, mean_2 …
+            names[base] += 1
+            col.name = f"{base}_{names[base]}"
+        else:
+            names[base] = 0
+        cols.append(col)
+
+    for f in stmt.fields:
+        e = f.expr
+        if isinstance(e, ast.Wildcard | ast.RegexLiteral):
+            pool = _select_pool(table, group, getattr(e, "type_hint", None))
+            if isinstance(e, ast.RegexLiteral):
+                rx = re.compile(e.pattern)
+                pool = [n for n in pool if rx.search(n)]
+            for n in pool:
+                add(_Column(n, quote_ident(n), "raw", field=n))
+        elif isinstance(e, ast.VarRef):
+            if e.name.lower() == TIME_COLUMN:
+                continue
+            add(_Column(f.alias or e.name, _col_sql(e.name, table), "raw", field=e.name))
+        elif isinstance(e, ast.Call):
+            for col in _aggregate(e, table, f.alias):
+                add(col)
+        else:
+            add(_Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw"))
+    kinds = {c.kind for c in cols}
+    if len(kinds) > 1:
+        raise QueryError("mixing aggregate and non-aggregate queries is not supported")
+    return cols
+
+
+def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list[str]:
+    fields = _fields(table)
+    tags = [t for t in _tags(table) if t not in group]
+    if hint == "field":
+        return fields
+    if hint == "tag":
+        return tags
+    return sorted(fields + tags)
+
+
+def _col_sql(name: str, table: TableSchema) -> str:
+    kind = table.columns.get(name)
+    if kind is None:
+        return "NULL"
+    if kind is ColumnType.TAG:
+        return f"CAST({quote_ident(name)} AS VARCHAR)"
+    return quote_ident(name)
+
+
+def _expr_name(e: ast.Expr) -> str:
+    if isinstance(e, ast.VarRef):
+        return e.name
+    if isinstance(e, ast.BinaryExpr):
+        return "_".join(n for n in (_expr_name(e.lhs), _expr_name(e.rhs)) if n)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _expr_name(e.expr)
+    if isinstance(e, ast.Call):
+        return e.name
+    return ""
+
+
+def _raw_expr(e: ast.Expr, table: TableSchema) -> str:
+    if isinstance(e, ast.VarRef):
+        return _col_sql(e.name, table)
+    if isinstance(e, ast.IntegerLiteral):
+        return str(e.value)
+    if isinstance(e, ast.NumberLiteral):
+        return repr(float(e.value))
+    if isinstance(e, ast.ParenExpr):
+        return f"({_raw_expr(e.expr, table)})"
+    if isinstance(e, ast.UnaryExpr):
+        return f"(-{_raw_expr(e.expr, table)})"
+    if isinstance(e, ast.BinaryExpr) and e.op in ("+", "-", "*", "/", "%"):
+        lhs, rhs = _raw_expr(e.lhs, table), _raw_expr(e.rhs, table)
+        if e.op == "/":  # 1.x divides as floats
+            return f"(CAST({lhs} AS DOUBLE) / {rhs})"
+        return f"({lhs} {e.op} {rhs})"
+    raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+def _aggregate(call: ast.Call, table: TableSchema, alias: str | None) -> list[_Column]:
+    name = call.name
+    if (
+        name == "count"
+        and call.args
+        and isinstance(call.args[0], ast.Call)
+        and call.args[0].name == "distinct"
+    ):
+        inner = call.args[0].args[0]
+        if not isinstance(inner, ast.VarRef):
+            raise QueryError("count(distinct()) takes a field name")
+        kind = table.columns.get(inner.name)
+        if kind is None or not kind.is_field:  # a tag or unknown name: no series, as 1.x
+            return [_Column(alias or "count", "NULL", "agg", "count", None)]
+        return [
+            _Column(
+                alias or "count",
+                f"count(DISTINCT {quote_ident(inner.name)})",
+                "agg",
+                "count",
+                inner.name,
+            )
+        ]
+    if name not in _AGGREGATES:
+        raise QueryError(f"unsupported function {name}() (not built yet)")
+    if not call.args:
+        raise QueryError(f"invalid number of arguments for {name}, expected at least 1, got 0")
+    arg = call.args[0]
+    if isinstance(arg, ast.Wildcard | ast.RegexLiteral):
+        fields = _fields(table)
+        if isinstance(arg, ast.RegexLiteral):
+            rx = re.compile(arg.pattern)
+            fields = [f for f in fields if rx.search(f)]
+        return [_agg_column(name, f, call, table, f"{name}_{f}") for f in fields]
+    if not isinstance(arg, ast.VarRef):
+        raise QueryError(f"expected field argument in {name}()")
+    return [_agg_column(name, arg.name, call, table, alias or name)]
+
+
+def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: str) -> _Column:
+    kind = table.columns.get(field)
+    if kind is None or not kind.is_field:  # a tag or unknown name: 1.x returns no series
+        return _Column(out, "NULL", "agg", func, None)
+    col = quote_ident(field)
+    numeric = kind in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
+    if (
+        func not in ("count", "first", "last")
+        and not numeric
+        and not (func in ("min", "max") and kind is ColumnType.BOOLEAN)
+    ):
+        raise QueryError(f"unsupported {func}() type: {kind.value}")
+    nn = f"FILTER (WHERE {col} IS NOT NULL)"
+    sql = {
+        "count": f"count({col})",
+        "sum": f"sum({col})",
+        "mean": f"avg(CAST({col} AS DOUBLE))",
+        "median": f"median(CAST({col} AS DOUBLE))",
+        "spread": f"max({col}) - min({col})",
+        "stddev": f"stddev(CAST({col} AS DOUBLE))",
+        "min": f"min({col})",
+        "max": f"max({col})",
+        "first": f"first_value({col} ORDER BY {quote_ident(TIME_COLUMN)}) {nn}",
+        "last": f"last_value({col} ORDER BY {quote_ident(TIME_COLUMN)}) {nn}",
+    }.get(func)
+    if func == "percentile":
+        if len(call.args) != 2 or not isinstance(
+            call.args[1], ast.IntegerLiteral | ast.NumberLiteral
+        ):
+            raise QueryError("percentile() takes a field and a number")
+        sql = _percentile(col, col, float(call.args[1].value))
+    assert sql is not None
+    percent = float(call.args[1].value) if func == "percentile" else 0.0  # type: ignore[union-attr]
+    return _Column(out, sql, "agg", func, field, percent)
+
+
+def _percentile(value: str, field: str, p: float) -> str:
+    """1.x's nearest-rank percentile: of ``value`` ordered by ``field``, the element at
+    floor(n * p / 100 + 0.5) (1-based); none when that is 0."""
+    nn = f"FILTER (WHERE {field} IS NOT NULL)"
+    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    return (
+        f"array_element(array_agg({value} ORDER BY {field}, {t}) {nn}, "
+        f"CAST(floor(count({field}) * {p} / 100.0 + 0.5) AS BIGINT))"
+    )
+
+
+def _selector_time(col: _Column) -> str:
+    """SQL for the time of the point a lone selector picked."""
+    c, t = quote_ident(col.field or ""), f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    nn = f"FILTER (WHERE {c} IS NOT NULL)"
+    if col.func == "percentile":
+        return _percentile(t, c, col.percent)
+    return {
+        "first": f"min({t}) {nn}",
+        "last": f"max({t}) {nn}",
+        "min": f"first_value({t} ORDER BY {c} ASC, {t} ASC) {nn}",
+        "max": f"first_value({t} ORDER BY {c} DESC, {t} ASC) {nn}",
+    }.get(col.func or "", f"min({t}) {nn}")
+
+
+def _where(residual: ast.Expr | None, rng: TimeRange, table: TableSchema, now_ns: int) -> str:
+    parts = []
+    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    if rng.bounded_below:
+        parts.append(f"{t} >= {rng.lo}")
+    if rng.bounded_above:
+        parts.append(f"{t} <= {rng.hi}")
+    if residual is not None:
+        parts.append(to_sql(residual, table, now_ns))
+    return " AND ".join(parts) or "TRUE"
+
+
+def _select_one(
+    stmt: ast.SelectStatement, table: TableSchema, run_sql: RunSql, now_ns: int
+) -> list[Series]:
+    group, interval = _group_tags(stmt, table)
+    cols = _expand(stmt, table, group)
+    if not cols:
+        return []
+    residual, rng = split_condition(stmt.condition, now_ns)
+    aggregate = cols[0].kind == "agg"
+    if aggregate and all(c.field is None for c in cols):
+        return []  # aggregates of tags or unknown fields: 1.x answers no series
+    if interval is not None and not aggregate:
+        raise QueryError("GROUP BY requires at least one aggregate function")
+    tag_sql = [
+        f"CAST({quote_ident(g)} AS VARCHAR) AS {quote_ident(g)}"
+        if g in table.columns
+        else f"NULL AS {quote_ident(g)}"
+        for g in group
+    ]
+    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    if aggregate and interval is not None:
+        if not rng.bounded_above:
+            rng.hi = now_ns
+        every, offset = _interval(interval, now_ns)
+        bucket = f"({t} - ((({t} - {offset}) % {every}) + {every}) % {every})"
+        select = [
+            *tag_sql,
+            f"{bucket} AS __time",
+            *(f"{c.sql} AS {quote_ident(c.name)}" for c in cols),
+        ]
+        keys = [*(quote_ident(g) for g in group), "__time"]
+    elif aggregate:
+        lone = len(cols) == 1 and cols[0].func in _SELECTORS
+        time_sql = _selector_time(cols[0]) if lone else str(rng.lo if rng.bounded_below else 0)
+        select = [
+            *tag_sql,
+            f"{time_sql} AS __time",
+            *(f"{c.sql} AS {quote_ident(c.name)}" for c in cols),
+        ]
+        keys = [quote_ident(g) for g in group]
+    else:
+        select = [*tag_sql, f"{t} AS __time", *(f"{c.sql} AS {quote_ident(c.name)}" for c in cols)]
+        keys = []
+    where = _where(residual, rng, table, now_ns)
+    if not aggregate:
+        any_value = " OR ".join(f"{quote_ident(c.name)} IS NOT NULL" for c in cols)
+        sql = (
+            f"SELECT * FROM (SELECT {', '.join(select)} FROM {quote_ident(table.name)} "
+            f"WHERE {where}) WHERE {any_value}"
+        )
+    else:
+        sql = f"SELECT {', '.join(select)} FROM {quote_ident(table.name)} WHERE {where}"
+        if keys:
+            sql += f" GROUP BY {', '.join(keys)}"
+        sql += " HAVING count(*) > 0"  # an aggregate over no rows at all: no series
+    order = [*(quote_ident(g) for g in group), "__time"]
+    sql += f" ORDER BY {', '.join(order)}"
+    result = run_sql(sql)
+    series = _cut(result, table.name, group, [c.name for c in cols])
+    if aggregate and interval is not None:
+        every, offset = _interval(interval, now_ns)
+        counts = [c.func == "count" for c in cols]
+        series = [_fill(s, stmt, rng, every, offset, counts) for s in series]
+        series = [s for s in series if s["values"]]
+    desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
+    for s in series:
+        if desc:
+            s["values"].reverse()
+        lo = stmt.offset or 0
+        hi = None if stmt.limit is None else lo + stmt.limit
+        s["values"] = s["values"][lo:hi]
+    return [s for s in series if s["values"]]
+
+
+def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:
+    if not call.args or not isinstance(call.args[0], ast.DurationLiteral):
+        raise QueryError("time() takes a duration, e.g. time(10m)")
+    every = call.args[0].ns
+    if every <= 0:
+        raise QueryError("time() interval must be positive")
+    offset = 0
+    if len(call.args) > 1:
+        arg = call.args[1]
+        if isinstance(arg, ast.DurationLiteral):
+            offset = arg.ns
+        elif isinstance(arg, ast.UnaryExpr) and isinstance(arg.expr, ast.DurationLiteral):
+            offset = -arg.expr.ns
+        elif isinstance(arg, ast.NowCall):
+            offset = now_ns
+        else:
+            raise QueryError("time() offset must be a duration or now()")
+    return every, offset % every
+
+
+def _cut(result: pa.Table, name: str, group: list[str], columns: list[str]) -> list[Series]:
+    """Rows (sorted by group tags, time) → one series per tag set."""
+    if not result.num_rows:
+        return []
+    data = {c: result.column(c).to_pylist() for c in result.column_names}
+    times = data["__time"]
+    out: list[Series] = []
+    current: tuple[str, ...] | None = None
+    for i in range(result.num_rows):
+        key = tuple(data[g][i] or "" for g in group)
+        if key != current:
+            current = key
+            s: Series = {"name": name, "columns": ["time", *columns], "values": []}
+            if group:
+                s["tags"] = dict(zip(group, key, strict=True))
+            out.append(s)
+        out[-1]["values"].append([times[i], *(data[c][i] for c in columns)])
+    return out
+
+
+def _fill(
+    s: Series,
+    stmt: ast.SelectStatement,
+    rng: TimeRange,
+    every: int,
+    offset: int,
+    counts: list[bool],
+) -> Series:
+    mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
+    if mode == "none":
+        return s
+    rows = {v[0]: v for v in s["values"]}
+    width = len(s["columns"]) - 1
+    # the first interval holding the lower bound (or, unbounded, this series' first point)
+    start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else min(rows)
+    end = rng.hi
+    if (end - start) // every > 1_000_000:
+        raise QueryError("too many GROUP BY time() intervals: narrow the time range")
+    out: list[list[Any]] = []
+    prev: list[Any] | None = None
+    t = start
+    while t <= end:
+        row = rows.get(t)
+        if row is None:
+            if mode == "previous" and prev is not None:
+                row = [t, *prev[1:]]
+            elif mode == "value":
+                row = [t, *([stmt.fill_value] * width)]
+            else:
+                row = [t, *(0 if is_count else None for is_count in counts)]
+        out.append(row)
+        if rows.get(t) is not None:
+            prev = row
+        t += every
+    if mode == "linear":
+        out = _linear(out)
+    s["values"] = out
+    return s
+
+
+def _linear(rows: list[list[Any]]) -> list[list[Any]]:
+    for col in range(1, len(rows[0]) if rows else 1):
+        known = [(i, r[col]) for i, r in enumerate(rows) if r[col] is not None]
+        for (i0, v0), (i1, v1) in itertools.pairwise(known):
+            for i in range(i0 + 1, i1):
+                frac = (i - i0) / (i1 - i0)
+                value = v0 + (v1 - v0) * frac
+                rows[i][col] = int(value) if isinstance(v0, int) and isinstance(v1, int) else value
+    return rows

@@ -1,0 +1,226 @@
+"""SHOW statements over the catalog and the data, as 1.x answers them (over all time)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from edge_common.errors import DatabaseNotFound, QueryError
+from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
+from edge_query.influxql import ast
+from edge_query.influxql.translate import quote_ident, split_condition, to_sql
+
+__all__ = ["run_show"]
+
+Series = dict[str, Any]
+RunSql = Callable[[str, str], pa.Table]  # (db, sql) → rows
+
+_FIELD_TYPE = {
+    ColumnType.FLOAT: "float",
+    ColumnType.INTEGER: "integer",
+    ColumnType.UINTEGER: "unsigned",
+    ColumnType.STRING: "string",
+    ColumnType.BOOLEAN: "boolean",
+}
+
+
+def _page(values: list[Any], stmt: ast.ShowStatement) -> list[Any]:
+    lo = stmt.offset or 0
+    return values[lo : None if stmt.limit is None else lo + stmt.limit]
+
+
+def _measurements(stmt: ast.ShowStatement, db: DatabaseSchema) -> list[TableSchema]:
+    names = sorted(db.tables)
+    if stmt.sources:
+        wanted: set[str] = set()
+        for src in stmt.sources:
+            if isinstance(src, ast.Measurement) and src.regex is not None:
+                wanted |= {n for n in names if re.search(src.regex, n)}
+            elif isinstance(src, ast.Measurement) and src.name is not None:
+                wanted.add(src.name)
+        names = [n for n in names if n in wanted]
+    return [db.tables[n] for n in names]
+
+
+def _where(stmt: ast.ShowStatement, table: TableSchema, now_ns: int) -> str | None:
+    residual, rng = split_condition(stmt.condition, now_ns)
+    parts = []
+    if rng.bounded_below:
+        parts.append(f"CAST(time AS BIGINT) >= {rng.lo}")
+    if rng.bounded_above:
+        parts.append(f"CAST(time AS BIGINT) <= {rng.hi}")
+    if residual is not None:
+        parts.append(to_sql(residual, table, now_ns))
+    return " AND ".join(parts) if parts else None
+
+
+def _escape_key(text: str) -> str:
+    return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+
+
+def run_show(
+    stmt: ast.ShowStatement,
+    catalog: Catalog,
+    database: str | None,
+    run_sql: RunSql,
+    now_ns: int,
+    sees: Callable[[str], bool],
+) -> list[Series]:
+    what = stmt.what
+    if what == "DATABASES":
+        dbs = [[n] for n in sorted(catalog.databases) if sees(n)]
+        return [{"name": "databases", "columns": ["name"], "values": dbs}]
+    dbname = stmt.database or database
+    if not dbname:
+        raise QueryError("database name required")
+    db = catalog.databases.get(dbname)
+    if db is None:
+        raise DatabaseNotFound(f"database not found: {dbname}")
+    if what == "RETENTION POLICIES":
+        return [
+            {
+                "columns": ["name", "duration", "shardGroupDuration", "replicaN", "default"],
+                "values": [["autogen", "0s", "168h0m0s", 1, True]],
+            }
+        ]
+    tables = _measurements(stmt, db)
+    if what == "MEASUREMENTS":
+        found = [t.name for t in tables if _has_rows(t, stmt, dbname, run_sql, now_ns)]
+        if stmt.with_measurement is not None:
+            found = [n for n in found if _name_matches(stmt.with_measurement, n)]
+        values = _page([[n] for n in found], stmt)
+        return [{"name": "measurements", "columns": ["name"], "values": values}] if values else []
+    if what == "FIELD KEYS":
+        out = []
+        for t in tables:
+            rows = [[n, _FIELD_TYPE[k]] for n, k in sorted(t.columns.items()) if k.is_field]
+            if rows:
+                out.append({"name": t.name, "columns": ["fieldKey", "fieldType"], "values": rows})
+        return out
+    if what == "TAG KEYS":
+        return [
+            {
+                "name": t.name,
+                "columns": ["tagKey"],
+                "values": _page([[k] for k in sorted(t.tag_names)], stmt),
+            }
+            for t in tables
+            if t.tag_names
+        ]
+    if what == "TAG VALUES":
+        out = []
+        for t in tables:
+            pairs: list[list[str]] = []
+            for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
+                where = _where(stmt, t, now_ns)
+                cond = f"{quote_ident(k)} IS NOT NULL" + (f" AND {where}" if where else "")
+                rows = run_sql(
+                    dbname,
+                    f"SELECT DISTINCT CAST({quote_ident(k)} AS VARCHAR) AS v "
+                    f"FROM {quote_ident(t.name)} WHERE {cond} ORDER BY v",
+                )
+                pairs += [[k, v] for v in rows.column("v").to_pylist()]
+            pairs = _page(pairs, stmt)
+            if pairs:
+                out.append({"name": t.name, "columns": ["key", "value"], "values": pairs})
+        return out
+    if what == "SERIES":
+        keys: list[list[str]] = []
+        for t in tables:
+            keys += [[k] for k in _series_keys(t, stmt, dbname, run_sql, now_ns)]
+        values = _page(keys, stmt)
+        return [{"columns": ["key"], "values": values}] if values else []
+    if what.endswith("CARDINALITY"):
+        return _cardinality(stmt, tables, dbname, run_sql, now_ns)
+    raise QueryError(f"SHOW {what} is not supported")
+
+
+def _has_rows(
+    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, now_ns: int
+) -> bool:
+    where = _where(stmt, t, now_ns)
+    if where is None:
+        return True
+    rows = run_sql(db, f"SELECT 1 AS x FROM {quote_ident(t.name)} WHERE {where} LIMIT 1")
+    return rows.num_rows > 0
+
+
+def _series_keys(
+    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, now_ns: int
+) -> list[str]:
+    tags = sorted(t.tag_names)
+    if not tags:
+        return [_escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, now_ns) else []
+    where = _where(stmt, t, now_ns)
+    cols = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR) AS {quote_ident(k)}" for k in tags)
+    rows = run_sql(
+        db,
+        f"SELECT DISTINCT {cols} FROM {quote_ident(t.name)}" + (f" WHERE {where}" if where else ""),
+    )
+    data = {k: rows.column(k).to_pylist() for k in tags}
+    keys = []
+    for i in range(rows.num_rows):
+        parts = [_escape_key(t.name)] + [
+            f"{_escape_key(k)}={_escape_key(data[k][i])}" for k in tags if data[k][i] is not None
+        ]
+        keys.append(",".join(parts))
+    return sorted(keys)
+
+
+def _cardinality(
+    stmt: ast.ShowStatement, tables: list[TableSchema], db: str, run_sql: RunSql, now_ns: int
+) -> list[Series]:
+    what = stmt.what
+    if what == "MEASUREMENT CARDINALITY":
+        n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, now_ns))
+        return [{"columns": ["count"], "values": [[n]]}]
+    out = []
+    for t in tables:
+        if what == "SERIES CARDINALITY":
+            n = len(_series_keys(t, stmt, db, run_sql, now_ns))
+        elif what == "TAG KEY CARDINALITY":
+            n = len(t.tag_names)
+        elif what == "FIELD KEY CARDINALITY":
+            n = sum(1 for k in t.columns.values() if k.is_field)
+        elif what == "TAG VALUES CARDINALITY":
+            n = 0
+            for k in t.tag_names:
+                if _key_matches(stmt.with_key, k):
+                    rows = run_sql(
+                        db,
+                        f"SELECT count(DISTINCT {quote_ident(k)}) AS c FROM {quote_ident(t.name)}",
+                    )
+                    n += int(rows.column("c")[0].as_py())
+        else:
+            raise QueryError(f"SHOW {what} is not supported")
+        if n:
+            out.append({"name": t.name, "columns": ["count"], "values": [[n]]})
+    return out
+
+
+def _name_matches(cond: ast.Expr, name: str) -> bool:
+    if not isinstance(cond, ast.BinaryExpr):
+        return True
+    rhs = cond.rhs
+    if isinstance(rhs, ast.RegexLiteral):
+        hit = re.search(rhs.pattern, name) is not None
+        return hit if cond.op == "=~" else not hit
+    if isinstance(rhs, ast.StringLiteral | ast.VarRef):
+        value = rhs.value if isinstance(rhs, ast.StringLiteral) else rhs.name
+        return (name == value) if cond.op == "=" else (name != value)
+    return True
+
+
+def _key_matches(cond: ast.Expr | None, key: str) -> bool:
+    if cond is None:
+        return True
+    if isinstance(cond, ast.BinaryExpr) and cond.op == "IN" and isinstance(cond.rhs, ast.Call):
+        return any(
+            isinstance(a, ast.StringLiteral | ast.VarRef)
+            and (a.value if isinstance(a, ast.StringLiteral) else a.name) == key
+            for a in cond.rhs.args
+        )
+    return _name_matches(cond, key)

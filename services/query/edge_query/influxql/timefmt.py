@@ -1,0 +1,55 @@
+"""Time text as InfluxQL reads and writes it: RFC3339 in, RFC3339Nano (or epoch units) out."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from edge_common.errors import QueryError
+
+__all__ = ["EPOCH_NS", "format_times", "parse_time"]
+
+EPOCH_NS = {
+    "ns": 1,
+    "n": 1,
+    "u": 1_000,
+    "µ": 1_000,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_RFC = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?"
+)
+
+
+def parse_time(text: str) -> int:
+    """``2016-01-01T00:00:00Z``, with fraction and offset, or date only: ns since the epoch."""
+    m = _RFC.fullmatch(text.strip())
+    if m is None:
+        raise QueryError(f"invalid time literal {text!r}: use RFC3339, e.g. '2016-01-01T00:00:00Z'")
+    y, mo, d, h, mi, s, frac, zone = m.groups()
+    dt = datetime.datetime(
+        int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=datetime.UTC
+    )
+    ns = int(dt.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        ns -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60) * 1_000_000_000
+    return ns
+
+
+def format_times(ns: np.ndarray, epoch: str | None) -> list[object]:
+    """Times as 1.x answers them: integers in ``epoch`` units, else RFC3339Nano text."""
+    if epoch:
+        return (ns // EPOCH_NS[epoch]).tolist()
+    text = pc.strftime(pa.array(ns, pa.timestamp("ns")), format="%Y-%m-%dT%H:%M:%S")
+    trimmed = pc.replace_substring_regex(text, pattern=r"\.?0+$", replacement="")
+    return [t + "Z" for t in trimmed.to_pylist()]

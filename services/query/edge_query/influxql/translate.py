@@ -1,0 +1,206 @@
+"""InfluxQL expressions to DataFusion SQL, and the time range a condition allows.
+
+Conditions are split in two: the bounds on ``time`` (folded to nanosecond constants, with
+``now()`` fixed once per query) and everything else, rendered as SQL. Tag comparisons follow
+InfluxQL: a series without the tag has the empty string as its value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge_common.errors import QueryError
+from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
+from edge_query.influxql import ast
+
+__all__ = ["TimeRange", "quote_ident", "quote_str", "split_condition", "to_sql"]
+
+MIN_NS = -(2**63) + 2
+MAX_NS = 2**63 - 2
+
+_CMP = {"=": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_ARITH = {"+", "-", "*", "/", "%", "&", "|", "^"}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class TimeRange:
+    lo: int = MIN_NS  # inclusive
+    hi: int = MAX_NS  # inclusive
+
+    @property
+    def bounded_below(self) -> bool:
+        return self.lo != MIN_NS
+
+    @property
+    def bounded_above(self) -> bool:
+        return self.hi != MAX_NS
+
+
+def fold_time(expr: ast.Expr, now_ns: int) -> int | None:
+    """The nanosecond value of a time expression (literal, now() ± durations), if constant."""
+    if isinstance(expr, ast.TimeLiteral):
+        return expr.ns
+    if isinstance(expr, ast.IntegerLiteral):
+        return expr.value
+    if isinstance(expr, ast.NumberLiteral):
+        return int(expr.value)
+    if isinstance(expr, ast.DurationLiteral):
+        return expr.ns
+    if isinstance(expr, ast.NowCall):
+        return now_ns
+    if isinstance(expr, ast.ParenExpr):
+        return fold_time(expr.expr, now_ns)
+    if isinstance(expr, ast.StringLiteral):
+        from edge_query.influxql.timefmt import parse_time
+
+        return parse_time(expr.value)
+    if isinstance(expr, ast.BinaryExpr) and expr.op in ("+", "-"):
+        a, b = fold_time(expr.lhs, now_ns), fold_time(expr.rhs, now_ns)
+        if a is None or b is None:
+            return None
+        return a + b if expr.op == "+" else a - b
+    return None
+
+
+def _is_time(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.VarRef) and expr.name.lower() == TIME_COLUMN
+
+
+def split_condition(cond: ast.Expr | None, now_ns: int) -> tuple[ast.Expr | None, TimeRange]:
+    """The condition without its top-level time bounds, and those bounds."""
+    rng = TimeRange()
+    if cond is None:
+        return None, rng
+
+    def walk(e: ast.Expr) -> ast.Expr | None:
+        if isinstance(e, ast.ParenExpr):
+            inner = walk(e.expr)
+            return None if inner is None else ast.ParenExpr(inner)
+        if isinstance(e, ast.BinaryExpr) and e.op == "AND":
+            lhs, rhs = walk(e.lhs), walk(e.rhs)
+            if lhs is None:
+                return rhs
+            if rhs is None:
+                return lhs
+            return ast.BinaryExpr("AND", lhs, rhs)
+        if isinstance(e, ast.BinaryExpr) and e.op in _CMP and (_is_time(e.lhs) or _is_time(e.rhs)):
+            op, other = e.op, e.rhs
+            if _is_time(e.rhs):
+                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+                other = e.lhs
+            value = fold_time(other, now_ns)
+            if value is None:
+                raise QueryError(
+                    "invalid time comparison: compare time with a time literal, "
+                    "an integer or now() and durations"
+                )
+            if op == ">":
+                rng.lo = max(rng.lo, value + 1)
+            elif op == ">=":
+                rng.lo = max(rng.lo, value)
+            elif op == "<":
+                rng.hi = min(rng.hi, value - 1)
+            elif op == "<=":
+                rng.hi = min(rng.hi, value)
+            elif op == "=":
+                rng.lo, rng.hi = max(rng.lo, value), min(rng.hi, value)
+            else:
+                raise QueryError("time != is not supported in WHERE")
+            return None
+        return e
+
+    return walk(cond), rng
+
+
+def to_sql(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
+    """A WHERE expression (time bounds already removed) as SQL over ``table``."""
+    if isinstance(expr, ast.ParenExpr):
+        return f"({to_sql(expr.expr, table, now_ns)})"
+    if isinstance(expr, ast.BinaryExpr):
+        if expr.op in ("AND", "OR"):
+            return (
+                f"({to_sql(expr.lhs, table, now_ns)} {expr.op} {to_sql(expr.rhs, table, now_ns)})"
+            )
+        if expr.op in ("=~", "!~"):
+            return _regex_match(expr, table)
+        if expr.op in _CMP:
+            return _compare(expr, table, now_ns)
+        if expr.op in _ARITH:
+            op = "#" if expr.op == "^" else expr.op
+            return f"({_operand(expr.lhs, table, now_ns)} {op} {_operand(expr.rhs, table, now_ns)})"
+    if isinstance(expr, ast.BoolLiteral):
+        return "TRUE" if expr.value else "FALSE"
+    raise QueryError(f"unsupported expression in WHERE: {expr}")
+
+
+def _operand(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
+    if isinstance(expr, ast.VarRef):
+        if expr.name not in table.columns:
+            return "NULL"
+        return quote_ident(expr.name)
+    if isinstance(expr, ast.StringLiteral):
+        return quote_str(expr.value)
+    if isinstance(expr, ast.IntegerLiteral):
+        return str(expr.value)
+    if isinstance(expr, ast.NumberLiteral):
+        return repr(float(expr.value))
+    if isinstance(expr, ast.BoolLiteral):
+        return "TRUE" if expr.value else "FALSE"
+    if isinstance(expr, ast.UnaryExpr):
+        return f"(-{_operand(expr.expr, table, now_ns)})"
+    if isinstance(expr, ast.ParenExpr | ast.BinaryExpr):
+        return to_sql(expr, table, now_ns)
+    raise QueryError(f"unsupported operand in WHERE: {expr}")
+
+
+def _compare(expr: ast.BinaryExpr, table: TableSchema, now_ns: int) -> str:
+    op = _CMP[expr.op]
+    for var, lit in ((expr.lhs, expr.rhs), (expr.rhs, expr.lhs)):
+        if (
+            isinstance(var, ast.VarRef)
+            and table.columns.get(var.name) is ColumnType.TAG
+            and isinstance(lit, ast.StringLiteral)
+        ):
+            col = quote_ident(var.name)
+            if lit.value == "" and op == "=":
+                return f"({col} IS NULL OR {col} = '')"
+            if lit.value == "" and op == "<>":
+                return f"({col} IS NOT NULL AND {col} <> '')"
+            if op == "<>":
+                return f"({col} IS NULL OR {col} <> {quote_str(lit.value)})"
+            lhs, rhs = (
+                (col, quote_str(lit.value)) if var is expr.lhs else (quote_str(lit.value), col)
+            )
+            return f"({lhs} {op} {rhs})"
+        if (
+            isinstance(var, ast.VarRef)
+            and var.name not in table.columns
+            and isinstance(lit, ast.StringLiteral)
+        ):
+            # an unknown name compares as a missing tag: only '' matches
+            matches = (lit.value == "") == (op == "=")
+            return "TRUE" if matches else "FALSE"
+    return f"({_operand(expr.lhs, table, now_ns)} {op} {_operand(expr.rhs, table, now_ns)})"
+
+
+def _regex_match(expr: ast.BinaryExpr, table: TableSchema) -> str:
+    if not isinstance(expr.lhs, ast.VarRef) or not isinstance(expr.rhs, ast.RegexLiteral):
+        raise QueryError("a regular expression must be compared with a tag or field name")
+    name = expr.lhs.name
+    pattern = quote_str(expr.rhs.pattern)
+    if name not in table.columns:
+        # a missing tag is the empty string
+        import re
+
+        hit = re.search(expr.rhs.pattern, "") is not None
+        return "TRUE" if hit == (expr.op == "=~") else "FALSE"
+    col = f"COALESCE(CAST({quote_ident(name)} AS VARCHAR), '')"
+    return f"({col} {'~' if expr.op == '=~' else '!~'} {pattern})"
