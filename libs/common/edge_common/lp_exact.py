@@ -14,11 +14,21 @@ from dataclasses import dataclass
 
 from edge_common.schema import ColumnType
 
-__all__ = ["ExactLine", "FieldValue", "LineSyntaxError", "parse_line"]
+__all__ = [
+    "ExactLine",
+    "FieldValue",
+    "LineSyntaxError",
+    "parse_field_value",
+    "parse_line",
+    "skip_blank",
+]
 
 FieldValue = float | int | str | bool
 
-_SPACE, _COMMA, _EQ, _QUOTE, _BSLASH, _NL, _CR, _TAB = (ord(c) for c in ' ,="\\\n\r\t')
+_SPACE, _COMMA, _EQ, _QUOTE, _BSLASH, _NL, _CR = (ord(c) for c in ' ,="\\\n\r')
+# what a backslash escapes in names (anything else it precedes is kept, backslash and all)
+_KEY_ESCAPES = b" ,=\\"  # tag keys, tag values, field keys
+_MEASUREMENT_ESCAPES = b" ,\\"
 _FLOAT = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INT = re.compile(rb"-?\d+")
 _UINT = re.compile(rb"\d+")
@@ -30,6 +40,12 @@ _I64_MIN, _I64_MAX, _U64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 class LineSyntaxError(Exception):
     """A line that is not valid line protocol; the message says why."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        # where the physical line holding the error starts; past the first one only when a
+        # quoted string carried the logical line over raw newlines
+        self.resume: int | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class ExactLine:
@@ -39,24 +55,36 @@ class ExactLine:
     timestamp: int | None
 
 
-def _unescape(raw: bytes) -> str:
-    if b"\\" not in raw:
+def _decode(raw: bytes | bytearray, what: str) -> str:
+    try:
         return raw.decode()
+    except UnicodeDecodeError:
+        raise LineSyntaxError(f"invalid UTF-8 in {what}") from None
+
+
+def _unescape(raw: bytes, escapes: bytes, what: str) -> str:
+    """Undo backslash escapes of the bytes in ``escapes``; other backslashes stay as they are."""
+    if b"\\" not in raw:
+        return _decode(raw, what)
     out = bytearray()
     i, n = 0, len(raw)
     while i < n:
         c = raw[i]
-        if c == _BSLASH and i + 1 < n and raw[i + 1] in b' ,="\\':
+        if c == _BSLASH and i + 1 < n and raw[i + 1] in escapes:
             out.append(raw[i + 1])
             i += 2
         else:
             out.append(c)
             i += 1
-    return out.decode()
+    return _decode(out, what)
 
 
 def _scan_name(buf: bytes, i: int, stops: bytes) -> int:
-    """Index of the first unescaped byte of ``stops`` (or a newline) at or after ``i``."""
+    """Index of the first unescaped byte of ``stops`` (or a newline) at or after ``i``.
+
+    A backslash always takes the next byte with it (except a newline), as InfluxDB does: an
+    escape it does not know is kept literally, but it still does not end the name.
+    """
     n = len(buf)
     while i < n:
         c = buf[i]
@@ -70,7 +98,9 @@ def _scan_name(buf: bytes, i: int, stops: bytes) -> int:
 
 
 def _skip_spaces(buf: bytes, i: int) -> int:
-    while i < len(buf) and buf[i] in (_SPACE, _TAB):
+    """Sections are separated by one or more spaces (a tab is an ordinary byte)."""
+    n = len(buf)
+    while i < n and buf[i] == _SPACE:
         i += 1
     return i
 
@@ -106,7 +136,11 @@ def parse_field_value(raw: bytes) -> tuple[ColumnType, FieldValue]:
 
 
 def _parse_string(buf: bytes, i: int) -> tuple[str, int]:
-    """``buf[i]`` is the opening quote; return the unescaped string and the index after it."""
+    """``buf[i]`` is the opening quote; return the unescaped string and the index after it.
+
+    Only ``\\"`` and ``\\\\`` are escapes; any other backslash is kept. Raw newlines are part
+    of the string.
+    """
     out = bytearray()
     i += 1
     n = len(buf)
@@ -116,23 +150,40 @@ def _parse_string(buf: bytes, i: int) -> tuple[str, int]:
             out.append(buf[i + 1])
             i += 2
         elif c == _QUOTE:
-            return out.decode(), i + 1
+            return _decode(out, "string field value"), i + 1
         else:
             out.append(c)
             i += 1
     raise LineSyntaxError("unterminated string field value")
 
 
+def skip_blank(buf: bytes, i: int) -> tuple[int, bool]:
+    """Skip the leading spaces and tabs of the line at ``buf[i]``. Returns the index of its
+    first other byte and whether the line is blank (only spaces, tabs and carriage returns)
+    or a comment: nothing to parse."""
+    n = len(buf)
+    while i < n and buf[i] in b" \t":
+        i += 1
+    if i >= n or buf[i] in b"\n#":
+        return i, True
+    j = i
+    while j < n and buf[j] in b" \t\r":  # only whitespace, carriage returns included
+        j += 1
+    return i, j >= n or buf[j] == _NL
+
+
 def parse_line(buf: bytes, start: int) -> tuple[ExactLine | LineSyntaxError, int]:
-    """Parse the logical line that starts at ``buf[start]``.
+    """Parse the logical line that starts at ``buf[start]`` (its first non-blank byte).
 
     Returns the line (or the reason it is invalid) and the index just past its terminating
-    newline. A quoted string may span physical lines; an invalid line ends at the next newline.
+    newline. A quoted string may span physical lines; an invalid line ends at the first
+    newline after the last string that closed.
     """
     try:
         line, end = _parse(buf, start)
     except LineSyntaxError as err:
-        return err, min(_line_end(buf, start) + 1, len(buf))
+        resume = start if err.resume is None else err.resume
+        return err, min(_line_end(buf, resume) + 1, len(buf))
     return line, min(end + 1, len(buf))
 
 
@@ -141,7 +192,7 @@ def _parse(buf: bytes, i: int) -> tuple[ExactLine, int]:
     j = _scan_name(buf, i, b", ")
     if j == i:
         raise LineSyntaxError("missing measurement name")
-    measurement = _unescape(buf[i:j])
+    measurement = _unescape(buf[i:j], _MEASUREMENT_ESCAPES, "measurement")
     tags: list[tuple[str, str]] = []
     seen_tags: set[str] = set()
     i = j
@@ -152,50 +203,32 @@ def _parse(buf: bytes, i: int) -> tuple[ExactLine, int]:
         v_end = _scan_name(buf, k_end + 1, b", ")
         if k_end == i + 1 or v_end == k_end + 1:
             raise LineSyntaxError("empty tag key or value")
-        key = _unescape(buf[i + 1 : k_end])
+        key = _unescape(buf[i + 1 : k_end], _KEY_ESCAPES, "tag key")
         if key in seen_tags:
             raise LineSyntaxError(f"duplicate tag key {key!r}")
         seen_tags.add(key)
-        tags.append((key, _unescape(buf[k_end + 1 : v_end])))
+        tags.append((key, _unescape(buf[k_end + 1 : v_end], _KEY_ESCAPES, "tag value")))
         i = v_end
-    if i >= n or buf[i] not in (_SPACE, _TAB):
+    if i >= n or buf[i] != _SPACE:
         raise LineSyntaxError("missing fields")
     i = _skip_spaces(buf, i)
-    fields: list[tuple[str, ColumnType, FieldValue]] = []
-    seen_fields: set[str] = set()
-    while True:
-        k_end = _scan_name(buf, i, b",= ")
-        if k_end >= n or buf[k_end] != _EQ:
-            raise LineSyntaxError("missing fields" if k_end == i else "field key without a value")
-        if k_end == i:
-            raise LineSyntaxError("empty field key")
-        key = _unescape(buf[i:k_end])
-        if key in seen_fields:
-            raise LineSyntaxError(f"duplicate field key {key!r}")
-        seen_fields.add(key)
-        i = k_end + 1
-        if i < n and buf[i] == _QUOTE:
-            text, i = _parse_string(buf, i)
-            fields.append((key, ColumnType.STRING, text))
-        else:
-            v_end = i
-            while v_end < n and buf[v_end] not in (_COMMA, _SPACE, _TAB, _NL):
-                v_end += 1
-            raw = buf[i:v_end].rstrip(b"\r") if v_end == n or buf[v_end] == _NL else buf[i:v_end]
-            if not raw:
-                raise LineSyntaxError(f"missing value for field {key!r}")
-            kind, value = parse_field_value(raw)
-            fields.append((key, kind, value))
-            i = v_end
-        if i < n and buf[i] == _COMMA:
-            i += 1
-            continue
-        break
+    fields, i, resume = _parse_fields(buf, i)
+    try:
+        timestamp, i = _parse_timestamp(buf, i)
+    except LineSyntaxError as err:
+        err.resume = resume
+        raise
+    return ExactLine(measurement, tuple(tags), tuple(fields), timestamp), i
+
+
+def _parse_timestamp(buf: bytes, i: int) -> tuple[int | None, int]:
+    """The optional timestamp after the field set, and the index of the line's end."""
+    n = len(buf)
     timestamp: int | None = None
     i = _skip_spaces(buf, i)
     if i < n and buf[i] not in (_NL, _CR):
         t_end = i
-        while t_end < n and buf[t_end] not in (_SPACE, _TAB, _NL, _CR):
+        while t_end < n and buf[t_end] not in (_SPACE, _NL, _CR):
             t_end += 1
         raw_ts = buf[i:t_end]
         if not _INT.fullmatch(raw_ts):
@@ -204,9 +237,58 @@ def _parse(buf: bytes, i: int) -> tuple[ExactLine, int]:
         if not _I64_MIN <= timestamp <= _I64_MAX:
             raise LineSyntaxError(f"timestamp {timestamp} is out of range")
         i = _skip_spaces(buf, t_end)
-    if i < n and buf[i] == _CR:
-        i += 1
+    if i < n and buf[i] == _CR and (i + 1 == n or buf[i + 1] == _NL):
+        i += 1  # CRLF line ending
     if i < n and buf[i] != _NL:
         rest = buf[i : _line_end(buf, i)].decode(errors="replace")
         raise LineSyntaxError(f"trailing content after the timestamp: {rest!r}")
-    return ExactLine(measurement, tuple(tags), tuple(fields), timestamp), i
+    return timestamp, i
+
+
+def _parse_fields(
+    buf: bytes, i: int
+) -> tuple[list[tuple[str, ColumnType, FieldValue]], int, int | None]:
+    """The field set at ``buf[i]``; returns it, the index after it and the start of the
+    physical line it ends on (None when that is the line it started on)."""
+    n = len(buf)
+    fields: list[tuple[str, ColumnType, FieldValue]] = []
+    seen_fields: set[str] = set()
+    resume: int | None = None
+    try:
+        while True:
+            k_end = _scan_name(buf, i, b",= ")
+            if k_end == i:
+                at_eq = k_end < n and buf[k_end] == _EQ
+                raise LineSyntaxError("empty field key" if at_eq or fields else "missing fields")
+            if k_end >= n or buf[k_end] != _EQ:
+                raise LineSyntaxError("field key without a value")
+            key = _unescape(buf[i:k_end], _KEY_ESCAPES, "field key")
+            if key in seen_fields:
+                raise LineSyntaxError(f"duplicate field key {key!r}")
+            seen_fields.add(key)
+            i = k_end + 1
+            if i < n and buf[i] == _QUOTE:
+                string_start = i
+                text, i = _parse_string(buf, i)
+                if buf.find(b"\n", string_start, i) >= 0:
+                    resume = buf.rfind(b"\n", string_start, i) + 1
+                fields.append((key, ColumnType.STRING, text))
+            else:
+                v_end = i
+                while v_end < n and buf[v_end] not in (_COMMA, _SPACE, _NL):
+                    v_end += 1
+                raw = buf[i:v_end]
+                if raw.endswith(b"\r") and (v_end == n or buf[v_end] == _NL):
+                    raw = raw[:-1]  # CRLF line ending
+                if not raw:
+                    raise LineSyntaxError(f"missing value for field {key!r}")
+                kind, value = parse_field_value(raw)
+                fields.append((key, kind, value))
+                i = v_end
+            if i < n and buf[i] == _COMMA:
+                i += 1
+                continue
+            return fields, i, resume
+    except LineSyntaxError as err:
+        err.resume = resume
+        raise

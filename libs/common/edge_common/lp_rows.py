@@ -15,9 +15,33 @@ import pyarrow as pa
 
 from edge_common.schema import ColumnType
 
-__all__ = ["FieldGroup", "LineError", "ParsedBody", "ParsedTable", "RowCollector"]
+__all__ = [
+    "FieldGroup",
+    "LineError",
+    "ParsedBody",
+    "ParsedTable",
+    "RowCollector",
+    "group_positions",
+]
 
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def group_positions(codes: np.ndarray, num_codes: int) -> list[tuple[int, np.ndarray]]:
+    """For each code present in ``codes`` (ints in ``range(num_codes)``), ascending, the
+    positions holding it, ascending."""
+    if not len(codes):
+        return []
+    counts = np.bincount(codes, minlength=num_codes)
+    present = np.flatnonzero(counts).tolist()
+    if len(present) == 1:
+        return [(present[0], np.arange(len(codes)))]
+    if len(present) <= 16:  # a few passes beat a sort
+        return [(c, np.flatnonzero(codes == c)) for c in present]
+    narrow = codes.astype(np.int16) if num_codes <= 2**15 else codes  # radix sort
+    order = np.argsort(narrow, kind="stable")
+    ends = np.cumsum(counts)
+    return [(c, order[ends[c] - counts[c] : ends[c]]) for c in present]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +128,7 @@ class RowCollector:
         line_no = np.concatenate(self._line_no)
         series_id = np.concatenate(self._series_id)
         time_ns = np.concatenate(self._time)
-        used = np.unique(series_id)
+        used = np.flatnonzero(np.bincount(series_id, minlength=len(self.series_list)))
         table_names = sorted({self.series_list[s][0] for s in used.tolist()})
         table_index = {name: i for i, name in enumerate(table_names)}
         series_table = np.full(len(self.series_list), -1, dtype=np.int64)
@@ -136,12 +160,10 @@ class RowCollector:
                 if len(chunks) == 1
                 else pa.concat_arrays([c.values.cast(chunks[0].values.type) for c in chunks])
             )
-            tab = row_table[rows]
-            for t in np.unique(tab):
-                sel = np.flatnonzero(tab == t)
+            for t, sel in group_positions(row_table[rows], len(table_names)):
                 vals = values if len(sel) == len(rows) else values.take(pa.array(sel))
                 group = FieldGroup(kind, position[rows[sel]], vals)
-                tables[table_names[int(t)]].fields.setdefault(key, []).append(group)
+                tables[table_names[t]].fields.setdefault(key, []).append(group)
         return tables
 
     def _tags_for(
@@ -149,26 +171,31 @@ class RowCollector:
     ) -> dict[str, pa.DictionaryArray]:
         """Dictionary-encoded tag columns for one table's rows (series parsed once each)."""
         series_ids = np.flatnonzero(series_table == table)
-        keys: dict[str, None] = {}
-        for sid in series_ids:
-            for k, _ in self.series_list[sid][1]:
-                keys.setdefault(k)
+        # per tag key: the distinct values in order of first use, and (series, code) pairs
+        dictionaries: dict[str, dict[str, int]] = {}
+        pairs: dict[str, tuple[list[int], list[int]]] = {}
+        for i, sid in enumerate(series_ids.tolist()):
+            for k, v in self.series_list[sid][1]:
+                values = dictionaries.get(k)
+                if values is None:
+                    values = dictionaries[k] = {}
+                    pairs[k] = ([], [])
+                at, codes_of = pairs[k]
+                at.append(i)
+                codes_of.append(values.setdefault(v, len(values)))
         out: dict[str, pa.DictionaryArray] = {}
-        if not keys:
+        if not dictionaries:
             return out
         local = np.full(len(self.series_list), -1, dtype=np.int64)
         local[series_ids] = np.arange(len(series_ids))
         row_local = local[row_series]
-        for key in sorted(keys):
-            values: dict[str, int] = {}
+        for key in sorted(dictionaries):
             codes = np.full(len(series_ids), -1, dtype=np.int32)
-            for i, sid in enumerate(series_ids):
-                for k, v in self.series_list[sid][1]:
-                    if k == key:
-                        codes[i] = values.setdefault(v, len(values))
-                        break
+            at, codes_of = pairs[key]
+            codes[at] = codes_of
             row_codes = codes[row_local]
             mask = row_codes < 0
             indices = pa.array(row_codes, type=pa.int32(), mask=mask if mask.any() else None)
-            out[key] = pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()))
+            dictionary = pa.array(list(dictionaries[key]), pa.string())
+            out[key] = pa.DictionaryArray.from_arrays(indices, dictionary)
         return out
