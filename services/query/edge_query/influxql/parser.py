@@ -28,8 +28,14 @@ __all__ = ["InfluxQLError", "parse"]
 
 
 class InfluxQLError(Exception):
-    """A query that doesn't parse. ``message`` is the bare message, ``position`` the 1-based
-    character offset in the query text it points at; ``str()`` is influxd's whole answer."""
+    """A query that doesn't parse. ``message`` is the bare message; ``position`` the 1-based
+    character offset into the query text that influxd would point at (its quirks included:
+    one before a string's or regex's opening quote, and for the end of the query
+    ``len(text.rstrip()) + 1``, or one more after a word or ``--`` comment); ``line`` and
+    ``char`` the same place counted from the first non-blank character, as influxd trims the
+    query. ``str()`` is influxd's whole answer, e.g. ``error parsing query: found FROM,
+    expected identifier at line 1, char 8``; some messages carry no location (``located``),
+    as in influxd (``invalid duration``, ``missing parameter: x``, fill() and tz() errors)."""
 
     def __init__(self, message: str, position: int, line: int, char: int, located: bool = True):
         super().__init__(message)
@@ -84,12 +90,16 @@ class _Parser:
         self.i = 0  # offset of the next token
         self.eof_peeked = False  # a regex was looked for at the end (influxd: one char on)
         self.strings: dict[int, Token] = {}  # id(StringLiteral) → its token, for time errors
+        self.cached: tuple[int, bool, Token] = (-1, False, Token("EOF", "", 0, 0))
 
     # --- tokens ---------------------------------------------------------------------------
     def peek(self, regex: bool = False) -> Token:
+        if self.cached[:2] == (self.i, regex):
+            return self.cached[2]
         tok = scan(self.text, self.i, regex=regex)
         if tok.kind == "PARAM" and tok.value in self.params:
             tok = _bind(tok, self.params[tok.value])
+        self.cached = (self.i, regex, tok)
         return tok
 
     def next(self, regex: bool = False) -> Token:
@@ -457,7 +467,7 @@ class _Parser:
                 break
             self.next()
             ch = self.text[self.i : self.i + 1]
-            if not self.text[self.i :].strip():
+            if self.peek().kind == "EOF":
                 self.eof_peeked = True
             if ch and ch in stop:
                 break
@@ -691,18 +701,20 @@ class _Parser:
         return None if expr is None else self.convert(expr, zone)
 
     def convert(self, expr: ast.Expr, zone: datetime.tzinfo) -> ast.Expr:
+        spine = []  # a long `a OR b OR …` is a left-deep tree: walk its left side in a loop
+        while isinstance(expr, ast.BinaryExpr) and expr.op in ("AND", "OR"):
+            spine.append(expr)
+            expr = expr.lhs
         if isinstance(expr, ast.ParenExpr):
-            return ast.ParenExpr(self.convert(expr.expr, zone))
-        if not isinstance(expr, ast.BinaryExpr):
-            return expr
-        lhs, rhs = expr.lhs, expr.rhs
-        if expr.op in ("AND", "OR"):
-            lhs, rhs = self.convert(lhs, zone), self.convert(rhs, zone)
-        elif expr.op in _COMPARISONS and _is_time(lhs):
-            rhs = self.to_time(rhs, zone)
-        elif expr.op in _COMPARISONS and _is_time(rhs):
-            lhs = self.to_time(lhs, zone)
-        return dataclasses.replace(expr, lhs=lhs, rhs=rhs)
+            expr = ast.ParenExpr(self.convert(expr.expr, zone))
+        elif isinstance(expr, ast.BinaryExpr) and expr.op in _COMPARISONS:
+            if _is_time(expr.lhs):
+                expr = dataclasses.replace(expr, rhs=self.to_time(expr.rhs, zone))
+            elif _is_time(expr.rhs):
+                expr = dataclasses.replace(expr, lhs=self.to_time(expr.lhs, zone))
+        for node in reversed(spine):
+            expr = dataclasses.replace(node, lhs=expr, rhs=self.convert(node.rhs, zone))
+        return expr
 
     def to_time(self, expr: ast.Expr, zone: datetime.tzinfo) -> ast.Expr:
         if isinstance(expr, ast.ParenExpr):
@@ -743,15 +755,19 @@ def _negate(expr: ast.Expr) -> ast.Expr:
 
 
 def _boolean_operators(expr: ast.Expr) -> list[str]:
-    """Comparison and logical operators in a SELECT field (influxd refuses them)."""
-    if isinstance(expr, ast.BinaryExpr):
-        own = [] if expr.op in _SELECT_ONLY else [expr.op]
-        return own or _boolean_operators(expr.lhs) + _boolean_operators(expr.rhs)
-    if isinstance(expr, ast.ParenExpr | ast.UnaryExpr):
-        return _boolean_operators(expr.expr)
-    if isinstance(expr, ast.Call):
-        return [op for arg in expr.args for op in _boolean_operators(arg)]
-    return []
+    """Comparison and logical operators in a SELECT field (influxd refuses them), in order."""
+    found, todo = [], [expr]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, ast.BinaryExpr) and e.op not in _SELECT_ONLY:
+            found.append(e.op)
+        elif isinstance(e, ast.BinaryExpr):
+            todo += [e.rhs, e.lhs]
+        elif isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+            todo.append(e.expr)
+        elif isinstance(e, ast.Call):
+            todo += reversed(e.args)
+    return found
 
 
 def _dimension_problem(expr: ast.Expr, seen_time: bool) -> str | None:

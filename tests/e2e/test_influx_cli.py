@@ -1,0 +1,72 @@
+"""The real 1.x clients against the /query API: the Debian influx 1.6.7 CLI and the
+``influxdb`` Python client."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from influxdb import InfluxDBClient
+
+from bench.edge import EdgeServer
+
+
+def influx(
+    edge: EdgeServer, *args: str, stdin: str | None = None, tty: bool = False
+) -> subprocess.CompletedProcess[str]:
+    port = edge.url.rsplit(":", 1)[1]
+    cmd = ["influx", "-host", "127.0.0.1", "-port", port, *args]
+    if tty:  # USE is a command of the interactive shell, which wants a terminal
+        cmd = ["script", "-qc", " ".join(cmd), "/dev/null"]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_influx_cli_show_use_select_and_import(edge: EdgeServer, tmp_path: Path) -> None:
+    lp = tmp_path / "import.txt"
+    lp.write_text(
+        "# DDL\nCREATE DATABASE clidb1\n# DML\n# CONTEXT-DATABASE: clidb1\n"
+        "cpu,host=a usage=1.5 1451606400000000000\n"
+        "cpu,host=b usage=2 1451606460000000000\n"
+    )
+    r = influx(edge, "-import", "-path", str(lp))
+    assert r.returncode == 0, r.stderr
+    assert "Processed 2 inserts" in r.stdout and "Failed 0 inserts" in r.stdout
+    r = influx(edge, "-execute", "SHOW DATABASES")
+    assert r.returncode == 0 and "clidb1" in r.stdout
+    r = influx(edge, "-database", "clidb1", "-format", "csv", "-execute", "SELECT * FROM cpu")
+    assert r.stdout.strip().splitlines() == [
+        "name,time,host,usage",
+        "cpu,1451606400000000000,a,1.5",
+        "cpu,1451606460000000000,b,2",
+    ]
+    r = influx(edge, stdin="USE clidb1\nSELECT mean(usage) FROM cpu\nexit\n", tty=True)
+    assert "Using database clidb1" in r.stdout
+    assert "1.75" in r.stdout
+
+
+def test_influxdb_python_client(edge: EdgeServer) -> None:
+    port = int(edge.url.rsplit(":", 1)[1])
+    client = InfluxDBClient(host="127.0.0.1", port=port)
+    client.create_database("pyclient")
+    assert {"name": "pyclient"} in client.get_list_database()
+    client.switch_database("pyclient")
+    assert client.write_points(
+        [
+            {
+                "measurement": "weather",
+                "tags": {"city": c},
+                "time": f"2020-01-01T0{h}:00:00Z",
+                "fields": {"temp": 10.0 + h},
+            }
+            for c in ("oslo", "rome")
+            for h in range(3)
+        ]
+    )
+    assert client.get_list_measurements() == [{"name": "weather"}]
+    rs = client.query("SELECT mean(temp) FROM weather GROUP BY city")
+    assert list(rs.get_points(tags={"city": "oslo"})) == [
+        {"time": "1970-01-01T00:00:00Z", "mean": 11.0}
+    ]
+    rs = client.query("SELECT temp FROM weather WHERE city = 'rome' ORDER BY time DESC LIMIT 1")
+    assert list(rs.get_points()) == [{"time": "2020-01-01T02:00:00Z", "temp": 12.0}]
+    client.close()
