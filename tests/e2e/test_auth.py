@@ -283,3 +283,54 @@ def test_exemptions_and_brute_force_limit(tmp_path: Path) -> None:
             headers={"Authorization": f"Bearer {ADMIN}"},
         )
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+
+
+def test_influx_cli_with_username_and_password(secured: EdgeServer) -> None:
+    token = make_token(secured, "cli-user", "db:clidb2:read,write")
+    port = secured.url.rsplit(":", 1)[1]
+
+    def influx(password: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                "influx",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                port,
+                "-username",
+                "someone",
+                "-password",
+                password,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    with admin_client(secured) as c:
+        c.post("/api/v3/write_lp", params={"db": "clidb2"}, content="m v=1")
+    r = influx(token, "-database", "clidb2", "-execute", "SHOW MEASUREMENTS")
+    assert r.returncode == 0 and "m" in r.stdout, r.stdout + r.stderr
+    r = influx(token, "-database", "clidb2", "-execute", "SELECT count(v) FROM m")
+    assert r.returncode == 0 and " 1" in r.stdout, r.stdout + r.stderr
+    r = influx("wrong", "-database", "clidb2", "-execute", "SHOW MEASUREMENTS")
+    assert r.returncode != 0 or "not authenticated" in r.stdout + r.stderr
+
+
+def test_a_database_token_sees_nothing_of_other_databases(secured: EdgeServer) -> None:
+    with admin_client(secured) as c:
+        for db in ("seen", "unseen"):
+            assert c.post("/api/v3/write_lp", params={"db": db}, content="m v=1").status_code == 204
+    token = make_token(secured, "only-seen", "db:seen:read")
+    auth = {"Authorization": f"Bearer {token}"}
+    r = httpx.get(f"{secured.url}/query", params={"q": "SHOW DATABASES"}, headers=auth)
+    names = [v[0] for v in r.json()["results"][0]["series"][0]["values"]]
+    assert names == ["seen"]
+    r = httpx.get(f"{secured.url}/query", params={"q": "SELECT * FROM unseen..m"}, headers=auth)
+    assert "unseen" not in r.text or "not found" in r.text
+    assert "series" not in r.json()["results"][0]
+    r = httpx.get(
+        f"{secured.url}/query", params={"db": "unseen", "q": "SHOW MEASUREMENTS"}, headers=auth
+    )
+    assert r.status_code == 403

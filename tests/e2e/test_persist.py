@@ -209,14 +209,14 @@ def test_subscribe_cli_prints_events(edge: EdgeServer) -> None:
 def test_buffer_stays_bounded_with_a_small_limit(tmp_path: Path) -> None:
     with run_edge(tmp_path / "data", "--buffer-mem-limit-mb", "2", "--query-workers", "1") as edge:
         peak = 0
-        for body in batches(5000, hosts=50, hours=2):
+        for body in batches(5000, hosts=12, hours=12):  # 12 hours of data
             write(edge, "bounded", body, precision="ns")
             status = httpx.get(f"{edge.url}/health").json()["buffer"]
             peak = max(peak, status["bytes"])
         assert peak < 12 << 20, peak
         files = list((tmp_path / "data" / "objects").rglob("*.parquet"))
         assert len(files) > 3
-        assert sql(edge, "bounded", "SELECT count(*) AS c FROM cpu") == [{"c": 50 * 720}]
+        assert sql(edge, "bounded", "SELECT count(*) AS c FROM cpu") == [{"c": 12 * 4320}]
 
 
 def test_wal_disabled_acknowledges_from_memory(tmp_path: Path) -> None:

@@ -147,3 +147,60 @@ def test_an_s3_outage_loses_nothing_and_persistence_resumes(
     finally:
         moto.resume()
         edge.stop()
+
+
+def test_writes_get_503_over_the_memory_ceiling_until_persisting_catches_up(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    edge = start_edge(
+        tmp_path / "d", *s3_args(moto), "--buffer-mem-limit-mb", "1", "--buffer-mem-ceiling-mb", "2"
+    )
+    try:
+        body = "\n".join(
+            f'ceil,k=k{j % 10} v={j}i,s="{"x" * 40}" {1_700_000_000 + j}' for j in range(5000)
+        )
+        assert (
+            httpx.post(
+                f"{edge.url}/api/v3/write_lp", params={"db": "ceil", "precision": "s"}, content=body
+            ).status_code
+            == 204
+        )
+        moto.pause()
+        statuses = []
+        for i in range(1, 40):
+            # the same table and columns (a catalog change would itself wait for the store)
+            lines = "\n".join(
+                f'ceil,k=k{j % 10} v={j}i,s="{"x" * 40}" {1_700_000_000 + i * 10_000 + j}'
+                for j in range(5000)
+            )
+            r = httpx.post(
+                f"{edge.url}/api/v3/write_lp",
+                params={"db": "ceil", "precision": "s"},
+                content=lines,
+                timeout=60,
+            )
+            statuses.append(r.status_code)
+            if r.status_code == 503:
+                assert "full" in r.json()["error"]
+                break
+        assert statuses[-1] == 503, statuses
+        assert http_ok(edge)
+        moto.resume()
+        deadline = time.monotonic() + 120
+        while (
+            httpx.post(
+                f"{edge.url}/api/v3/write_lp",
+                params={"db": "ceil", "precision": "s"},
+                content="ceil,k=z v=1i 1700009999",
+            ).status_code
+            != 204
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        moto.resume()
+        edge.stop()
+
+
+def http_ok(edge: EdgeServer) -> bool:
+    return httpx.get(f"{edge.url}/health").status_code == 200

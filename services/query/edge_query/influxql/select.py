@@ -51,7 +51,7 @@ def run_select(
         series += _select_one(stmt, table, run_sql, now_ns)
     if stmt.soffset:
         series = series[stmt.soffset :]
-    if stmt.slimit is not None:
+    if stmt.slimit:
         series = series[: stmt.slimit]
     return series
 
@@ -366,7 +366,7 @@ def _select_one(
         if desc:
             s["values"].reverse()
         lo = stmt.offset or 0
-        hi = None if stmt.limit is None else lo + stmt.limit
+        hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
         s["values"] = s["values"][lo:hi]
     return [s for s in series if s["values"]]
 

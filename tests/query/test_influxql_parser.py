@@ -1,0 +1,780 @@
+"""The InfluxQL parser: every construct → its syntax tree, and influxd's error messages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bench.influxd import INFLUXD, run_influxd
+from edge_query.influxql import ast
+from edge_query.influxql.parser import InfluxQLError, parse
+
+V = ast.VarRef
+S = ast.StringLiteral
+I = ast.IntegerLiteral  # noqa: E741
+N = ast.NumberLiteral
+B = ast.BinaryExpr
+T = ast.TimeLiteral
+R = ast.RegexLiteral
+P = ast.ParenExpr
+F = ast.Field
+M = ast.Measurement
+CPU: list[ast.Source] = [M("cpu")]
+HOUR = 3_600_000_000_000
+MINUTE = 60_000_000_000
+SECOND = 1_000_000_000
+
+
+def D(text: str, ns: int) -> ast.DurationLiteral:
+    return ast.DurationLiteral(ns, text)
+
+
+def C(name: str, *args: ast.Expr) -> ast.Call:
+    return ast.Call(name, args)
+
+
+def sel(
+    *fields: ast.Expr | ast.Field, sources: list[ast.Source] | None = None, **kw: object
+) -> ast.SelectStatement:
+    """SELECT fields FROM cpu, with ``kw`` as the other SelectStatement attributes."""
+    out = [f if isinstance(f, ast.Field) else F(f) for f in fields]
+    return ast.SelectStatement(out, CPU if sources is None else sources, **kw)  # type: ignore[arg-type]
+
+
+def where(cond: ast.Expr) -> ast.SelectStatement:
+    return sel(ast.Wildcard(), condition=cond)
+
+
+def one(text: str, params: dict[str, object] | None = None) -> ast.Statement:
+    statements = parse(text, params)
+    assert len(statements) == 1
+    return statements[0]
+
+
+# --- SELECT -----------------------------------------------------------------------------
+SELECTS = [
+    ("SELECT * FROM cpu", sel(ast.Wildcard())),
+    ("select * from CPU", sel(ast.Wildcard(), sources=[M("CPU")])),
+    ("SELECT usage FROM cpu", sel(V("usage"))),
+    ("SELECT a, b AS bee, c FROM cpu", sel(V("a"), F(V("b"), "bee"), V("c"))),
+    ("SELECT mean(usage) FROM cpu", sel(C("mean", V("usage")))),
+    ("SELECT MEAN(usage) AS m FROM cpu", sel(F(C("mean", V("usage")), "m"))),
+    ("SELECT count(*) FROM cpu", sel(C("count", ast.Wildcard()))),
+    ("SELECT count(distinct(x)) FROM cpu", sel(C("count", C("distinct", V("x"))))),
+    ("SELECT count(DISTINCT x) FROM cpu", sel(C("count", C("distinct", V("x"))))),
+    ("SELECT DISTINCT x FROM cpu", sel(C("distinct", V("x")))),
+    ("SELECT percentile(x, 95) FROM cpu", sel(C("percentile", V("x"), I(95)))),
+    ("SELECT percentile(x, 99.9) FROM cpu", sel(C("percentile", V("x"), N(99.9)))),
+    ("SELECT top(x, host, 3) FROM cpu", sel(C("top", V("x"), V("host"), I(3)))),
+    (
+        "SELECT moving_average(mean(x), 3) FROM cpu",
+        sel(C("moving_average", C("mean", V("x")), I(3))),
+    ),
+    ("SELECT mean(/^u/) FROM cpu", sel(C("mean", R("^u")))),
+    ("SELECT now() FROM cpu", sel(ast.NowCall())),
+    ("SELECT /^usage/ FROM cpu", sel(R("^usage"))),
+    ("SELECT /a\\/b/ FROM cpu", sel(R("a/b"))),
+    ("SELECT /a\\d+/ FROM cpu", sel(R("a\\d+"))),
+    ("SELECT *::field FROM cpu", sel(ast.Wildcard("field"))),
+    ("SELECT *::tag FROM cpu", sel(ast.Wildcard("tag"))),
+    ("SELECT x::field, h::tag FROM cpu", sel(V("x", "field"), V("h", "tag"))),
+    (
+        "SELECT a::integer, b::Float, c::string, d::boolean FROM cpu",
+        sel(V("a", "integer"), V("b", "float"), V("c", "string"), V("d", "boolean")),
+    ),
+    ("SELECT cpu.usage FROM cpu", sel(V("cpu.usage"))),
+    ("SELECT x FROM db.rp.cpu", sel(V("x"), sources=[M("cpu", None, "db", "rp")])),
+    (
+        'SELECT x FROM "my db"."my rp"."my m"',
+        sel(V("x"), sources=[M("my m", None, "my db", "my rp")]),
+    ),
+    ("SELECT x FROM db..cpu", sel(V("x"), sources=[M("cpu", database="db")])),
+    ("SELECT x FROM autogen.cpu", sel(V("x"), sources=[M("cpu", retention_policy="autogen")])),
+    ("SELECT x FROM /c.u/", sel(V("x"), sources=[M(regex="c.u")])),
+    (
+        "SELECT x FROM db.rp./c/",
+        sel(V("x"), sources=[M(regex="c", database="db", retention_policy="rp")]),
+    ),
+    ("SELECT x FROM db../c/", sel(V("x"), sources=[M(regex="c", database="db")])),
+    ("SELECT x FROM rp./c/", sel(V("x"), sources=[M(regex="c", retention_policy="rp")])),
+    ("SELECT x FROM cpu, mem, /d/", sel(V("x"), sources=[M("cpu"), M("mem"), M(regex="d")])),
+    (
+        "SELECT max(m) FROM (SELECT mean(x) AS m FROM cpu GROUP BY host)",
+        sel(
+            C("max", V("m")),
+            sources=[
+                ast.SubQuery(sel(F(C("mean", V("x")), "m"), dimensions=[ast.Dimension(V("host"))]))
+            ],
+        ),
+    ),
+    ("SELECT x INTO other FROM cpu", sel(V("x"), into=M("other"))),
+    ("SELECT x INTO db.rp.other FROM cpu", sel(V("x"), into=M("other", None, "db", "rp"))),
+    (
+        "SELECT * INTO db.rp.:MEASUREMENT FROM cpu",
+        sel(ast.Wildcard(), into=M(None, None, "db", "rp")),
+    ),
+    (
+        "SELECT mean(x) FROM cpu GROUP BY time(10m)",
+        sel(C("mean", V("x")), dimensions=[ast.Dimension(C("time", D("10m", 10 * MINUTE)))]),
+    ),
+    (
+        "SELECT mean(x) FROM cpu GROUP BY time(10m, 5m), host",
+        sel(
+            C("mean", V("x")),
+            dimensions=[
+                ast.Dimension(C("time", D("10m", 10 * MINUTE), D("5m", 5 * MINUTE))),
+                ast.Dimension(V("host")),
+            ],
+        ),
+    ),
+    (
+        "SELECT mean(x) FROM cpu GROUP BY time(1h, -15m)",
+        sel(
+            C("mean", V("x")),
+            dimensions=[ast.Dimension(C("time", D("1h", HOUR), D("-15m", -15 * MINUTE)))],
+        ),
+    ),
+    (
+        "SELECT mean(x) FROM cpu GROUP BY time(1h, now())",
+        sel(C("mean", V("x")), dimensions=[ast.Dimension(C("time", D("1h", HOUR), ast.NowCall()))]),
+    ),
+    ("SELECT x FROM cpu GROUP BY *", sel(V("x"), dimensions=[ast.Dimension(ast.Wildcard())])),
+    ("SELECT x FROM cpu GROUP BY /^h/", sel(V("x"), dimensions=[ast.Dimension(R("^h"))])),
+    ("SELECT x FROM cpu GROUP BY (host)", sel(V("x"), dimensions=[ast.Dimension(V("host"))])),
+    (
+        'SELECT x FROM cpu GROUP BY host, "region"',
+        sel(V("x"), dimensions=[ast.Dimension(V("host")), ast.Dimension(V("region"))]),
+    ),
+    ("SELECT x FROM cpu fill(null)", sel(V("x"), fill="null")),
+    ("SELECT x FROM cpu fill(none)", sel(V("x"), fill="none")),
+    ("SELECT x FROM cpu fill(previous)", sel(V("x"), fill="previous")),
+    ("SELECT x FROM cpu fill(linear)", sel(V("x"), fill="linear")),
+    ("SELECT x FROM cpu fill(0)", sel(V("x"), fill_value=0)),
+    ("SELECT x FROM cpu FILL(-1.5)", sel(V("x"), fill_value=-1.5)),
+    ("SELECT x FROM cpu ORDER BY time", sel(V("x"), order_by=[ast.SortField("time")])),
+    ("SELECT x FROM cpu ORDER BY time ASC", sel(V("x"), order_by=[ast.SortField("time")])),
+    ("SELECT x FROM cpu ORDER BY time DESC", sel(V("x"), order_by=[ast.SortField("time", False)])),
+    ("SELECT x FROM cpu ORDER BY DESC", sel(V("x"), order_by=[ast.SortField("time", False)])),
+    ("SELECT x FROM cpu LIMIT 10 OFFSET 5", sel(V("x"), limit=10, offset=5)),
+    ("SELECT x FROM cpu SLIMIT 2 SOFFSET 1", sel(V("x"), slimit=2, soffset=1)),
+    ("SELECT x FROM cpu LIMIT 0", sel(V("x"), limit=0)),
+    ("SELECT x FROM cpu tz('Europe/Paris')", sel(V("x"), timezone="Europe/Paris")),
+    (
+        "SELECT mean(x) FROM cpu WHERE host = 'a' GROUP BY time(1m), host fill(0) "
+        "ORDER BY time DESC LIMIT 5 OFFSET 1 SLIMIT 4 SOFFSET 2 tz('UTC')",
+        sel(
+            C("mean", V("x")),
+            condition=B("=", V("host"), S("a")),
+            dimensions=[ast.Dimension(C("time", D("1m", MINUTE))), ast.Dimension(V("host"))],
+            fill_value=0,
+            order_by=[ast.SortField("time", False)],
+            limit=5,
+            offset=1,
+            slimit=4,
+            soffset=2,
+            timezone="UTC",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SELECTS, ids=[t for t, _ in SELECTS])
+def test_select(text: str, expected: ast.SelectStatement) -> None:
+    assert one(text) == expected
+
+
+# --- expressions (WHERE and fields) -------------------------------------------------------
+a, b, c, d = V("a"), V("b"), V("c"), V("d")
+EXPRESSIONS = [
+    ("a = 1", B("=", a, I(1))),
+    ("a != 1", B("!=", a, I(1))),
+    ("a <> 1", B("!=", a, I(1))),
+    ("a < 1 AND b <= 2 AND c > 3 AND d >= 4", None),  # checked below: left-associative ANDs
+    (
+        "a = 1 OR b = 2 AND c = 3",
+        B("OR", B("=", a, I(1)), B("AND", B("=", b, I(2)), B("=", c, I(3)))),
+    ),
+    (
+        "(a = 1 OR b = 2) AND c = 3",
+        B("AND", P(B("OR", B("=", a, I(1)), B("=", b, I(2)))), B("=", c, I(3))),
+    ),
+    (
+        "a = 1 or b = 2 and c = 3",
+        B("OR", B("=", a, I(1)), B("AND", B("=", b, I(2)), B("=", c, I(3)))),
+    ),
+    ("a + b * c = d", B("=", B("+", a, B("*", b, c)), d)),
+    ("a * b + c > d", B(">", B("+", B("*", a, b), c), d)),
+    ("a - b - c = 0", B("=", B("-", B("-", a, b), c), I(0))),
+    ("a / b % c = 0", B("=", B("%", B("/", a, b), c), I(0))),
+    ("a | b & c = 0", B("=", B("|", a, B("&", b, c)), I(0))),
+    ("a ^ b = 0", B("=", B("^", a, b), I(0))),
+    ("(a + b) * c = 0", B("=", B("*", P(B("+", a, b)), c), I(0))),
+    ("a = -1", B("=", a, I(-1))),
+    ("a = -1.5", B("=", a, N(-1.5))),
+    ("a = +2", B("=", a, I(2))),
+    ("-a = 1", B("=", ast.UnaryExpr("-", a), I(1))),
+    ("a = -(b)", B("=", a, ast.UnaryExpr("-", P(b)))),
+    ("a =~ /x.*/", B("=~", a, R("x.*"))),
+    ("a !~ /x/ AND b = 'y'", B("AND", B("!~", a, R("x")), B("=", b, S("y")))),
+    ("a = 'it\\'s'", B("=", a, S("it's"))),
+    ("a = 'line\\nbreak \\\\ \\\"'", B("=", a, S('line\nbreak \\ "'))),
+    (
+        "a = true OR b = FALSE",
+        B("OR", B("=", a, ast.BoolLiteral(True)), B("=", b, ast.BoolLiteral(False))),
+    ),
+    ("a = 1.5e3 AND b = 2E-2", B("AND", B("=", a, N(1500.0)), B("=", b, N(0.02)))),
+    ("a = .5", B("=", a, N(0.5))),
+    ("a = 18446744073709551615", B("=", a, I(2**64 - 1))),
+    ('"a b" = 1', B("=", V("a b"), I(1))),
+    ('"select" = 1', B("=", V("select"), I(1))),
+    ('"a\\"b" = 1', B("=", V('a"b'), I(1))),
+    ("a::tag = 'x'", B("=", V("a", "tag"), S("x"))),
+    ("time > now() - 1h", B(">", V("time"), B("-", ast.NowCall(), D("1h", HOUR)))),
+    ("time > 1000", B(">", V("time"), I(1000))),
+    ("time < now() + 10s", B("<", V("time"), B("+", ast.NowCall(), D("10s", 10 * SECOND)))),
+]
+
+
+@pytest.mark.parametrize(("cond", "expected"), EXPRESSIONS, ids=[c for c, _ in EXPRESSIONS])
+def test_expression(cond: str, expected: ast.Expr | None) -> None:
+    got = one(f"SELECT * FROM cpu WHERE {cond}")
+    if expected is None:
+        chain = B("AND", B("AND", B("<", a, I(1)), B("<=", b, I(2))), B(">", c, I(3)))
+        expected = B("AND", chain, B(">=", d, I(4)))
+    assert got == where(expected)
+
+
+def test_arithmetic_fields() -> None:
+    got = one("SELECT a + b * 2, (a - b) / 2, -a, a % 2 & 1 FROM cpu")
+    assert got == sel(
+        B("+", a, B("*", b, I(2))),
+        B("/", P(B("-", a, b)), I(2)),
+        ast.UnaryExpr("-", a),
+        B("&", B("%", a, I(2)), I(1)),
+    )
+
+
+# --- durations and time literals ----------------------------------------------------------
+DURATIONS = [
+    ("1ns", 1),
+    ("5u", 5_000),
+    ("5µ", 5_000),
+    ("7ms", 7_000_000),
+    ("10s", 10 * SECOND),
+    ("10m", 10 * MINUTE),
+    ("2h", 2 * HOUR),
+    ("1d", 24 * HOUR),
+    ("1w", 7 * 24 * HOUR),
+    ("1h30m", HOUR + 30 * MINUTE),
+    ("1d12h30m15s", 36 * HOUR + 30 * MINUTE + 15 * SECOND),
+]
+
+
+@pytest.mark.parametrize(("text", "ns"), DURATIONS, ids=[t for t, _ in DURATIONS])
+def test_duration(text: str, ns: int) -> None:
+    cond = B(">", V("time"), B("-", ast.NowCall(), D(text, ns)))
+    assert one(f"SELECT * FROM cpu WHERE time > now() - {text}") == where(cond)
+
+
+JAN1 = 1_451_606_400_000_000_000  # 2016-01-01T00:00:00Z
+TIMES = [
+    ("'2016-01-01T00:00:00Z'", JAN1),
+    ("'2016-01-01T00:00:00.5Z'", JAN1 + 500_000_000),
+    ("'2016-01-01T00:00:00.123456789Z'", JAN1 + 123_456_789),
+    ("'2016-01-01T02:00:00+02:00'", JAN1),
+    ("'2015-12-31T19:00:00.25-05:00'", JAN1 + 250_000_000),
+    ("'2016-01-01 00:00:00'", JAN1),
+    ("'2016-01-01 00:00:01.5'", JAN1 + 1_500_000_000),
+    ("'2016-01-01'", JAN1),
+    ("'1970-01-01T00:00:00Z'", 0),
+]
+
+
+@pytest.mark.parametrize(("literal", "ns"), TIMES, ids=[t for t, _ in TIMES])
+def test_time_literal(literal: str, ns: int) -> None:
+    assert one(f"SELECT * FROM cpu WHERE time > {literal}") == where(B(">", V("time"), T(ns)))
+
+
+def test_time_literal_both_sides_and_arithmetic() -> None:
+    got = one(
+        "SELECT * FROM cpu WHERE '2016-01-01' <= time AND (time < '2016-01-02' - 1h) "
+        "AND host = '2016-01-01'"
+    )
+    day = 86_400 * SECOND
+    expected = B(
+        "AND",
+        B(
+            "AND",
+            B("<=", T(JAN1), V("time")),
+            P(B("<", V("time"), B("-", T(JAN1 + day), D("1h", HOUR)))),
+        ),
+        B("=", V("host"), S("2016-01-01")),  # not compared with time: stays a string
+    )
+    assert got == where(expected)
+
+
+def test_time_literal_in_tz_zone() -> None:
+    got = one(
+        "SELECT * FROM cpu WHERE time > '2016-01-01' AND time < '2016-01-01T00:00:00Z' "
+        "tz('Europe/Paris')"
+    )
+    assert isinstance(got, ast.SelectStatement)
+    paris = JAN1 - HOUR  # midnight in Paris is 23:00 UTC the day before
+    assert got.condition == B("AND", B(">", V("time"), T(paris)), B("<", V("time"), T(JAN1)))
+
+
+def test_time_stays_integer_and_non_dates_stay_strings() -> None:
+    got = one("SELECT * FROM cpu WHERE time > 1451606400000000000 OR time > 'yesterday'")
+    assert got == where(B("OR", B(">", V("time"), I(JAN1)), B(">", V("time"), S("yesterday"))))
+
+
+def test_time_literal_in_other_statements() -> None:
+    got = one("DELETE FROM cpu WHERE time < '2016-01-01'")
+    assert got == ast.Delete([M("cpu")], B("<", V("time"), T(JAN1)))
+
+
+# --- lexical details ------------------------------------------------------------------------
+def test_comments() -> None:
+    text = "-- first\nSELECT /* the fields */ x -- trailing\nFROM /* here */ cpu /* end */"
+    assert one(text) == sel(V("x"))
+
+
+def test_keywords_are_case_insensitive() -> None:
+    text = "sElEcT x FrOm cpu wHeRe a = 1 GrOuP bY host oRdEr By time dEsC lImIt 1"
+    assert one(text) == sel(
+        V("x"),
+        condition=B("=", a, I(1)),
+        dimensions=[ast.Dimension(V("host"))],
+        order_by=[ast.SortField("time", False)],
+        limit=1,
+    )
+
+
+def test_quoted_identifiers() -> None:
+    got = one('SELECT "value" AS "the value", "with\\"quote" FROM "db"."rp"."cpu.load"')
+    expected = sel(
+        F(V("value"), "the value"), V('with"quote'), sources=[M("cpu.load", None, "db", "rp")]
+    )
+    assert got == expected
+
+
+def test_identifiers_with_digits_and_underscores() -> None:
+    assert one("SELECT _x1, y_2 FROM cpu_9") == sel(V("_x1"), V("y_2"), sources=[M("cpu_9")])
+
+
+def test_multiple_statements() -> None:
+    got = parse("SELECT x FROM cpu; SHOW DATABASES;; DROP MEASUREMENT cpu;")
+    assert got == [sel(V("x")), ast.ShowStatement("DATABASES"), ast.DropMeasurement("cpu")]
+
+
+def test_empty_queries() -> None:
+    assert parse("") == []
+    assert parse("  ;  ; -- nothing\n") == []
+
+
+def test_bind_parameters() -> None:
+    params: dict[str, object] = {"host": "h1", "n": 3, "f": 0.5, "ok": True, "lim": 10}
+    got = one(
+        "SELECT x FROM cpu WHERE host = $host AND n > $n AND f < $f AND ok = $ok LIMIT $lim",
+        params,
+    )
+    cond = B(
+        "AND",
+        B(
+            "AND",
+            B("AND", B("=", V("host"), S("h1")), B(">", V("n"), I(3))),
+            B("<", V("f"), N(0.5)),
+        ),
+        B("=", V("ok"), ast.BoolLiteral(True)),
+    )
+    assert got == sel(V("x"), condition=cond, limit=10)
+
+
+def test_bind_parameter_as_time() -> None:
+    got = one("SELECT * FROM cpu WHERE time > $t", {"t": "2016-01-01T00:00:00Z"})
+    assert got == where(B(">", V("time"), T(JAN1)))
+
+
+# --- SHOW and the other statements --------------------------------------------------------
+Show = ast.ShowStatement
+KEY = V("_tagKey")
+STATEMENTS = [
+    ("SHOW DATABASES", Show("DATABASES")),
+    ("SHOW RETENTION POLICIES", Show("RETENTION POLICIES")),
+    ("SHOW RETENTION POLICIES ON db", Show("RETENTION POLICIES", database="db")),
+    ("SHOW MEASUREMENTS", Show("MEASUREMENTS")),
+    (
+        "SHOW MEASUREMENTS ON db LIMIT 5 OFFSET 2",
+        Show("MEASUREMENTS", database="db", limit=5, offset=2),
+    ),
+    (
+        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /c.*/",
+        Show("MEASUREMENTS", with_measurement=B("=~", V("_name"), R("c.*"))),
+    ),
+    (
+        "SHOW MEASUREMENTS WITH MEASUREMENT = cpu WHERE host = 'a'",
+        Show(
+            "MEASUREMENTS",
+            with_measurement=B("=", V("_name"), S("cpu")),
+            condition=B("=", V("host"), S("a")),
+        ),
+    ),
+    ("SHOW TAG KEYS", Show("TAG KEYS")),
+    (
+        "SHOW TAG KEYS ON db FROM cpu, /m/ WHERE host = 'a' LIMIT 1 OFFSET 1",
+        Show(
+            "TAG KEYS",
+            database="db",
+            sources=[M("cpu"), M(regex="m")],
+            condition=B("=", V("host"), S("a")),
+            limit=1,
+            offset=1,
+        ),
+    ),
+    ("SHOW TAG VALUES WITH KEY = host", Show("TAG VALUES", with_key=B("=", KEY, S("host")))),
+    ("SHOW TAG VALUES WITH KEY != host", Show("TAG VALUES", with_key=B("!=", KEY, S("host")))),
+    ("SHOW TAG VALUES WITH KEY =~ /h/", Show("TAG VALUES", with_key=B("=~", KEY, R("h")))),
+    ("SHOW TAG VALUES WITH KEY !~ /h/", Show("TAG VALUES", with_key=B("!~", KEY, R("h")))),
+    (
+        'SHOW TAG VALUES ON db FROM cpu WITH KEY IN (host, "region") WHERE a = 1 LIMIT 3',
+        Show(
+            "TAG VALUES",
+            database="db",
+            sources=CPU,
+            with_key=B("IN", KEY, C("list", S("host"), S("region"))),
+            condition=B("=", a, I(1)),
+            limit=3,
+        ),
+    ),
+    ("SHOW FIELD KEYS", Show("FIELD KEYS")),
+    ("SHOW FIELD KEYS ON db FROM cpu", Show("FIELD KEYS", database="db", sources=CPU)),
+    ("SHOW SERIES", Show("SERIES")),
+    (
+        "SHOW SERIES ON db FROM cpu WHERE host = 'a' LIMIT 2 OFFSET 1",
+        Show(
+            "SERIES",
+            database="db",
+            sources=CPU,
+            condition=B("=", V("host"), S("a")),
+            limit=2,
+            offset=1,
+        ),
+    ),
+    ("SHOW MEASUREMENT CARDINALITY", Show("MEASUREMENT CARDINALITY")),
+    (
+        "SHOW MEASUREMENT EXACT CARDINALITY ON db",
+        Show("MEASUREMENT CARDINALITY", database="db", exact=True),
+    ),
+    ("SHOW SERIES CARDINALITY FROM cpu", Show("SERIES CARDINALITY", sources=CPU)),
+    ("SHOW SERIES EXACT CARDINALITY", Show("SERIES CARDINALITY", exact=True)),
+    ("SHOW TAG KEY CARDINALITY", Show("TAG KEY CARDINALITY")),
+    (
+        "SHOW TAG KEY EXACT CARDINALITY WHERE a = 1",
+        Show("TAG KEY CARDINALITY", exact=True, condition=B("=", a, I(1))),
+    ),
+    (
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host",
+        Show("TAG VALUES CARDINALITY", with_key=B("=", KEY, S("host"))),
+    ),
+    (
+        "SHOW TAG VALUES EXACT CARDINALITY FROM cpu WITH KEY =~ /h/",
+        Show("TAG VALUES CARDINALITY", sources=CPU, with_key=B("=~", KEY, R("h")), exact=True),
+    ),
+    ("SHOW FIELD KEY CARDINALITY", Show("FIELD KEY CARDINALITY")),
+    (
+        "SHOW FIELD KEY EXACT CARDINALITY ON db",
+        Show("FIELD KEY CARDINALITY", database="db", exact=True),
+    ),
+    ("CREATE DATABASE mydb", ast.CreateDatabase("mydb")),
+    ('CREATE DATABASE "my db"', ast.CreateDatabase("my db")),
+    (
+        "CREATE DATABASE mydb WITH DURATION 7d REPLICATION 1 SHARD DURATION 1h NAME rp",
+        ast.CreateDatabase("mydb"),
+    ),
+    ("CREATE DATABASE mydb WITH DURATION INF", ast.CreateDatabase("mydb")),
+    ("DROP DATABASE mydb", ast.DropDatabase("mydb")),
+    ("DROP MEASUREMENT cpu", ast.DropMeasurement("cpu")),
+    ("DROP SERIES FROM cpu", ast.DropSeries([M("cpu")])),
+    ("DROP SERIES WHERE host = 'a'", ast.DropSeries([], B("=", V("host"), S("a")))),
+    (
+        "DROP SERIES FROM cpu, /m/ WHERE host = 'a'",
+        ast.DropSeries([M("cpu"), M(regex="m")], B("=", V("host"), S("a"))),
+    ),
+    ("DELETE FROM cpu", ast.Delete([M("cpu")])),
+    ("DELETE WHERE time < 100", ast.Delete([], B("<", V("time"), I(100)))),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STATEMENTS, ids=[t for t, _ in STATEMENTS])
+def test_statement(text: str, expected: ast.Statement) -> None:
+    assert one(text) == expected
+
+
+# --- errors -------------------------------------------------------------------------------
+ERRORS = [
+    ("SELECT", "found EOF, expected identifier, string, number, bool at line 1, char 8", 8),
+    ("SELECT * FROM", "found EOF, expected identifier at line 1, char 15", 15),
+    (
+        "SELECT * FROM m WHERE",
+        "found EOF, expected identifier, string, number, bool at line 1, char 23",
+        23,
+    ),
+    ("SELECT FROM m", "found FROM, expected identifier, string, number, bool at line 1, char 8", 8),
+    ("SELECT *", "found EOF, expected FROM at line 1, char 9", 9),
+    ("SELECT a b FROM m", "found b, expected FROM at line 1, char 10", 10),
+    ("SELECT (a FROM m", "found FROM, expected ) at line 1, char 11", 11),
+    ("SELECT * FROM m WHERE (a = 1", "found EOF, expected ) at line 1, char 29", 29),
+    ("SELECT * FROM m WHERE a = 1)", "found ), expected ; at line 1, char 28", 28),
+    (
+        "SELECT count( FROM m",
+        "found FROM, expected identifier, string, number, bool at line 1, char 15",
+        15,
+    ),
+    ("SELECT * FROM m WHERE time > now() - 10x", "invalid duration", 38),
+    ("SELECT * FROM m GROUP BY time(1x)", "invalid duration", 31),
+    (
+        "SELECT 'abc FROM m",
+        "found abc FROM m, expected identifier, string, number, bool at line 1, char 7",
+        7,
+    ),
+    (
+        'SELECT "abc FROM m',
+        "found abc FROM m, expected identifier, string, number, bool at line 1, char 7",
+        7,
+    ),
+    ("SELECT * FROM /abc", "bad regex:  at line 1, char 14", 14),
+    ("SELECT * FROM m WHERE a =~ /x", "bad regex:  at line 1, char 27", 27),
+    ("SELECT * FROM m WHERE a =~ 'x'", "found x, expected regex at line 1, char 27", 27),
+    (
+        "SELECT * FROM m WHERE a = 'x\\q'",
+        "found \\q, expected identifier, string, number, bool at line 1, char 30",
+        30,
+    ),
+    ("SELECT * FROM m LIMIT -1", "found -, expected integer at line 1, char 23", 23),
+    ("SELECT * FROM m LIMIT 1.5", "found 1.5, expected integer at line 1, char 23", 23),
+    ("SELECT * FROM m OFFSET", "found EOF, expected integer at line 1, char 24", 24),
+    ("SELECT * FROM m GROUP", "found EOF, expected BY at line 1, char 23", 23),
+    (
+        "SELECT * FROM m GROUP BY time()",
+        "time dimension expected 1 or 2 arguments at line 1, char 26",
+        26,
+    ),
+    (
+        "SELECT * FROM m GROUP BY time(5)",
+        "time dimension must have duration argument at line 1, char 26",
+        26,
+    ),
+    (
+        "SELECT * FROM m GROUP BY time(1m, 'x')",
+        "time dimension offset must be duration or now() at line 1, char 26",
+        26,
+    ),
+    (
+        "SELECT * FROM m GROUP BY time(1m), time(2m)",
+        "multiple time dimensions not allowed at line 1, char 36",
+        36,
+    ),
+    (
+        "SELECT * FROM m GROUP BY time",
+        "time() is a function and expects at least one argument at line 1, char 26",
+        26,
+    ),
+    (
+        "SELECT * FROM m GROUP BY a + 1",
+        "only time and tag dimensions allowed at line 1, char 26",
+        26,
+    ),
+    (
+        "SELECT * FROM m GROUP BY mean(x)",
+        "only time() calls allowed in dimensions at line 1, char 26",
+        26,
+    ),
+    ("SELECT * FROM m ORDER BY foo", "only ORDER BY time supported at this time", 26),
+    ("SELECT * FROM m fill(foo)", "expected number argument in fill()", 17),
+    (
+        "SELECT * FROM m fill()",
+        "fill requires an argument, e.g.: 0, null, none, previous, linear",
+        17,
+    ),
+    ("SELECT * FROM m fill", "fill must be a function call", 17),
+    ("SELECT * FROM m tz('Nowhere/Atlantis')", "unable to find time zone Nowhere/Atlantis", 17),
+    (
+        "SELECT a = 1 FROM m",
+        "invalid operator = in SELECT clause at line 1, char 8; "
+        "operator is intended for WHERE clause",
+        8,
+    ),
+    (
+        "SELECT a::foo FROM m",
+        "found foo, expected float, integer, unsigned, string, boolean, field, tag "
+        "at line 1, char 11",
+        11,
+    ),
+    ("SELECT *::foo FROM m", "found foo, expected field, tag at line 1, char 11", 11),
+    (
+        "SELECT key FROM m",
+        "found KEY, expected identifier, string, number, bool at line 1, char 8",
+        8,
+    ),
+    ("SELECT * FROM m SELECT", "found SELECT, expected ; at line 1, char 17", 17),
+    (
+        "SELECT * FROM m;\nSELECT",
+        "found EOF, expected identifier, string, number, bool at line 2, char 8",
+        25,
+    ),
+    ("SELECT * FROM m\nLIMIT 1 x", "found x, expected ; at line 2, char 9", 25),
+    ("  SELECT * FROM  ", "found EOF, expected identifier at line 1, char 15", 17),
+    ("SELECT * FROM a.b.c.d", 'too many segments in "a"."b"."c".d at line 1, char 15', 15),
+    ("SELECT * FROM m WHERE a = $x", "missing parameter: x", 27),
+    (
+        "SELECT * FROM m WHERE time > '2016-13-01'",
+        "invalid timestamp string at line 1, char 29",
+        29,
+    ),
+    ("SELECT * FROM m /* open", "unterminated comment at line 1, char 17", 17),
+    (
+        "FOO",
+        "found FOO, expected SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, "
+        "SET, KILL at line 1, char 1",
+        1,
+    ),
+    ("CREATE USER bob WITH PASSWORD 'x'", "CREATE USER is not supported at line 1, char 1", 1),
+    ("GRANT ALL TO bob", "GRANT is not supported at line 1, char 1", 1),
+    (
+        "SELECT * FROM m; CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT 1 END",
+        "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",
+        18,
+    ),
+    ("SHOW USERS", "SHOW USERS is not supported at line 1, char 1", 1),
+    ("SHOW STATS", "SHOW STATS is not supported at line 1, char 1", 1),
+    ("KILL QUERY 1", "KILL is not supported at line 1, char 1", 1),
+    ("DROP USER bob", "DROP USER is not supported at line 1, char 1", 1),
+    ("SHOW TAG VALUES", "found EOF, expected WITH at line 1, char 17", 17),
+    ("SHOW TAG VALUES WITH KEY", "found EOF, expected IN, =, =~ at line 1, char 26", 26),
+    ("SHOW TAG FOO", "found FOO, expected KEY, KEYS, VALUES at line 1, char 10", 10),
+    ("SHOW MEASUREMENT FOO", "found FOO, expected EXACT, CARDINALITY at line 1, char 18", 18),
+    ("SHOW MEASUREMENTS WITH MEASUREMENT != m", "found !=, expected =, =~ at line 1, char 36", 36),
+    ("CREATE DATABASE", "found EOF, expected identifier at line 1, char 17", 17),
+    (
+        "CREATE DATABASE d WITH FOO",
+        "found FOO, expected DURATION, NAME, REPLICATION, SHARD at line 1, char 24",
+        24,
+    ),
+    ("DROP SERIES", "found EOF, expected FROM, WHERE at line 1, char 13", 13),
+    ("DELETE", "found EOF, expected FROM, WHERE at line 1, char 8", 8),
+    ("DELETE FROM rp.m", "retention policy not supported at line 1, char 13", 13),
+    ("DROP SERIES FROM db..m", "database not supported at line 1, char 18", 18),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "position"), ERRORS, ids=[t for t, _, _ in ERRORS])
+def test_error(text: str, message: str, position: int) -> None:
+    with pytest.raises(InfluxQLError) as caught:
+        parse(text)
+    assert str(caught.value) == f"error parsing query: {message}"
+    assert caught.value.position == position
+    assert caught.value.message in message
+
+
+def test_error_attributes() -> None:
+    with pytest.raises(InfluxQLError) as caught:
+        parse("SELECT *\nFROM m WHERE a = ")
+    err = caught.value
+    assert (err.message, err.position, err.line, err.char) == (
+        "found EOF, expected identifier, string, number, bool",
+        26,
+        2,
+        17,
+    )
+
+
+def test_unsupported_bind_parameter_type() -> None:
+    with pytest.raises(InfluxQLError, match="unable to bind parameter with type list"):
+        parse("SELECT * FROM m WHERE a = $x", {"x": [1]})
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(InfluxQLError, match="nested too deeply"):
+        parse("SELECT " + "(" * 5000 + "1" + ")" * 5000 + " FROM m")
+
+
+# --- influxd agrees -------------------------------------------------------------------------
+# Malformed queries whose message (text and position) we match exactly.
+MALFORMED = [
+    "SELECT",
+    "SELECT * FROM",
+    "SELECT * FROM m WHERE",
+    "SELECT FROM m",
+    "SELECT *",
+    "SELECT (a FROM m",
+    "SELECT * FROM m WHERE (a = 1",
+    "SELECT * FROM m WHERE a = 1)",
+    "SELECT count(a, FROM m",
+    "SELECT max(a) AS FROM m",
+    "SELECT * FROM m WHERE time > now() - 10x",
+    "SELECT 'abc FROM m",
+    'SELECT "abc FROM m',
+    "SELECT * FROM /abc",
+    "SELECT * FROM m WHERE a =~ 'x'",
+    "SELECT * FROM m WHERE a =~",
+    "SELECT * FROM m WHERE a = 'x\\q'",
+    'SELECT "a\\qb" FROM m',
+    "SELECT * FROM m LIMIT -1",
+    "SELECT * FROM m LIMIT 10s",
+    "SELECT * FROM m LIMIT -- comment",
+    "SELECT * FROM m LIMIT /* comment */",
+    "SELECT * FROM m\nLIMIT 1 x",
+    "SELECT * FROM m ORDER BY foo",
+    "SELECT * FROM m fill(foo)",
+    "SELECT * FROM m fill(1, 2)",
+    "SELECT * FROM m tz('Foo/Bar')",
+    "SELECT a = 1 FROM m",
+    "SELECT a::foo FROM m",
+    "SELECT *::foo FROM m",
+    "SELECT - 'a' FROM m",
+    "SELECT 99999999999999999999 FROM m",
+    "SELECT mean(x) FROM m GROUP BY time(",
+    "SELECT a,",
+    "SELECT * FROM db.",
+    "SELECT * FROM (SELECT a FROM m",
+    "SELECT * FROM m; SELECT",
+    "SELECT $x",
+    "  SELECT * FROM m WHERE  ",
+    "FOO",
+    "SHOW",
+    "SHOW TAG VALUES WITH KEY IN (a",
+    "SHOW TAG VALUES WITH KEY =~ 'a'",
+    "SHOW MEASUREMENTS ON *",
+    "SHOW RETENTION POLICIES db0",
+    "CREATE DATABASE d WITH",
+    "CREATE FOO",
+    "DROP FOO",
+    "DROP SERIES",
+    "DELETE x",
+]
+
+
+@pytest.fixture(scope="module")
+def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with run_influxd(tmp_path_factory.mktemp("influxd")) as url:
+        yield url
+
+
+@pytest.mark.skipif(not os.path.exists(INFLUXD), reason="needs /usr/bin/influxd")
+def test_messages_match_influxd(influxd: str) -> None:
+    mismatches = []
+    for text in MALFORMED:
+        r = httpx.get(f"{influxd}/query", params={"q": text})
+        assert r.status_code == 400, (text, r.text)
+        theirs = r.json()["error"]
+        try:
+            parse(text)
+            ours = "no error"
+        except InfluxQLError as err:
+            ours = str(err)
+        if ours != theirs:
+            mismatches.append((text, theirs, ours))
+    assert mismatches == []
