@@ -149,3 +149,38 @@ def test_write_in_flight_on_a_killed_worker_gets_503_at_once(tmp_path: Path) -> 
         )
     finally:
         edge.stop()
+
+
+def test_record_numbers_never_go_back_after_persisted_segments_are_deleted(tmp_path: Path) -> None:
+    """A worker whose only WAL segment is empty (the older ones deleted once persisted) must
+    not number its records from 1 again: a later replay would take them for persisted."""
+    args = ("--ingest-workers", "1", "--query-workers", "1")
+    edge = start_edge(tmp_path / "data", *args)
+    try:
+
+        def write(i: int) -> None:
+            r = httpx.post(
+                f"{edge.url}/api/v3/write_lp",
+                params={"db": "seq", "precision": "s"},
+                content=f"s v={i}i {i}",
+            )
+            assert r.status_code == 204, r.text
+
+        for i in range(5):
+            write(i)
+        wait_replaced(edge, "ingest-0", edge.kill("ingest-0"))  # a new, empty segment
+        edge.wait_healthy()
+        assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+        wal = tmp_path / "data" / "wal" / "ingest-0"
+        assert len(list(wal.glob("*.wal"))) == 1  # the persisted one is gone
+        wait_replaced(edge, "ingest-0", edge.kill("ingest-0"))
+        edge.wait_healthy()
+        write(100)
+        kill_group(edge)
+        edge = start_edge(tmp_path / "data", *args)
+        r = httpx.get(
+            f"{edge.url}/api/v3/query_sql", params={"db": "seq", "q": "SELECT v FROM s ORDER BY v"}
+        )
+        assert [row["v"] for row in r.json()] == [0, 1, 2, 3, 4, 100]
+    finally:
+        edge.stop()

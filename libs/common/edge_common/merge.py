@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from edge_common.schema import TIME_COLUMN, TableSchema
 
-__all__ = ["conform", "merge_latest", "sort_for_storage", "time_mask"]
+__all__ = ["conform", "merge_latest", "overlaps", "sort_for_storage", "time_mask"]
 
 
 def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
@@ -71,3 +71,22 @@ def sort_for_storage(table: pa.Table, schema: TableSchema) -> pa.Table:
         order_keys.append(rank[idx])
     order = np.lexsort(order_keys)
     return table.take(pa.array(order))
+
+
+def overlaps(ranges: list[tuple[int, int] | None]) -> list[tuple[int, int]]:
+    """The stretches of time covered by two or more of ``ranges`` (inclusive), merged."""
+    spans = [r for r in ranges if r is not None]
+    hits = []
+    for i, a in enumerate(spans):
+        for b in spans[i + 1 :]:
+            lo, hi = max(a[0], b[0]), min(a[1], b[1])
+            if lo <= hi:
+                hits.append((lo, hi))
+    hits.sort()
+    merged: list[tuple[int, int]] = []
+    for lo, hi in hits:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged

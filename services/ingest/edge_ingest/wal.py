@@ -52,9 +52,12 @@ class WalWriter:
         """Cut a torn or corrupt tail off the newest segment; return the last valid seq."""
         last = 0
         for path in segments(self.directory):
+            # a segment's name is the first number it was opened for: numbers below it are
+            # taken even when the segments that held them are gone
+            last = max(last, int(path.stem) - 1)
             records, end, problem = read_segment(path)
             if records:
-                last = records[-1].seq
+                last = max(last, records[-1].seq)
             if problem is not None:
                 log.warning(
                     "WAL %s: %s; cutting %d bytes of invalid tail",
@@ -77,6 +80,12 @@ class WalWriter:
         os.fsync(fd)
         fsync_dir(self.directory)
         return fd
+
+    def advance_to(self, seq: int) -> None:
+        """Number the next record above ``seq`` (the persister's floor for this worker)."""
+        with self._lock:
+            if seq > self.last_seq:
+                self.last_seq = self._written = self._synced = seq
 
     def append(self, payload: bytes) -> int:
         """Write one record; return its sequence number (not yet durable)."""
@@ -129,6 +138,9 @@ class NoWal:
 
     def __init__(self) -> None:
         self.last_seq = 0
+
+    def advance_to(self, seq: int) -> None:
+        self.last_seq = max(self.last_seq, seq)
 
     def append(self, payload: bytes) -> int:
         self.last_seq += 1

@@ -141,6 +141,7 @@ class IngestWorker:
                     timeout_s=5.0,
                 )
                 self.catalog = Catalog.from_json(reply["catalog"])
+                self.wal.advance_to(int(reply["seq_floor"]))
                 return
             except Unavailable:
                 log.warning("ingest worker %d: waiting for the persister", self.worker_id)

@@ -21,8 +21,10 @@ import zmq
 
 from edge_common.auth import TokenRecord
 from edge_common.errors import DatabaseNotFound, EdgeError, NotFound
+from edge_common.merge import overlaps
 from edge_common.objectstore import object_store_from_settings
 from edge_common.persist import SnapshotManifest
+from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
@@ -109,22 +111,14 @@ class Persister:
             count += self.apply(w, seq, payload, adopt=True)
         return count
 
-    def _forget_beyond(self, worker: int, last_seq: int) -> None:
-        """A worker's WAL ends at ``last_seq``: records above it that we hold were never
-        durable (cut as a torn tail) and their sequence numbers will be used again."""
+    def _seq_floor(self, worker: int) -> int:
+        """The highest sequence number of ``worker`` that is taken: applied here, or covered
+        by a snapshot. A (re)started worker numbers its records above it, so a number is
+        never used twice even when its WAL lost segments (deleted once persisted, a fresh
+        data directory on an old object store, a torn tail cut off)."""
         done = self.applied.get(worker)
-        if done is None or (done.upto <= last_seq and not done.above):
-            return
-        lost = done.upto - last_seq if done.upto > last_seq else len(done.above)
-        log.warning(
-            "ingest worker %d restarted at seq %d; forgetting %d later records that "
-            "never became durable",
-            worker,
-            last_seq,
-            lost,
-        )
-        done.upto = min(done.upto, last_seq)
-        done.above = {s for s in done.above if s <= last_seq}
+        applied = 0 if done is None else max(done.upto, max(done.above, default=0))
+        return max(applied, self.persistence.index.wal_upto.get(worker, 0))
 
     def _records(self, worker: int, directory: Path) -> Iterator[tuple[int, int, int, bytes]]:
         done = self.applied.get(worker)
@@ -245,11 +239,15 @@ class Persister:
             self.catalog.ensure(str(header["db"]), header["tables"])
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
         if op == "hello":
-            self._forget_beyond(int(header["worker"]), int(header["last_seq"]))
-            n = self.catch_up(int(header["worker"]))
+            worker = int(header["worker"])
+            n = self.catch_up(worker)
             if n:
-                log.info("applied %d records of ingest worker %s on its start", n, header["worker"])
-            return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+                log.info("applied %d records of ingest worker %d on its start", n, worker)
+            return {
+                "ok": True,
+                "catalog": self.catalog.catalog.to_json(),
+                "seq_floor": self._seq_floor(worker),
+            }, []
         if op == "catalog":
             return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
         if op == "create_database":
@@ -294,15 +292,20 @@ class Persister:
             cols = req.get("columns")
             lo, hi = req.get("min_ns"), req.get("max_ns")
             buf = self.buffers.get((db, req["name"]))
+            files = self.persistence.index.overlapping(db, req["name"], lo, hi)
+            frozen_range = None if buf is None else buf.time_range(frozen=True)
+            live_range = None if buf is None else buf.time_range()
+            ranges = [(f.min_time_ns, f.max_time_ns) for f in files]
+            if cols is not None and overlaps([*ranges, frozen_range, live_range]):
+                # repeats across sources are possible: the query needs each row's identity
+                cols = sorted({*cols, *schema.tag_names, TIME_COLUMN})
             arrow = schema.arrow_schema(cols)
             entry: dict[str, Any] = {
                 "name": req["name"],
-                "files": [
-                    {**asdict(f), "uri": self.store.uri(f.path)}
-                    for f in self.persistence.index.overlapping(db, req["name"], lo, hi)
-                ],
-                "frozen": None if buf is None else buf.time_range(frozen=True),
-                "live": None if buf is None else buf.time_range(),
+                "columns": cols,
+                "files": [{**asdict(f), "uri": self.store.uri(f.path)} for f in files],
+                "frozen": frozen_range,
+                "live": live_range,
             }
             for frozen in (True, False):
                 batches = [] if buf is None else buf.read(schema, cols, lo, hi, frozen=frozen)

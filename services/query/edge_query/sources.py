@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from edge_common.merge import conform, merge_latest, time_mask
+from edge_common.merge import conform, merge_latest, overlaps, time_mask
 from edge_common.objectstore import FileObjectStore, ObjectStore
 from edge_common.schema import TIME_COLUMN, TableSchema
 
@@ -90,40 +90,21 @@ class ParquetSource:
         return pa.Table.from_batches(batches, target)
 
 
-def _overlaps(ranges: list[Interval | None]) -> list[Interval]:
-    """The stretches of time covered by two or more of ``ranges``, merged."""
-    spans = [r for r in ranges if r is not None]
-    hits = []
-    for i, a in enumerate(spans):
-        for b in spans[i + 1 :]:
-            lo, hi = max(a[0], b[0]), min(a[1], b[1])
-            if lo <= hi:
-                hits.append((lo, hi))
-    hits.sort()
-    merged: list[Interval] = []
-    for lo, hi in hits:
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
 def combine(
     schema: TableSchema, target: pa.Schema, sources: list[tuple[Interval | None, pa.Table]]
 ) -> pa.Table:
     """One table from ``sources`` (oldest first), repeats merged where sources overlap."""
-    overlaps = _overlaps([r for r, t in sources if t.num_rows])
+    spans = overlaps([r for r, t in sources if t.num_rows])
     tables = [t for _, t in sources if t.num_rows]
     if not tables:
         return target.empty_table()
-    if not overlaps:
+    if not spans:
         return pa.concat_tables(tables).unify_dictionaries()
     inside_parts, outside_parts = [], []
     for t in tables:
         times = t.column(TIME_COLUMN)
         inside = None
-        for lo, hi in overlaps:
+        for lo, hi in spans:
             m = time_mask(times, lo, hi)
             inside = m if inside is None else pc.or_(inside, m)
         inside_parts.append(t.filter(inside))

@@ -14,7 +14,7 @@ from datafusion import SessionContext
 
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
-from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema
+from edge_common.schema import Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, render
@@ -208,13 +208,7 @@ class QueryWorker:
                     self._refresh_catalog()  # a table created since our last look
                     continue
                 raise QueryError(_clean(str(err))) from None
-            wanted = []
-            for need in needs.values():
-                table = schema.tables.get(need.name)
-                if need.columns is not None and table is not None:
-                    # series identity travels along, to merge repeats across sources
-                    need.columns |= {*table.tag_names, TIME_COLUMN}
-                wanted.append(need.to_wire())
+            wanted = [need.to_wire() for need in needs.values()]
             reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
             if reply["catalog_version"] != self.catalog.version and attempt == 0:
                 self._refresh_catalog()  # new columns since we planned: plan again
@@ -236,7 +230,9 @@ class QueryWorker:
     def _assemble(
         self, table: TableSchema, need: TableNeed, entry: dict[str, Any], frames: list[Any]
     ) -> pa.Table:
-        names = sorted(table.columns) if need.columns is None else sorted(need.columns)
+        # the persister widens the columns by each row's identity when sources overlap
+        cols = entry["columns"]
+        names = sorted(table.columns) if cols is None else sorted(cols)
         target = table.arrow_schema(names)
         sources: list[tuple[tuple[int, int] | None, pa.Table]] = []
         for f in entry["files"]:
