@@ -1,6 +1,6 @@
-"""Query latency on the loaded TSBS data, the same question asked of both servers:
-SQL over ``/api/v3/query_sql`` for Edge, the equivalent InfluxQL over ``/query`` for influxd.
-Latency is measured at the client over loopback (so it includes HTTP and rendering)."""
+"""Query latency on the loaded TSBS data, the same InfluxQL asked of both servers over
+``/query`` (ratio = influxd's median / Edge's), and the SQL equivalents of Edge. Latency is
+measured at the client over loopback, so it includes HTTP and rendering."""
 
 from __future__ import annotations
 
@@ -10,25 +10,27 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-# name → (Edge SQL, influxd InfluxQL)
-QUERIES: dict[str, tuple[str, str]] = {
-    "all hosts, 12 h, mean by 1h and host": (
-        "SELECT hostname, date_bin(INTERVAL '1 hour', time) AS hour, avg(usage_user) "
-        "FROM cpu GROUP BY hostname, hour",
-        "SELECT mean(usage_user) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
-        "time < '2016-01-01T12:00:00Z' GROUP BY time(1h), hostname",
-    ),
-    "one host, 1 h, max by 1m": (
-        "SELECT date_bin(INTERVAL '1 minute', time) AS m, max(usage_user) FROM cpu "
-        "WHERE hostname = 'host_7' AND time >= '2016-01-01T03:00:00Z' "
-        "AND time < '2016-01-01T04:00:00Z' GROUP BY m",
-        "SELECT max(usage_user) FROM cpu WHERE hostname = 'host_7' AND "
-        "time >= '2016-01-01T03:00:00Z' AND time < '2016-01-01T04:00:00Z' GROUP BY time(1m)",
-    ),
-    "count(*) over everything": (
-        "SELECT count(*) FROM cpu",
-        "SELECT count(usage_user) FROM cpu",
-    ),
+_RANGE = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T12:00:00Z'"
+_HOUR = "time >= '2016-01-01T03:00:00Z' AND time < '2016-01-01T04:00:00Z'"
+
+# The six TSBS cpu-only queries of FINDINGS.md, in InfluxQL, asked of both servers over
+# /query; plus the same questions in SQL of Edge's /api/v3/query_sql.
+INFLUXQL: dict[str, str] = {
+    "lastpoint": "SELECT last(usage_user) FROM cpu GROUP BY hostname",
+    "single-groupby (1 host, 1 h, max by 1m)": f"SELECT max(usage_user) FROM cpu WHERE hostname = 'host_7' AND {_HOUR} "
+    "GROUP BY time(1m)",
+    "double-groupby (all hosts, 12 h, mean by 1h)": f"SELECT mean(usage_user) FROM cpu WHERE {_RANGE} GROUP BY time(1h), hostname",
+    "high-cpu (usage_user > 90)": f"SELECT * FROM cpu WHERE usage_user > 90 AND {_RANGE}",
+    "groupby-orderby-limit": "SELECT max(usage_user) FROM cpu WHERE time < '2016-01-01T12:00:00Z' AND "
+    "time >= '2016-01-01T00:00:00Z' GROUP BY time(1m) ORDER BY time DESC LIMIT 5",
+    "count(*)": "SELECT count(*) FROM cpu",
+}
+SQL: dict[str, str] = {
+    "double-groupby (all hosts, 12 h, mean by 1h)": "SELECT hostname, date_bin(INTERVAL '1 hour', time) AS hour, avg(usage_user) "
+    "FROM cpu GROUP BY hostname, hour",
+    "single-groupby (1 host, 1 h, max by 1m)": "SELECT date_bin(INTERVAL '1 minute', time) AS m, max(usage_user) FROM cpu "
+    f"WHERE hostname = 'host_7' AND {_HOUR} GROUP BY m",
+    "count(*)": "SELECT count(*) FROM cpu",
 }
 
 
@@ -45,25 +47,37 @@ def _get(url: str) -> None:
         resp.read()
 
 
+def _median(url: str, repeats: int) -> tuple[float, float]:
+    _get(url)  # warm-up
+    samples = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        _get(url)
+        samples.append((time.perf_counter() - t) * 1000)
+    return statistics.median(samples), min(samples)
+
+
 def time_queries(target: str, base: str, db: str, repeats: int = 7) -> list[Timing]:
     out = []
-    for name, (sql, influxql) in QUERIES.items():
-        if target == "edge":
-            url = f"{base}/api/v3/query_sql?" + urllib.parse.urlencode({"db": db, "q": sql})
-        else:
-            url = f"{base}/query?" + urllib.parse.urlencode({"db": db, "q": influxql})
-        _get(url)  # warm-up
-        samples = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            _get(url)
-            samples.append((time.perf_counter() - t) * 1000)
-        out.append(Timing(target, name, statistics.median(samples), min(samples)))
+    for name, q in INFLUXQL.items():
+        url = f"{base}/query?" + urllib.parse.urlencode({"db": db, "q": q})
+        med, best = _median(url, repeats)
+        out.append(Timing(target, f"{name} [InfluxQL]", med, best))
+    if target == "edge":
+        for name, q in SQL.items():
+            url = f"{base}/api/v3/query_sql?" + urllib.parse.urlencode({"db": db, "q": q})
+            med, best = _median(url, repeats)
+            out.append(Timing(target, f"{name} [SQL]", med, best))
     return out
 
 
 def format_timings(timings: list[Timing]) -> str:
-    rows = [f"{'query':<40} {'target':<8} {'median ms':>10} {'best ms':>8}"]
+    rows = [f"{'query':<58} {'target':<8} {'median ms':>10} {'best ms':>8} {'ratio':>6}"]
+    theirs = {t.query: t.median_ms for t in timings if t.target == "influxd"}
     for t in timings:
-        rows.append(f"{t.query:<40} {t.target:<8} {t.median_ms:>10.1f} {t.best_ms:>8.1f}")
+        ratio = theirs.get(t.query)
+        shown = f"{ratio / t.median_ms:>5.1f}x" if ratio and t.target == "edge" else ""
+        rows.append(
+            f"{t.query:<58} {t.target:<8} {t.median_ms:>10.1f} {t.best_ms:>8.1f} {shown:>6}"
+        )
     return "\n".join(rows)

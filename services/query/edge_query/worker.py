@@ -166,8 +166,11 @@ class QueryWorker:
             self._call({"op": "create_database", "db": name})
             self._refresh_catalog()
 
-        def catalog() -> Catalog:
-            self._refresh_catalog()
+        def catalog(fresh: bool) -> Catalog:
+            # SELECT reuses this worker's copy (run_sql refreshes it when the persister
+            # reports a newer version); SHOW and CREATE look again
+            if fresh:
+                self._refresh_catalog()
             return self.catalog
 
         ctx = InfluxQLContext(

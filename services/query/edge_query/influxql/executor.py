@@ -21,7 +21,7 @@ __all__ = ["InfluxQLContext", "run_influxql"]
 
 @dataclass
 class InfluxQLContext:
-    catalog: Callable[[], Catalog]  # a fresh look at the catalog
+    catalog: Callable[[bool], Catalog]  # the catalog (True: looked up again first)
     run_sql: Callable[[str, str], pa.Table]  # (database, SQL) → rows
     create_database: Callable[[str], None]
     readable: list[str] | None  # databases the caller may read; None: all
@@ -68,7 +68,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         target = stmt.database or database
         if stmt.what != "DATABASES" and target is not None and not ctx.sees(target):
             raise DatabaseNotFound(f"database not found: {target}")
-        return run_show(stmt, ctx.catalog(), database, ctx.run_sql, ctx.now_ns, ctx.sees)
+        return run_show(stmt, ctx.catalog(True), database, ctx.run_sql, ctx.now_ns, ctx.sees)
     if isinstance(stmt, ast.CreateDatabase):
         ctx.create_database(stmt.name)
         return []
@@ -76,7 +76,9 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         db = _database_of(stmt, database)
         if not db:
             raise QueryError("database name required")
-        schema = ctx.catalog().databases.get(db) if ctx.sees(db) else None
+        schema = ctx.catalog(False).databases.get(db) if ctx.sees(db) else None
+        if schema is None and ctx.sees(db):
+            schema = ctx.catalog(True).databases.get(db)
         if schema is None:
             raise DatabaseNotFound(f"database not found: {db}")
         return run_select(stmt, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns)

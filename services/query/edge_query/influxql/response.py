@@ -19,17 +19,9 @@ from edge_query.influxql.timefmt import format_times
 __all__ = ["render_v1", "to_arrow"]
 
 
-def _go_float(v: Any) -> Any:
-    """Floats as influxd's Go encoder writes them: a whole number has no ".0"."""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
-        return int(v)
-    return v
-
-
 def _times(results: list[dict[str, Any]], epoch: str | None) -> list[dict[str, Any]]:
     for r in results:
         for s in r.get("series", []):
-            s["values"] = [[_go_float(v) for v in row] for row in s["values"]]
             if s["columns"] and s["columns"][0] == "time" and s["values"]:
                 ns = np.array([v[0] for v in s["values"]], dtype=np.int64)
                 for row, t in zip(s["values"], format_times(ns, epoch), strict=True):

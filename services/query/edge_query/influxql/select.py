@@ -391,23 +391,38 @@ def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:
     return every, offset % every
 
 
+def _column_values(col: pa.ChunkedArray) -> list[Any]:
+    """A column as Python values; whole floats as ints, as influxd's Go encoder writes them."""
+    values = col.to_pylist()
+    if pa.types.is_floating(col.type):
+        return [int(v) if v is not None and v.is_integer() and abs(v) < 1e21 else v for v in values]
+    return values
+
+
 def _cut(result: pa.Table, name: str, group: list[str], columns: list[str]) -> list[Series]:
     """Rows (sorted by group tags, time) → one series per tag set."""
     if not result.num_rows:
         return []
-    data = {c: result.column(c).to_pylist() for c in result.column_names}
-    times = data["__time"]
+    cols = [
+        result.column("__time").to_pylist(),
+        *(_column_values(result.column(c)) for c in columns),
+    ]
+    keys = (
+        list(zip(*(result.column(g).to_pylist() for g in group), strict=True))
+        if group
+        else [()] * result.num_rows
+    )
+    starts = [0] + [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]]
     out: list[Series] = []
-    current: tuple[str, ...] | None = None
-    for i in range(result.num_rows):
-        key = tuple(data[g][i] or "" for g in group)
-        if key != current:
-            current = key
-            s: Series = {"name": name, "columns": ["time", *columns], "values": []}
-            if group:
-                s["tags"] = dict(zip(group, key, strict=True))
-            out.append(s)
-        out[-1]["values"].append([times[i], *(data[c][i] for c in columns)])
+    for a, b in zip(starts, [*starts[1:], len(keys)], strict=True):
+        s: Series = {
+            "name": name,
+            "columns": ["time", *columns],
+            "values": list(map(list, zip(*(c[a:b] for c in cols), strict=True))),
+        }
+        if group:
+            s["tags"] = {g: v or "" for g, v in zip(group, keys[a], strict=True)}
+        out.append(s)
     return out
 
 
