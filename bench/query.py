@@ -15,21 +15,31 @@ _HOUR = "time >= '2016-01-01T03:00:00Z' AND time < '2016-01-01T04:00:00Z'"
 
 # The six TSBS cpu-only queries of FINDINGS.md, in InfluxQL, asked of both servers over
 # /query; plus the same questions in SQL of Edge's /api/v3/query_sql.
+_ONE_HOST = f"hostname = 'host_7' AND {_HOUR}"
 INFLUXQL: dict[str, str] = {
     "lastpoint": "SELECT last(usage_user) FROM cpu GROUP BY hostname",
-    "single-groupby (1 host, 1 h, max by 1m)": f"SELECT max(usage_user) FROM cpu WHERE hostname = 'host_7' AND {_HOUR} "
-    "GROUP BY time(1m)",
-    "double-groupby (all hosts, 12 h, mean by 1h)": f"SELECT mean(usage_user) FROM cpu WHERE {_RANGE} GROUP BY time(1h), hostname",
+    "single-groupby (1 host, 1 h, max by 1m)": (
+        f"SELECT max(usage_user) FROM cpu WHERE {_ONE_HOST} GROUP BY time(1m)"
+    ),
+    "double-groupby (all hosts, 12 h, mean by 1h)": (
+        f"SELECT mean(usage_user) FROM cpu WHERE {_RANGE} GROUP BY time(1h), hostname"
+    ),
     "high-cpu (usage_user > 90)": f"SELECT * FROM cpu WHERE usage_user > 90 AND {_RANGE}",
-    "groupby-orderby-limit": "SELECT max(usage_user) FROM cpu WHERE time < '2016-01-01T12:00:00Z' AND "
-    "time >= '2016-01-01T00:00:00Z' GROUP BY time(1m) ORDER BY time DESC LIMIT 5",
+    "groupby-orderby-limit": (
+        f"SELECT max(usage_user) FROM cpu WHERE {_RANGE} GROUP BY time(1m) "
+        "ORDER BY time DESC LIMIT 5"
+    ),
     "count(*)": "SELECT count(*) FROM cpu",
 }
 SQL: dict[str, str] = {
-    "double-groupby (all hosts, 12 h, mean by 1h)": "SELECT hostname, date_bin(INTERVAL '1 hour', time) AS hour, avg(usage_user) "
-    "FROM cpu GROUP BY hostname, hour",
-    "single-groupby (1 host, 1 h, max by 1m)": "SELECT date_bin(INTERVAL '1 minute', time) AS m, max(usage_user) FROM cpu "
-    f"WHERE hostname = 'host_7' AND {_HOUR} GROUP BY m",
+    "double-groupby (all hosts, 12 h, mean by 1h)": (
+        "SELECT hostname, date_bin(INTERVAL '1 hour', time) AS hour, avg(usage_user) "
+        "FROM cpu GROUP BY hostname, hour"
+    ),
+    "single-groupby (1 host, 1 h, max by 1m)": (
+        "SELECT date_bin(INTERVAL '1 minute', time) AS m, max(usage_user) FROM cpu "
+        f"WHERE {_ONE_HOST} GROUP BY m"
+    ),
     "count(*)": "SELECT count(*) FROM cpu",
 }
 

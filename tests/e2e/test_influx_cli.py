@@ -70,3 +70,55 @@ def test_influxdb_python_client(edge: EdgeServer) -> None:
     rs = client.query("SELECT temp FROM weather WHERE city = 'rome' ORDER BY time DESC LIMIT 1")
     assert list(rs.get_points()) == [{"time": "2020-01-01T02:00:00Z", "temp": 12.0}]
     client.close()
+
+
+def test_v3_influxql_api_and_cli(edge: EdgeServer) -> None:
+    import httpx
+
+    httpx.post(
+        f"{edge.url}/api/v3/write_lp",
+        params={"db": "v3iql", "precision": "s"},
+        content="cpu,host=a usage=1 1\ncpu,host=b usage=2.5 2",
+    )
+    r = httpx.get(
+        f"{edge.url}/api/v3/query_influxql",
+        params={"db": "v3iql", "q": "SELECT usage FROM cpu GROUP BY host"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == [
+        {"iox::measurement": "cpu", "host": "a", "time": "1970-01-01T00:00:01", "usage": 1.0},
+        {"iox::measurement": "cpu", "host": "b", "time": "1970-01-01T00:00:02", "usage": 2.5},
+    ]
+    r = httpx.post(
+        f"{edge.url}/api/v3/query_influxql",
+        json={"db": "v3iql", "q": "SHOW MEASUREMENTS", "format": "csv"},
+    )
+    assert r.text.splitlines() == ['"iox::measurement","name"', '"measurements","cpu"']
+    r = httpx.get(f"{edge.url}/api/v3/query_influxql", params={"db": "nodb", "q": "SHOW TAG KEYS"})
+    assert r.status_code == 404
+    r = httpx.get(f"{edge.url}/api/v3/query_influxql", params={"db": "v3iql", "q": "SELEC"})
+    assert r.status_code == 400 and "error parsing query" in r.json()["error"]
+    import sys
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge_cli",
+            "query",
+            "--host",
+            edge.url,
+            "-d",
+            "v3iql",
+            "--language",
+            "influxql",
+            "--format",
+            "jsonl",
+            "SELECT count(usage) FROM cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert '"count":2' in out.stdout

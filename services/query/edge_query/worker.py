@@ -174,7 +174,12 @@ class QueryWorker:
             return self.catalog
 
         ctx = InfluxQLContext(
-            catalog, run_sql, create_database, header.get("readable"), time.time_ns()
+            catalog,
+            run_sql,
+            create_database,
+            header.get("readable"),
+            time.time_ns(),
+            go_floats=fmt in ("v1json", "v1csv"),
         )
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx

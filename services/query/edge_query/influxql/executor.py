@@ -26,6 +26,7 @@ class InfluxQLContext:
     create_database: Callable[[str], None]
     readable: list[str] | None  # databases the caller may read; None: all
     now_ns: int
+    go_floats: bool = True  # whole floats as ints, as the 1.x API writes them
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -81,6 +82,6 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             schema = ctx.catalog(True).databases.get(db)
         if schema is None:
             raise DatabaseNotFound(f"database not found: {db}")
-        return run_select(stmt, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns)
+        return run_select(stmt, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns, ctx.go_floats)
     name = type(stmt).__name__
     raise QueryError(f"{name} statements are not supported yet")

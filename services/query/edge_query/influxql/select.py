@@ -41,14 +41,18 @@ class _Column:
 
 
 def run_select(
-    stmt: ast.SelectStatement, db: DatabaseSchema, run_sql: RunSql, now_ns: int
+    stmt: ast.SelectStatement,
+    db: DatabaseSchema,
+    run_sql: RunSql,
+    now_ns: int,
+    go_floats: bool = True,
 ) -> list[Series]:
     if stmt.into is not None:
         raise QueryError("SELECT ... INTO is not supported yet")
     tables = _sources(stmt, db)
     series: list[Series] = []
     for table in tables:
-        series += _select_one(stmt, table, run_sql, now_ns)
+        series += _select_one(stmt, table, run_sql, now_ns, go_floats)
     if stmt.soffset:
         series = series[stmt.soffset :]
     if stmt.slimit:
@@ -298,7 +302,7 @@ def _where(residual: ast.Expr | None, rng: TimeRange, table: TableSchema, now_ns
 
 
 def _select_one(
-    stmt: ast.SelectStatement, table: TableSchema, run_sql: RunSql, now_ns: int
+    stmt: ast.SelectStatement, table: TableSchema, run_sql: RunSql, now_ns: int, go_floats: bool
 ) -> list[Series]:
     group, interval = _group_tags(stmt, table)
     cols = _expand(stmt, table, group)
@@ -355,7 +359,7 @@ def _select_one(
     order = [*(quote_ident(g) for g in group), "__time"]
     sql += f" ORDER BY {', '.join(order)}"
     result = run_sql(sql)
-    series = _cut(result, table.name, group, [c.name for c in cols])
+    series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
         every, offset = _interval(interval, now_ns)
         counts = [c.func == "count" for c in cols]
@@ -391,21 +395,24 @@ def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:
     return every, offset % every
 
 
-def _column_values(col: pa.ChunkedArray) -> list[Any]:
-    """A column as Python values; whole floats as ints, as influxd's Go encoder writes them."""
+def _column_values(col: pa.ChunkedArray, go_floats: bool) -> list[Any]:
+    """A column as Python values; with ``go_floats``, whole floats as ints, as influxd's Go
+    JSON encoder writes them (the 1.x API's answers)."""
     values = col.to_pylist()
-    if pa.types.is_floating(col.type):
+    if go_floats and pa.types.is_floating(col.type):
         return [int(v) if v is not None and v.is_integer() and abs(v) < 1e21 else v for v in values]
     return values
 
 
-def _cut(result: pa.Table, name: str, group: list[str], columns: list[str]) -> list[Series]:
+def _cut(
+    result: pa.Table, name: str, group: list[str], columns: list[str], go_floats: bool
+) -> list[Series]:
     """Rows (sorted by group tags, time) → one series per tag set."""
     if not result.num_rows:
         return []
     cols = [
         result.column("__time").to_pylist(),
-        *(_column_values(result.column(c)) for c in columns),
+        *(_column_values(result.column(c), go_floats) for c in columns),
     ]
     keys = (
         list(zip(*(result.column(g).to_pylist() for g in group), strict=True))
