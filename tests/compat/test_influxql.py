@@ -135,6 +135,31 @@ QUERIES = [
     "SELECT count(usage_user) FROM cpu WHERE region = 'eu' OR host = 'h0'",
     "SELECT count(usage_user) FROM cpu WHERE (region = 'eu' AND usage_user > 50) OR host = 'h0'",
     "SHOW MEASUREMENTS; SHOW TAG KEYS FROM mem",
+    "SELECT derivative(usage_user) FROM cpu WHERE host = 'h1' LIMIT 5",
+    "SELECT derivative(usage_user, 1m) FROM cpu WHERE host = 'h1' LIMIT 5",
+    "SELECT non_negative_derivative(free) FROM mem WHERE host = 'h0' LIMIT 5",
+    "SELECT difference(free) FROM mem WHERE host = 'h1' LIMIT 5",
+    "SELECT non_negative_difference(usage_user) FROM cpu WHERE host = 'h2' LIMIT 5",
+    "SELECT cumulative_sum(free) FROM mem WHERE host = 'h0' LIMIT 5",
+    "SELECT moving_average(usage_user, 3) FROM cpu WHERE host = 'h0' LIMIT 5",
+    "SELECT elapsed(free) FROM mem WHERE host = 'h0' LIMIT 3",
+    "SELECT elapsed(free, 1s) FROM mem WHERE host = 'h0' LIMIT 3",
+    "SELECT derivative(usage_user) FROM cpu GROUP BY host LIMIT 2",
+    "SELECT derivative(mean(usage_user)) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T00:30:00Z' GROUP BY time(10m)",
+    "SELECT derivative(mean(usage_user), 1s) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T00:30:00Z' GROUP BY time(10m)",
+    "SELECT non_negative_derivative(max(free), 1m) FROM mem WHERE "
+    "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:00:00Z' GROUP BY time(10m), host",
+    "SELECT cumulative_sum(count(free)) FROM mem WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T01:00:00Z' GROUP BY time(10m)",
+    "SELECT moving_average(mean(usage_user), 2) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' "
+    "AND time < '2016-01-01T00:30:00Z' GROUP BY time(5m)",
+    "SELECT difference(sum(cores)) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T00:30:00Z' GROUP BY time(10m)",
+    "SELECT derivative(usage_user) FROM cpu",
+    "SELECT mean(usage_user) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T00:30:00Z' GROUP BY time(10m), host fill(none) SLIMIT 1 SOFFSET 1",
     "SELECT mean(usage_user) FROM cpu; SELECT count(free) FROM mem",
 ]
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.transform import TRANSFORMS, Transform, apply, parse_transform
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, to_sql
 
 __all__ = ["Series", "run_select"]
@@ -38,6 +39,7 @@ class _Column:
     func: str | None = None
     field: str | None = None
     percent: float = 0.0
+    transform: Transform | None = None
 
 
 def run_select(
@@ -102,7 +104,9 @@ def _group_tags(stmt: ast.SelectStatement, table: TableSchema) -> tuple[list[str
     return sorted(dict.fromkeys(tags)), interval
 
 
-def _expand(stmt: ast.SelectStatement, table: TableSchema, group: list[str]) -> list[_Column]:
+def _expand(
+    stmt: ast.SelectStatement, table: TableSchema, group: list[str], interval_ns: int | None = None
+) -> list[_Column]:
     cols: list[_Column] = []
     names: dict[str, int] = {}
 
@@ -128,6 +132,20 @@ def _expand(stmt: ast.SelectStatement, table: TableSchema, group: list[str]) -> 
             if e.name.lower() == TIME_COLUMN:
                 continue
             add(_Column(f.alias or e.name, _col_sql(e.name, table), "raw", field=e.name))
+        elif isinstance(e, ast.Call) and e.name in TRANSFORMS:
+            transform, inner = parse_transform(e, interval_ns)
+            if isinstance(inner, ast.Call):
+                inner_cols = _aggregate(inner, table, None)
+            elif isinstance(inner, ast.VarRef):
+                inner_cols = [
+                    _Column(inner.name, _col_sql(inner.name, table), "raw", field=inner.name)
+                ]
+            else:
+                raise QueryError(f"expected field argument in {e.name}()")
+            for col in inner_cols:
+                col.name = f.alias or e.name
+                col.transform = transform
+                add(col)
         elif isinstance(e, ast.Call):
             for col in _aggregate(e, table, f.alias):
                 add(col)
@@ -305,7 +323,13 @@ def _select_one(
     stmt: ast.SelectStatement, table: TableSchema, run_sql: RunSql, now_ns: int, go_floats: bool
 ) -> list[Series]:
     group, interval = _group_tags(stmt, table)
-    cols = _expand(stmt, table, group)
+    interval_ns = None if interval is None else _interval(interval, now_ns)[0]
+    cols = _expand(stmt, table, group, interval_ns)
+    transforms = [c.transform for c in cols if c.transform is not None]
+    if transforms and len(cols) != 1:
+        raise QueryError(
+            "a transformation must be the only field of its query (not built yet otherwise)"
+        )
     if not cols:
         return []
     residual, rng = split_condition(stmt.condition, now_ns)
@@ -365,6 +389,9 @@ def _select_one(
         counts = [c.func == "count" for c in cols]
         series = [_fill(s, stmt, rng, every, offset, counts) for s in series]
         series = [s for s in series if s["values"]]
+    if transforms:
+        for s in series:
+            s["values"] = apply(transforms[0], s["values"])
     desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
     for s in series:
         if desc:

@@ -1,0 +1,95 @@
+"""InfluxQL transformations, applied to each series' rows in time order after the query:
+derivative, non_negative_derivative, difference, non_negative_difference, cumulative_sum,
+moving_average, elapsed. Points whose value is null are skipped, as in 1.x."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from edge_common.errors import QueryError
+from edge_query.influxql import ast
+
+__all__ = ["TRANSFORMS", "Transform", "apply", "parse_transform"]
+
+TRANSFORMS = {
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "cumulative_sum",
+    "moving_average",
+    "elapsed",
+}
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    unit_ns: int = 1_000_000_000  # derivative's unit; elapsed's is 1 ns
+    window: int = 0  # moving_average's N
+
+
+def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform, ast.Expr]:
+    """The transformation and the expression it applies to (a field or an aggregate)."""
+    name = call.name
+    if not call.args:
+        raise QueryError(f"invalid number of arguments for {name}, expected at least 1, got 0")
+    inner = call.args[0]
+    if isinstance(inner, ast.Call) and interval_ns is None:
+        raise QueryError(f"{name} aggregate requires a GROUP BY interval")
+    if not isinstance(inner, ast.Call) and interval_ns is not None:
+        raise QueryError(f"aggregate function required inside the call to {name}")
+    if name == "moving_average":
+        if (
+            len(call.args) != 2
+            or not isinstance(call.args[1], ast.IntegerLiteral)
+            or call.args[1].value < 1
+        ):
+            raise QueryError("moving_average window must be greater than 1")
+        return Transform(name, window=call.args[1].value), inner
+    unit = (interval_ns or 1_000_000_000) if name.endswith("derivative") else 1
+    if name == "elapsed":
+        unit = 1
+    if len(call.args) > 1:
+        arg = call.args[1]
+        if not isinstance(arg, ast.DurationLiteral) or name not in (
+            "derivative",
+            "non_negative_derivative",
+            "elapsed",
+        ):
+            raise QueryError(f"second argument to {name} must be a duration")
+        unit = arg.ns
+    return Transform(name, unit_ns=unit), inner
+
+
+def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
+    """``rows`` are [time_ns, value]; returns the transformed rows."""
+    points = [(r[0], r[1]) for r in rows if r[1] is not None]
+    out: list[list[Any]] = []
+    if t.name == "cumulative_sum":
+        total: Any = 0
+        for ts, v in points:
+            total += v
+            out.append([ts, total])
+        return out
+    if t.name == "moving_average":
+        for i in range(t.window - 1, len(points)):
+            window = [v for _, v in points[i - t.window + 1 : i + 1]]
+            out.append([points[i][0], sum(window) / t.window])
+        return out
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
+        if t.name == "elapsed":
+            out.append([t1, (t1 - t0) // t.unit_ns])
+            continue
+        if t.name.endswith("difference"):
+            value: Any = v1 - v0
+        else:
+            if t1 == t0:
+                continue
+            value = (v1 - v0) / ((t1 - t0) / t.unit_ns)
+        if t.name.startswith("non_negative") and value < 0:
+            continue
+        out.append([t1, value])
+    return out
