@@ -158,6 +158,24 @@ QUERIES = [
     "SELECT difference(sum(cores)) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
     "time < '2016-01-01T00:30:00Z' GROUP BY time(10m)",
     "SELECT derivative(usage_user) FROM cpu",
+    "SELECT abs(usage_user - 50) FROM cpu WHERE host = 'h1' LIMIT 3",
+    "SELECT floor(usage_user), ceil(usage_system) FROM cpu WHERE host = 'h2' LIMIT 3",
+    "SELECT round(usage_user) AS r FROM cpu WHERE host = 'h3' LIMIT 3",
+    "SELECT sqrt(free), pow(cores, 2) FROM mem, cpu WHERE host = 'h0' LIMIT 2",
+    "SELECT pow(cores, 2) FROM cpu WHERE host = 'h0' LIMIT 2",
+    "SELECT ln(free), log(free, 10), log2(free), log10(free), exp(used_pct) FROM mem "
+    "WHERE host = 'h1' LIMIT 2",
+    "SELECT sin(usage_user), cos(usage_user), atan2(usage_user, usage_system) FROM cpu "
+    "WHERE host = 'h1' LIMIT 2",
+    "SELECT abs(mean(usage_user)) FROM cpu",
+    "SELECT round(mean(usage_user)) FROM cpu GROUP BY host",
+    "SELECT top(usage_user, 3) FROM cpu",
+    "SELECT bottom(usage_user, 2) FROM cpu",
+    "SELECT top(free, 2) FROM mem GROUP BY host",
+    "SELECT bottom(free, 3) FROM mem WHERE host = 'h1'",
+    "SELECT distinct(cores) FROM cpu",
+    "SELECT distinct(free) FROM mem WHERE free < 1030",
+    "SELECT distinct(msg) FROM events",
     "SELECT mean(usage_user) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
     "time < '2016-01-01T00:30:00Z' GROUP BY time(10m), host fill(none) SLIMIT 1 SOFFSET 1",
     "SELECT mean(usage_user) FROM cpu; SELECT count(free) FROM mem",

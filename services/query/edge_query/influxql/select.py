@@ -146,6 +146,22 @@ def _expand(
                 col.name = f.alias or e.name
                 col.transform = transform
                 add(col)
+        elif isinstance(e, ast.Call) and e.name in _MATH and _is_raw(e):
+            add(_Column(f.alias or e.name, _raw_expr(e, table), "raw", field=_expr_field(e)))
+        elif isinstance(e, ast.Call) and e.name in _MATH:
+            calls = [a for a in e.args if isinstance(a, ast.Call)]
+            if len(calls) != 1:
+                raise QueryError(f"{e.name}() takes a field or one aggregate")
+            cols_in = _aggregate(calls[0], table, None)
+            if len(cols_in) != 1:
+                raise QueryError(f"{e.name}() takes one aggregate")
+            col = cols_in[0]
+            args = [col.sql if a is calls[0] else _raw_expr(a, table) for a in e.args]
+            col.sql = _math_sql(e, args)
+            col.name = f.alias or e.name
+            add(col)
+        elif isinstance(e, ast.Call) and e.name in ("top", "bottom", "distinct"):
+            add(_special(e, table, f.alias))
         elif isinstance(e, ast.Call):
             for col in _aggregate(e, table, f.alias):
                 add(col)
@@ -204,7 +220,101 @@ def _raw_expr(e: ast.Expr, table: TableSchema) -> str:
         if e.op == "/":  # 1.x divides as floats
             return f"(CAST({lhs} AS DOUBLE) / {rhs})"
         return f"({lhs} {e.op} {rhs})"
+    if isinstance(e, ast.Call) and e.name in _MATH:
+        return _math_sql(e, [_raw_expr(a, table) for a in e.args])
     raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+_MATH = {
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "sqrt",
+    "pow",
+    "ln",
+    "log",
+    "log2",
+    "log10",
+    "exp",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+}
+
+
+def _math_sql(call: ast.Call, args: list[str]) -> str:
+    want = 2 if call.name in ("pow", "log", "atan2") else 1
+    if len(args) != want:
+        raise QueryError(
+            f"invalid number of arguments for {call.name}, expected {want}, got {len(args)}"
+        )
+    if call.name == "pow":
+        return f"power(CAST({args[0]} AS DOUBLE), {args[1]})"
+    if call.name == "log":  # InfluxQL log(x, base); SQL log(base, x)
+        return f"log(CAST({args[1]} AS DOUBLE), CAST({args[0]} AS DOUBLE))"
+    if call.name in ("ceil", "floor", "round", "abs"):
+        return f"{call.name}({args[0]})"
+    if call.name == "atan2":
+        return f"atan2(CAST({args[0]} AS DOUBLE), CAST({args[1]} AS DOUBLE))"
+    return f"{call.name}(CAST({args[0]} AS DOUBLE))"
+
+
+def _is_raw(e: ast.Expr) -> bool:
+    """No aggregate anywhere inside."""
+    if isinstance(e, ast.Call):
+        return e.name in _MATH and all(_is_raw(a) for a in e.args)
+    if isinstance(e, ast.BinaryExpr):
+        return _is_raw(e.lhs) and _is_raw(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _is_raw(e.expr)
+    return True
+
+
+def _expr_field(e: ast.Expr) -> str | None:
+    if isinstance(e, ast.VarRef):
+        return e.name
+    if isinstance(e, ast.Call):
+        for a in e.args:
+            found = _expr_field(a)
+            if found:
+                return found
+    if isinstance(e, ast.BinaryExpr):
+        return _expr_field(e.lhs) or _expr_field(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _expr_field(e.expr)
+    return None
+
+
+def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
+    """top(f, N), bottom(f, N) and distinct(f): several rows per series, kind "multi"."""
+    if not call.args or not isinstance(call.args[0], ast.VarRef):
+        raise QueryError(f"expected field argument in {call.name}()")
+    field = call.args[0].name
+    kind = table.columns.get(field)
+    if call.name == "distinct":
+        if len(call.args) != 1:
+            raise QueryError("distinct function can only have one argument")
+        n = 0
+    else:
+        if len(call.args) != 2 or not isinstance(call.args[1], ast.IntegerLiteral):
+            raise QueryError(f"{call.name}() takes a field and a count (tags are not built yet)")
+        n = call.args[1].value
+        if n < 1:
+            raise QueryError(f"limit ({n}) in {call.name} function must be at least 1")
+    col = _Column(
+        alias or call.name,
+        quote_ident(field) if kind and kind.is_field else "NULL",
+        "multi",
+        call.name,
+        field if kind and kind.is_field else None,
+    )
+    col.percent = float(n)
+    return col
 
 
 def _aggregate(call: ast.Call, table: TableSchema, alias: str | None) -> list[_Column]:
@@ -333,6 +443,10 @@ def _select_one(
     if not cols:
         return []
     residual, rng = split_condition(stmt.condition, now_ns)
+    if cols[0].kind == "multi":
+        return _select_multi(
+            stmt, table, cols, group, interval, residual, rng, run_sql, now_ns, go_floats
+        )
     aggregate = cols[0].kind == "agg"
     if aggregate and all(c.field is None for c in cols):
         return []  # aggregates of tags or unknown fields: 1.x answers no series
@@ -399,6 +513,70 @@ def _select_one(
         lo = stmt.offset or 0
         hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
         s["values"] = s["values"][lo:hi]
+    return [s for s in series if s["values"]]
+
+
+def _select_multi(
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    cols: list[_Column],
+    group: list[str],
+    interval: ast.Call | None,
+    residual: ast.Expr | None,
+    rng: TimeRange,
+    run_sql: RunSql,
+    now_ns: int,
+    go_floats: bool,
+) -> list[Series]:
+    """top(), bottom() and distinct(): several rows per series."""
+    if len(cols) != 1:
+        raise QueryError(
+            f"{cols[0].func}() must be the only field of its query (not built yet otherwise)"
+        )
+    if interval is not None:
+        raise QueryError(f"{cols[0].func}() with GROUP BY time() is not built yet")
+    col = cols[0]
+    if col.field is None:
+        return []
+    tag_sql = [
+        f"CAST({quote_ident(g)} AS VARCHAR) AS {quote_ident(g)}"
+        if g in table.columns
+        else f"NULL AS {quote_ident(g)}"
+        for g in group
+    ]
+    tags = [quote_ident(g) for g in group]
+    value = quote_ident(col.field)
+    where = f"{_where(residual, rng, table, now_ns)} AND {value} IS NOT NULL"
+    src = quote_ident(table.name)
+    name = quote_ident(col.name)
+    if col.func == "distinct":
+        start = rng.lo if rng.bounded_below else 0
+        first_seen = f"min({quote_ident(TIME_COLUMN)})"  # 1.x lists values as first seen
+        sql = (
+            f"SELECT {', '.join([*tag_sql, f'{start} AS __time', f'{value} AS {name}'])} "
+            f"FROM {src} WHERE {where} GROUP BY {', '.join([*tags, value])} "
+            f"ORDER BY {', '.join([*tags, first_seen, name])}"
+        )
+    else:
+        order = "DESC" if col.func == "top" else "ASC"
+        part = f"PARTITION BY {', '.join(tags)} " if tags else ""
+        t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+        inner = (
+            f"SELECT {', '.join([*tag_sql, f'{t} AS __time', f'{value} AS {name}'])}, "
+            f"row_number() OVER ({part}ORDER BY {value} {order}, {t} ASC) AS __rn "
+            f"FROM {src} WHERE {where}"
+        )
+        sql = (
+            f"SELECT * FROM ({inner}) WHERE __rn <= {int(col.percent)} "
+            f"ORDER BY {', '.join([*tags, '__time'])}"
+        )
+    series = _cut(run_sql(sql), table.name, group, [col.name], go_floats)
+    desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
+    for s in series:
+        if desc:
+            s["values"].reverse()
+        lo = stmt.offset or 0
+        s["values"] = s["values"][lo : None if not stmt.limit else lo + stmt.limit]
     return [s for s in series if s["values"]]
 
 
