@@ -20,7 +20,7 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.transform import TRANSFORMS, Transform, apply, parse_transform
-from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, to_sql
+from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 
 __all__ = ["Series", "run_select"]
 
@@ -418,15 +418,7 @@ def _selector_time(col: _Column) -> str:
 
 
 def _where(residual: ast.Expr | None, rng: TimeRange, table: TableSchema, now_ns: int) -> str:
-    parts = []
-    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
-    if rng.bounded_below:
-        parts.append(f"{t} >= {rng.lo}")
-    if rng.bounded_above:
-        parts.append(f"{t} <= {rng.hi}")
-    if residual is not None:
-        parts.append(to_sql(residual, table, now_ns))
-    return " AND ".join(parts) or "TRUE"
+    return where_sql(residual, rng, table, now_ns) or "TRUE"
 
 
 def _select_one(

@@ -11,7 +11,7 @@ import pyarrow as pa
 from edge_common.errors import DatabaseNotFound, QueryError
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.translate import quote_ident, split_condition, to_sql
+from edge_query.influxql.translate import quote_ident, split_condition, where_sql
 
 __all__ = ["run_show"]
 
@@ -47,14 +47,7 @@ def _measurements(stmt: ast.ShowStatement, db: DatabaseSchema) -> list[TableSche
 
 def _where(stmt: ast.ShowStatement, table: TableSchema, now_ns: int) -> str | None:
     residual, rng = split_condition(stmt.condition, now_ns)
-    parts = []
-    if rng.bounded_below:
-        parts.append(f"CAST(time AS BIGINT) >= {rng.lo}")
-    if rng.bounded_above:
-        parts.append(f"CAST(time AS BIGINT) <= {rng.hi}")
-    if residual is not None:
-        parts.append(to_sql(residual, table, now_ns))
-    return " AND ".join(parts) if parts else None
+    return where_sql(residual, rng, table, now_ns)
 
 
 def _escape_key(text: str) -> str:

@@ -13,7 +13,7 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 
-__all__ = ["TimeRange", "quote_ident", "quote_str", "split_condition", "to_sql"]
+__all__ = ["TimeRange", "quote_ident", "quote_str", "split_condition", "to_sql", "where_sql"]
 
 MIN_NS = -(2**63) + 2
 MAX_NS = 2**63 - 2
@@ -204,3 +204,18 @@ def _regex_match(expr: ast.BinaryExpr, table: TableSchema) -> str:
         return "TRUE" if hit == (expr.op == "=~") else "FALSE"
     col = f"COALESCE(CAST({quote_ident(name)} AS VARCHAR), '')"
     return f"({col} {'~' if expr.op == '=~' else '!~'} {pattern})"
+
+
+def where_sql(
+    residual: ast.Expr | None, rng: TimeRange, table: TableSchema, now_ns: int
+) -> str | None:
+    """A SQL condition for the time range and the rest of a WHERE clause (None: no limit)."""
+    parts = []
+    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    if rng.bounded_below:
+        parts.append(f"{t} >= {rng.lo}")
+    if rng.bounded_above:
+        parts.append(f"{t} <= {rng.hi}")
+    if residual is not None:
+        parts.append(to_sql(residual, table, now_ns))
+    return " AND ".join(parts) if parts else None
