@@ -261,3 +261,31 @@ def test_missing_query_and_unknown_db(servers: tuple[str, EdgeServer]) -> None:
     theirs = httpx.get(f"{influxd}/query", params={"db": "nodb", "q": q}).json()
     ours = httpx.get(f"{edge.url}/query", params={"db": "nodb", "q": q}).json()
     assert ours == theirs
+
+
+def test_drop_measurement_and_database_like_influxd(servers: tuple[str, EdgeServer]) -> None:
+    influxd, edge = servers
+    for base in (influxd, edge.url):
+        r = httpx.post(f"{base}/query", data={"q": "CREATE DATABASE dropme"})
+        assert r.status_code == 200
+        r = httpx.post(
+            f"{base}/write",
+            params={"db": "dropme", "precision": "s"},
+            content="a v=1 1\nb v=2 2\nb v=3 3",
+        )
+        assert r.status_code == 204
+    # a flush puts one of the tables into Parquet first, so the drop must hide files too
+    assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+    httpx.post(f"{edge.url}/write", params={"db": "dropme", "precision": "s"}, content="b v=4 4")
+    httpx.post(f"{influxd}/write", params={"db": "dropme", "precision": "s"}, content="b v=4 4")
+    statements = ["DROP MEASUREMENT b", "SHOW MEASUREMENTS", "SELECT * FROM b", "SELECT * FROM a"]
+    for q in statements:
+        theirs = httpx.post(f"{influxd}/query", data={"db": "dropme", "q": q}).json()
+        ours = httpx.post(f"{edge.url}/query", data={"db": "dropme", "q": q}).json()
+        assert _norm(ours) == _norm(theirs), q
+    for base in (influxd, edge.url):
+        r = httpx.post(f"{base}/query", data={"q": "DROP DATABASE dropme"})
+        assert r.json() == {"results": [{"statement_id": 0}]}
+    q = "SHOW DATABASES"
+    assert _ask(edge.url, q) == _ask(influxd, q)
+    assert not [p for p in edge.data_dir.rglob("*.parquet") if "dropme" in str(p)]

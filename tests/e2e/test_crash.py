@@ -184,3 +184,59 @@ def test_record_numbers_never_go_back_after_persisted_segments_are_deleted(tmp_p
         assert [row["v"] for row in r.json()] == [0, 1, 2, 3, 4, 100]
     finally:
         edge.stop()
+
+
+def test_dropped_data_stays_dropped_after_a_crash(tmp_path: Path) -> None:
+    args = ("--query-workers", "1")
+    edge = start_edge(tmp_path / "data", *args)
+    try:
+
+        def q(text: str, db: str = "dr") -> dict[str, object]:
+            r = httpx.post(f"{edge.url}/query", data={"db": db, "q": text}, timeout=60)
+            assert r.status_code == 200, r.text
+            doc: dict[str, object] = r.json()
+            return doc
+
+        def write(body: str, db: str = "dr") -> None:
+            r = httpx.post(f"{edge.url}/write", params={"db": db, "precision": "s"}, content=body)
+            assert r.status_code == 204, r.text
+
+        write("a v=1 1\nb v=1 1")
+        assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+        write("b v=2 2")  # only in the WAL and the buffer
+        write("c v=1 1", db="gone")
+        q("DROP MEASUREMENT b")
+        q("DROP DATABASE gone", db="")
+        write("b v=3 3")  # b again, after the drop
+        kill_group(edge)
+        edge = start_edge(tmp_path / "data", *args)
+        assert q("SELECT v FROM b") == {
+            "results": [
+                {
+                    "statement_id": 0,
+                    "series": [
+                        {
+                            "name": "b",
+                            "columns": ["time", "v"],
+                            "values": [["1970-01-01T00:00:03Z", 3]],
+                        }
+                    ],
+                }
+            ]
+        }
+        assert q("SELECT count(v) FROM a")["results"] == [
+            {
+                "statement_id": 0,
+                "series": [
+                    {
+                        "name": "a",
+                        "columns": ["time", "count"],
+                        "values": [["1970-01-01T00:00:00Z", 1]],
+                    }
+                ],
+            }
+        ]
+        names = q("SHOW DATABASES", db="")["results"]
+        assert "gone" not in str(names)
+    finally:
+        edge.stop()

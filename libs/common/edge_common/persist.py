@@ -43,6 +43,9 @@ class SnapshotManifest:
     files: list[ParquetFile] = field(default_factory=list)
     wal_upto: dict[int, int] = field(default_factory=dict)  # ingest worker → last seq covered
     created_ns: int = 0
+    # dropped databases/tables ({"database", "table": None for the whole database}): files
+    # of earlier snapshots under them no longer count
+    drops: list[dict[str, str | None]] = field(default_factory=list)
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -52,6 +55,7 @@ class SnapshotManifest:
                 "created_ns": self.created_ns,
                 "wal_upto": {str(k): v for k, v in self.wal_upto.items()},
                 "files": [asdict(f) for f in self.files],
+                "drops": self.drops,
             }
         )
 
@@ -65,6 +69,7 @@ class SnapshotManifest:
             [ParquetFile(**f) for f in doc["files"]],
             {int(k): int(v) for k, v in doc["wal_upto"].items()},
             int(doc.get("created_ns", 0)),
+            list(doc.get("drops", [])),
         )
 
 

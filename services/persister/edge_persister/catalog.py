@@ -96,6 +96,19 @@ class CatalogOwner:
         trial.databases[name] = DatabaseSchema(name)
         self._commit(trial)
 
+    def drop(self, db: str, table: str | None) -> bool:
+        """Remove a database or one of its tables; whether there was anything to remove."""
+        d = self.catalog.databases.get(db)
+        if d is None or (table is not None and table not in d.tables):
+            return False
+        trial = Catalog.from_json(self.catalog.to_json())
+        if table is None:
+            del trial.databases[db]
+        else:
+            del trial.databases[db].tables[table]
+        self._commit(trial)
+        return True
+
     def create_token(self, record: TokenRecord) -> None:
         if record.name in self.catalog.tokens:
             raise Conflict(f"a token named {record.name!r} exists already")

@@ -42,11 +42,26 @@ class FileIndex:
     last_seq: int = 0
 
     def add(self, manifest: SnapshotManifest) -> None:
+        for drop in manifest.drops:
+            for key in [
+                k
+                for k in self.files
+                if k[0] == drop["database"] and drop.get("table") in (None, k[1])
+            ]:
+                del self.files[key]
         for f in manifest.files:
             self.files.setdefault((f.database, f.table), []).append((manifest.seq, f))
         for worker, seq in manifest.wal_upto.items():
             self.wal_upto[worker] = max(self.wal_upto.get(worker, 0), seq)
         self.last_seq = max(self.last_seq, manifest.seq)
+
+    def under(self, db: str, table: str | None) -> list[ParquetFile]:
+        return [
+            f
+            for (d, t), files in self.files.items()
+            if d == db and table in (None, t)
+            for _, f in files
+        ]
 
     def overlapping(self, db: str, table: str, lo: int | None, hi: int | None) -> list[ParquetFile]:
         return [

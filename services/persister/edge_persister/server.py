@@ -23,6 +23,7 @@ from edge_common.auth import TokenRecord
 from edge_common.errors import DatabaseNotFound, EdgeError, NotFound
 from edge_common.merge import overlaps
 from edge_common.objectstore import object_store_from_settings
+from edge_common.paths import snapshot_key
 from edge_common.persist import SnapshotManifest
 from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
@@ -196,6 +197,9 @@ class Persister:
             if header.get("op") == "flush":
                 self._flush(sock, identity, header)
                 return
+            if header.get("op") == "drop":
+                self._drop(sock, identity, header)
+                return
             reply, out = self._dispatch(header, payloads)
         except EdgeError as err:
             reply, out = error_header(err), []
@@ -222,6 +226,48 @@ class Persister:
             sock.send_multipart([identity, *pack(reply)])
 
         self.persistence.request_flush(answer)
+
+    def _drop(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
+        """DROP DATABASE / MEASUREMENT: persist what is buffered first (so the WAL holds
+        nothing the drop must also cover), then remove it from the catalog, the buffer and
+        the file index, record a tombstone manifest, and delete its files."""
+        db, table = str(header["db"]), header.get("table")
+
+        def answer(_: SnapshotManifest | None) -> None:
+            reply: dict[str, Any]
+            try:
+                self._apply_drop(db, table)
+                reply = {"ok": True}
+            except EdgeError as err:
+                reply = error_header(err)
+            for k in ("call", "id"):
+                if k in header:
+                    reply[k] = header[k]
+            sock.send_multipart([identity, *pack(reply)])
+
+        self.persistence.request_flush(answer)
+
+    def _apply_drop(self, db: str, table: str | None) -> None:
+        index = self.persistence.index
+        files = index.under(db, table)
+        if not self.catalog.drop(db, table) and not files:
+            return
+        manifest = SnapshotManifest(
+            index.last_seq + 1,
+            wal_upto={w: a.upto for w, a in self.applied.items()},
+            created_ns=time.time_ns(),
+            drops=[{"database": db, "table": table}],
+        )
+        self.store.put(snapshot_key(self.settings.node_id, manifest.seq), manifest.encode())
+        index.add(manifest)
+        for key in [k for k in self.buffers if k[0] == db and table in (None, k[1])]:
+            del self.buffers[key]
+        for f in files:
+            try:
+                self.store.delete(f.path)
+            except EdgeError as err:  # the tombstone already hides it; log and go on
+                log.warning("could not delete %s: %s", f.path, err)
+        log.info("dropped %s%s: %d files", db, "" if table is None else f".{table}", len(files))
 
     def _dispatch(
         self, header: dict[str, Any], payloads: list[Any]

@@ -63,11 +63,14 @@ class QueryWorker:
         return 0
 
     # --- persister link ----------------------------------------------------------------
-    def _call(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    def _call(
+        self, header: dict[str, Any], timeout_s: float | None = None
+    ) -> tuple[dict[str, Any], list[Any]]:
         self._call_id += 1
         call_id = self._call_id
         self.pers.send_multipart(pack({**header, "call": call_id}))
-        deadline = time.monotonic() + self.settings.request_timeout_ms / 1000
+        wait = self.settings.request_timeout_ms / 1000 if timeout_s is None else timeout_s
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if not self.pers.poll(100):
                 continue
@@ -173,6 +176,10 @@ class QueryWorker:
                 self._refresh_catalog()
             return self.catalog
 
+        def drop(db: str, table: str | None) -> None:
+            self._call({"op": "drop", "db": db, "table": table}, timeout_s=600.0)
+            self._refresh_catalog()
+
         ctx = InfluxQLContext(
             catalog,
             run_sql,
@@ -180,6 +187,8 @@ class QueryWorker:
             header.get("readable"),
             time.time_ns(),
             go_floats=fmt in ("v1json", "v1csv"),
+            drop=drop,
+            writable=header.get("writable"),
         )
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx

@@ -21,11 +21,12 @@ router = APIRouter()
 _EPOCHS = {"ns", "n", "u", "µ", "us", "ms", "s", "m", "h"}
 
 
-def _readable(request: Request) -> list[str] | None:
+def _allowed(request: Request, action: str) -> list[str] | None:
+    """Databases the request's token may ``action`` (None: every one)."""
     p = principal(request)
     if p.admin or p.token is None:
         return None
-    return sorted({perm.db for perm in p.token.permissions if "read" in perm.actions})
+    return sorted({perm.db for perm in p.token.permissions if action in perm.actions})
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -58,7 +59,8 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
         "db": db,
         "format": fmt,
         "params": _params(values.get("params")),
-        "readable": _readable(request),
+        "readable": _allowed(request, "read"),
+        "writable": _allowed(request, "write"),
         "epoch": values.get("epoch") or None,
         "pretty": values.get("pretty") == "true",
         "chunked": values.get("chunked") == "true",

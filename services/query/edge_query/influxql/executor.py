@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from edge_common.errors import DatabaseNotFound, EdgeError, QueryError
+from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryError
 from edge_common.schema import Catalog
 from edge_query.influxql import ast
 from edge_query.influxql.parser import InfluxQLError, parse
@@ -27,9 +27,14 @@ class InfluxQLContext:
     readable: list[str] | None  # databases the caller may read; None: all
     now_ns: int
     go_floats: bool = True  # whole floats as ints, as the 1.x API writes them
+    drop: Callable[[str, str | None], None] | None = None  # (database, table or None)
+    writable: list[str] | None = None  # databases the caller may change; None: all
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
+
+    def may_change(self, db: str) -> bool:
+        return self.writable is None or db in self.writable or "*" in self.writable
 
 
 def run_influxql(
@@ -71,7 +76,17 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             raise DatabaseNotFound(f"database not found: {target}")
         return run_show(stmt, ctx.catalog(True), database, ctx.run_sql, ctx.now_ns, ctx.sees)
     if isinstance(stmt, ast.CreateDatabase):
+        if not ctx.may_change(stmt.name):
+            raise Forbidden(f"this token may not create database {stmt.name!r}")
         ctx.create_database(stmt.name)
+        return []
+    if isinstance(stmt, ast.DropDatabase | ast.DropMeasurement) and ctx.drop is not None:
+        db = stmt.name if isinstance(stmt, ast.DropDatabase) else database
+        if not db:
+            raise QueryError("database name required")
+        if not ctx.may_change(db):
+            raise Forbidden(f"this token may not change database {db!r}")
+        ctx.drop(db, None if isinstance(stmt, ast.DropDatabase) else stmt.name)
         return []
     if isinstance(stmt, ast.SelectStatement):
         db = _database_of(stmt, database)
