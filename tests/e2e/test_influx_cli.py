@@ -122,3 +122,37 @@ def test_v3_influxql_api_and_cli(edge: EdgeServer) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert '"count":2' in out.stdout
+
+
+def test_influxql_sees_tables_and_columns_written_after_create_database(edge: EdgeServer) -> None:
+    import httpx
+
+    def q(text: str) -> dict[str, object]:
+        doc: dict[str, object] = httpx.get(
+            f"{edge.url}/query", params={"db": "fresh", "q": text}
+        ).json()
+        return doc
+
+    q("CREATE DATABASE fresh")
+    for i in range(4):  # every query worker, each time with something new
+        httpx.post(
+            f"{edge.url}/write",
+            params={"db": "fresh", "precision": "s"},
+            content=f"t{i},k=v f{i}={i} {i + 1}",
+        )
+        for j in range(2):
+            got = q(f"SELECT f{i} FROM t{i}")
+            assert got == {
+                "results": [
+                    {
+                        "statement_id": 0,
+                        "series": [
+                            {
+                                "name": f"t{i}",
+                                "columns": ["time", f"f{i}"],
+                                "values": [[f"1970-01-01T00:00:0{i + 1}Z", i]],
+                            }
+                        ],
+                    }
+                ]
+            }, (i, j, got)

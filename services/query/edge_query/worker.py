@@ -169,11 +169,14 @@ class QueryWorker:
             self._call({"op": "create_database", "db": name})
             self._refresh_catalog()
 
+        looked = [False]
+
         def catalog(fresh: bool) -> Catalog:
-            # SELECT reuses this worker's copy (run_sql refreshes it when the persister
-            # reports a newer version); SHOW and CREATE look again
-            if fresh:
+            # looked up once per request (a write may have added tables or columns since),
+            # and again when a statement needs the newest (SHOW, after CREATE or DROP)
+            if fresh or not looked[0]:
                 self._refresh_catalog()
+                looked[0] = True
             return self.catalog
 
         def drop(db: str, table: str | None) -> None:

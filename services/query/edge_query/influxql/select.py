@@ -160,7 +160,13 @@ def _expand(
             col.sql = _math_sql(e, args)
             col.name = f.alias or e.name
             add(col)
-        elif isinstance(e, ast.Call) and e.name in ("top", "bottom", "distinct"):
+        elif isinstance(e, ast.Call) and e.name in (
+            "top",
+            "bottom",
+            "distinct",
+            "mode",
+            "integral",
+        ):
             add(_special(e, table, f.alias))
         elif isinstance(e, ast.Call):
             for col in _aggregate(e, table, f.alias):
@@ -296,10 +302,16 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
         raise QueryError(f"expected field argument in {call.name}()")
     field = call.args[0].name
     kind = table.columns.get(field)
-    if call.name == "distinct":
+    if call.name in ("distinct", "mode"):
         if len(call.args) != 1:
-            raise QueryError("distinct function can only have one argument")
+            raise QueryError(f"{call.name} function can only have one argument")
         n = 0
+    elif call.name == "integral":
+        n = 1_000_000_000
+        if len(call.args) == 2 and isinstance(call.args[1], ast.DurationLiteral):
+            n = call.args[1].ns
+        elif len(call.args) != 1:
+            raise QueryError("integral() takes a field and an optional duration")
     else:
         if len(call.args) != 2 or not isinstance(call.args[1], ast.IntegerLiteral):
             raise QueryError(f"{call.name}() takes a field and a count (tags are not built yet)")
@@ -549,6 +561,38 @@ def _select_multi(
             f"FROM {src} WHERE {where} GROUP BY {', '.join([*tags, value])} "
             f"ORDER BY {', '.join([*tags, first_seen, name])}"
         )
+    elif col.func in ("mode", "integral"):
+        start = rng.lo if rng.bounded_below else 0
+        t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+        part = f"PARTITION BY {', '.join(tags)} " if tags else ""
+        if col.func == "mode":  # the most frequent value; ties: the smallest
+            inner = (
+                f"SELECT {', '.join([*tag_sql, f'{value} AS __v'])}, count(*) AS __n "
+                f"FROM {src} WHERE {where} GROUP BY {', '.join([*tags, value])}"
+            )
+            ranked = (
+                f"SELECT *, row_number() OVER ({part}ORDER BY __n DESC, __v ASC) AS __rn "
+                f"FROM ({inner})"
+            )
+            sql = (
+                f"SELECT {', '.join([*tags, f'{start} AS __time', f'__v AS {name}'])} "
+                f"FROM ({ranked}) WHERE __rn = 1 ORDER BY {', '.join([*tags, '__time'])}"
+                if tags
+                else f"SELECT {start} AS __time, __v AS {name} FROM ({ranked}) WHERE __rn = 1"
+            )
+        else:  # trapezoids between consecutive points, per unit of time
+            lagged = (
+                f"SELECT {', '.join(tag_sql)}{', ' if tag_sql else ''}"
+                f"CAST({value} AS DOUBLE) AS __v, {t} AS __t, "
+                f"lag(CAST({value} AS DOUBLE)) OVER ({part}ORDER BY {t}) AS __pv, "
+                f"lag({t}) OVER ({part}ORDER BY {t}) AS __pt FROM {src} WHERE {where}"
+            )
+            area = f"coalesce(sum((__v + __pv) / 2.0 * (__t - __pt) / {int(col.percent)}.0), 0.0)"
+            sql = (
+                f"SELECT {', '.join([*tags, f'{start} AS __time', f'{area} AS {name}'])} "
+                f"FROM ({lagged})"
+                + (f" GROUP BY {', '.join(tags)} ORDER BY {', '.join(tags)}" if tags else "")
+            )
     else:
         order = "DESC" if col.func == "top" else "ASC"
         part = f"PARTITION BY {', '.join(tags)} " if tags else ""
