@@ -8,7 +8,7 @@ in line order (the later line wins when series and time repeat).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -79,7 +79,6 @@ class ParsedTable:
 class ParsedBody:
     tables: dict[str, ParsedTable]
     errors: list[LineError]
-    line_texts: dict[int, str] = field(default_factory=dict)  # filled lazily for rejections
 
 
 @dataclass

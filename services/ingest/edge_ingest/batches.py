@@ -7,7 +7,6 @@ one by one, the rest go in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +125,3 @@ def _dedupe(rejections: list[Rejection]) -> list[Rejection]:
     for r in rejections:
         seen.setdefault(r.line_number, r)
     return sorted(seen.values(), key=lambda r: r.line_number)
-
-
-Ensure = Callable[[str, dict[str, dict[str, ColumnType]]], dict[str, TableSchema]]

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "BinaryExpr",
-    "BindParam",
     "BoolLiteral",
     "Call",
     "CreateDatabase",
@@ -107,13 +106,6 @@ class NowCall:
 
 
 @dataclass(frozen=True)
-class BindParam:
-    """``$name``: replaced by a value from ``params`` before planning."""
-
-    name: str
-
-
-@dataclass(frozen=True)
 class Call:
     """A function call: ``mean(usage)``, ``percentile(x, 95)``, ``count(distinct(x))``."""
 
@@ -132,7 +124,7 @@ class BinaryExpr:
 
 @dataclass(frozen=True)
 class UnaryExpr:
-    """``-x`` (``op`` is "-") or ``NOT x`` isn't InfluxQL; only unary minus exists."""
+    """Unary minus (``op`` is "-"), on anything but a literal (literals are folded)."""
 
     op: str
     expr: Expr
@@ -154,7 +146,6 @@ Expr = (
     | DurationLiteral
     | TimeLiteral
     | NowCall
-    | BindParam
     | Call
     | BinaryExpr
     | UnaryExpr
