@@ -96,10 +96,9 @@ def test_time_range_filters(http: httpx.Client) -> None:
 
 
 def test_show_tables_and_information_schema(http: httpx.Client) -> None:
-    names = {
-        r["table_name"] for r in get(http, "SHOW TABLES").json() if r["table_schema"] == "public"
-    }
+    names = {r["table_name"] for r in get(http, "SHOW TABLES").json() if r["table_schema"] == "iox"}
     assert names == {"cpu"}
+    assert get(http, "SELECT count(*) AS c FROM public.iox.cpu").json()[0]["c"] > 0
     cols = get(
         http,
         "SELECT column_name FROM information_schema.columns "

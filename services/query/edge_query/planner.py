@@ -47,7 +47,14 @@ class TableNeed:
 
 
 def new_context() -> SessionContext:
-    config = SessionConfig().with_information_schema(True).with_target_partitions(2)
+    # tables live in catalog "public", schema "iox", as in InfluxDB 3 (information_schema and
+    # Flight SQL metadata show the same names): ``SELECT * FROM public.iox.cpu`` works too
+    config = (
+        SessionConfig()
+        .with_information_schema(True)
+        .with_target_partitions(2)
+        .with_default_catalog_and_schema("public", "iox")
+    )
     return SessionContext(config)
 
 
@@ -71,7 +78,7 @@ def _walk(plan: Any, parent_filter: Any, needs: dict[str, TableNeed]) -> None:
     node = plan.to_variant()
     kind = type(node).__name__
     if kind == "TableScan":
-        name = node.table_name()
+        name = _bare(node.table_name())
         projection = node.projection()
         # no projection at all: every column; an empty one (count(*)): time for the row count
         cols = None if projection is None else [c for _, c in projection] or [TIME_COLUMN]
@@ -91,6 +98,14 @@ def _walk(plan: Any, parent_filter: Any, needs: dict[str, TableNeed]) -> None:
     this_filter = node.predicate() if kind == "Filter" else None
     for child in plan.inputs():
         _walk(child, this_filter, needs)
+
+
+def _bare(name: str) -> str:
+    """``public.iox.cpu`` and ``iox.cpu`` are ``cpu``: the scan names what the query wrote."""
+    for prefix in ("public.iox.", "iox."):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
 
 
 def _time_bounds(expr: Any) -> tuple[int | None, int | None]:
