@@ -33,6 +33,18 @@ class Settings(BaseSettings):
         description="Address the HTTP API listens on (host:port).",
         validation_alias=_env("http_bind", "INFLUXDB3_HTTP_BIND_ADDR"),
     )
+    flight_bind: str | None = Field(
+        None,
+        description="An extra address (host:port) serving only Arrow Flight / Flight SQL; "
+        "gRPC clients are always served on --http-bind too.",
+        validation_alias=_env("flight_bind", "INFLUXDB3_FLIGHT_BIND_ADDR"),
+    )
+    http_only: bool = Field(
+        False,
+        description="Serve only HTTP on --http-bind (by default gRPC clients are served there "
+        "too); Flight clients then need --flight-bind.",
+        validation_alias=_env("http_only", "INFLUXDB3_HTTP_ONLY"),
+    )
     data_dir: Path = Field(
         Path("data"),
         description="Directory for the write-ahead log, the catalog and local object storage.",
@@ -199,9 +211,11 @@ class Settings(BaseSettings):
         validation_alias=_env("log_level", "INFLUXDB3_LOG_LEVEL", "LOG_FILTER"),
     )
 
-    @field_validator("http_bind")
+    @field_validator("http_bind", "flight_bind")
     @classmethod
-    def _check_bind(cls, value: str) -> str:
+    def _check_bind(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError(f"expected host:port, got {value!r}")

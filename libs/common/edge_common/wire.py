@@ -73,6 +73,11 @@ class Endpoints:
         return self._ipc("persister-query")
 
     @property
+    def flight_socket(self) -> Path:
+        """The Flight server's unix socket (gRPC, not ZeroMQ)."""
+        return self.run_dir / "flight.sock"
+
+    @property
     def persist_events(self) -> str:
         return self._ipc("persist-events")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,11 +17,32 @@ from edge_common.settings import Settings
 from edge_common.wire import Endpoints
 from edge_gateway.auth import Authenticator, FailureLimiter, TokenCache, authenticate
 from edge_gateway.errors import api_of, error_response
+from edge_gateway.flight.service import FlightService
 from edge_gateway.pool import WorkerPool
 from edge_gateway.routes import configure, persist, query, system, v1, write
 from edge_gateway.state import Gateway
 
 __all__ = ["create_app"]
+
+
+def start_flight(
+    settings: Settings,
+    endpoints: Endpoints,
+    gw: Gateway,
+    loop: asyncio.AbstractEventLoop,
+    timeout_s: float,
+) -> list[FlightService]:
+    """The Flight service on its unix socket (reached through the HTTP port) and, when
+    asked for, on ``--flight-bind``."""
+    endpoints.prepare()
+    sock = endpoints.flight_socket
+    sock.unlink(missing_ok=True)
+    servers = [FlightService(f"grpc+unix://{sock}", gw, loop, timeout_s)]
+    if settings.flight_bind:
+        host, _, port = settings.flight_bind.rpartition(":")
+        location = f"grpc+tcp://{host.strip('[]')}:{port}"
+        servers.append(FlightService(location, gw, loop, timeout_s))
+    return servers
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -47,9 +69,13 @@ def create_app(settings: Settings) -> FastAPI:
         for pool in (gw.ingest, gw.query, gw.persister):
             pool.start()
         app.state.gateway = gw
+        flights = start_flight(settings, endpoints, gw, asyncio.get_running_loop(), timeout)
         try:
             yield
         finally:
+            loop = asyncio.get_running_loop()
+            for server in flights:  # shutdown waits for calls, which need this loop: not here
+                await loop.run_in_executor(None, server.shutdown)
             for pool in (gw.ingest, gw.query, gw.persister):
                 pool.close()
             ctx.term()

@@ -38,6 +38,12 @@ class Principal:
         assert self.token is not None
         return self.token.allows(action, db)  # type: ignore[arg-type]
 
+    def databases(self, action: str) -> list[str] | None:
+        """Databases this principal may ``action`` (None: every one)."""
+        if self.admin or self.token is None:
+            return None
+        return sorted({perm.db for perm in self.token.permissions if action in perm.actions})
+
     def sees(self, db: str) -> bool:
         return self.admin or (self.token is not None and self.token.sees(db))
 
@@ -117,8 +123,19 @@ class Authenticator:
         password = request.query_params.get("p") if path in _V1_PATHS else None
         if password is None and path == "/query" and request.method == "POST":
             password = await _form_password(request)
+        return await self.check(client, request.headers.get("authorization"), password)
+
+    async def check(
+        self, client: str, authorization: str | None, password: str | None = None
+    ) -> Principal:
+        """Who presents these credentials (an ``Authorization`` value or a 1.x password);
+        raises Unauthenticated, or TooManyRequests for a client that keeps failing."""
+        s = self.settings
+        if s.bearer_token is None:
+            return _OPEN
+        self.limiter.check(client)
         try:
-            raw = presented_token(request.headers.get("authorization"), password)
+            raw = presented_token(authorization, password)
         except Exception:
             self.limiter.fail(client)
             raise

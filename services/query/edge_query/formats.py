@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 
 from edge_common.errors import BadRequest
 
-__all__ = ["CONTENT_TYPES", "render"]
+__all__ = ["ARROW_CHUNK_BYTES", "CONTENT_TYPES", "ipc_stream", "render"]
+
+ARROW_CHUNK_BYTES = 1 << 20
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -78,13 +80,27 @@ def render(fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> It
                 writer.write_batch(batch)
         yield out.getvalue()
     elif fmt == "arrow":
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, schema) as writer:
-            for batch in batches:
-                writer.write_batch(batch)
-        yield sink.getvalue().to_pybytes()
+        # self-contained IPC streams of about 1 MiB: each is decoded on its own as it arrives
+        pending: list[pa.RecordBatch] = []
+        size, sent = 0, False
+        for batch in batches:
+            pending.append(batch)
+            size += batch.nbytes
+            if size >= ARROW_CHUNK_BYTES:
+                yield ipc_stream(schema, pending)
+                pending, size, sent = [], 0, True
+        if pending or not sent:
+            yield ipc_stream(schema, pending)
     else:
         raise BadRequest(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
+
+
+def ipc_stream(schema: pa.Schema, batches: list[pa.RecordBatch]) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
 
 
 def _csv(batch: pa.RecordBatch, header: bool) -> bytes:

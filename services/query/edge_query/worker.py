@@ -17,7 +17,7 @@ from edge_common.objectstore import MemoryObjectStore, object_store_from_setting
 from edge_common.schema import Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
-from edge_query.formats import CONTENT_TYPES, render
+from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
 from edge_query.influxql.response import render_v1, to_arrow
 from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
@@ -108,6 +108,21 @@ class QueryWorker:
             if header.get("op") == "ping":
                 self._send(identity, {"id": header.get("id"), "kind": "head", "ok": True})
                 return
+            if header.get("op") == "tables":
+                self._send(
+                    identity,
+                    {"id": header.get("id"), "kind": "head", "ok": True},
+                    ipc_stream(*self._tables(str(header["db"]))),
+                )
+                return
+            if header.get("op") == "schema":
+                schema = self._schema(str(header["db"]), str(header["q"]))
+                self._send(
+                    identity,
+                    {"id": header.get("id"), "kind": "head", "ok": True},
+                    ipc_stream(schema, []),
+                )
+                return
             if header.get("op") == "influxql":
                 chunks, content_type = self._influxql(header)
                 first = next(chunks, b"")
@@ -141,12 +156,17 @@ class QueryWorker:
     ) -> None:
         self._send(identity, {"id": rid, "kind": "head", "ok": True, "content_type": content_type})
         try:
+            # Arrow chunks are whole IPC streams each: sent one by one, never joined
+            whole = content_type == CONTENT_TYPES["arrow"]
             pending = [first]
             size = len(first)
             for chunk in chunks:
+                if whole:
+                    self._send(identity, {"id": rid, "kind": "chunk"}, *pending)
+                    pending, size = [], 0
                 pending.append(chunk)
                 size += len(chunk)
-                if size >= _CHUNK_BYTES:
+                if not whole and size >= _CHUNK_BYTES:
                     self._send(identity, {"id": rid, "kind": "chunk"}, b"".join(pending))
                     pending, size = [], 0
             if pending:
@@ -155,6 +175,38 @@ class QueryWorker:
         except Exception as err:
             log.exception("query failed while streaming")
             self._send(identity, {"id": rid, "kind": "error", "message": _clean(str(err))})
+
+    def _planning_context(self, db: str) -> SessionContext:
+        """A context with every table of ``db``, empty: enough to plan, name and describe."""
+        self._refresh_catalog()
+        ctx = new_context()
+        register_empty(ctx, self._database(db))
+        return ctx
+
+    def _tables(self, db: str) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+        """Every table SQL can name in ``db``, with its Arrow schema (Flight SQL GetTables)."""
+        ctx = self._planning_context(db)
+        listed = ctx.sql(
+            "SELECT table_catalog, table_schema, table_name, table_type "
+            "FROM information_schema.tables ORDER BY 1, 2, 3, 4"
+        ).to_pylist()
+        rows: dict[str, list[Any]] = {n: [] for n in _TABLES_SCHEMA.names}
+        for t in listed:
+            qualified = f'"{t["table_catalog"]}"."{t["table_schema"]}"."{t["table_name"]}"'
+            rows["catalog_name"].append(t["table_catalog"])
+            rows["db_schema_name"].append(t["table_schema"])
+            rows["table_name"].append(t["table_name"])
+            rows["table_type"].append(t["table_type"])
+            rows["table_schema"].append(ctx.table(qualified).schema().serialize().to_pybytes())
+        return _TABLES_SCHEMA, [pa.RecordBatch.from_pydict(rows, schema=_TABLES_SCHEMA)]
+
+    def _schema(self, db: str, sql: str) -> pa.Schema:
+        """The schema a SQL query's answer will have, found by planning alone."""
+        try:
+            schema: pa.Schema = self._planning_context(db).sql(sql).schema()
+        except Exception as err:
+            raise QueryError(_clean(str(err))) from None
+        return schema
 
     def _influxql(self, header: dict[str, Any]) -> tuple[Iterator[bytes], str]:
         """Run InfluxQL; render the 1.x answer (``format`` v1json or v1csv) or, for the v3
@@ -262,6 +314,17 @@ class QueryWorker:
             span = None if rng is None else (int(rng[0]), int(rng[1]))
             sources.append((span, read_ipc(frame).select(names)))
         return combine(table, target, sources)
+
+
+_TABLES_SCHEMA = pa.schema(
+    [
+        ("catalog_name", pa.string()),
+        ("db_schema_name", pa.string()),
+        pa.field("table_name", pa.string(), nullable=False),
+        pa.field("table_type", pa.string(), nullable=False),
+        pa.field("table_schema", pa.binary(), nullable=False),
+    ]
+)
 
 
 def _register(ctx: SessionContext, name: str, table: pa.Table) -> None:

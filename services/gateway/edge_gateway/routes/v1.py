@@ -23,10 +23,7 @@ _EPOCHS = {"ns", "n", "u", "µ", "us", "ms", "s", "m", "h"}
 
 def _allowed(request: Request, action: str) -> list[str] | None:
     """Databases the request's token may ``action`` (None: every one)."""
-    p = principal(request)
-    if p.admin or p.token is None:
-        return None
-    return sorted({perm.db for perm in p.token.permissions if action in perm.actions})
+    return principal(request).databases(action)
 
 
 async def _form(request: Request) -> dict[str, str]:

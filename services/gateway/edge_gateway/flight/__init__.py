@@ -1,0 +1,1 @@
+"""Arrow Flight and Flight SQL, served beside HTTP on the same port."""
