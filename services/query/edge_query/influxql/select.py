@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from edge_common.errors import QueryError
@@ -642,8 +643,13 @@ def _column_values(col: pa.ChunkedArray, go_floats: bool) -> list[Any]:
     if pa.types.is_dictionary(col.type):  # to_pylist is ~25x slower on dictionaries
         col = col.cast(col.type.value_type)
     values = col.to_pylist()
-    if go_floats and pa.types.is_floating(col.type):
-        return [int(v) if v is not None and v.is_integer() and abs(v) < 1e21 else v for v in values]
+    if go_floats and pa.types.is_floating(col.type) and values:
+        # whole values found by numpy, converted one by one: usually few of them
+        arr = col.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            whole = np.flatnonzero((np.floor(arr) == arr) & (np.abs(arr) < 1e21))
+        for i in whole.tolist():
+            values[i] = int(values[i])
     return values
 
 

@@ -6,8 +6,6 @@ import datetime
 import re
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from edge_common.errors import QueryError
 
@@ -50,6 +48,9 @@ def format_times(ns: np.ndarray, epoch: str | None) -> list[object]:
     """Times as 1.x answers them: integers in ``epoch`` units, else RFC3339Nano text."""
     if epoch:
         return (ns // EPOCH_NS[epoch]).tolist()
-    text = pc.strftime(pa.array(ns, pa.timestamp("ns")), format="%Y-%m-%dT%H:%M:%S")
-    trimmed = pc.replace_substring_regex(text, pattern=r"\.?0+$", replacement="")
-    return [t + "Z" for t in trimmed.to_pylist()]
+    # whole seconds for every row at numpy speed; the rare fractional ones one by one
+    stamps = ns.astype(np.int64).view("datetime64[ns]")
+    out: list[object] = (np.datetime_as_string(stamps, unit="s").astype(object) + "Z").tolist()
+    for i in np.flatnonzero(ns % 1_000_000_000).tolist():
+        out[i] = str(np.datetime_as_string(stamps[i], unit="ns")).rstrip("0") + "Z"
+    return out
