@@ -136,6 +136,8 @@ def test_answers_are_the_same_before_and_after_a_snapshot(edge: EdgeServer) -> N
         "WHERE time >= '2016-01-01T00:20:00Z' GROUP BY w ORDER BY w",
         "SELECT count(*) AS c FROM cpu",
         "SELECT * FROM cpu WHERE hostname = 'host_3' ORDER BY time LIMIT 5",
+        "SELECT hostname, time, usage_user FROM cpu WHERE hostname IN ('host_3', 'host_5') "
+        "AND region <> 'nowhere' ORDER BY hostname, time",
     ]
     before = [sql(edge, "same", q) for q in queries]
     flush(edge)
@@ -173,6 +175,17 @@ def test_answers_are_the_same_before_and_after_a_snapshot(edge: EdgeServer) -> N
         f"SELECT usage_user FROM cpu WHERE hostname = '{host}' "
         f"AND time = arrow_cast({ts}, 'Timestamp(Nanosecond, None)')",
     ) == [{"usage_user": -5.0}]
+    # a tag filter (applied where the data lives) agrees with filtering the whole answer
+    every = sql(edge, "same", "SELECT hostname, time, usage_user FROM cpu ORDER BY hostname, time")
+    for tag_filter in (f"hostname = '{host}'", "hostname IN ('host_3', 'host_5', 'nobody')"):
+        picked = sql(
+            edge,
+            "same",
+            f"SELECT hostname, time, usage_user FROM cpu WHERE {tag_filter} "
+            "ORDER BY hostname, time",
+        )
+        allowed = {host} if "=" in tag_filter else {"host_3", "host_5"}
+        assert picked == [r for r in every if r["hostname"] in allowed]
 
 
 def test_subscribe_cli_prints_events(edge: EdgeServer) -> None:

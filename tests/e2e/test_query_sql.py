@@ -121,6 +121,18 @@ def test_errors(http: httpx.Client) -> None:
     assert r.status_code == 400
     r = http.post("/api/v3/query_sql", content=b"{not json")
     assert r.status_code == 400
+    # queries only read: no tables or views made, no settings changed
+    for statement in (
+        "CREATE TABLE made AS SELECT 1 AS x",
+        "CREATE VIEW made AS SELECT 1 AS x",
+        "SET datafusion.execution.batch_size = 1",
+        "INSERT INTO cpu (usage) VALUES (1)",
+        "DROP TABLE cpu",
+    ):
+        r = get(http, statement)
+        assert r.status_code == 400, statement
+        assert "not supported" in r.json()["error"], r.text
+    assert get(http, "SELECT * FROM made").status_code == 400
     assert get(http, "SELECT 1 AS x").json() == [{"x": 1}]
 
 

@@ -257,3 +257,31 @@ def test_dictionaries_differ_between_batches() -> None:
         {"time": 1, "host": "b", "v": 2.0},
         {"time": 2, "host": "b", "v": 3.0},
     ]
+
+
+def test_read_keeps_only_allowed_tag_values() -> None:
+    schema = _schema(host=TAG, zone=TAG, v=F)
+    buf = TableBuffer()
+    buf.append(
+        _batch(schema, [{"time": 1, "host": "a", "v": 1.0}, {"time": 2, "host": "b", "v": 2.0}])
+    )
+    buf.append(
+        _batch(schema, [{"time": 3, "host": "c", "zone": "z", "v": 3.0}, {"time": 4, "v": 4.0}])
+    )
+    got = _rows(buf.read(schema, ["time", "v"], values={"host": ["a", "c"]}))
+    assert [r["v"] for r in got] == [1.0, 3.0]
+    # a chunk without the column has the tag null everywhere: nothing passes
+    assert _rows(buf.read(schema, None, values={"zone": ["z"]})) == [
+        {"time": 3, "host": "c", "zone": "z", "v": 3.0}
+    ]
+    assert buf.read(schema, None, 0, 10, values={"host": []}) == []
+
+
+def test_allowed_values_keep_every_version_of_a_row() -> None:
+    """An overwritten point passes or fails the tag filter whole; the later write wins."""
+    schema = _schema(host=TAG, v=F, w=F)
+    buf = TableBuffer()
+    buf.append(_batch(schema, [{"time": 5, "host": "a", "v": 1.0, "w": 7.0}]))
+    buf.append(_batch(schema, [{"time": 5, "host": "a", "v": 2.0}]))
+    got = _rows(buf.read(schema, None, values={"host": ["a"]}))
+    assert got == [{"time": 5, "host": "a", "v": 2.0, "w": 7.0}]

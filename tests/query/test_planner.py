@@ -196,12 +196,52 @@ def test_widen() -> None:
     assert (need.columns, need.min_ns, need.max_ns) == ({"a", "b"}, 5, 20)
     need.widen(None, 7, None)
     assert (need.columns, need.min_ns, need.max_ns, need.scans) == (None, 5, None, 3)
-    assert need.to_wire() == {"name": "t", "columns": None, "min_ns": 5, "max_ns": None}
+    assert need.to_wire() == {
+        "name": "t",
+        "columns": None,
+        "min_ns": 5,
+        "max_ns": None,
+        "values": None,
+    }
     need = TableNeed("t")
-    need.widen(["b", "a"], None, 3)
-    assert need.to_wire() == {"name": "t", "columns": ["a", "b"], "min_ns": None, "max_ns": 3}
+    need.widen(["b", "a"], None, 3, {"h": {"x"}})
+    assert need.to_wire() == {
+        "name": "t",
+        "columns": ["a", "b"],
+        "min_ns": None,
+        "max_ns": 3,
+        "values": {"h": ["x"]},
+    }
 
 
 def test_unknown_table_is_an_error(ctx: SessionContext) -> None:
     with pytest.raises(Exception, match=r"(?i)not found"):
         plan_needs(ctx, "SELECT * FROM nope", None)
+
+
+@pytest.mark.parametrize(
+    ("where", "values"),
+    [
+        ("host = 'a'", {"host": ["a"]}),
+        ("'a' = host", {"host": ["a"]}),
+        ("host IN ('a', 'b') AND region = 'x'", {"host": ["a", "b"], "region": ["x"]}),
+        ("host = 'a' OR host = 'b'", {"host": ["a", "b"]}),
+        ("CAST(host AS VARCHAR) = 'a' AND usage > 1", {"host": ["a"]}),
+        ("host = 'a' OR region = 'b'", None),
+        ("host != 'a'", None),
+        ("host LIKE 'a%'", None),
+        ("usage > 1", None),
+    ],
+)
+def test_allowed_values(
+    ctx: SessionContext, where: str, values: dict[str, list[str]] | None
+) -> None:
+    needs = plan_needs(ctx, f"SELECT usage FROM cpu WHERE {where}", None)
+    assert needs["cpu"].to_wire()["values"] == values
+
+
+def test_allowed_values_of_two_scans(ctx: SessionContext) -> None:
+    both = "SELECT usage FROM cpu WHERE host = 'a' UNION ALL SELECT usage FROM cpu WHERE host = 'b'"
+    assert plan_needs(ctx, both, None)["cpu"].to_wire()["values"] == {"host": ["a", "b"]}
+    one = "SELECT usage FROM cpu WHERE host = 'a' UNION ALL SELECT usage FROM cpu"
+    assert plan_needs(ctx, one, None)["cpu"].to_wire()["values"] is None

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from edge_common.schema import TIME_COLUMN, TableSchema
 
-__all__ = ["conform", "merge_latest", "overlaps", "sort_for_storage", "time_mask"]
+__all__ = ["conform", "merge_latest", "overlaps", "sort_for_storage", "tag_mask", "time_mask"]
 
 
 def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
@@ -50,6 +50,19 @@ def time_mask(t: pa.Array, min_ns: int | None, max_ns: int | None) -> pa.Array:
         upper = pc.less_equal(ts, max_ns)
         mask = upper if mask is None else pc.and_(mask, upper)
     return mask
+
+
+def tag_mask(batch: pa.RecordBatch, tag: str, allowed: list[str]) -> pa.Array:
+    """Rows whose ``tag`` is one of ``allowed`` (a batch without the column: none)."""
+    index = batch.schema.get_field_index(tag)
+    if index < 0:
+        return pa.array(np.zeros(batch.num_rows, dtype=bool))
+    column = batch.column(index)
+    wanted = pa.array(allowed, pa.string())
+    if pa.types.is_dictionary(column.type):  # test each distinct value once
+        hit = pc.is_in(column.dictionary.cast(pa.string()), value_set=wanted)
+        return pc.fill_null(pc.take(hit, column.indices), False)
+    return pc.fill_null(pc.is_in(column, value_set=wanted), False)
 
 
 def sort_for_storage(table: pa.Table, schema: TableSchema) -> pa.Table:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from edge_common.merge import conform, merge_latest, time_mask
+from edge_common.merge import conform, merge_latest, tag_mask, time_mask
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_persister.keyindex import KeyIndex
 
@@ -82,12 +83,14 @@ class TableBuffer:
         columns: list[str] | None = None,
         min_ns: int | None = None,
         max_ns: int | None = None,
+        values: dict[str, list[str]] | None = None,
         *,
         frozen: bool = False,
     ) -> list[pa.RecordBatch]:
         """Batches with exactly ``columns`` (all by default) in catalog types, rows with
-        ``min_ns <= time <= max_ns``; absent columns come back as nulls. ``frozen`` reads the
-        rows being persisted instead of the live ones."""
+        ``min_ns <= time <= max_ns`` and, for each tag in ``values``, one of its values;
+        absent columns come back as nulls. ``frozen`` reads the rows being persisted instead
+        of the live ones."""
         if self.has_repeats and not frozen:
             self._merge_repeats(schema)
         names = list(schema.columns) if columns is None else columns
@@ -99,10 +102,16 @@ class TableBuffer:
             ):
                 continue
             batch = conform(chunk.batch, target)
+            mask = None
             if (min_ns is not None and chunk.min_ns < min_ns) or (
                 max_ns is not None and chunk.max_ns > max_ns
             ):
-                batch = batch.filter(time_mask(chunk.batch.column(TIME_COLUMN), min_ns, max_ns))
+                mask = time_mask(chunk.batch.column(TIME_COLUMN), min_ns, max_ns)
+            for tag, allowed in (values or {}).items():
+                m = tag_mask(chunk.batch, tag, allowed)
+                mask = m if mask is None else pc.and_(mask, m)
+            if mask is not None:
+                batch = batch.filter(mask)
             if batch.num_rows:
                 out.append(batch)
         return out

@@ -337,6 +337,9 @@ class Persister:
                 continue
             cols = req.get("columns")
             lo, hi = req.get("min_ns"), req.get("max_ns")
+            # value constraints on tags only: all versions of a row share its tags
+            tags = set(schema.tag_names)
+            values = {k: v for k, v in (req.get("values") or {}).items() if k in tags}
             buf = self.buffers.get((db, req["name"]))
             files = self.persistence.index.overlapping(db, req["name"], lo, hi)
             frozen_range = None if buf is None else buf.time_range(frozen=True)
@@ -354,7 +357,9 @@ class Persister:
                 "live": live_range,
             }
             for frozen in (True, False):
-                batches = [] if buf is None else buf.read(schema, cols, lo, hi, frozen=frozen)
+                batches = (
+                    [] if buf is None else buf.read(schema, cols, lo, hi, values, frozen=frozen)
+                )
                 frames.append(ipc_bytes(batches, arrow))
             tables.append(entry)
         return {

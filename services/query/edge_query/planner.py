@@ -1,17 +1,24 @@
-"""Find what a query needs before any data moves: for each table, the columns it reads and
-the time range its filters allow, from DataFusion's optimized logical plan."""
+"""Find what a query needs before any data moves: for each table, the columns it reads, the
+time range its filters allow and the values its filters allow for some columns (``col =
+'text'``, or an OR of those), from DataFusion's optimized logical plan.
+
+The persister applies value constraints only to tag columns: every version of a row (same
+tags, same time) then passes or fails together, so merging repeats stays correct."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from datafusion import SessionConfig, SessionContext
+from datafusion import SessionConfig, SessionContext, SQLOptions
 
 from edge_common.schema import TIME_COLUMN, DatabaseSchema
 
-__all__ = ["TableNeed", "new_context", "plan_needs"]
+__all__ = ["READ_ONLY", "TableNeed", "new_context", "plan_needs"]
+
+# queries read: no CREATE/DROP (which would change a context), no INSERT, no SET
+READ_ONLY = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
 
 
 @dataclass
@@ -22,14 +29,25 @@ class TableNeed:
     columns: set[str] | None = None
     min_ns: int | None = None
     max_ns: int | None = None
+    values: dict[str, set[str]] = field(default_factory=dict)
     scans: int = 0
 
-    def widen(self, columns: list[str] | None, lo: int | None, hi: int | None) -> None:
+    def widen(
+        self,
+        columns: list[str] | None,
+        lo: int | None,
+        hi: int | None,
+        values: dict[str, set[str]] | None = None,
+    ) -> None:
         """Add one more scan of this table: the union of what every scan needs."""
+        values = values or {}
         if self.scans == 0:
             self.columns = None if columns is None else set(columns)
             self.min_ns, self.max_ns = lo, hi
+            self.values = {k: set(v) for k, v in values.items()}
         else:
+            # a column stays constrained only if every scan constrains it
+            self.values = {k: v | values[k] for k, v in self.values.items() if k in values}
             self.columns = (
                 None if columns is None or self.columns is None else (self.columns | set(columns))
             )
@@ -43,6 +61,7 @@ class TableNeed:
             "columns": None if self.columns is None else sorted(self.columns),
             "min_ns": self.min_ns,
             "max_ns": self.max_ns,
+            "values": {k: sorted(v) for k, v in self.values.items()} or None,
         }
 
 
@@ -68,7 +87,7 @@ def plan_needs(
     ctx: SessionContext, sql: str, params: dict[str, Any] | None
 ) -> dict[str, TableNeed]:
     """Plan ``sql`` over empty tables; return what each scanned table must supply."""
-    plan = ctx.sql(sql, param_values=params or None).optimized_logical_plan()
+    plan = ctx.sql(sql, options=READ_ONLY, param_values=params or None).optimized_logical_plan()
     needs: dict[str, TableNeed] = {}
     _walk(plan, None, needs)
     return needs
@@ -87,13 +106,15 @@ def _walk(plan: Any, parent_filter: Any, needs: dict[str, TableNeed]) -> None:
         predicates = list(node.filters())
         if parent_filter is not None:
             predicates.append(parent_filter)
+        values: dict[str, set[str]] = {}
         for p in predicates:
             plo, phi = _time_bounds(p)
             lo = plo if lo is None else (lo if plo is None else max(lo, plo))
             hi = phi if hi is None else (hi if phi is None else min(hi, phi))
+            values = _and(values, _allowed_values(p))
         if cols is not None and TIME_COLUMN not in cols and (lo is not None or hi is not None):
             cols = [*cols, TIME_COLUMN]
-        needs.setdefault(name, TableNeed(name)).widen(cols, lo, hi)
+        needs.setdefault(name, TableNeed(name)).widen(cols, lo, hi, values)
         return
     this_filter = node.predicate() if kind == "Filter" else None
     for child in plan.inputs():
@@ -106,6 +127,55 @@ def _bare(name: str) -> str:
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
+
+
+def _and(a: dict[str, set[str]], b: dict[str, set[str]]) -> dict[str, set[str]]:
+    out = {k: set(v) for k, v in a.items()}
+    for k, v in b.items():
+        out[k] = out[k] & v if k in out else set(v)
+    return out
+
+
+def _allowed_values(expr: Any) -> dict[str, set[str]]:
+    """Columns whose text value a predicate pins to a set: ``col = 'x'``, an OR of such
+    comparisons on one column (``IN``), and ANDs of those; anything else: none."""
+    node = expr.to_variant()
+    if type(node).__name__ != "BinaryExpr":
+        return {}
+    op = node.op()
+    if op == "AND":
+        return _and(_allowed_values(node.left()), _allowed_values(node.right()))
+    if op == "OR":
+        left, right = _allowed_values(node.left()), _allowed_values(node.right())
+        if len(left) == 1 and left.keys() == right.keys():
+            (k,) = left
+            return {k: left[k] | right[k]}
+        return {}
+    if op != "=":
+        return {}
+    for col, lit in ((node.left(), node.right()), (node.right(), node.left())):
+        name = _column_name(col)
+        value = _text_literal(lit)
+        if name is not None and value is not None:
+            return {name: {value}}
+    return {}
+
+
+def _column_name(expr: Any) -> str | None:
+    node = expr.to_variant()
+    kind = type(node).__name__
+    if kind == "Cast":
+        node = node.expr().to_variant()
+        kind = type(node).__name__
+    return str(node.name()) if kind == "Column" else None
+
+
+def _text_literal(expr: Any) -> str | None:
+    if type(expr.to_variant()).__name__ != "Literal":
+        return None
+    scalar = expr.python_value()
+    value = scalar.as_py() if isinstance(scalar, pa.Scalar) else scalar
+    return value if isinstance(value, str) else None
 
 
 def _time_bounds(expr: Any) -> tuple[int | None, int | None]:

@@ -76,11 +76,24 @@ class ParquetSource:
                 total -= p.stat().st_size
                 p.unlink(missing_ok=True)
 
-    def read(self, key: str, target: pa.Schema, lo: int | None, hi: int | None) -> pa.Table:
+    def read(
+        self,
+        key: str,
+        target: pa.Schema,
+        lo: int | None,
+        hi: int | None,
+        values: dict[str, list[str]] | None = None,
+    ) -> pa.Table:
+        """Rows of one file in ``target``'s columns, in the time range and, for each column
+        of ``values`` (tags only: the caller's duty), holding one of its values."""
         source = self._local(key)
         names = pq.read_schema(source).names
         present = [n for n in target.names if n in names]
         filters: list[Any] = []
+        for tag, allowed in (values or {}).items():
+            if tag not in names:
+                return target.empty_table()  # the tag is null in every row of this file
+            filters.append((tag, "in", list(allowed)))
         if lo is not None:
             filters.append((TIME_COLUMN, ">=", pa.scalar(lo, pa.timestamp("ns"))))
         if hi is not None:

@@ -20,7 +20,7 @@ from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
 from edge_query.influxql.response import render_v1, to_arrow
-from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
+from edge_query.planner import READ_ONLY, TableNeed, new_context, plan_needs, register_empty
 from edge_query.sources import ParquetSource, combine
 
 __all__ = ["QueryWorker"]
@@ -36,6 +36,7 @@ class QueryWorker:
         self.ctx = ctx
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
         self.catalog = Catalog()
+        self._planners: dict[str, tuple[int, SessionContext]] = {}
         self._call_id = 0
         store = object_store_from_settings(settings)
         self.parquet = ParquetSource(
@@ -179,9 +180,7 @@ class QueryWorker:
     def _planning_context(self, db: str) -> SessionContext:
         """A context with every table of ``db``, empty: enough to plan, name and describe."""
         self._refresh_catalog()
-        ctx = new_context()
-        register_empty(ctx, self._database(db))
-        return ctx
+        return self._planner(db, self._database(db))
 
     def _tables(self, db: str) -> tuple[pa.Schema, list[pa.RecordBatch]]:
         """Every table SQL can name in ``db``, with its Arrow schema (Flight SQL GetTables)."""
@@ -203,7 +202,7 @@ class QueryWorker:
     def _schema(self, db: str, sql: str) -> pa.Schema:
         """The schema a SQL query's answer will have, found by planning alone."""
         try:
-            schema: pa.Schema = self._planning_context(db).sql(sql).schema()
+            schema: pa.Schema = self._planning_context(db).sql(sql, options=READ_ONLY).schema()
         except Exception as err:
             raise QueryError(_clean(str(err))) from None
         return schema
@@ -271,8 +270,7 @@ class QueryWorker:
     ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         for attempt in range(2):
             schema = self._database(db)
-            planning = new_context()
-            register_empty(planning, schema)
+            planning = self._planner(db, schema)
             try:
                 needs = plan_needs(planning, sql, params)
             except Exception as err:
@@ -292,12 +290,28 @@ class QueryWorker:
                 fetched[name] = self._assemble(
                     schema.tables[name], needs[name], entry, frames[2 * i : 2 * i + 2]
                 )
+            # the tables the query reads; every table when it asks about them (information_schema)
+            everything = any(name not in schema.tables for name in needs)
             for name, table in schema.tables.items():
                 data = fetched.get(name)
-                _register(ctx, name, table.query_schema().empty_table() if data is None else data)
-            df = ctx.sql(sql, param_values=params)
+                if data is not None or everything:
+                    _register(
+                        ctx, name, table.query_schema().empty_table() if data is None else data
+                    )
+            df = ctx.sql(sql, options=READ_ONLY, param_values=params)
             return df.schema(), (b.to_pyarrow() for b in df.execute_stream())
         raise QueryError("the catalog kept changing while the query was planned")
+
+    def _planner(self, db: str, schema: DatabaseSchema) -> SessionContext:
+        """A context with every table of ``db``, empty, for planning: kept while the
+        catalog's version stays the same (queries cannot change it: they are read-only)."""
+        cached = self._planners.get(db)
+        if cached is not None and cached[0] == self.catalog.version:
+            return cached[1]
+        ctx = new_context()
+        register_empty(ctx, schema)
+        self._planners[db] = (self.catalog.version, ctx)
+        return ctx
 
     def _assemble(
         self, table: TableSchema, need: TableNeed, entry: dict[str, Any], frames: list[Any]
@@ -307,8 +321,10 @@ class QueryWorker:
         names = sorted(table.columns) if cols is None else sorted(cols)
         target = table.arrow_schema(names)
         sources: list[tuple[tuple[int, int] | None, pa.Table]] = []
+        tags = set(table.tag_names)
+        values = {k: sorted(v) for k, v in need.values.items() if k in tags}
         for f in entry["files"]:
-            data = self.parquet.read(f["path"], target, need.min_ns, need.max_ns)
+            data = self.parquet.read(f["path"], target, need.min_ns, need.max_ns, values)
             sources.append(((f["min_time_ns"], f["max_time_ns"]), data))
         for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))
