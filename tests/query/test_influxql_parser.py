@@ -648,7 +648,7 @@ ERRORS = [
         "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",
         18,
     ),
-    ("SHOW USERS", "SHOW USERS is not supported at line 1, char 1", 1),
+    ("SHOW SHARDS", "SHOW SHARDS is not supported at line 1, char 1", 1),
     ("SHOW STATS", "SHOW STATS is not supported at line 1, char 1", 1),
     ("KILL QUERY 1", "KILL is not supported at line 1, char 1", 1),
     ("DROP USER bob", "DROP USER is not supported at line 1, char 1", 1),

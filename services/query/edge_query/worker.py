@@ -290,15 +290,19 @@ class QueryWorker:
                 fetched[name] = self._assemble(
                     schema.tables[name], needs[name], entry, frames[2 * i : 2 * i + 2]
                 )
-            # the tables the query reads; every table when it asks about them (information_schema)
-            everything = any(name not in schema.tables for name in needs)
-            for name, table in schema.tables.items():
-                data = fetched.get(name)
-                if data is not None or everything:
-                    _register(
-                        ctx, name, table.query_schema().empty_table() if data is None else data
-                    )
-            df = ctx.sql(sql, options=READ_ONLY, param_values=params)
+            for name, data in fetched.items():
+                _register(ctx, name, data)
+            df = None
+            if all(name in schema.tables for name in needs):
+                try:
+                    df = ctx.sql(sql, options=READ_ONLY, param_values=params)
+                except Exception:
+                    df = None  # it names a table the optimizer proved empty: no scan, no fetch
+            if df is None:  # every table then (information_schema asks about them all)
+                for name, table in schema.tables.items():
+                    if name not in fetched:
+                        _register(ctx, name, table.query_schema().empty_table())
+                df = ctx.sql(sql, options=READ_ONLY, param_values=params)
             return df.schema(), (b.to_pyarrow() for b in df.execute_stream())
         raise QueryError("the catalog kept changing while the query was planned")
 

@@ -73,9 +73,8 @@ _SHOW_WORDS = words(
     """CONTINUOUS DATABASES DIAGNOSTICS FIELD GRANTS MEASUREMENT MEASUREMENTS QUERIES RETENTION
     SERIES SHARD SHARDS STATS SUBSCRIPTIONS TAG USERS"""
 )
-_SHOW_UNSUPPORTED = {"CONTINUOUS": "CONTINUOUS QUERIES", "SHARD": "SHARD GROUPS"}
+_SHOW_UNSUPPORTED = {"SHARD": "SHARD GROUPS"}
 _SHOW_UNSUPPORTED |= {w: w for w in words("DIAGNOSTICS GRANTS QUERIES SHARDS STATS SUBSCRIPTIONS")}
-_SHOW_UNSUPPORTED["USERS"] = "USERS"
 _CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
 _DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
 _OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
@@ -307,6 +306,11 @@ class _Parser:
             raise self.unsupported(start, f"SHOW {_SHOW_UNSUPPORTED[word]}")
         if word == "DATABASES":
             return ast.ShowStatement("DATABASES")
+        if word == "USERS":  # there are tokens, not users: an empty list, as influxd has
+            return ast.ShowStatement("USERS")
+        if word == "CONTINUOUS":
+            self.expect("KEYWORD", "QUERIES")
+            return ast.ShowStatement("CONTINUOUS QUERIES")
         if word == "RETENTION":
             self.expect("KEYWORD", "POLICIES")
             return ast.ShowStatement("RETENTION POLICIES", database=self.on())

@@ -53,9 +53,11 @@ def run_select(
     if stmt.into is not None:
         raise QueryError("SELECT ... INTO is not supported yet")
     tables = _sources(stmt, db)
+    # a wildcard over several measurements lists every column of all of them, in each series
+    pool = _union(tables) if len(tables) > 1 else None
     series: list[Series] = []
     for table in tables:
-        series += _select_one(stmt, table, run_sql, now_ns, go_floats)
+        series += _select_one(stmt, table, run_sql, now_ns, go_floats, pool)
     if stmt.soffset:
         series = series[stmt.soffset :]
     if stmt.slimit:
@@ -76,6 +78,19 @@ def _sources(stmt: ast.SelectStatement, db: DatabaseSchema) -> list[TableSchema]
         elif src.name is not None and src.name in db.tables:
             out[src.name] = db.tables[src.name]
     return [out[n] for n in sorted(out)]
+
+
+def _is_field(table: TableSchema, name: str | None) -> bool:
+    kind = None if name is None else table.columns.get(name)
+    return kind is not None and kind.is_field
+
+
+def _union(tables: list[TableSchema]) -> TableSchema:
+    union = TableSchema("")
+    for t in tables:
+        for name, kind in t.columns.items():
+            union.columns.setdefault(name, kind)
+    return union
 
 
 def _fields(table: TableSchema) -> list[str]:
@@ -106,7 +121,11 @@ def _group_tags(stmt: ast.SelectStatement, table: TableSchema) -> tuple[list[str
 
 
 def _expand(
-    stmt: ast.SelectStatement, table: TableSchema, group: list[str], interval_ns: int | None = None
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    group: list[str],
+    interval_ns: int | None = None,
+    pool_of: TableSchema | None = None,
 ) -> list[_Column]:
     cols: list[_Column] = []
     names: dict[str, int] = {}
@@ -123,7 +142,7 @@ def _expand(
     for f in stmt.fields:
         e = f.expr
         if isinstance(e, ast.Wildcard | ast.RegexLiteral):
-            pool = _select_pool(table, group, getattr(e, "type_hint", None))
+            pool = _select_pool(pool_of or table, group, getattr(e, "type_hint", None))
             if isinstance(e, ast.RegexLiteral):
                 rx = re.compile(e.pattern)
                 pool = [n for n in pool if rx.search(n)]
@@ -131,6 +150,12 @@ def _expand(
                 add(_Column(n, _col_sql(n, table), "raw", field=n))
         elif isinstance(e, ast.VarRef):
             if e.name.lower() == TIME_COLUMN:
+                continue
+            kind = table.columns.get(e.name)
+            if (e.type_hint == "tag" and kind is not ColumnType.TAG) or (
+                e.type_hint == "field" and kind is ColumnType.TAG
+            ):  # asked as the other kind: no such column
+                add(_Column(f.alias or e.name, "NULL", "raw", field=None))
                 continue
             add(_Column(f.alias or e.name, _col_sql(e.name, table), "raw", field=e.name))
         elif isinstance(e, ast.Call) and e.name in TRANSFORMS:
@@ -170,14 +195,46 @@ def _expand(
         ):
             add(_special(e, table, f.alias))
         elif isinstance(e, ast.Call):
-            for col in _aggregate(e, table, f.alias):
+            for col in _aggregate(e, table, f.alias, pool_of):
                 add(col)
+        elif _has_aggregate(e):
+            add(_aggregate_expr(e, table, f.alias or _expr_name(e)))
         else:
-            add(_Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw"))
+            refs = _expr_names(e)
+            field = next((n for n in refs if _is_field(table, n)), refs[0] if refs else None)
+            add(_Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw", field=field))
+    kinds = {c.kind for c in cols}
+    if kinds == {"agg", "raw"}:
+        cols = _at_selected_point(cols)
     kinds = {c.kind for c in cols}
     if len(kinds) > 1:
         raise QueryError("mixing aggregate and non-aggregate queries is not supported")
     return cols
+
+
+_PICK_ORDER = {  # the point each selector picks: the first of this order (1.x tie rules)
+    "first": "{t} ASC, {v} DESC",
+    "last": "{t} DESC, {v} DESC",
+    "max": "{v} DESC, {t} ASC",
+    "min": "{v} ASC, {t} ASC",
+}
+
+
+def _at_selected_point(cols: list[_Column]) -> list[_Column]:
+    """``SELECT max(x), host, y``: the other columns' values at the point max() picked."""
+    aggs = [c for c in cols if c.kind == "agg"]
+    if len(aggs) != 1 or aggs[0].func not in _PICK_ORDER or aggs[0].field is None:
+        return cols
+    sel = aggs[0]
+    v = quote_ident(sel.field or "")
+    order = _PICK_ORDER[sel.func or ""].format(t=quote_ident(TIME_COLUMN), v=v)
+    out = []
+    for c in cols:
+        if c.kind == "raw":
+            sql = f"first_value({c.sql} ORDER BY {order}) FILTER (WHERE {v} IS NOT NULL)"
+            c = _Column(c.name, sql, "agg", "aux", c.field)
+        out.append(c)
+    return out
 
 
 def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list[str]:
@@ -211,25 +268,58 @@ def _expr_name(e: ast.Expr) -> str:
     return ""
 
 
-def _raw_expr(e: ast.Expr, table: TableSchema) -> str:
+def _raw_expr(
+    e: ast.Expr, table: TableSchema, aggregate: Callable[[ast.Call], str] | None = None
+) -> str:
+    """SQL for an expression of fields, literals, math functions and, with ``aggregate``,
+    aggregate calls (``mean(x) * 2``)."""
     if isinstance(e, ast.VarRef):
         return _col_sql(e.name, table)
+    if isinstance(e, ast.Call) and e.name not in _MATH and aggregate is not None:
+        return aggregate(e)
     if isinstance(e, ast.IntegerLiteral):
         return str(e.value)
     if isinstance(e, ast.NumberLiteral):
         return repr(float(e.value))
     if isinstance(e, ast.ParenExpr):
-        return f"({_raw_expr(e.expr, table)})"
+        return f"({_raw_expr(e.expr, table, aggregate)})"
     if isinstance(e, ast.UnaryExpr):
-        return f"(-{_raw_expr(e.expr, table)})"
+        return f"(-{_raw_expr(e.expr, table, aggregate)})"
     if isinstance(e, ast.BinaryExpr) and e.op in ("+", "-", "*", "/", "%"):
-        lhs, rhs = _raw_expr(e.lhs, table), _raw_expr(e.rhs, table)
+        lhs, rhs = _raw_expr(e.lhs, table, aggregate), _raw_expr(e.rhs, table, aggregate)
         if e.op == "/":  # 1.x divides as floats
             return f"(CAST({lhs} AS DOUBLE) / {rhs})"
         return f"({lhs} {e.op} {rhs})"
     if isinstance(e, ast.Call) and e.name in _MATH:
-        return _math_sql(e, [_raw_expr(a, table) for a in e.args])
+        return _math_sql(e, [_raw_expr(a, table, aggregate) for a in e.args])
     raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+def _has_aggregate(e: ast.Expr) -> bool:
+    if isinstance(e, ast.Call):
+        return e.name not in _MATH or any(_has_aggregate(a) for a in e.args)
+    if isinstance(e, ast.BinaryExpr):
+        return _has_aggregate(e.lhs) or _has_aggregate(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _has_aggregate(e.expr)
+    return False
+
+
+def _aggregate_expr(e: ast.Expr, table: TableSchema, name: str) -> _Column:
+    """Arithmetic over aggregates, one value per group: ``max(x) - min(x)``."""
+    inner: list[_Column] = []
+
+    def leaf(call: ast.Call) -> str:
+        cols = _aggregate(call, table, None)
+        if len(cols) != 1:
+            raise QueryError(f"{call.name}() in an expression must name one field")
+        inner.append(cols[0])
+        return cols[0].sql
+
+    sql = _raw_expr(e, table, leaf)
+    fields = [c.field for c in inner]
+    field = None if None in fields else fields[0]  # an unknown field: no series, as 1.x
+    return _Column(name, sql if field else "NULL", "agg", "expr", field)
 
 
 _MATH = {
@@ -282,6 +372,19 @@ def _is_raw(e: ast.Expr) -> bool:
     return True
 
 
+def _expr_names(e: ast.Expr) -> list[str]:
+    """Every name an expression refers to, in order."""
+    if isinstance(e, ast.VarRef):
+        return [e.name]
+    if isinstance(e, ast.Call):
+        return [n for a in e.args for n in _expr_names(a)]
+    if isinstance(e, ast.BinaryExpr):
+        return _expr_names(e.lhs) + _expr_names(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _expr_names(e.expr)
+    return []
+
+
 def _expr_field(e: ast.Expr) -> str | None:
     if isinstance(e, ast.VarRef):
         return e.name
@@ -330,7 +433,9 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
     return col
 
 
-def _aggregate(call: ast.Call, table: TableSchema, alias: str | None) -> list[_Column]:
+def _aggregate(
+    call: ast.Call, table: TableSchema, alias: str | None, pool_of: TableSchema | None = None
+) -> list[_Column]:
     name = call.name
     if (
         name == "count"
@@ -359,7 +464,9 @@ def _aggregate(call: ast.Call, table: TableSchema, alias: str | None) -> list[_C
         raise QueryError(f"invalid number of arguments for {name}, expected at least 1, got 0")
     arg = call.args[0]
     if isinstance(arg, ast.Wildcard | ast.RegexLiteral):
-        fields = _fields(table)
+        source = pool_of or table
+        # the fields this function takes (mean(*) skips strings and booleans, as 1.x does)
+        fields = [f for f in _fields(source) if _takes(name, source.columns[f])]
         if isinstance(arg, ast.RegexLiteral):
             rx = re.compile(arg.pattern)
             fields = [f for f in fields if rx.search(f)]
@@ -369,17 +476,22 @@ def _aggregate(call: ast.Call, table: TableSchema, alias: str | None) -> list[_C
     return [_agg_column(name, arg.name, call, table, alias or name)]
 
 
+def _takes(func: str, kind: ColumnType) -> bool:
+    """Whether aggregate ``func`` takes a field of type ``kind``."""
+    numeric = kind in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
+    return (
+        func in ("count", "first", "last")
+        or numeric
+        or (func in ("min", "max") and kind is ColumnType.BOOLEAN)
+    )
+
+
 def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: str) -> _Column:
     kind = table.columns.get(field)
     if kind is None or not kind.is_field:  # a tag or unknown name: 1.x returns no series
         return _Column(out, "NULL", "agg", func, None)
     col = quote_ident(field)
-    numeric = kind in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
-    if (
-        func not in ("count", "first", "last")
-        and not numeric
-        and not (func in ("min", "max") and kind is ColumnType.BOOLEAN)
-    ):
+    if not _takes(func, kind):
         raise QueryError(f"unsupported {func}() type: {kind.value}")
     nn = f"FILTER (WHERE {col} IS NOT NULL)"
     sql = {
@@ -391,8 +503,9 @@ def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: 
         "stddev": f"stddev(CAST({col} AS DOUBLE))",
         "min": f"min({col})",
         "max": f"max({col})",
-        "first": f"first_value({col} ORDER BY {quote_ident(TIME_COLUMN)}) {nn}",
-        "last": f"last_value({col} ORDER BY {quote_ident(TIME_COLUMN)}) {nn}",
+        # points at the same time: influxd keeps the larger value
+        "first": f"first_value({col} ORDER BY {quote_ident(TIME_COLUMN)}, {col} DESC) {nn}",
+        "last": f"last_value({col} ORDER BY {quote_ident(TIME_COLUMN)}, {col}) {nn}",
     }.get(func)
     if func == "percentile":
         if len(call.args) != 2 or not isinstance(
@@ -434,12 +547,25 @@ def _where(residual: ast.Expr | None, rng: TimeRange, table: TableSchema, now_ns
     return where_sql(residual, rng, table, now_ns) or "TRUE"
 
 
+def _lookback(t: Transform) -> int:
+    """Intervals before the range a transformation of GROUP BY time() buckets reads (1.x
+    starts earlier so that the first bucket of the range gets a value)."""
+    if t.name == "moving_average":
+        return t.window - 1
+    return 0 if t.name == "cumulative_sum" else 1
+
+
 def _select_one(
-    stmt: ast.SelectStatement, table: TableSchema, run_sql: RunSql, now_ns: int, go_floats: bool
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    run_sql: RunSql,
+    now_ns: int,
+    go_floats: bool,
+    pool: TableSchema | None = None,
 ) -> list[Series]:
     group, interval = _group_tags(stmt, table)
     interval_ns = None if interval is None else _interval(interval, now_ns)[0]
-    cols = _expand(stmt, table, group, interval_ns)
+    cols = _expand(stmt, table, group, interval_ns, pool)
     transforms = [c.transform for c in cols if c.transform is not None]
     if transforms and len(cols) != 1:
         raise QueryError(
@@ -455,6 +581,8 @@ def _select_one(
     aggregate = cols[0].kind == "agg"
     if aggregate and all(c.field is None for c in cols):
         return []  # aggregates of tags or unknown fields: 1.x answers no series
+    if not aggregate and not any(_is_field(table, c.field) for c in cols):
+        return []  # tags alone (or unknown names): 1.x answers no series
     if interval is not None and not aggregate:
         raise QueryError("GROUP BY requires at least one aggregate function")
     tag_sql = [
@@ -464,10 +592,18 @@ def _select_one(
         for g in group
     ]
     t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
+    shown = (rng.lo, rng.hi)  # the range the answer shows; a transformation may look back
     if aggregate and interval is not None:
         if not rng.bounded_above:
             rng.hi = now_ns
+        shown = (rng.lo, rng.hi)
         every, offset = _interval(interval, now_ns)
+        back = _lookback(transforms[0]) * every if transforms else 0
+        if back and desc:
+            rng.hi += back
+        elif back and rng.bounded_below:
+            rng.lo -= back
         bucket = f"({t} - ((({t} - {offset}) % {every}) + {every}) % {every})"
         select = [
             *tag_sql,
@@ -476,8 +612,9 @@ def _select_one(
         ]
         keys = [*(quote_ident(g) for g in group), "__time"]
     elif aggregate:
-        lone = len(cols) == 1 and cols[0].func in _SELECTORS
-        time_sql = _selector_time(cols[0]) if lone else str(rng.lo if rng.bounded_below else 0)
+        mains = [c for c in cols if c.func != "aux"]
+        lone = len(mains) == 1 and mains[0].func in _SELECTORS
+        time_sql = _selector_time(mains[0]) if lone else str(rng.lo if rng.bounded_below else 0)
         select = [
             *tag_sql,
             f"{time_sql} AS __time",
@@ -498,7 +635,11 @@ def _select_one(
         sql = f"SELECT {', '.join(select)} FROM {quote_ident(table.name)} WHERE {where}"
         if keys:
             sql += f" GROUP BY {', '.join(keys)}"
-        sql += " HAVING count(*) > 0"  # an aggregate over no rows at all: no series
+        # a group without a value of the aggregated fields: no series, as 1.x
+        used = sorted(
+            {c.field for c in cols if c.field and c.func != "aux" and _is_field(table, c.field)}
+        )
+        sql += f" HAVING ({' + '.join(f'count({quote_ident(u)})' for u in used) or '0'}) > 0"
     order = [*(quote_ident(g) for g in group), "__time"]
     sql += f" ORDER BY {', '.join(order)}"
     result = run_sql(sql)
@@ -508,13 +649,13 @@ def _select_one(
         counts = [c.func == "count" for c in cols]
         series = [_fill(s, stmt, rng, every, offset, counts) for s in series]
         series = [s for s in series if s["values"]]
-    if transforms:
-        for s in series:
-            s["values"] = apply(transforms[0], s["values"])
-    desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
     for s in series:
         if desc:
             s["values"].reverse()
+        if transforms:  # over the rows in the asked order, as 1.x
+            s["values"] = [
+                r for r in apply(transforms[0], s["values"]) if shown[0] <= r[0] <= shown[1]
+            ]
         lo = stmt.offset or 0
         hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
         s["values"] = s["values"][lo:hi]
@@ -571,8 +712,11 @@ def _select_multi(
                 f"SELECT {', '.join([*tag_sql, f'{value} AS __v'])}, count(*) AS __n "
                 f"FROM {src} WHERE {where} GROUP BY {', '.join([*tags, value])}"
             )
+            # booleans tied: true, as 1.x; other ties: the smallest (1.x: Go map order)
+            boolean = table.columns.get(col.field or "") is ColumnType.BOOLEAN
+            tie = "__v DESC" if boolean else "__v ASC"
             ranked = (
-                f"SELECT *, row_number() OVER ({part}ORDER BY __n DESC, __v ASC) AS __rn "
+                f"SELECT *, row_number() OVER ({part}ORDER BY __n DESC, {tie}) AS __rn "
                 f"FROM ({inner})"
             )
             sql = (

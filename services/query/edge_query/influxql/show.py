@@ -66,6 +66,12 @@ def run_show(
     if what == "DATABASES":
         dbs = [[n] for n in sorted(catalog.databases) if sees(n)]
         return [{"name": "databases", "columns": ["name"], "values": dbs}]
+    if what == "USERS":  # access is by tokens (influxdb3 create token): no users to list
+        return [{"columns": ["user", "admin"]}]
+    if what == "CONTINUOUS QUERIES":  # none: one empty series per database, as influxd
+        return [
+            {"name": n, "columns": ["name", "query"]} for n in sorted(catalog.databases) if sees(n)
+        ]
     dbname = stmt.database or database
     if not dbname:
         raise QueryError("database name required")
@@ -167,6 +173,14 @@ def _cardinality(
     stmt: ast.ShowStatement, tables: list[TableSchema], db: str, run_sql: RunSql, now_ns: int
 ) -> list[Series]:
     what = stmt.what
+    if not stmt.exact and not stmt.sources and stmt.condition is None:
+        # influxd 1.x answers these two with one estimate over the database
+        if what == "MEASUREMENT CARDINALITY":
+            n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, now_ns))
+            return [{"columns": ["cardinality estimation"], "values": [[n]]}]
+        if what == "SERIES CARDINALITY":
+            n = sum(len(_series_keys(t, stmt, db, run_sql, now_ns)) for t in tables)
+            return [{"columns": ["cardinality estimation"], "values": [[n]]}]
     if what == "MEASUREMENT CARDINALITY":
         n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, now_ns))
         return [{"columns": ["count"], "values": [[n]]}]

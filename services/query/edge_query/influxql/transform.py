@@ -65,7 +65,9 @@ def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform,
 
 
 def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
-    """``rows`` are [time_ns, value]; returns the transformed rows."""
+    """``rows`` are [time_ns, value] in the query's order (ORDER BY time DESC: newest
+    first, and each value then follows its newer neighbour, as in 1.x); returns the
+    transformed rows."""
     points = [(r[0], r[1]) for r in rows if r[1] is not None]
     out: list[list[Any]] = []
     if t.name == "cumulative_sum":
@@ -81,14 +83,15 @@ def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
         return out
     for (t0, v0), (t1, v1) in itertools.pairwise(points):
         if t.name == "elapsed":
-            out.append([t1, (t1 - t0) // t.unit_ns])
+            elapsed = abs(t1 - t0) // t.unit_ns  # Go's division: toward zero
+            out.append([t1, elapsed if t1 >= t0 else -elapsed])
             continue
         if t.name.endswith("difference"):
             value: Any = v1 - v0
         else:
             if t1 == t0:
                 continue
-            value = (v1 - v0) / ((t1 - t0) / t.unit_ns)
+            value = (v1 - v0) / (abs(t1 - t0) / t.unit_ns)
         if t.name.startswith("non_negative") and value < 0:
             continue
         out.append([t1, value])
