@@ -556,3 +556,43 @@ def test_drop_measurement_and_database_like_influxd(servers: tuple[str, EdgeServ
     q = "SHOW DATABASES"
     assert _ask(edge.url, q) == _ask(influxd, q)
     assert not [p for p in edge.data_dir.rglob("*.parquet") if "dropme" in str(p)]
+
+
+INTO = [
+    f"SELECT mean(usage_user) INTO intodb..cpu_10m FROM cpu WHERE {_HALF} GROUP BY time(10m), host",
+    "SELECT free, used_pct INTO intodb..mem_copy FROM mem WHERE host = 'h0'",
+    "SELECT * INTO intodb..events_copy FROM events",
+    f"SELECT max(free) INTO intodb.autogen.:MEASUREMENT FROM mem WHERE {_HOUR} GROUP BY time(20m)",
+    "SELECT count(usage_user) INTO intodb..totals FROM cpu GROUP BY region",
+    "SELECT * INTO intodb..empty_copy FROM cpu WHERE host = 'nobody'",
+    "SELECT usage_user INTO intodb..cpu_copy FROM cpu WHERE host = 'h1' "
+    "AND time < '2016-01-01T00:05:00Z'",
+    "SELECT * INTO nodb..x FROM mem",
+]
+AFTER_INTO = [
+    "SHOW MEASUREMENTS",
+    "SELECT * FROM cpu_10m",
+    "SHOW TAG KEYS FROM cpu_10m",
+    "SELECT * FROM mem_copy LIMIT 3",
+    "SELECT count(*) FROM mem_copy",
+    "SELECT * FROM events_copy",
+    "SHOW FIELD KEYS FROM events_copy",
+    "SELECT * FROM mem",
+    "SELECT * FROM totals",
+    "SELECT * FROM cpu_copy",
+]
+
+
+def test_select_into_like_influxd(servers: tuple[str, EdgeServer]) -> None:
+    """SELECT … INTO writes through the write path; what lands is what influxd stores."""
+    influxd, edge = servers
+    for base in (influxd, edge.url):
+        assert httpx.post(f"{base}/query", data={"q": "CREATE DATABASE intodb"}).status_code == 200
+    for q in INTO:  # POST: influxd warns about writes over GET
+        theirs = httpx.post(f"{influxd}/query", data={"db": DB, "q": q}).json()
+        ours = httpx.post(f"{edge.url}/query", data={"db": DB, "q": q}).json()
+        assert _norm(ours) == _norm(theirs), q
+    for q in AFTER_INTO:
+        theirs = httpx.get(f"{influxd}/query", params={"db": "intodb", "q": q}).json()
+        ours = httpx.get(f"{edge.url}/query", params={"db": "intodb", "q": q}).json()
+        assert _norm(ours) == _norm(theirs), q

@@ -37,6 +37,7 @@ class QueryWorker:
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
         self.catalog = Catalog()
         self._planners: dict[str, tuple[int, SessionContext]] = {}
+        self._ingest: zmq.Socket[Any] | None = None
         self._call_id = 0
         store = object_store_from_settings(settings)
         self.parquet = ParquetSource(
@@ -82,6 +83,33 @@ class QueryWorker:
                 raise from_wire(reply["error"])
             return reply, payloads
         raise Unavailable("the persister did not answer in time")
+
+    def _write(self, db: str, body: bytes) -> int:
+        """Line protocol through an ingest worker (its WAL, then the persister), as an HTTP
+        write goes: answered once durable. Returns the points written."""
+        if self._ingest is None:
+            self._ingest = self.ctx.socket(zmq.DEALER)
+            self._ingest.setsockopt(zmq.LINGER, 0)
+            for i in range(self.settings.ingest_workers):  # DEALER spreads sends over them
+                self._ingest.connect(self.endpoints.ingest(i))
+        self._call_id += 1
+        call_id = self._call_id
+        header = {"op": "write", "db": db, "precision": "ns", "accept_partial": False}
+        self._ingest.send_multipart(pack({**header, "id": call_id}, body))
+        deadline = time.monotonic() + self.settings.request_timeout_ms / 1000
+        while time.monotonic() < deadline:
+            if not self._ingest.poll(100):
+                continue
+            reply, _ = unpack(self._ingest.recv_multipart(copy=False))
+            if reply.get("id") != call_id:
+                continue  # the answer to a write that already timed out
+            if not reply.get("ok", True):
+                raise from_wire(reply["error"])
+            if reply.get("rejected"):
+                first = (reply.get("errors") or [{}])[0]
+                raise QueryError(f"SELECT ... INTO wrote nothing: {first.get('error_message')}")
+            return int(reply.get("written", 0))
+        raise Unavailable("the ingest worker did not answer in time; the write may be retried")
 
     def _fetch_object(self, key: str) -> bytes:
         """A persisted file from a store only the persister holds (``memory``)."""
@@ -243,6 +271,7 @@ class QueryWorker:
             go_floats=fmt in ("v1json", "v1csv"),
             drop=drop,
             writable=header.get("writable"),
+            write=self._write,
         )
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx

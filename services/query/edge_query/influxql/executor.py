@@ -4,14 +4,15 @@ its result, not the request's)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
 
 from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryError
-from edge_common.schema import Catalog
+from edge_common.schema import Catalog, DatabaseSchema
 from edge_query.influxql import ast
+from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.select import run_select
 from edge_query.influxql.show import run_show
@@ -29,6 +30,7 @@ class InfluxQLContext:
     go_floats: bool = True  # whole floats as ints, as the 1.x API writes them
     drop: Callable[[str, str | None], None] | None = None  # (database, table or None)
     writable: list[str] | None = None  # databases the caller may change; None: all
+    write: Callable[[str, bytes], int] | None = None  # (database, line protocol) → points
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -59,6 +61,24 @@ def run_influxql(
             result["error"] = str(err).removeprefix("DataFusion error: ")
         results.append(result)
     return results
+
+
+def _select_into(
+    stmt: ast.SelectStatement, db: str, schema: DatabaseSchema, ctx: InfluxQLContext
+) -> list[dict[str, Any]]:
+    assert stmt.into is not None
+    target = stmt.into.database or db
+    if not ctx.may_change(target):
+        raise Forbidden(f"this token may not write database {target!r}")
+    if target not in ctx.catalog(False).databases and target not in ctx.catalog(True).databases:
+        raise DatabaseNotFound(f"database not found: {target}")
+    if ctx.write is None:
+        raise QueryError("SELECT ... INTO needs a write path")
+    # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
+    plain = replace(stmt, into=None)
+    series = run_select(plain, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns, False)
+    body, points = to_line_protocol(series, stmt.into.name)
+    return result_of(ctx.write(target, body) if points else 0)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
@@ -97,6 +117,8 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             schema = ctx.catalog(True).databases.get(db)
         if schema is None:
             raise DatabaseNotFound(f"database not found: {db}")
+        if stmt.into is not None:
+            return _select_into(stmt, db, schema, ctx)
         return run_select(stmt, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns, ctx.go_floats)
     name = type(stmt).__name__
     raise QueryError(f"{name} statements are not supported yet")

@@ -50,8 +50,6 @@ def run_select(
     now_ns: int,
     go_floats: bool = True,
 ) -> list[Series]:
-    if stmt.into is not None:
-        raise QueryError("SELECT ... INTO is not supported yet")
     tables = _sources(stmt, db)
     # a wildcard over several measurements lists every column of all of them, in each series
     pool = _union(tables) if len(tables) > 1 else None
