@@ -50,6 +50,9 @@ _HALF = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:30:00Z'"
 _HOUR = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:00:00Z'"
 
 ALLOWED: dict[str, str] = {
+    "SELECT sample(free, 2) FROM mem GROUP BY host": (
+        "sample() picks points at random (test_sample_picks_n_points_of_each_series checks it)"
+    ),
     # query text → why the answers may differ (checked only for answering without error)
     "SELECT mode(usage_system) FROM cpu GROUP BY host": (
         "four values tie for most frequent in every series; influxd 1.6.7 picks among tied "
@@ -198,6 +201,18 @@ QUERIES = [
     "SELECT mean(usage_user) FROM cpu WHERE time >= '2016-01-01T00:00:00Z' AND "
     "time < '2016-01-01T00:30:00Z' GROUP BY time(10m), host fill(none) SLIMIT 1 SOFFSET 1",
     "SELECT mean(usage_user) FROM cpu; SELECT count(free) FROM mem",
+    "SELECT sample(free, 1) FROM mem WHERE host = 'nobody'",
+    "SELECT sample(free, -1) FROM mem",
+    "SELECT top(free) FROM mem",
+    "SELECT sample(free, 100) FROM mem",
+    "SELECT sample(free, 100) FROM mem GROUP BY host",
+    "SELECT sample(free, 0) FROM mem",
+    "SELECT sample(free) FROM mem",
+    "SELECT sample(msg, 10) FROM events",
+    "SELECT sample(usage_user, 50) FROM cpu WHERE host = 'h2'",
+    "SELECT top(usage_user, 200) FROM cpu WHERE time < '2016-01-01T00:03:00Z'",
+    "SELECT bottom(free, 100) FROM mem",
+    "SELECT sample(free, 2) FROM mem GROUP BY host",
     # --- metadata, selection, conditions, arithmetic, aggregates, selectors, time buckets,
     # fill, transformations
     "SHOW MEASUREMENTS WITH MEASUREMENT = cpu",
@@ -596,3 +611,15 @@ def test_select_into_like_influxd(servers: tuple[str, EdgeServer]) -> None:
         theirs = httpx.get(f"{influxd}/query", params={"db": "intodb", "q": q}).json()
         ours = httpx.get(f"{edge.url}/query", params={"db": "intodb", "q": q}).json()
         assert _norm(ours) == _norm(theirs), q
+
+
+def test_sample_picks_n_points_of_each_series(servers: tuple[str, EdgeServer]) -> None:
+    _, edge = servers
+    every = _ask(edge.url, "SELECT free FROM mem GROUP BY host")[1]["results"][0]["series"]
+    picked = _ask(edge.url, "SELECT sample(free, 2) FROM mem GROUP BY host")[1]
+    series = picked["results"][0]["series"]
+    assert [s["tags"] for s in series] == [s["tags"] for s in every]
+    for s, all_rows in zip(series, every, strict=True):
+        assert len(s["values"]) == 2
+        assert all(row in all_rows["values"] for row in s["values"])
+        assert s["values"] == sorted(s["values"])

@@ -187,6 +187,7 @@ def _expand(
         elif isinstance(e, ast.Call) and e.name in (
             "top",
             "bottom",
+            "sample",
             "distinct",
             "mode",
             "integral",
@@ -399,7 +400,8 @@ def _expr_field(e: ast.Expr) -> str | None:
 
 
 def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
-    """top(f, N), bottom(f, N) and distinct(f): several rows per series, kind "multi"."""
+    """top(f, N), bottom(f, N), sample(f, N) and distinct(f): several rows per series,
+    kind "multi"."""
     if not call.args or not isinstance(call.args[0], ast.VarRef):
         raise QueryError(f"expected field argument in {call.name}()")
     field = call.args[0].name
@@ -414,7 +416,22 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
             n = call.args[1].ns
         elif len(call.args) != 1:
             raise QueryError("integral() takes a field and an optional duration")
+    elif call.name == "sample":  # influxd's own words
+        if len(call.args) != 2:
+            raise QueryError(
+                f"invalid number of arguments for sample, expected 2, got {len(call.args)}"
+            )
+        if not isinstance(call.args[1], ast.IntegerLiteral):
+            raise QueryError("expected integer argument in sample()")
+        n = call.args[1].value
+        if n < 1:
+            raise QueryError(f"sample window must be greater than 1, got {n}")
     else:
+        if len(call.args) < 2:
+            raise QueryError(
+                f"invalid number of arguments for {call.name}, expected at least 2, "
+                f"got {len(call.args)}"
+            )
         if len(call.args) != 2 or not isinstance(call.args[1], ast.IntegerLiteral):
             raise QueryError(f"{call.name}() takes a field and a count (tags are not built yet)")
         n = call.args[1].value
@@ -737,17 +754,26 @@ def _select_multi(
                 + (f" GROUP BY {', '.join(tags)} ORDER BY {', '.join(tags)}" if tags else "")
             )
     else:
-        order = "DESC" if col.func == "top" else "ASC"
         part = f"PARTITION BY {', '.join(tags)} " if tags else ""
         t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+        # top, bottom: the largest, smallest (earliest first on ties); sample: N at random
+        order = {
+            "top": f"{value} DESC, {t} ASC",
+            "bottom": f"{value} ASC, {t} ASC",
+        }.get(col.func or "", "random()")
+        # points at the same time come in series order, as 1.x emits them
+        series_key = ", ".join(
+            f"CAST({quote_ident(k)} AS VARCHAR)" for k in sorted(table.tag_names)
+        )
         inner = (
             f"SELECT {', '.join([*tag_sql, f'{t} AS __time', f'{value} AS {name}'])}, "
-            f"row_number() OVER ({part}ORDER BY {value} {order}, {t} ASC) AS __rn "
+            f"concat_ws(',', {series_key or repr('')}) AS __series, "
+            f"row_number() OVER ({part}ORDER BY {order}) AS __rn "
             f"FROM {src} WHERE {where}"
         )
         sql = (
-            f"SELECT * FROM ({inner}) WHERE __rn <= {int(col.percent)} "
-            f"ORDER BY {', '.join([*tags, '__time'])}"
+            f"SELECT {', '.join([*tags, '__time', name])} FROM ({inner}) "
+            f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', '__series'])}"
         )
     series = _cut(run_sql(sql), table.name, group, [col.name], go_floats)
     desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
