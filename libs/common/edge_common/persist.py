@@ -46,6 +46,9 @@ class SnapshotManifest:
     # dropped databases/tables ({"database", "table": None for the whole database}): files
     # of earlier snapshots under them no longer count
     drops: list[dict[str, str | None]] = field(default_factory=list)
+    # files rewritten without deleted rows (DELETE, DROP SERIES): old path → the path of
+    # the file that takes its place (in ``files``), or None when no row was left
+    replaced: dict[str, str | None] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -56,6 +59,7 @@ class SnapshotManifest:
                 "wal_upto": {str(k): v for k, v in self.wal_upto.items()},
                 "files": [asdict(f) for f in self.files],
                 "drops": self.drops,
+                "replaced": self.replaced,
             }
         )
 
@@ -70,6 +74,7 @@ class SnapshotManifest:
             {int(k): int(v) for k, v in doc["wal_upto"].items()},
             int(doc.get("created_ns", 0)),
             list(doc.get("drops", [])),
+            dict(doc.get("replaced", {})),
         )
 
 

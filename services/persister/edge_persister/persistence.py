@@ -49,8 +49,21 @@ class FileIndex:
                 if k[0] == drop["database"] and drop.get("table") in (None, k[1])
             ]:
                 del self.files[key]
+        if manifest.replaced:
+            # a rewritten file takes the old one's place: merges of repeats keep their order
+            new = {f.path: f for f in manifest.files}
+            for key, entries in self.files.items():
+                kept = []
+                for seq, f in entries:
+                    if f.path not in manifest.replaced:
+                        kept.append((seq, f))
+                    elif (path := manifest.replaced[f.path]) is not None and path in new:
+                        kept.append((seq, new[path]))
+                self.files[key] = kept
+        placed = {p for p in manifest.replaced.values() if p is not None}
         for f in manifest.files:
-            self.files.setdefault((f.database, f.table), []).append((manifest.seq, f))
+            if f.path not in placed:
+                self.files.setdefault((f.database, f.table), []).append((manifest.seq, f))
         for worker, seq in manifest.wal_upto.items():
             self.wal_upto[worker] = max(self.wal_upto.get(worker, 0), seq)
         self.last_seq = max(self.last_seq, manifest.seq)

@@ -31,6 +31,7 @@ from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
 from edge_persister.buffer import TableBuffer
 from edge_persister.catalog import CatalogOwner
+from edge_persister.deletion import rewrite
 from edge_persister.events import MemoryPublisher, ZmqPublisher
 from edge_persister.persistence import FileIndex, Persistence
 
@@ -200,6 +201,9 @@ class Persister:
             if header.get("op") == "drop":
                 self._drop(sock, identity, header)
                 return
+            if header.get("op") == "delete":
+                self._delete(sock, identity, header)
+                return
             reply, out = self._dispatch(header, payloads)
         except EdgeError as err:
             reply, out = error_header(err), []
@@ -247,16 +251,69 @@ class Persister:
 
         self.persistence.request_flush(answer)
 
+    def _delete(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
+        """DELETE / DROP SERIES: persist what is buffered, then rewrite the files holding
+        doomed rows (see :mod:`edge_persister.deletion`)."""
+
+        def answer(_: SnapshotManifest | None) -> None:
+            reply: dict[str, Any]
+            try:
+                reply = {"ok": True, "removed": self._apply_delete(header)}
+            except EdgeError as err:
+                reply = error_header(err)
+            for k in ("call", "id"):
+                if k in header:
+                    reply[k] = header[k]
+            sock.send_multipart([identity, *pack(reply)])
+
+        self.persistence.request_flush(answer)
+
+    def _apply_delete(self, header: dict[str, Any]) -> int:
+        db = str(header["db"])
+        schema = self.catalog.catalog.databases.get(db)
+        if schema is None:
+            raise DatabaseNotFound(f"database not found: {db}")
+        names = header.get("tables")
+        tables = (
+            sorted(schema.tables) if names is None else [n for n in names if n in schema.tables]
+        )
+        lo, hi = header.get("min_ns"), header.get("max_ns")
+        index = self.persistence.index
+        seq = index.last_seq + 1
+        files = [f for t in tables for f in index.overlapping(db, t, lo, hi)]
+        new_files, replaced, removed = rewrite(
+            self.store, seq, files, header.get("predicate"), lo, hi
+        )
+        if replaced:
+            manifest = SnapshotManifest(
+                seq, new_files, created_ns=time.time_ns(), replaced=replaced
+            )
+            self.store.put(snapshot_key(self.settings.node_id, seq), manifest.encode())
+            index.add(manifest)
+            for old in replaced:
+                try:
+                    self.store.delete(old)
+                except EdgeError as err:  # the manifest already hides it; log and go on
+                    log.warning("could not delete %s: %s", old, err)
+        # a measurement left without any row is gone, as its last series goes in 1.x
+        for t in tables:
+            buf = self.buffers.get((db, t))
+            if not index.under(db, t) and (buf is None or buf.time_range() is None):
+                self.catalog.drop(db, t)
+                self.buffers.pop((db, t), None)
+        log.info("deleted %d rows from %s (%d files rewritten)", removed, db, len(replaced))
+        return removed
+
     def _apply_drop(self, db: str, table: str | None) -> None:
         index = self.persistence.index
         files = index.under(db, table)
         if not self.catalog.drop(db, table) and not files:
             return
+        # no WAL watermark: the flush before covered what the drop removes, and rows of
+        # other tables applied since are only in memory (a watermark would skip their
+        # records on replay after a crash)
         manifest = SnapshotManifest(
-            index.last_seq + 1,
-            wal_upto={w: a.upto for w, a in self.applied.items()},
-            created_ns=time.time_ns(),
-            drops=[{"database": db, "table": table}],
+            index.last_seq + 1, created_ns=time.time_ns(), drops=[{"database": db, "table": table}]
         )
         self.store.put(snapshot_key(self.settings.node_id, manifest.seq), manifest.encode())
         index.add(manifest)

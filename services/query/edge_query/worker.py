@@ -258,6 +258,22 @@ class QueryWorker:
                 looked[0] = True
             return self.catalog
 
+        def delete(
+            db: str, tables: list[str] | None, predicate: Any, lo: int | None, hi: int | None
+        ) -> None:
+            self._call(
+                {
+                    "op": "delete",
+                    "db": db,
+                    "tables": tables,
+                    "predicate": predicate,
+                    "min_ns": lo,
+                    "max_ns": hi,
+                },
+                timeout_s=600.0,
+            )
+            self._refresh_catalog()
+
         def drop(db: str, table: str | None) -> None:
             self._call({"op": "drop", "db": db, "table": table}, timeout_s=600.0)
             self._refresh_catalog()
@@ -272,6 +288,7 @@ class QueryWorker:
             drop=drop,
             writable=header.get("writable"),
             write=self._write,
+            delete=delete,
         )
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx

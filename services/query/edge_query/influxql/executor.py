@@ -3,6 +3,7 @@ its result, not the request's)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,6 +17,7 @@ from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.select import run_select
 from edge_query.influxql.show import run_show
+from edge_query.influxql.translate import split_condition
 
 __all__ = ["InfluxQLContext", "run_influxql"]
 
@@ -31,6 +33,8 @@ class InfluxQLContext:
     drop: Callable[[str, str | None], None] | None = None  # (database, table or None)
     writable: list[str] | None = None  # databases the caller may change; None: all
     write: Callable[[str, bytes], int] | None = None  # (database, line protocol) → points
+    # (database, tables or None for all, tag predicate, min_ns, max_ns): rows removed
+    delete: Callable[[str, list[str] | None, Any, int | None, int | None], None] | None = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -61,6 +65,84 @@ def run_influxql(
             result["error"] = str(err).removeprefix("DataFusion error: ")
         results.append(result)
     return results
+
+
+def _delete(
+    stmt: ast.Delete | ast.DropSeries, database: str | None, ctx: InfluxQLContext
+) -> list[dict[str, Any]]:
+    """DELETE [FROM …] [WHERE tags and time] and DROP SERIES [FROM …] [WHERE tags]."""
+    assert ctx.delete is not None
+    if not database:
+        raise QueryError("database name required")
+    if not ctx.may_change(database):
+        raise Forbidden(f"this token may not change database {database!r}")
+    schema = ctx.catalog(True).databases.get(database)
+    if schema is None:
+        raise DatabaseNotFound(f"database not found: {database}")
+    tables = _named_tables(stmt.sources, schema) if stmt.sources else None
+    residual, rng = split_condition(stmt.condition, ctx.now_ns)
+    if isinstance(stmt, ast.DropSeries) and (rng.bounded_below or rng.bounded_above):
+        raise QueryError("DROP SERIES doesn't support time in WHERE clause")
+    fields = {n for t in schema.tables.values() for n, k in t.columns.items() if k.is_field}
+    predicate = None if residual is None else _tag_predicate(residual, fields)
+    if tables == []:
+        return []  # FROM names nothing that exists
+    ctx.delete(
+        database,
+        tables,
+        predicate,
+        rng.lo if rng.bounded_below else None,
+        rng.hi if rng.bounded_above else None,
+    )
+    return []
+
+
+def _named_tables(sources: list[ast.Source], schema: DatabaseSchema) -> list[str]:
+    names: set[str] = set()
+    for src in sources:
+        if isinstance(src, ast.Measurement) and src.regex is not None:
+            rx = re.compile(src.regex)
+            names |= {n for n in schema.tables if rx.search(n)}
+        elif isinstance(src, ast.Measurement) and src.name in schema.tables:
+            names.add(src.name)
+    return sorted(names)
+
+
+def _tag_predicate(e: ast.Expr, fields: set[str]) -> dict[str, Any]:
+    """A condition on tags as the persister's JSON predicate (fields: 1.x's error)."""
+    if isinstance(e, ast.ParenExpr):
+        return _tag_predicate(e.expr, fields)
+    if isinstance(e, ast.BinaryExpr) and e.op in ("AND", "OR"):
+        return {
+            "op": e.op.lower(),
+            "args": [_tag_predicate(e.lhs, fields), _tag_predicate(e.rhs, fields)],
+        }
+    if (
+        isinstance(e, ast.BinaryExpr)
+        and e.op in ("=", "!=", "<>", "=~", "!~")
+        and isinstance(e.lhs, ast.VarRef)
+    ):
+        if e.lhs.name in fields:
+            raise QueryError("fields not supported in WHERE clause during deletion")
+        op = "!=" if e.op == "<>" else e.op
+        if isinstance(e.rhs, ast.RegexLiteral) and op in ("=~", "!~"):
+            return {"op": op, "tag": e.lhs.name, "value": e.rhs.pattern}
+        if isinstance(e.rhs, ast.StringLiteral) and op in ("=", "!="):
+            return {"op": op, "tag": e.lhs.name, "value": e.rhs.value}
+    names = {n for n in _names(e)}
+    if names & fields:
+        raise QueryError("fields not supported in WHERE clause during deletion")
+    raise QueryError(f"unsupported condition in a deletion: {e}")
+
+
+def _names(e: ast.Expr) -> list[str]:
+    if isinstance(e, ast.VarRef):
+        return [e.name]
+    if isinstance(e, ast.BinaryExpr):
+        return _names(e.lhs) + _names(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _names(e.expr)
+    return []
 
 
 def _select_into(
@@ -108,6 +190,8 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             raise Forbidden(f"this token may not change database {db!r}")
         ctx.drop(db, None if isinstance(stmt, ast.DropDatabase) else stmt.name)
         return []
+    if isinstance(stmt, ast.Delete | ast.DropSeries) and ctx.delete is not None:
+        return _delete(stmt, database, ctx)
     if isinstance(stmt, ast.SelectStatement):
         db = _database_of(stmt, database)
         if not db:
