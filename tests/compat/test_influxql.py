@@ -50,6 +50,7 @@ LINES = [
 
 _HALF = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:30:00Z'"
 _HOUR = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:00:00Z'"
+_DAYS = "time >= '2015-12-31T00:00:00Z' AND time < '2016-01-02T00:00:00Z'"
 
 ALLOWED: dict[str, str] = {
     "SELECT sample(free, 2) FROM mem GROUP BY host": (
@@ -215,6 +216,22 @@ QUERIES = [
     "SELECT top(usage_user, 200) FROM cpu WHERE time < '2016-01-01T00:03:00Z'",
     "SELECT bottom(free, 100) FROM mem",
     "SELECT sample(free, 2) FROM mem GROUP BY host",
+    # tz(): bucket boundaries and times in the zone
+    "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 3 tz('Europe/Paris')",
+    "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 3 tz('America/New_York')",
+    "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 3 tz('UTC')",
+    "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 3 tz('Asia/Kolkata')",
+    f"SELECT mean(usage_user) FROM cpu WHERE {_HALF} GROUP BY time(10m) tz('Europe/Paris')",
+    f"SELECT mean(usage_user) FROM cpu WHERE {_HALF} GROUP BY time(10m) tz('Asia/Kolkata')",
+    f"SELECT count(usage_user) FROM cpu WHERE {_DAYS} GROUP BY time(1d) tz('America/New_York')",
+    f"SELECT count(usage_user) FROM cpu WHERE {_DAYS} GROUP BY time(1d) tz('Asia/Kolkata')",
+    "SELECT count(usage_user) FROM cpu WHERE time >= '2016-01-01 00:00:00' AND "
+    "time < '2016-01-01 01:00:00' GROUP BY time(20m) tz('Europe/Paris')",
+    f"SELECT count(usage_user) FROM cpu WHERE {_DAYS} GROUP BY time(1d) fill(none) "
+    "tz('America/New_York')",
+    "SELECT max(usage_user) FROM cpu tz('Europe/Paris')",
+    "SELECT usage_user FROM cpu LIMIT 1 tz('Nowhere/Land')",
+    "SELECT usage_user FROM cpu LIMIT 1 tz('')",
     # --- metadata, selection, conditions, arithmetic, aggregates, selectors, time buckets,
     # fill, transformations
     "SHOW MEASUREMENTS WITH MEASUREMENT = cpu",

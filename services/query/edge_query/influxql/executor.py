@@ -58,6 +58,9 @@ def run_influxql(
             series = _run(stmt, database, ctx)
             if series:
                 result["series"] = series
+            zone = getattr(stmt, "timezone", None)
+            if zone not in (None, "", "UTC"):
+                result["_tz"] = zone  # times shown in this zone (the renderer's business)
         except EdgeError as err:
             result["error"] = err.message
             result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer

@@ -21,10 +21,11 @@ __all__ = ["render_v1", "to_arrow"]
 
 def _times(results: list[dict[str, Any]], epoch: str | None) -> list[dict[str, Any]]:
     for r in results:
+        zone = r.pop("_tz", None)  # tz('Zone'): RFC3339 times with the zone's offset
         for s in r.get("series", []):
             if s["columns"] and s["columns"][0] == "time" and s["values"]:
                 ns = np.array([v[0] for v in s["values"]], dtype=np.int64)
-                for row, t in zip(s["values"], format_times(ns, epoch), strict=True):
+                for row, t in zip(s["values"], format_times(ns, epoch, zone), strict=True):
                     row[0] = t
     return results
 
@@ -103,6 +104,7 @@ def to_arrow(results: list[dict[str, Any]]) -> pa.Table:
     rows: list[dict[str, Any]] = []
     columns: dict[str, None] = {"iox::measurement": None}
     for r in results:
+        r.pop("_tz", None)  # Arrow timestamps are instants: no zone to show
         if "error" in r:
             raise from_wire({"code": r.get("code", "query"), "message": r["error"]})
         for s in r.get("series", []):

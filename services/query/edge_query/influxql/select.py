@@ -8,8 +8,11 @@ time() interval (buckets aligned to the epoch plus the offset, filled as fill() 
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
+import time
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -614,6 +617,7 @@ def _select_one(
             rng.hi = now_ns
         shown = (rng.lo, rng.hi)
         every, offset = _interval(interval, now_ns)
+        offset = _zoned(stmt, every, offset, rng)
         back = _lookback(transforms[0]) * every if transforms else 0
         if back and desc:
             rng.hi += back
@@ -661,6 +665,7 @@ def _select_one(
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
         every, offset = _interval(interval, now_ns)
+        offset = _zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
         series = [_fill(s, stmt, rng, every, offset, counts) for s in series]
         series = [s for s in series if s["values"]]
@@ -783,6 +788,33 @@ def _select_multi(
         lo = stmt.offset or 0
         s["values"] = s["values"][lo : None if not stmt.limit else lo + stmt.limit]
     return [s for s in series if s["values"]]
+
+
+def _zoned(stmt: ast.SelectStatement, every: int, offset: int, rng: TimeRange) -> int:
+    """The bucket offset in the statement's tz(): buckets start at local boundaries (1.x
+    shifts times by the zone's UTC offset before cutting them into intervals)."""
+    if stmt.timezone in (None, "", "UTC"):
+        return offset
+    zone = zoneinfo.ZoneInfo(stmt.timezone)
+    hi = rng.hi if rng.bounded_above else time.time_ns()
+    lo = rng.lo if rng.bounded_below else hi - 2 * 366 * 86_400 * 10**9
+    lo = max(lo, hi - 10 * 366 * 86_400 * 10**9)
+    step = max((hi - lo) // 5000, 3600 * 10**9)
+    shifts = {
+        int(_utcoffset(datetime.datetime.fromtimestamp(t / 1e9, zone))) * 10**9
+        for t in [*range(lo, hi, step), hi]
+    }
+    first = next(iter(shifts))
+    if any((z - first) % every for z in shifts):
+        raise QueryError(
+            f"tz('{stmt.timezone}'): the time range spans a change of the zone's UTC offset "
+            "that moves GROUP BY time() boundaries; such ranges are not built yet"
+        )
+    return (offset - first) % every
+
+
+def _utcoffset(moment: datetime.datetime) -> float:
+    return (moment.utcoffset() or datetime.timedelta()).total_seconds()
 
 
 def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:

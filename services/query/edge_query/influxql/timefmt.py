@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import zoneinfo
 
 import numpy as np
 
@@ -44,10 +45,26 @@ def parse_time(text: str) -> int:
     return ns
 
 
-def format_times(ns: np.ndarray, epoch: str | None) -> list[object]:
-    """Times as 1.x answers them: integers in ``epoch`` units, else RFC3339Nano text."""
+def _zoned_text(ns: int, zone: zoneinfo.ZoneInfo) -> str:
+    seconds, frac = divmod(ns, 1_000_000_000)
+    moment = datetime.datetime.fromtimestamp(seconds, zone)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        text += f".{frac:09d}".rstrip("0")
+    offset = int((moment.utcoffset() or datetime.timedelta()).total_seconds())
+    if offset == 0:
+        return text + "Z"
+    sign = "+" if offset > 0 else "-"
+    return f"{text}{sign}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
+
+
+def format_times(ns: np.ndarray, epoch: str | None, zone: str | None = None) -> list[object]:
+    """Times as 1.x answers them: integers in ``epoch`` units, else RFC3339Nano text (in
+    ``zone`` with its offset, e.g. ``2016-01-01T01:00:00+01:00``, when given)."""
     if epoch:
         return (ns // EPOCH_NS[epoch]).tolist()
+    if zone:
+        return [_zoned_text(int(v), zoneinfo.ZoneInfo(zone)) for v in ns.tolist()]
     # whole seconds for every row at numpy speed; the rare fractional ones one by one
     stamps = ns.astype(np.int64).view("datetime64[ns]")
     out: list[object] = (np.datetime_as_string(stamps, unit="s").astype(object) + "Z").tolist()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_common.errors import QueryError
+from edge_query.influxql.parser import parse
+from edge_query.influxql.select import _zoned
+from edge_query.influxql.timefmt import format_times
+from edge_query.influxql.translate import split_condition
+
+HOUR = 3600 * 10**9
+T0 = 1451606400 * 10**9  # 2016-01-01T00:00:00Z
+
+
+def _range(q: str) -> tuple[object, object]:
+    (stmt,) = parse(q, {}, T0)
+    return stmt, split_condition(stmt.condition, T0)[1]
+
+
+def test_buckets_start_at_local_boundaries() -> None:
+    stmt, rng = _range(
+        "SELECT count(v) FROM m WHERE time >= '2016-01-01T00:00:00Z' AND "
+        "time < '2016-01-03T00:00:00Z' GROUP BY time(1d) tz('America/New_York')"
+    )
+    # New York is UTC-5 in January: days start at 05:00 UTC
+    assert _zoned(stmt, 24 * HOUR, 0, rng) == 5 * HOUR  # type: ignore[arg-type]
+
+
+def test_an_offset_change_that_moves_boundaries_is_refused() -> None:
+    stmt, rng = _range(
+        "SELECT count(v) FROM m WHERE time >= '2016-03-01T00:00:00Z' AND "
+        "time < '2016-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')"
+    )
+    with pytest.raises(QueryError, match="change of the zone's UTC offset"):
+        _zoned(stmt, 24 * HOUR, 0, rng)  # type: ignore[arg-type]
+    # ten-minute buckets do not move when the offset changes by an hour
+    assert _zoned(stmt, 600 * 10**9, 0, rng) == 0  # type: ignore[arg-type]
+
+
+def test_times_shown_in_the_zone() -> None:
+    ns = np.array([T0, T0 + 1_500_000_000, T0 + 6 * 30 * 24 * HOUR], dtype=np.int64)
+    assert format_times(ns, None, "Europe/Paris") == [
+        "2016-01-01T01:00:00+01:00",
+        "2016-01-01T01:00:01.5+01:00",
+        "2016-06-29T02:00:00+02:00",
+    ]
+    assert format_times(ns[:1], None, "Asia/Kolkata") == ["2016-01-01T05:30:00+05:30"]
+    assert format_times(ns[:1], "s", "Asia/Kolkata") == [1451606400]
