@@ -690,3 +690,35 @@ def test_delete_and_drop_series_like_influxd(servers: tuple[str, EdgeServer]) ->
         # influxd names the shard that refused a field condition; Edge has no shards
         theirs = json.loads(re.sub(r'"shard \d+: ', '"', json.dumps(theirs)))
         assert _norm(ours) == _norm(theirs), q
+
+
+PARAMS: list[tuple[str, dict[str, Any]]] = [
+    ("SELECT usage_user FROM cpu WHERE host = $h LIMIT 2", {"h": "h1"}),
+    ("SELECT usage_user FROM cpu WHERE usage_user > $v AND host = $h", {"v": 90, "h": "h0"}),
+    ("SELECT usage_user FROM cpu WHERE usage_user > $v LIMIT 2", {"v": 90.5}),
+    ("SELECT free FROM mem WHERE swap = $b LIMIT 1", {"b": False}),
+    ("SELECT usage_user FROM cpu WHERE time > $t AND host = 'h1'", {"t": "2016-01-01T00:27:00Z"}),
+    ("SELECT usage_user FROM cpu WHERE host = $missing", {}),
+    (
+        "SELECT mean(usage_user) FROM cpu WHERE time >= $a AND time < $b GROUP BY time(10m)",
+        {"a": "2016-01-01T00:00:00Z", "b": "2016-01-01T00:30:00Z"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("q", "params"), PARAMS)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_bind_parameters_like_influxd(
+    servers: tuple[str, EdgeServer], q: str, params: dict[str, Any], method: str
+) -> None:
+    influxd, edge = servers
+    values = {"db": DB, "q": q, "params": json.dumps(params)}
+
+    def ask(base: str) -> tuple[int, Any]:
+        if method == "GET":
+            r = httpx.get(f"{base}/query", params=values)
+        else:
+            r = httpx.post(f"{base}/query", data=values)
+        return r.status_code, _norm(r.json())
+
+    assert ask(edge.url) == ask(influxd)
