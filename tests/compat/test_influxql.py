@@ -216,6 +216,26 @@ QUERIES = [
     "SELECT top(usage_user, 200) FROM cpu WHERE time < '2016-01-01T00:03:00Z'",
     "SELECT bottom(free, 100) FROM mem",
     "SELECT sample(free, 2) FROM mem GROUP BY host",
+    # subqueries
+    "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
+    "SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host)",
+    "SELECT sum(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host, region) "
+    "GROUP BY region",
+    f"SELECT max(mean) FROM (SELECT mean(usage_user) FROM cpu WHERE {_HALF} GROUP BY "
+    "time(10m), host)",
+    "SELECT max(mean) FROM (SELECT mean(usage_user) FROM cpu GROUP BY time(10m), host) "
+    f"WHERE {_HALF}",
+    f"SELECT max(mean) FROM (SELECT mean(usage_user) FROM cpu WHERE {_HALF} GROUP BY "
+    "time(10m), host) GROUP BY host",
+    "SELECT count(usage_user) FROM (SELECT usage_user FROM cpu WHERE usage_user > 50)",
+    "SELECT * FROM (SELECT usage_user FROM cpu WHERE host = 'h1') LIMIT 3",
+    "SELECT usage_user FROM (SELECT usage_user, usage_system FROM cpu WHERE host = 'h2') "
+    "WHERE usage_user > 50",
+    "SELECT top(m, 2) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
+    f"SELECT count(m) FROM (SELECT max(free) AS m FROM mem GROUP BY time(10m), host) WHERE {_HOUR}",
+    "SELECT max(d) FROM (SELECT derivative(usage_user) AS d FROM cpu WHERE host = 'h1')",
+    "SELECT mean(m) FROM (SELECT mean(usage_user) AS m FROM nosuch GROUP BY host)",
+    "SELECT spread(m) FROM (SELECT sum(free) AS m FROM mem GROUP BY host)",
     # tz(): bucket boundaries and times in the zone
     "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 3 tz('Europe/Paris')",
     "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 3 tz('America/New_York')",

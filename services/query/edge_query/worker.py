@@ -13,6 +13,7 @@ import zmq
 from datafusion import SessionContext
 
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
+from edge_common.merge import conform
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
@@ -240,8 +241,8 @@ class QueryWorker:
         API, one table in a v3 format."""
         fmt = str(header.get("format", "v1json"))
 
-        def run_sql(db: str, sql: str) -> pa.Table:
-            schema, batches = self.execute(db, sql, None)
+        def run_sql(db: str, sql: str, extra: dict[str, pa.Table] | None = None) -> pa.Table:
+            schema, batches = self.execute(db, sql, None, extra)
             return pa.Table.from_batches(list(batches), schema)
 
         def create_database(name: str) -> None:
@@ -312,11 +313,24 @@ class QueryWorker:
         self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)
 
     def execute(
-        self, db: str, sql: str, params: dict[str, Any] | None
+        self,
+        db: str,
+        sql: str,
+        params: dict[str, Any] | None,
+        extra: dict[str, pa.Table] | None = None,
     ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """Run ``sql`` over ``db``; ``extra`` tables (a subquery's answer) shadow stored
+        tables of the same name and are not fetched."""
+        extra = extra or {}
         for attempt in range(2):
             schema = self._database(db)
             planning = self._planner(db, schema)
+            if extra:  # a context of its own: the cached one stays as the catalog says
+                planning = new_context()
+                register_empty(planning, schema)
+                for name, table in extra.items():
+                    planning.deregister_table(name)
+                    _register(planning, name, table.schema.empty_table())
             try:
                 needs = plan_needs(planning, sql, params)
             except Exception as err:
@@ -324,7 +338,7 @@ class QueryWorker:
                     self._refresh_catalog()  # a table created since our last look
                     continue
                 raise QueryError(_clean(str(err))) from None
-            wanted = [need.to_wire() for need in needs.values()]
+            wanted = [need.to_wire() for name, need in needs.items() if name not in extra]
             reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
             if reply["catalog_version"] != self.catalog.version and attempt == 0:
                 self._refresh_catalog()  # new columns since we planned: plan again
@@ -333,20 +347,35 @@ class QueryWorker:
             fetched = {}
             for i, entry in enumerate(reply["tables"]):
                 name = entry["name"]
-                fetched[name] = self._assemble(
+                data = self._assemble(
                     schema.tables[name], needs[name], entry, frames[2 * i : 2 * i + 2]
                 )
-            for name, data in fetched.items():
+                # columns the SQL names but the optimizer found it never reads come as
+                # nulls: planning checks every name before it prunes
+                have = set(data.column_names)
+                wider = pa.schema(
+                    [
+                        f
+                        for f in schema.tables[name].query_schema()
+                        if f.name in have or f.name in sql
+                    ]
+                )
+                if len(wider) > len(have):
+                    data = pa.Table.from_batches(
+                        [conform(b, wider) for b in data.to_batches()], wider
+                    )
+                fetched[name] = data
+            for name, data in [*fetched.items(), *extra.items()]:
                 _register(ctx, name, data)
             df = None
-            if all(name in schema.tables for name in needs):
+            if all(name in schema.tables or name in extra for name in needs):
                 try:
                     df = ctx.sql(sql, options=READ_ONLY, param_values=params)
                 except Exception:
                     df = None  # it names a table the optimizer proved empty: no scan, no fetch
             if df is None:  # every table then (information_schema asks about them all)
                 for name, table in schema.tables.items():
-                    if name not in fetched:
+                    if name not in fetched and name not in extra:
                         _register(ctx, name, table.query_schema().empty_table())
                 df = ctx.sql(sql, options=READ_ONLY, param_values=params)
             return df.schema(), (b.to_pyarrow() for b in df.execute_stream())

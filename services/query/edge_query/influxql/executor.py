@@ -17,6 +17,7 @@ from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.select import run_select
 from edge_query.influxql.show import run_show
+from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.translate import split_condition
 
 __all__ = ["InfluxQLContext", "run_influxql"]
@@ -25,7 +26,8 @@ __all__ = ["InfluxQLContext", "run_influxql"]
 @dataclass
 class InfluxQLContext:
     catalog: Callable[[bool], Catalog]  # the catalog (True: looked up again first)
-    run_sql: Callable[[str, str], pa.Table]  # (database, SQL) → rows
+    # (database, SQL, extra tables by name or None) → rows
+    run_sql: Callable[[str, str, dict[str, pa.Table] | None], pa.Table]
     create_database: Callable[[str], None]
     readable: list[str] | None  # databases the caller may read; None: all
     now_ns: int
@@ -161,9 +163,32 @@ def _select_into(
         raise QueryError("SELECT ... INTO needs a write path")
     # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
     plain = replace(stmt, into=None)
-    series = run_select(plain, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns, False)
+    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False)
     body, points = to_line_protocol(series, stmt.into.name)
     return result_of(ctx.write(target, body) if points else 0)
+
+
+RunSql = Callable[[str, dict[str, pa.Table] | None], pa.Table]
+
+
+def _sql_of(ctx: InfluxQLContext, db: str) -> RunSql:
+    def run(sql: str, extra: dict[str, pa.Table] | None = None) -> pa.Table:
+        return ctx.run_sql(db, sql, extra)
+
+    return run
+
+
+def _select(
+    stmt: ast.SelectStatement,
+    schema: DatabaseSchema,
+    run_sql: RunSql,
+    now_ns: int,
+    go_floats: bool,
+) -> list[dict[str, Any]]:
+    """A SELECT, over stored tables or over a subquery's answer."""
+    if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
+        return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats)
+    return run_select(stmt, schema, lambda sql: run_sql(sql, None), now_ns, go_floats)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
@@ -179,7 +204,14 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         target = stmt.database or database
         if stmt.what != "DATABASES" and target is not None and not ctx.sees(target):
             raise DatabaseNotFound(f"database not found: {target}")
-        return run_show(stmt, ctx.catalog(True), database, ctx.run_sql, ctx.now_ns, ctx.sees)
+        return run_show(
+            stmt,
+            ctx.catalog(True),
+            database,
+            lambda db, sql: ctx.run_sql(db, sql, None),
+            ctx.now_ns,
+            ctx.sees,
+        )
     if isinstance(stmt, ast.CreateDatabase):
         if not ctx.may_change(stmt.name):
             raise Forbidden(f"this token may not create database {stmt.name!r}")
@@ -206,6 +238,6 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             raise DatabaseNotFound(f"database not found: {db}")
         if stmt.into is not None:
             return _select_into(stmt, db, schema, ctx)
-        return run_select(stmt, schema, lambda sql: ctx.run_sql(db, sql), ctx.now_ns, ctx.go_floats)
+        return _select(stmt, schema, _sql_of(ctx, db), ctx.now_ns, ctx.go_floats)
     name = type(stmt).__name__
     raise QueryError(f"{name} statements are not supported yet")

@@ -766,7 +766,9 @@ def _select_multi(
             "top": f"{value} DESC, {t} ASC",
             "bottom": f"{value} ASC, {t} ASC",
         }.get(col.func or "", "random()")
-        # points at the same time come in series order, as 1.x emits them
+        # points at the same time: top's largest first, bottom's smallest first, sample's in
+        # series order (1.x sorts picks by value, then stably by time)
+        tie = {"top": f"{name} DESC", "bottom": f"{name} ASC"}.get(col.func or "", "__series")
         series_key = ", ".join(
             f"CAST({quote_ident(k)} AS VARCHAR)" for k in sorted(table.tag_names)
         )
@@ -778,7 +780,7 @@ def _select_multi(
         )
         sql = (
             f"SELECT {', '.join([*tags, '__time', name])} FROM ({inner}) "
-            f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', '__series'])}"
+            f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', tie])}"
         )
     series = _cut(run_sql(sql), table.name, group, [col.name], go_floats)
     desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
