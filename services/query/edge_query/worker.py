@@ -4,6 +4,7 @@ time range from the persister, run the query in DataFusion, stream the rendered 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -357,7 +358,7 @@ class QueryWorker:
                     [
                         f
                         for f in schema.tables[name].query_schema()
-                        if f.name in have or f.name in sql
+                        if f.name in have or _names_column(sql, f.name)
                     ]
                 )
                 if len(wider) > len(have):
@@ -420,6 +421,12 @@ _TABLES_SCHEMA = pa.schema(
         pa.field("table_schema", pa.binary(), nullable=False),
     ]
 )
+
+
+def _names_column(sql: str, name: str) -> bool:
+    """Whether ``sql`` may name column ``name``: quoted, or as a whole word."""
+    word = re.escape(name)
+    return re.search(rf'"{word}"|(?<![\w"]){word}(?![\w"])', sql) is not None
 
 
 def _register(ctx: SessionContext, name: str, table: pa.Table) -> None:
