@@ -133,6 +133,9 @@ def test_errors(http: httpx.Client) -> None:
         assert r.status_code == 400, statement
         assert "not supported" in r.json()["error"], r.text
     assert get(http, "SELECT * FROM made").status_code == 400
+    # a column named in the SQL but never read (the optimizer prunes it) still plans
+    r = get(http, "SELECT u FROM (SELECT usage AS u, host, region FROM cpu) ORDER BY u LIMIT 1")
+    assert r.status_code == 200, r.text
     assert get(http, "SELECT 1 AS x").json() == [{"x": 1}]
 
 
