@@ -216,6 +216,17 @@ QUERIES = [
     "SELECT top(usage_user, 200) FROM cpu WHERE time < '2016-01-01T00:03:00Z'",
     "SELECT bottom(free, 100) FROM mem",
     "SELECT sample(free, 2) FROM mem GROUP BY host",
+    # top/bottom with tag arguments
+    "SELECT top(usage_user, host, 2) FROM cpu",
+    "SELECT top(usage_user, host, 10) FROM cpu",
+    "SELECT bottom(usage_user, region, 2) FROM cpu",
+    "SELECT top(usage_user, host, region, 3) FROM cpu",
+    "SELECT top(usage_user, host, 1) FROM cpu GROUP BY region",
+    "SELECT bottom(free, host, 1) FROM mem",
+    "SELECT top(usage_user, nosuchtag, 2) FROM cpu",
+    "SELECT top(usage_user, 2) FROM cpu WHERE host = 'h3'",
+    "SELECT top(usage_user, host) FROM cpu",
+    "SELECT top(usage_user, host, 'x') FROM cpu",
     # subqueries
     "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
     "SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host)",

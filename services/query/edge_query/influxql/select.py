@@ -44,6 +44,7 @@ class _Column:
     field: str | None = None
     percent: float = 0.0
     transform: Transform | None = None
+    by: tuple[str, ...] = ()  # top(f, tag…, N): one point per value of these tags
 
 
 def run_select(
@@ -402,6 +403,17 @@ def _expr_field(e: ast.Expr) -> str | None:
     return None
 
 
+def _text(e: ast.Expr) -> str:
+    """An argument as InfluxQL writes it, for error messages."""
+    if isinstance(e, ast.VarRef):
+        return e.name
+    if isinstance(e, ast.StringLiteral):
+        return "'" + e.value.replace("'", "\\'") + "'"
+    if isinstance(e, ast.IntegerLiteral | ast.NumberLiteral):
+        return str(e.value)
+    return str(e)
+
+
 def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
     """top(f, N), bottom(f, N), sample(f, N) and distinct(f): several rows per series,
     kind "multi"."""
@@ -435,9 +447,14 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
                 f"invalid number of arguments for {call.name}, expected at least 2, "
                 f"got {len(call.args)}"
             )
-        if len(call.args) != 2 or not isinstance(call.args[1], ast.IntegerLiteral):
-            raise QueryError(f"{call.name}() takes a field and a count (tags are not built yet)")
-        n = call.args[1].value
+        last = call.args[-1]
+        if not isinstance(last, ast.IntegerLiteral):
+            raise QueryError(
+                f"expected integer as last argument in {call.name}(), found {_text(last)}"
+            )
+        if not all(isinstance(a, ast.VarRef) for a in call.args[1:-1]):
+            raise QueryError(f"only fields or tags are allowed in {call.name}(), found {call}")
+        n = last.value
         if n < 1:
             raise QueryError(f"limit ({n}) in {call.name} function must be at least 1")
     col = _Column(
@@ -448,6 +465,8 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> _Column:
         field if kind and kind.is_field else None,
     )
     col.percent = float(n)
+    if call.name in ("top", "bottom"):
+        col.by = tuple(a.name for a in call.args[1:-1] if isinstance(a, ast.VarRef))
     return col
 
 
@@ -772,17 +791,38 @@ def _select_multi(
         series_key = ", ".join(
             f"CAST({quote_ident(k)} AS VARCHAR)" for k in sorted(table.tag_names)
         )
+        # top(f, tag…, N): first each tag combination's own best point, then the N best
+        by = [quote_ident(f"__by_{i}") for i in range(len(col.by))]
+        by_sql = [
+            f"CAST({quote_ident(b)} AS VARCHAR) AS {alias}"
+            if b in table.columns
+            else f"NULL AS {alias}"
+            for b, alias in zip(col.by, by, strict=True)
+        ]
         inner = (
-            f"SELECT {', '.join([*tag_sql, f'{t} AS __time', f'{value} AS {name}'])}, "
-            f"concat_ws(',', {series_key or repr('')}) AS __series, "
-            f"row_number() OVER ({part}ORDER BY {order}) AS __rn "
+            f"SELECT {', '.join([*tag_sql, *by_sql, f'{t} AS __time', f'{value} AS {name}'])}, "
+            f"concat_ws(',', {series_key or repr('')}) AS __series "
             f"FROM {src} WHERE {where}"
         )
+        if by:
+            best = f"PARTITION BY {', '.join([*tags, *by])} "
+            inner = (
+                f"SELECT * FROM (SELECT *, row_number() OVER ({best}ORDER BY "
+                f"{order.replace(value, name).replace(t, '__time')}) AS __best FROM ({inner})) "
+                "WHERE __best = 1"
+            )
+        ranked = (
+            f"SELECT *, row_number() OVER ({part}ORDER BY "
+            f"{order.replace(value, name).replace(t, '__time')}) AS __rn FROM ({inner})"
+        )
         sql = (
-            f"SELECT {', '.join([*tags, '__time', name])} FROM ({inner}) "
+            f"SELECT {', '.join([*tags, '__time', name, *by])} FROM ({ranked}) "
             f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', tie])}"
         )
-    series = _cut(run_sql(sql), table.name, group, [col.name], go_floats)
+    by_names = [f"__by_{i}" for i in range(len(col.by))]
+    series = _cut(run_sql(sql), table.name, group, [col.name, *by_names], go_floats)
+    for s in series:  # the tag arguments come as columns named as the tags
+        s["columns"] = [*s["columns"][:2], *col.by]
     desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
     for s in series:
         if desc:
