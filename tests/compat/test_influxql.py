@@ -227,6 +227,17 @@ QUERIES = [
     "SELECT top(usage_user, 2) FROM cpu WHERE host = 'h3'",
     "SELECT top(usage_user, host) FROM cpu",
     "SELECT top(usage_user, host, 'x') FROM cpu",
+    # several transformations in one query
+    "SELECT derivative(mean(usage_user)), derivative(mean(usage_system)) FROM cpu WHERE "
+    f"{_HALF} GROUP BY time(10m)",
+    f"SELECT difference(max(free)), cumulative_sum(max(free)) FROM mem WHERE {_HOUR} GROUP "
+    "BY time(10m), host",
+    "SELECT derivative(usage_user), difference(usage_system) FROM cpu WHERE host = 'h1' LIMIT 4",
+    "SELECT moving_average(usage_user, 3), derivative(usage_user) FROM cpu WHERE host = "
+    "'h2' LIMIT 4",
+    "SELECT derivative(usage_user), usage_system FROM cpu WHERE host = 'h1' LIMIT 2",
+    "SELECT difference(free) AS d, non_negative_difference(free) AS nn FROM mem WHERE "
+    "host = 'h0' LIMIT 5",
     # subqueries
     "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
     "SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host)",

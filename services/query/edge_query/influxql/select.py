@@ -584,6 +584,30 @@ def _where(residual: ast.Expr | None, rng: TimeRange, table: TableSchema, now_ns
     return where_sql(residual, rng, table, now_ns) or "TRUE"
 
 
+def _transformed(
+    transforms: list[Transform],
+    rows: list[list[Any]],
+    shown: tuple[int, int],
+    lo: int,
+    hi: int | None,
+) -> list[list[Any]]:
+    """Each column through its own transformation (points outside the shown range
+    dropped), rows joined again by time: a time any of them produced, the others null
+    there. With several, LIMIT/OFFSET apply to each column before the join, as in 1.x."""
+
+    def one(t: Transform, pairs: list[list[Any]]) -> list[list[Any]]:
+        return [r for r in apply(t, pairs) if shown[0] <= r[0] <= shown[1]]
+
+    if len(transforms) == 1:
+        return one(transforms[0], rows)
+    outs = [
+        dict((r[0], r[1]) for r in one(t, [[row[0], row[i + 1]] for row in rows])[lo:hi])
+        for i, t in enumerate(transforms)
+    ]
+    times = dict.fromkeys(row[0] for row in rows if any(row[0] in o for o in outs))
+    return [[t, *(o.get(t) for o in outs)] for t in times]
+
+
 def _lookback(t: Transform) -> int:
     """Intervals before the range a transformation of GROUP BY time() buckets reads (1.x
     starts earlier so that the first bucket of the range gets a value)."""
@@ -604,10 +628,8 @@ def _select_one(
     interval_ns = None if interval is None else _interval(interval, now_ns)[0]
     cols = _expand(stmt, table, group, interval_ns, pool)
     transforms = [c.transform for c in cols if c.transform is not None]
-    if transforms and len(cols) != 1:
-        raise QueryError(
-            "a transformation must be the only field of its query (not built yet otherwise)"
-        )
+    if transforms and len(transforms) != len(cols):
+        raise QueryError("mixing aggregate and non-aggregate queries is not supported")
     if not cols:
         return []
     residual, rng = split_condition(stmt.condition, now_ns)
@@ -637,7 +659,7 @@ def _select_one(
         shown = (rng.lo, rng.hi)
         every, offset = _interval(interval, now_ns)
         offset = _zoned(stmt, every, offset, rng)
-        back = _lookback(transforms[0]) * every if transforms else 0
+        back = max(_lookback(t) for t in transforms) * every if transforms else 0
         if back and desc:
             rng.hi += back
         elif back and rng.bounded_below:
@@ -688,15 +710,15 @@ def _select_one(
         counts = [c.func == "count" for c in cols]
         series = [_fill(s, stmt, rng, every, offset, counts) for s in series]
         series = [s for s in series if s["values"]]
+    lo = stmt.offset or 0
+    hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
     for s in series:
         if desc:
             s["values"].reverse()
         if transforms:  # over the rows in the asked order, as 1.x
-            s["values"] = [
-                r for r in apply(transforms[0], s["values"]) if shown[0] <= r[0] <= shown[1]
-            ]
-        lo = stmt.offset or 0
-        hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
+            s["values"] = _transformed(transforms, s["values"], shown, lo, hi)
+            if len(transforms) > 1:
+                continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
     return [s for s in series if s["values"]]
 
