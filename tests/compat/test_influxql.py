@@ -238,6 +238,19 @@ QUERIES = [
     "SELECT derivative(usage_user), usage_system FROM cpu WHERE host = 'h1' LIMIT 2",
     "SELECT difference(free) AS d, non_negative_difference(free) AS nn FROM mem WHERE "
     "host = 'h0' LIMIT 5",
+    # exponential moving averages
+    "SELECT exponential_moving_average(usage_user, 3) FROM cpu WHERE host = 'h1' LIMIT 6",
+    "SELECT exponential_moving_average(usage_user, 3, 0) FROM cpu WHERE host = 'h1' LIMIT 6",
+    "SELECT exponential_moving_average(usage_user, 3, 0, 'simple') FROM cpu WHERE host = "
+    "'h1' LIMIT 6",
+    "SELECT double_exponential_moving_average(usage_user, 3) FROM cpu WHERE host = 'h2' LIMIT 6",
+    "SELECT double_exponential_moving_average(usage_user, 3, 0) FROM cpu WHERE host = 'h2' LIMIT 6",
+    "SELECT triple_exponential_moving_average(free, 2) FROM mem WHERE host = 'h0' LIMIT 6",
+    "SELECT triple_exponential_moving_average(free, 2, 0) FROM mem WHERE host = 'h0' LIMIT 6",
+    f"SELECT exponential_moving_average(mean(usage_user), 2) FROM cpu WHERE {_HALF} "
+    "GROUP BY time(5m)",
+    "SELECT exponential_moving_average(usage_user, 0) FROM cpu",
+    "SELECT exponential_moving_average(usage_user, 3, -1, 'none') FROM cpu WHERE host = 'h1'",
     # subqueries
     "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
     "SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host)",

@@ -1,6 +1,7 @@
 """InfluxQL transformations, applied to each series' rows in time order after the query:
 derivative, non_negative_derivative, difference, non_negative_difference, cumulative_sum,
-moving_average, elapsed. Points whose value is null are skipped, as in 1.x."""
+moving_average, elapsed and the exponential moving averages (single, double, triple). Points
+whose value is null are skipped, as in 1.x."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ TRANSFORMS = {
     "cumulative_sum",
     "moving_average",
     "elapsed",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+}
+_EMA_KIND = {
+    "exponential_moving_average": 1,
+    "double_exponential_moving_average": 2,
+    "triple_exponential_moving_average": 3,
 }
 
 
@@ -28,7 +37,9 @@ TRANSFORMS = {
 class Transform:
     name: str
     unit_ns: int = 1_000_000_000  # derivative's unit; elapsed's is 1 ns
-    window: int = 0  # moving_average's N
+    window: int = 0  # moving_average's N; the period of the exponential averages
+    hold: int = 0  # exponential averages: points taken in before the first is emitted
+    warmup: str = "exponential"  # exponential averages: how the first period is averaged
 
 
 def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform, ast.Expr]:
@@ -49,6 +60,8 @@ def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform,
         ):
             raise QueryError("moving_average window must be greater than 1")
         return Transform(name, window=call.args[1].value), inner
+    if name in _EMA_KIND:
+        return _parse_ema(call), inner
     unit = (interval_ns or 1_000_000_000) if name.endswith("derivative") else 1
     if name == "elapsed":
         unit = 1
@@ -64,6 +77,78 @@ def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform,
     return Transform(name, unit_ns=unit), inner
 
 
+def _parse_ema(call: ast.Call) -> Transform:
+    """``x_exponential_moving_average(field, period[, hold_period[, warmup_type]])``."""
+    name, args = call.name, call.args
+    if not 2 <= len(args) <= 4:
+        raise QueryError(
+            f"invalid number of arguments for {name}, expected at least 2 but no more than 4, "
+            f"got {len(args)}"
+        )
+    if not isinstance(args[1], ast.IntegerLiteral) or args[1].value < 1:
+        raise QueryError(f"{name} period must be greater than or equal to 1")
+    period = args[1].value
+    warm = period - 1  # points taken in before the first is emitted, by default
+    hold = warm
+    if len(args) > 2:
+        if not isinstance(args[2], ast.IntegerLiteral) or args[2].value < -1:
+            raise QueryError(f"{name} hold period must be greater than or equal to 0")
+        hold = warm if args[2].value == -1 else args[2].value
+    warmup = "exponential"
+    if len(args) > 3:
+        if not isinstance(args[3], ast.StringLiteral) or args[3].value not in (
+            "exponential",
+            "simple",
+        ):
+            raise QueryError(f"{name} warmup type must be one of: 'exponential' 'simple'")
+        warmup = args[3].value
+    return Transform(name, window=period, hold=hold, warmup=warmup)
+
+
+class _EMA:
+    """One exponential moving average over a stream (the warm-up as 1.x computes it)."""
+
+    def __init__(self, period: int, warmup: str) -> None:
+        self.period = period
+        self.alpha = 2 / (period + 1)
+        self.warmup = warmup
+        self.count = 0
+        self.last = 0.0
+
+    def add(self, v: float) -> float:
+        if self.count == 0:
+            avg = v
+        elif self.count < self.period and self.warmup == "simple":
+            avg = (self.last * self.count + v) / (self.count + 1)
+        elif self.count < self.period:  # warming up: the weight of a shorter period
+            avg = (v - self.last) * (2 / (self.count + 2)) + self.last
+        else:
+            avg = (v - self.last) * self.alpha + self.last
+        self.last = avg
+        if self.count < self.period:
+            self.count += 1
+        return avg
+
+
+def _ema_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
+    kind = _EMA_KIND[t.name]
+    stages = [_EMA(t.window, t.warmup) for _ in range(kind)]
+    out: list[list[Any]] = []
+    for n, (ts, v) in enumerate(points, start=1):
+        e1 = stages[0].add(float(v))
+        if kind == 1:
+            value = e1
+        elif kind == 2:
+            value = 2 * e1 - stages[1].add(e1)
+        else:
+            e2 = stages[1].add(e1)
+            e3 = stages[2].add(e2)
+            value = 3 * e1 - 3 * e2 + e3
+        if n > t.hold:
+            out.append([ts, value])
+    return out
+
+
 def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
     """``rows`` are [time_ns, value] in the query's order (ORDER BY time DESC: newest
     first, and each value then follows its newer neighbour, as in 1.x); returns the
@@ -76,6 +161,8 @@ def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
             total += v
             out.append([ts, total])
         return out
+    if t.name in _EMA_KIND:
+        return _ema_rows(t, points)
     if t.name == "moving_average":
         for i in range(t.window - 1, len(points)):
             window = [v for _, v in points[i - t.window + 1 : i + 1]]
