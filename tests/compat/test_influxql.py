@@ -251,6 +251,23 @@ QUERIES = [
     "GROUP BY time(5m)",
     "SELECT exponential_moving_average(usage_user, 0) FROM cpu",
     "SELECT exponential_moving_average(usage_user, 3, -1, 'none') FROM cpu WHERE host = 'h1'",
+    # relative strength index, Chande momentum oscillator
+    "SELECT relative_strength_index(usage_user, 3) FROM cpu WHERE host = 'h1' LIMIT 6",
+    "SELECT relative_strength_index(usage_user, 3, 0) FROM cpu WHERE host = 'h1' LIMIT 6",
+    "SELECT relative_strength_index(usage_system, 4) FROM cpu WHERE host = 'h2' LIMIT 8",
+    "SELECT relative_strength_index(usage_system, 4, 0, 'simple') FROM cpu WHERE host = "
+    "'h2' LIMIT 8",
+    "SELECT relative_strength_index(free, 2) FROM mem WHERE host = 'h1' LIMIT 8",
+    f"SELECT relative_strength_index(mean(usage_user), 2) FROM cpu WHERE {_HALF} GROUP BY time(5m)",
+    "SELECT relative_strength_index(usage_user, 5) FROM cpu GROUP BY host LIMIT 3",
+    "SELECT chande_momentum_oscillator(usage_system, 3) FROM cpu WHERE host = 'h2' LIMIT 10",
+    "SELECT chande_momentum_oscillator(usage_system, 3, 0) FROM cpu WHERE host = 'h2' LIMIT 10",
+    "SELECT chande_momentum_oscillator(usage_system, 4, -1, 'exponential') FROM cpu WHERE "
+    "host = 'h2' LIMIT 10",
+    "SELECT chande_momentum_oscillator(usage_system, 4, 0, 'simple') FROM cpu WHERE host "
+    "= 'h2' LIMIT 10",
+    "SELECT chande_momentum_oscillator(usage_system, 2) FROM cpu WHERE host = 'h3' LIMIT 10",
+    "SELECT chande_momentum_oscillator(free, 3) FROM mem WHERE host = 'h1' LIMIT 5",
     # subqueries
     "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
     "SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host)",

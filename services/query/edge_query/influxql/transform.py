@@ -1,7 +1,8 @@
 """InfluxQL transformations, applied to each series' rows in time order after the query:
 derivative, non_negative_derivative, difference, non_negative_difference, cumulative_sum,
-moving_average, elapsed and the exponential moving averages (single, double, triple). Points
-whose value is null are skipped, as in 1.x."""
+moving_average, elapsed, the exponential moving averages (single, double, triple), the
+relative strength index and the Chande momentum oscillator. Points whose value is null are
+skipped, as in 1.x."""
 
 from __future__ import annotations
 
@@ -25,11 +26,15 @@ TRANSFORMS = {
     "exponential_moving_average",
     "double_exponential_moving_average",
     "triple_exponential_moving_average",
+    "relative_strength_index",
+    "chande_momentum_oscillator",
 }
 _EMA_KIND = {
     "exponential_moving_average": 1,
     "double_exponential_moving_average": 2,
     "triple_exponential_moving_average": 3,
+    "relative_strength_index": 0,
+    "chande_momentum_oscillator": -1,
 }
 
 
@@ -88,29 +93,32 @@ def _parse_ema(call: ast.Call) -> Transform:
     if not isinstance(args[1], ast.IntegerLiteral) or args[1].value < 1:
         raise QueryError(f"{name} period must be greater than or equal to 1")
     period = args[1].value
-    warm = period - 1  # points taken in before the first is emitted, by default
+    # points taken in before the first is emitted, by default (RSI averages over period + 1)
+    cmo = name == "chande_momentum_oscillator"
+    warm = period if name == "relative_strength_index" else period - 1
     hold = warm
     if len(args) > 2:
         if not isinstance(args[2], ast.IntegerLiteral) or args[2].value < -1:
             raise QueryError(f"{name} hold period must be greater than or equal to 0")
         hold = warm if args[2].value == -1 else args[2].value
-    warmup = "exponential"
+    warmup = "none" if cmo else "exponential"
     if len(args) > 3:
-        if not isinstance(args[3], ast.StringLiteral) or args[3].value not in (
-            "exponential",
-            "simple",
-        ):
-            raise QueryError(f"{name} warmup type must be one of: 'exponential' 'simple'")
+        allowed = ("none", "exponential", "simple") if cmo else ("exponential", "simple")
+        if not isinstance(args[3], ast.StringLiteral) or args[3].value not in allowed:
+            listed = " ".join(f"'{a}'" for a in allowed)
+            raise QueryError(f"{name} warmup type must be one of: {listed}")
         warmup = args[3].value
+    if cmo and warmup != "none" and (len(args) < 3 or args[2].value == -1):  # type: ignore[union-attr]
+        hold = period  # smoothed by averages over period + 1
     return Transform(name, window=period, hold=hold, warmup=warmup)
 
 
 class _EMA:
     """One exponential moving average over a stream (the warm-up as 1.x computes it)."""
 
-    def __init__(self, period: int, warmup: str) -> None:
+    def __init__(self, period: int, warmup: str, alpha: float | None = None) -> None:
         self.period = period
-        self.alpha = 2 / (period + 1)
+        self.alpha = 2 / (period + 1) if alpha is None else alpha
         self.warmup = warmup
         self.count = 0
         self.last = 0.0
@@ -130,8 +138,55 @@ class _EMA:
         return avg
 
 
+def _rsi_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
+    """Relative strength index: averages of rises and falls (weight 1/period), as 1.x."""
+    up, down = (_EMA(t.window + 1, t.warmup, 1 / t.window) for _ in range(2))
+    last = 0.0
+    out: list[list[Any]] = []
+    for n, (ts, v) in enumerate(points, start=1):
+        v = float(v)
+        rise, fall = max(v - last, 0.0), max(last - v, 0.0)
+        last = v
+        u, d = up.add(rise), down.add(fall)
+        if n > t.hold:
+            out.append([ts, 100 - 100 / (1 + u / d) if d else 100.0])
+    return out
+
+
+def _cmo_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
+    """Chande momentum oscillator: rises against falls over the last ``period`` changes
+    (warm-up 'none'), or over averages of them as RSI (other warm-ups), as 1.x."""
+    out: list[list[Any]] = []
+    if t.warmup != "none":
+        up, down = (_EMA(t.window + 1, t.warmup, 1 / t.window) for _ in range(2))
+        last = 0.0
+        for n, (ts, v) in enumerate(points, start=1):
+            v = float(v)
+            u, d = up.add(max(v - last, 0.0)), down.add(max(last - v, 0.0))
+            last = v
+            if n > t.hold:
+                out.append([ts, 100.0 * (u - d) / (u + d) if u + d else 0.0])
+        return out
+    prices: list[float] = []
+    diffs: list[float] = []
+    for n, (ts, v) in enumerate(points, start=1):
+        v = float(v)
+        diffs.append(v - prices[-1] if prices else 0.0)
+        prices.append(v)
+        window = diffs[-t.window :]
+        rises = sum(d for d in window if d > 0)
+        falls = -sum(d for d in window if d < 0)
+        if n > t.hold:
+            out.append([ts, 100.0 * (rises - falls) / (rises + falls) if rises or falls else 0.0])
+    return out
+
+
 def _ema_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
     kind = _EMA_KIND[t.name]
+    if kind == 0:
+        return _rsi_rows(t, points)
+    if kind == -1:
+        return _cmo_rows(t, points)
     stages = [_EMA(t.window, t.warmup) for _ in range(kind)]
     out: list[list[Any]] = []
     for n, (ts, v) in enumerate(points, start=1):
