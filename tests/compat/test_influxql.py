@@ -268,6 +268,19 @@ QUERIES = [
     "= 'h2' LIMIT 10",
     "SELECT chande_momentum_oscillator(usage_system, 2) FROM cpu WHERE host = 'h3' LIMIT 10",
     "SELECT chande_momentum_oscillator(free, 3) FROM mem WHERE host = 'h1' LIMIT 5",
+    # Kaufman's efficiency ratio and adaptive average, TRIX
+    "SELECT kaufmans_efficiency_ratio(usage_system, 3, 0) FROM cpu WHERE host = 'h2' LIMIT 10",
+    "SELECT kaufmans_efficiency_ratio(usage_system, 3) FROM cpu WHERE host = 'h2' LIMIT 10",
+    "SELECT kaufmans_adaptive_moving_average(usage_system, 3, 0) FROM cpu WHERE host = "
+    "'h2' LIMIT 10",
+    "SELECT kaufmans_adaptive_moving_average(usage_system, 3) FROM cpu WHERE host = 'h2' LIMIT 10",
+    "SELECT triple_exponential_derivative(usage_user, 3, 0) FROM cpu WHERE host = 'h1' LIMIT 10",
+    "SELECT triple_exponential_derivative(usage_user, 3) FROM cpu WHERE host = 'h1' LIMIT 10",
+    "SELECT kaufmans_efficiency_ratio(free, 2) FROM mem WHERE host = 'h1' LIMIT 6",
+    "SELECT kaufmans_adaptive_moving_average(usage_user, 4) FROM cpu WHERE host = 'h3' LIMIT 8",
+    "SELECT triple_exponential_derivative(usage_system, 2) FROM cpu WHERE host = 'h0' LIMIT 8",
+    f"SELECT kaufmans_efficiency_ratio(mean(usage_user), 2) FROM cpu WHERE {_HALF} "
+    "GROUP BY time(5m)",
     # subqueries
     "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
     "SELECT mean(m) FROM (SELECT max(usage_user) AS m FROM cpu GROUP BY host)",

@@ -1,8 +1,10 @@
 """InfluxQL transformations, applied to each series' rows in time order after the query:
 derivative, non_negative_derivative, difference, non_negative_difference, cumulative_sum,
-moving_average, elapsed, the exponential moving averages (single, double, triple), the
-relative strength index and the Chande momentum oscillator. Points whose value is null are
-skipped, as in 1.x."""
+moving_average, elapsed, and the technical-analysis functions of 1.x but Holt-Winters
+(exponential moving averages single, double and triple, relative strength index, Chande
+momentum oscillator, Kaufman's efficiency ratio and adaptive moving average, triple
+exponential derivative), warm-ups and hold periods as influxd computes them. Points whose
+value is null are skipped, as in 1.x."""
 
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ TRANSFORMS = {
     "triple_exponential_moving_average",
     "relative_strength_index",
     "chande_momentum_oscillator",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+    "triple_exponential_derivative",
 }
 _EMA_KIND = {
     "exponential_moving_average": 1,
@@ -35,6 +40,9 @@ _EMA_KIND = {
     "triple_exponential_moving_average": 3,
     "relative_strength_index": 0,
     "chande_momentum_oscillator": -1,
+    "kaufmans_efficiency_ratio": -2,
+    "kaufmans_adaptive_moving_average": -3,
+    "triple_exponential_derivative": -4,
 }
 
 
@@ -95,11 +103,26 @@ def _parse_ema(call: ast.Call) -> Transform:
     period = args[1].value
     # points taken in before the first is emitted, by default (RSI averages over period + 1)
     cmo = name == "chande_momentum_oscillator"
-    warm = period if name == "relative_strength_index" else period - 1
+    warm = (
+        period
+        if name
+        in (
+            "relative_strength_index",
+            "kaufmans_efficiency_ratio",
+            "kaufmans_adaptive_moving_average",
+            "triple_exponential_derivative",
+        )
+        else period - 1
+    )
     hold = warm
     if len(args) > 2:
-        if not isinstance(args[2], ast.IntegerLiteral) or args[2].value < -1:
-            raise QueryError(f"{name} hold period must be greater than or equal to 0")
+        least = 1 if name == "triple_exponential_derivative" else 0
+        if (
+            not isinstance(args[2], ast.IntegerLiteral)
+            or args[2].value < -1
+            or (args[2].value != -1 and args[2].value < least)
+        ):
+            raise QueryError(f"{name} hold period must be greater than or equal to {least}")
         hold = warm if args[2].value == -1 else args[2].value
     warmup = "none" if cmo else "exponential"
     if len(args) > 3:
@@ -181,12 +204,75 @@ def _cmo_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
     return out
 
 
+class _KER:
+    """Kaufman's efficiency ratio: the net move over the ring of the last ``period`` points
+    against the sum of the steps (the ring starts as zeros, as in 1.x)."""
+
+    def __init__(self, period: int) -> None:
+        self.prices = [0.0] * period
+        self.diffs = [0.0] * period
+        self.noise = 0.0
+        self.idx = 0
+        self.count = 0
+
+    def warmed(self) -> bool:  # 1.x counts one more point than the ring holds
+        return self.count == len(self.prices) + 1
+
+    def add(self, v: float) -> float:
+        oldest = (self.idx + 1) % len(self.prices)
+        signal = abs(v - self.prices[oldest])
+        diff = abs(v - self.prices[self.idx])
+        self.noise += diff - self.diffs[oldest]
+        self.idx = oldest
+        self.prices[oldest], self.diffs[oldest] = v, diff
+        if not self.warmed():
+            self.count += 1
+        return 0.0 if signal == 0 or self.noise == 0 else signal / self.noise
+
+
+def _kaufman_rows(t: Transform, points: list[tuple[int, Any]], adaptive: bool) -> list[list[Any]]:
+    ker = _KER(t.window)
+    last = 0.0
+    out: list[list[Any]] = []
+    fast, slow = 2 / 3, 2 / 31
+    for n, (ts, v) in enumerate(points, start=1):
+        v = float(v)
+        if adaptive and not ker.warmed():  # 1.x starts again from the previous price
+            last = ker.prices[ker.idx]
+        er = ker.add(v)
+        if adaptive:
+            last += (er * (fast - slow) + slow) ** 2 * (v - last)
+        if n > t.hold:
+            out.append([ts, last if adaptive else er])
+    return out
+
+
+def _trix_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
+    """The rate of change (percent) of a triple exponential moving average."""
+    stages = [_EMA(t.window, t.warmup) for _ in range(3)]
+    last = 0.0
+    out: list[list[Any]] = []
+    for n, (ts, v) in enumerate(points, start=1):
+        cur = float(v)
+        for stage in stages:
+            cur = stage.add(cur)
+        value = (cur - last) / last * 100 if last else None
+        last = cur
+        if n > t.hold and value is not None:
+            out.append([ts, value])
+    return out
+
+
 def _ema_rows(t: Transform, points: list[tuple[int, Any]]) -> list[list[Any]]:
     kind = _EMA_KIND[t.name]
     if kind == 0:
         return _rsi_rows(t, points)
     if kind == -1:
         return _cmo_rows(t, points)
+    if kind in (-2, -3):
+        return _kaufman_rows(t, points, adaptive=kind == -3)
+    if kind == -4:
+        return _trix_rows(t, points)
     stages = [_EMA(t.window, t.warmup) for _ in range(kind)]
     out: list[list[Any]] = []
     for n, (ts, v) in enumerate(points, start=1):
