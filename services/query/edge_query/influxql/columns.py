@@ -1,0 +1,538 @@
+"""The field list of a SELECT as SQL: each column's expression (raw, aggregate, selector,
+top/bottom/sample/distinct/mode/integral, math, arithmetic), its output name as 1.x names it,
+and the kinds of field each aggregate takes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge_common.errors import QueryError
+from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
+from edge_query.influxql import ast
+from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
+from edge_query.influxql.translate import quote_ident
+
+__all__ = [
+    "SELECTORS",
+    "Column",
+    "expand",
+    "group_tags",
+    "is_field",
+    "selector_time",
+    "union",
+]
+
+SELECTORS = {"first", "last", "min", "max", "percentile"}
+_AGGREGATES = {"count", "sum", "mean", "median", "spread", "stddev", *SELECTORS}
+
+
+@dataclass
+class Column:
+    name: str  # output column name
+    sql: str  # SQL expression (aggregate or plain)
+    kind: str  # "raw" | "agg"
+    func: str | None = None
+    field: str | None = None
+    percent: float = 0.0
+    transform: Transform | None = None
+    by: tuple[str, ...] = ()  # top(f, tag…, N): one point per value of these tags
+
+
+def is_field(table: TableSchema, name: str | None) -> bool:
+    kind = None if name is None else table.columns.get(name)
+    return kind is not None and kind.is_field
+
+
+def union(tables: list[TableSchema]) -> TableSchema:
+    union = TableSchema("")
+    for t in tables:
+        for name, kind in t.columns.items():
+            union.columns.setdefault(name, kind)
+    return union
+
+
+def _fields(table: TableSchema) -> list[str]:
+    return sorted(n for n, t in table.columns.items() if t.is_field)
+
+
+def _tags(table: TableSchema) -> list[str]:
+    return sorted(table.tag_names)
+
+
+def group_tags(stmt: ast.SelectStatement, table: TableSchema) -> tuple[list[str], ast.Call | None]:
+    tags: list[str] = []
+    interval: ast.Call | None = None
+    for dim in stmt.dimensions:
+        e = dim.expr
+        if isinstance(e, ast.Call) and e.name == "time":
+            interval = e
+        elif isinstance(e, ast.Wildcard):
+            tags += _tags(table)
+        elif isinstance(e, ast.RegexLiteral):
+            rx = re.compile(e.pattern)
+            tags += [t for t in _tags(table) if rx.search(t)]
+        elif isinstance(e, ast.VarRef):
+            tags.append(e.name)
+        else:
+            raise QueryError("GROUP BY takes tags, *, a regular expression or time()")
+    return sorted(dict.fromkeys(tags)), interval
+
+
+def expand(
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    group: list[str],
+    interval_ns: int | None = None,
+    pool_of: TableSchema | None = None,
+) -> list[Column]:
+    cols: list[Column] = []
+    names: dict[str, int] = {}
+
+    def add(col: Column) -> None:
+        base = col.name
+        if base in names:  # 1.x names repeats mean, mean_1, mean_2 …
+            names[base] += 1
+            col.name = f"{base}_{names[base]}"
+        else:
+            names[base] = 0
+        cols.append(col)
+
+    for f in stmt.fields:
+        e = f.expr
+        if isinstance(e, ast.Wildcard | ast.RegexLiteral):
+            pool = _select_pool(pool_of or table, group, getattr(e, "type_hint", None))
+            if isinstance(e, ast.RegexLiteral):
+                rx = re.compile(e.pattern)
+                pool = [n for n in pool if rx.search(n)]
+            for n in pool:
+                add(Column(n, _col_sql(n, table), "raw", field=n))
+        elif isinstance(e, ast.VarRef):
+            if e.name.lower() == TIME_COLUMN:
+                continue
+            kind = table.columns.get(e.name)
+            if (e.type_hint == "tag" and kind is not ColumnType.TAG) or (
+                e.type_hint == "field" and kind is ColumnType.TAG
+            ):  # asked as the other kind: no such column
+                add(Column(f.alias or e.name, "NULL", "raw", field=None))
+                continue
+            add(Column(f.alias or e.name, _col_sql(e.name, table), "raw", field=e.name))
+        elif isinstance(e, ast.Call) and e.name in TRANSFORMS:
+            transform, inner = parse_transform(e, interval_ns)
+            if isinstance(inner, ast.Call):
+                inner_cols = _aggregate(inner, table, None)
+            elif isinstance(inner, ast.VarRef):
+                inner_cols = [
+                    Column(inner.name, _col_sql(inner.name, table), "raw", field=inner.name)
+                ]
+            else:
+                raise QueryError(f"expected field argument in {e.name}()")
+            for col in inner_cols:
+                col.name = f.alias or e.name
+                col.transform = transform
+                add(col)
+        elif isinstance(e, ast.Call) and e.name in _MATH and _is_raw(e):
+            add(Column(f.alias or e.name, _raw_expr(e, table), "raw", field=_expr_field(e)))
+        elif isinstance(e, ast.Call) and e.name in _MATH:
+            calls = [a for a in e.args if isinstance(a, ast.Call)]
+            if len(calls) != 1:
+                raise QueryError(f"{e.name}() takes a field or one aggregate")
+            cols_in = _aggregate(calls[0], table, None)
+            if len(cols_in) != 1:
+                raise QueryError(f"{e.name}() takes one aggregate")
+            col = cols_in[0]
+            args = [col.sql if a is calls[0] else _raw_expr(a, table) for a in e.args]
+            col.sql = _math_sql(e, args)
+            col.name = f.alias or e.name
+            add(col)
+        elif isinstance(e, ast.Call) and e.name in (
+            "top",
+            "bottom",
+            "sample",
+            "distinct",
+            "mode",
+            "integral",
+        ):
+            add(_special(e, table, f.alias))
+        elif isinstance(e, ast.Call):
+            for col in _aggregate(e, table, f.alias, pool_of):
+                add(col)
+        elif _has_aggregate(e):
+            add(_aggregate_expr(e, table, f.alias or _expr_name(e)))
+        else:
+            refs = _expr_names(e)
+            field = next((n for n in refs if is_field(table, n)), refs[0] if refs else None)
+            add(Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw", field=field))
+    kinds = {c.kind for c in cols}
+    if kinds == {"agg", "raw"}:
+        cols = _at_selected_point(cols)
+    kinds = {c.kind for c in cols}
+    if len(kinds) > 1:
+        raise QueryError("mixing aggregate and non-aggregate queries is not supported")
+    return cols
+
+
+_PICK_ORDER = {  # the point each selector picks: the first of this order (1.x tie rules)
+    "first": "{t} ASC, {v} DESC",
+    "last": "{t} DESC, {v} DESC",
+    "max": "{v} DESC, {t} ASC",
+    "min": "{v} ASC, {t} ASC",
+}
+
+
+def _at_selected_point(cols: list[Column]) -> list[Column]:
+    """``SELECT max(x), host, y``: the other columns' values at the point max() picked."""
+    aggs = [c for c in cols if c.kind == "agg"]
+    if len(aggs) != 1 or aggs[0].func not in _PICK_ORDER or aggs[0].field is None:
+        return cols
+    sel = aggs[0]
+    v = quote_ident(sel.field or "")
+    order = _PICK_ORDER[sel.func or ""].format(t=quote_ident(TIME_COLUMN), v=v)
+    out = []
+    for c in cols:
+        if c.kind == "raw":
+            sql = f"first_value({c.sql} ORDER BY {order}) FILTER (WHERE {v} IS NOT NULL)"
+            c = Column(c.name, sql, "agg", "aux", c.field)
+        out.append(c)
+    return out
+
+
+def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list[str]:
+    fields = _fields(table)
+    tags = [t for t in _tags(table) if t not in group]
+    if hint == "field":
+        return fields
+    if hint == "tag":
+        return tags
+    return sorted(fields + tags)
+
+
+def _col_sql(name: str, table: TableSchema) -> str:
+    kind = table.columns.get(name)
+    if kind is None:
+        return "NULL"
+    if kind is ColumnType.TAG:
+        return f"CAST({quote_ident(name)} AS VARCHAR)"
+    return quote_ident(name)
+
+
+def _expr_name(e: ast.Expr) -> str:
+    if isinstance(e, ast.VarRef):
+        return e.name
+    if isinstance(e, ast.BinaryExpr):
+        return "_".join(n for n in (_expr_name(e.lhs), _expr_name(e.rhs)) if n)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _expr_name(e.expr)
+    if isinstance(e, ast.Call):
+        return e.name
+    return ""
+
+
+def _raw_expr(
+    e: ast.Expr, table: TableSchema, aggregate: Callable[[ast.Call], str] | None = None
+) -> str:
+    """SQL for an expression of fields, literals, math functions and, with ``aggregate``,
+    aggregate calls (``mean(x) * 2``)."""
+    if isinstance(e, ast.VarRef):
+        return _col_sql(e.name, table)
+    if isinstance(e, ast.Call) and e.name not in _MATH and aggregate is not None:
+        return aggregate(e)
+    if isinstance(e, ast.IntegerLiteral):
+        return str(e.value)
+    if isinstance(e, ast.NumberLiteral):
+        return repr(float(e.value))
+    if isinstance(e, ast.ParenExpr):
+        return f"({_raw_expr(e.expr, table, aggregate)})"
+    if isinstance(e, ast.UnaryExpr):
+        return f"(-{_raw_expr(e.expr, table, aggregate)})"
+    if isinstance(e, ast.BinaryExpr) and e.op in ("+", "-", "*", "/", "%"):
+        lhs, rhs = _raw_expr(e.lhs, table, aggregate), _raw_expr(e.rhs, table, aggregate)
+        if e.op == "/":  # 1.x divides as floats
+            return f"(CAST({lhs} AS DOUBLE) / {rhs})"
+        return f"({lhs} {e.op} {rhs})"
+    if isinstance(e, ast.Call) and e.name in _MATH:
+        return _math_sql(e, [_raw_expr(a, table, aggregate) for a in e.args])
+    raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+def _has_aggregate(e: ast.Expr) -> bool:
+    if isinstance(e, ast.Call):
+        return e.name not in _MATH or any(_has_aggregate(a) for a in e.args)
+    if isinstance(e, ast.BinaryExpr):
+        return _has_aggregate(e.lhs) or _has_aggregate(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _has_aggregate(e.expr)
+    return False
+
+
+def _aggregate_expr(e: ast.Expr, table: TableSchema, name: str) -> Column:
+    """Arithmetic over aggregates, one value per group: ``max(x) - min(x)``."""
+    inner: list[Column] = []
+
+    def leaf(call: ast.Call) -> str:
+        cols = _aggregate(call, table, None)
+        if len(cols) != 1:
+            raise QueryError(f"{call.name}() in an expression must name one field")
+        inner.append(cols[0])
+        return cols[0].sql
+
+    sql = _raw_expr(e, table, leaf)
+    fields = [c.field for c in inner]
+    field = None if None in fields else fields[0]  # an unknown field: no series, as 1.x
+    return Column(name, sql if field else "NULL", "agg", "expr", field)
+
+
+_MATH = {
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "sqrt",
+    "pow",
+    "ln",
+    "log",
+    "log2",
+    "log10",
+    "exp",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+}
+
+
+def _math_sql(call: ast.Call, args: list[str]) -> str:
+    want = 2 if call.name in ("pow", "log", "atan2") else 1
+    if len(args) != want:
+        raise QueryError(
+            f"invalid number of arguments for {call.name}, expected {want}, got {len(args)}"
+        )
+    if call.name == "pow":
+        return f"power(CAST({args[0]} AS DOUBLE), {args[1]})"
+    if call.name == "log":  # InfluxQL log(x, base); SQL log(base, x)
+        return f"log(CAST({args[1]} AS DOUBLE), CAST({args[0]} AS DOUBLE))"
+    if call.name in ("ceil", "floor", "round", "abs"):
+        return f"{call.name}({args[0]})"
+    if call.name == "atan2":
+        return f"atan2(CAST({args[0]} AS DOUBLE), CAST({args[1]} AS DOUBLE))"
+    return f"{call.name}(CAST({args[0]} AS DOUBLE))"
+
+
+def _is_raw(e: ast.Expr) -> bool:
+    """No aggregate anywhere inside."""
+    if isinstance(e, ast.Call):
+        return e.name in _MATH and all(_is_raw(a) for a in e.args)
+    if isinstance(e, ast.BinaryExpr):
+        return _is_raw(e.lhs) and _is_raw(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _is_raw(e.expr)
+    return True
+
+
+def _expr_names(e: ast.Expr) -> list[str]:
+    """Every name an expression refers to, in order."""
+    if isinstance(e, ast.VarRef):
+        return [e.name]
+    if isinstance(e, ast.Call):
+        return [n for a in e.args for n in _expr_names(a)]
+    if isinstance(e, ast.BinaryExpr):
+        return _expr_names(e.lhs) + _expr_names(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _expr_names(e.expr)
+    return []
+
+
+def _expr_field(e: ast.Expr) -> str | None:
+    if isinstance(e, ast.VarRef):
+        return e.name
+    if isinstance(e, ast.Call):
+        for a in e.args:
+            found = _expr_field(a)
+            if found:
+                return found
+    if isinstance(e, ast.BinaryExpr):
+        return _expr_field(e.lhs) or _expr_field(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _expr_field(e.expr)
+    return None
+
+
+def _text(e: ast.Expr) -> str:
+    """An argument as InfluxQL writes it, for error messages."""
+    if isinstance(e, ast.VarRef):
+        return e.name
+    if isinstance(e, ast.StringLiteral):
+        return "'" + e.value.replace("'", "\\'") + "'"
+    if isinstance(e, ast.IntegerLiteral | ast.NumberLiteral):
+        return str(e.value)
+    return str(e)
+
+
+def _special(call: ast.Call, table: TableSchema, alias: str | None) -> Column:
+    """top(f, N), bottom(f, N), sample(f, N) and distinct(f): several rows per series,
+    kind "multi"."""
+    if not call.args or not isinstance(call.args[0], ast.VarRef):
+        raise QueryError(f"expected field argument in {call.name}()")
+    field = call.args[0].name
+    kind = table.columns.get(field)
+    if call.name in ("distinct", "mode"):
+        if len(call.args) != 1:
+            raise QueryError(f"{call.name} function can only have one argument")
+        n = 0
+    elif call.name == "integral":
+        n = 1_000_000_000
+        if len(call.args) == 2 and isinstance(call.args[1], ast.DurationLiteral):
+            n = call.args[1].ns
+        elif len(call.args) != 1:
+            raise QueryError("integral() takes a field and an optional duration")
+    elif call.name == "sample":  # influxd's own words
+        if len(call.args) != 2:
+            raise QueryError(
+                f"invalid number of arguments for sample, expected 2, got {len(call.args)}"
+            )
+        if not isinstance(call.args[1], ast.IntegerLiteral):
+            raise QueryError("expected integer argument in sample()")
+        n = call.args[1].value
+        if n < 1:
+            raise QueryError(f"sample window must be greater than 1, got {n}")
+    else:
+        if len(call.args) < 2:
+            raise QueryError(
+                f"invalid number of arguments for {call.name}, expected at least 2, "
+                f"got {len(call.args)}"
+            )
+        last = call.args[-1]
+        if not isinstance(last, ast.IntegerLiteral):
+            raise QueryError(
+                f"expected integer as last argument in {call.name}(), found {_text(last)}"
+            )
+        if not all(isinstance(a, ast.VarRef) for a in call.args[1:-1]):
+            raise QueryError(f"only fields or tags are allowed in {call.name}(), found {call}")
+        n = last.value
+        if n < 1:
+            raise QueryError(f"limit ({n}) in {call.name} function must be at least 1")
+    col = Column(
+        alias or call.name,
+        quote_ident(field) if kind and kind.is_field else "NULL",
+        "multi",
+        call.name,
+        field if kind and kind.is_field else None,
+    )
+    col.percent = float(n)
+    if call.name in ("top", "bottom"):
+        col.by = tuple(a.name for a in call.args[1:-1] if isinstance(a, ast.VarRef))
+    return col
+
+
+def _aggregate(
+    call: ast.Call, table: TableSchema, alias: str | None, pool_of: TableSchema | None = None
+) -> list[Column]:
+    name = call.name
+    if (
+        name == "count"
+        and call.args
+        and isinstance(call.args[0], ast.Call)
+        and call.args[0].name == "distinct"
+    ):
+        inner = call.args[0].args[0]
+        if not isinstance(inner, ast.VarRef):
+            raise QueryError("count(distinct()) takes a field name")
+        kind = table.columns.get(inner.name)
+        if kind is None or not kind.is_field:  # a tag or unknown name: no series, as 1.x
+            return [Column(alias or "count", "NULL", "agg", "count", None)]
+        return [
+            Column(
+                alias or "count",
+                f"count(DISTINCT {quote_ident(inner.name)})",
+                "agg",
+                "count",
+                inner.name,
+            )
+        ]
+    if name not in _AGGREGATES:
+        raise QueryError(f"unsupported function {name}() (not built yet)")
+    if not call.args:
+        raise QueryError(f"invalid number of arguments for {name}, expected at least 1, got 0")
+    arg = call.args[0]
+    if isinstance(arg, ast.Wildcard | ast.RegexLiteral):
+        source = pool_of or table
+        # the fields this function takes (mean(*) skips strings and booleans, as 1.x does)
+        fields = [f for f in _fields(source) if _takes(name, source.columns[f])]
+        if isinstance(arg, ast.RegexLiteral):
+            rx = re.compile(arg.pattern)
+            fields = [f for f in fields if rx.search(f)]
+        return [_agg_column(name, f, call, table, f"{name}_{f}") for f in fields]
+    if not isinstance(arg, ast.VarRef):
+        raise QueryError(f"expected field argument in {name}()")
+    return [_agg_column(name, arg.name, call, table, alias or name)]
+
+
+def _takes(func: str, kind: ColumnType) -> bool:
+    """Whether aggregate ``func`` takes a field of type ``kind``."""
+    numeric = kind in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
+    return (
+        func in ("count", "first", "last")
+        or numeric
+        or (func in ("min", "max") and kind is ColumnType.BOOLEAN)
+    )
+
+
+def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: str) -> Column:
+    kind = table.columns.get(field)
+    if kind is None or not kind.is_field:  # a tag or unknown name: 1.x returns no series
+        return Column(out, "NULL", "agg", func, None)
+    col = quote_ident(field)
+    if not _takes(func, kind):
+        raise QueryError(f"unsupported {func}() type: {kind.value}")
+    nn = f"FILTER (WHERE {col} IS NOT NULL)"
+    sql = {
+        "count": f"count({col})",
+        "sum": f"sum({col})",
+        "mean": f"avg(CAST({col} AS DOUBLE))",
+        "median": f"median(CAST({col} AS DOUBLE))",
+        "spread": f"max({col}) - min({col})",
+        "stddev": f"stddev(CAST({col} AS DOUBLE))",
+        "min": f"min({col})",
+        "max": f"max({col})",
+        # points at the same time: influxd keeps the larger value
+        "first": f"first_value({col} ORDER BY {quote_ident(TIME_COLUMN)}, {col} DESC) {nn}",
+        "last": f"last_value({col} ORDER BY {quote_ident(TIME_COLUMN)}, {col}) {nn}",
+    }.get(func)
+    if func == "percentile":
+        if len(call.args) != 2 or not isinstance(
+            call.args[1], ast.IntegerLiteral | ast.NumberLiteral
+        ):
+            raise QueryError("percentile() takes a field and a number")
+        sql = _percentile(col, col, float(call.args[1].value))
+    assert sql is not None
+    percent = float(call.args[1].value) if func == "percentile" else 0.0  # type: ignore[union-attr]
+    return Column(out, sql, "agg", func, field, percent)
+
+
+def _percentile(value: str, field: str, p: float) -> str:
+    """1.x's nearest-rank percentile: of ``value`` ordered by ``field``, the element at
+    floor(n * p / 100 + 0.5) (1-based); none when that is 0."""
+    nn = f"FILTER (WHERE {field} IS NOT NULL)"
+    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    return (
+        f"array_element(array_agg({value} ORDER BY {field}, {t}) {nn}, "
+        f"CAST(floor(count({field}) * {p} / 100.0 + 0.5) AS BIGINT))"
+    )
+
+
+def selector_time(col: Column) -> str:
+    """SQL for the time of the point a lone selector picked."""
+    c, t = quote_ident(col.field or ""), f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
+    nn = f"FILTER (WHERE {c} IS NOT NULL)"
+    if col.func == "percentile":
+        return _percentile(t, c, col.percent)
+    return {
+        "first": f"min({t}) {nn}",
+        "last": f"max({t}) {nn}",
+        "min": f"first_value({t} ORDER BY {c} ASC, {t} ASC) {nn}",
+        "max": f"first_value({t} ORDER BY {c} DESC, {t} ASC) {nn}",
+    }.get(col.func or "", f"min({t}) {nn}")
