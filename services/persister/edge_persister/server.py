@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -231,42 +231,45 @@ class Persister:
 
         self.persistence.request_flush(answer)
 
+    def _after_flush(
+        self,
+        sock: zmq.Socket[Any],
+        identity: bytes,
+        header: dict[str, Any],
+        work: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Persist everything buffered, then run ``work`` and answer with what it returns
+        (or its error): for changes that must find every earlier row in a file."""
+
+        def answer(_: SnapshotManifest | None) -> None:
+            reply: dict[str, Any]
+            try:
+                reply = {"ok": True, **work()}
+            except EdgeError as err:
+                reply = error_header(err)
+            for k in ("call", "id"):
+                if k in header:
+                    reply[k] = header[k]
+            sock.send_multipart([identity, *pack(reply)])
+
+        self.persistence.request_flush(answer)
+
     def _drop(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
         """DROP DATABASE / MEASUREMENT: persist what is buffered first (so the WAL holds
         nothing the drop must also cover), then remove it from the catalog, the buffer and
         the file index, record a tombstone manifest, and delete its files."""
         db, table = str(header["db"]), header.get("table")
 
-        def answer(_: SnapshotManifest | None) -> None:
-            reply: dict[str, Any]
-            try:
-                self._apply_drop(db, table)
-                reply = {"ok": True}
-            except EdgeError as err:
-                reply = error_header(err)
-            for k in ("call", "id"):
-                if k in header:
-                    reply[k] = header[k]
-            sock.send_multipart([identity, *pack(reply)])
+        def work() -> dict[str, Any]:
+            self._apply_drop(db, table)
+            return {}
 
-        self.persistence.request_flush(answer)
+        self._after_flush(sock, identity, header, work)
 
     def _delete(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
         """DELETE / DROP SERIES: persist what is buffered, then rewrite the files holding
         doomed rows (see :mod:`edge_persister.deletion`)."""
-
-        def answer(_: SnapshotManifest | None) -> None:
-            reply: dict[str, Any]
-            try:
-                reply = {"ok": True, "removed": self._apply_delete(header)}
-            except EdgeError as err:
-                reply = error_header(err)
-            for k in ("call", "id"):
-                if k in header:
-                    reply[k] = header[k]
-            sock.send_multipart([identity, *pack(reply)])
-
-        self.persistence.request_flush(answer)
+        self._after_flush(sock, identity, header, lambda: {"removed": self._apply_delete(header)})
 
     def _apply_delete(self, header: dict[str, Any]) -> int:
         db = str(header["db"])

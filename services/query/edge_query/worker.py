@@ -67,24 +67,36 @@ class QueryWorker:
         return 0
 
     # --- persister link ----------------------------------------------------------------
-    def _call(
-        self, header: dict[str, Any], timeout_s: float | None = None
+    def _ask(
+        self,
+        sock: zmq.Socket[Any],
+        header: dict[str, Any],
+        payloads: tuple[bytes, ...],
+        key: str,
+        timeout_s: float | None,
+        who: str,
     ) -> tuple[dict[str, Any], list[Any]]:
+        """Send one request on ``sock`` and wait for the answer carrying its ``key``."""
         self._call_id += 1
         call_id = self._call_id
-        self.pers.send_multipart(pack({**header, "call": call_id}))
+        sock.send_multipart(pack({**header, key: call_id}, *payloads))
         wait = self.settings.request_timeout_ms / 1000 if timeout_s is None else timeout_s
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not self.pers.poll(100):
+            if not sock.poll(100):
                 continue
-            reply, payloads = unpack(self.pers.recv_multipart(copy=False))
-            if reply.get("call") != call_id:
-                continue  # the answer to a call that already timed out
+            reply, frames = unpack(sock.recv_multipart(copy=False))
+            if reply.get(key) != call_id:
+                continue  # the answer to a request that already timed out
             if not reply.get("ok", True):
                 raise from_wire(reply["error"])
-            return reply, payloads
-        raise Unavailable("the persister did not answer in time")
+            return reply, frames
+        raise Unavailable(f"the {who} did not answer in time; the request may be retried")
+
+    def _call(
+        self, header: dict[str, Any], timeout_s: float | None = None
+    ) -> tuple[dict[str, Any], list[Any]]:
+        return self._ask(self.pers, header, (), "call", timeout_s, "persister")
 
     def _write(self, db: str, body: bytes) -> int:
         """Line protocol through an ingest worker (its WAL, then the persister), as an HTTP
@@ -94,24 +106,12 @@ class QueryWorker:
             self._ingest.setsockopt(zmq.LINGER, 0)
             for i in range(self.settings.ingest_workers):  # DEALER spreads sends over them
                 self._ingest.connect(self.endpoints.ingest(i))
-        self._call_id += 1
-        call_id = self._call_id
         header = {"op": "write", "db": db, "precision": "ns", "accept_partial": False}
-        self._ingest.send_multipart(pack({**header, "id": call_id}, body))
-        deadline = time.monotonic() + self.settings.request_timeout_ms / 1000
-        while time.monotonic() < deadline:
-            if not self._ingest.poll(100):
-                continue
-            reply, _ = unpack(self._ingest.recv_multipart(copy=False))
-            if reply.get("id") != call_id:
-                continue  # the answer to a write that already timed out
-            if not reply.get("ok", True):
-                raise from_wire(reply["error"])
-            if reply.get("rejected"):
-                first = (reply.get("errors") or [{}])[0]
-                raise QueryError(f"SELECT ... INTO wrote nothing: {first.get('error_message')}")
-            return int(reply.get("written", 0))
-        raise Unavailable("the ingest worker did not answer in time; the write may be retried")
+        reply, _ = self._ask(self._ingest, header, (body,), "id", None, "ingest worker")
+        if reply.get("rejected"):
+            first = (reply.get("errors") or [{}])[0]
+            raise QueryError(f"SELECT ... INTO wrote nothing: {first.get('error_message')}")
+        return int(reply.get("written", 0))
 
     def _fetch_object(self, key: str) -> bytes:
         """A persisted file from a store only the persister holds (``memory``)."""

@@ -346,10 +346,7 @@ class FlightService(flight.FlightServerBase):
         self, context: Any, descriptor: flight.FlightDescriptor
     ) -> flight.FlightInfo:
         who = self._who(context)
-        command = sqlproto.unpack(descriptor.command or b"")
-        if command is None or command[1] is None:
-            raise BadRequest("expected a Flight SQL command in the descriptor")
-        name, msg = command
+        name, msg = _command(descriptor)
         if name in ("CommandStatementQuery", "CommandPreparedStatementQuery"):
             db, query, language, params = self._statement(context, who, name, msg)
             schema = self._schema_of(who, db, query, language)
@@ -377,10 +374,7 @@ class FlightService(flight.FlightServerBase):
     @_rpc
     def get_schema(self, context: Any, descriptor: flight.FlightDescriptor) -> pa.Schema:
         who = self._who(context)
-        command = sqlproto.unpack(descriptor.command or b"")
-        if command is None or command[1] is None:
-            raise BadRequest("expected a Flight SQL command in the descriptor")
-        name, msg = command
+        name, msg = _command(descriptor)
         if name in ("CommandStatementQuery", "CommandPreparedStatementQuery"):
             db, query, language, _ = self._statement(context, who, name, msg)
             schema = self._schema_of(who, db, query, language)
@@ -521,6 +515,14 @@ class FlightService(flight.FlightServerBase):
         # bare, not in an Any: clients read app_metadata as this message itself
         result = sqlproto.encode("DoPutPreparedStatementResult", prepared_statement_handle=handle)
         writer.write(pa.py_buffer(result))
+
+
+def _command(descriptor: flight.FlightDescriptor) -> tuple[str, Any]:
+    """The Flight SQL command a descriptor carries (name, message)."""
+    command = sqlproto.unpack(descriptor.command or b"")
+    if command is None or command[1] is None:
+        raise BadRequest("expected a Flight SQL command in the descriptor")
+    return command
 
 
 def _owner(who: Principal) -> str:
