@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -61,6 +62,7 @@ class Persister:
     def __init__(self, settings: Settings, ctx: zmq.Context[Any]) -> None:
         self.settings = settings
         self.ctx = ctx
+        self.boot_id = secrets.token_hex(8)  # catalog versions count within one process
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
         self.store = object_store_from_settings(settings)
         self.catalog = CatalogOwner(settings, self.store)
@@ -355,7 +357,11 @@ class Persister:
                 "seq_floor": self._seq_floor(worker),
             }, []
         if op == "catalog":
-            return {"ok": True, "catalog": self.catalog.catalog.to_json()}, []
+            # a caller whose copy is current (this process's, same version) gets no copy
+            current = self.catalog.catalog
+            if header.get("have") == [self.boot_id, current.version]:
+                return {"ok": True, "same": True}, []
+            return {"ok": True, "catalog": current.to_json(), "boot": self.boot_id}, []
         if op == "create_database":
             self.catalog.create_database(str(header["db"]))
             return {"ok": True}, []
@@ -426,4 +432,5 @@ class Persister:
             "ok": True,
             "tables": tables,
             "catalog_version": self.catalog.catalog.version,
+            "boot": self.boot_id,
         }, frames

@@ -38,7 +38,8 @@ class QueryWorker:
         self.ctx = ctx
         self.endpoints = Endpoints.for_data_dir(settings.data_dir)
         self.catalog = Catalog()
-        self._planners: dict[str, tuple[int, SessionContext]] = {}
+        self._planners: dict[str, tuple[tuple[str | None, int], SessionContext]] = {}
+        self._catalog_boot: str | None = None  # the persister process our catalog came from
         self._ingest: zmq.Socket[Any] | None = None
         self._call_id = 0
         store = object_store_from_settings(settings)
@@ -119,8 +120,12 @@ class QueryWorker:
         return bytes(frames[0].buffer)
 
     def _refresh_catalog(self) -> None:
-        reply, _ = self._call({"op": "catalog"})
-        self.catalog = Catalog.from_json(reply["catalog"])
+        # the whole catalog only when it changed since our copy (it may be large)
+        have = [self._catalog_boot, self.catalog.version]
+        reply, _ = self._call({"op": "catalog", "have": have})
+        if not reply.get("same"):
+            self.catalog = Catalog.from_json(reply["catalog"])
+            self._catalog_boot = reply.get("boot")
 
     def _database(self, db: str) -> DatabaseSchema:
         schema = self.catalog.databases.get(db)
@@ -341,7 +346,8 @@ class QueryWorker:
                 raise QueryError(_clean(str(err))) from None
             wanted = [need.to_wire() for name, need in needs.items() if name not in extra]
             reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
-            if reply["catalog_version"] != self.catalog.version and attempt == 0:
+            current = (reply.get("boot"), reply["catalog_version"])
+            if current != (self._catalog_boot, self.catalog.version) and attempt == 0:
                 self._refresh_catalog()  # new columns since we planned: plan again
                 continue
             ctx = new_context()
@@ -385,12 +391,13 @@ class QueryWorker:
     def _planner(self, db: str, schema: DatabaseSchema) -> SessionContext:
         """A context with every table of ``db``, empty, for planning: kept while the
         catalog's version stays the same (queries cannot change it: they are read-only)."""
+        key = (self._catalog_boot, self.catalog.version)
         cached = self._planners.get(db)
-        if cached is not None and cached[0] == self.catalog.version:
+        if cached is not None and cached[0] == key:
             return cached[1]
         ctx = new_context()
         register_empty(ctx, schema)
-        self._planners[db] = (self.catalog.version, ctx)
+        self._planners[db] = (key, ctx)
         return ctx
 
     def _assemble(
