@@ -20,7 +20,7 @@ from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSch
 from edge_query.influxql import ast
 from edge_query.influxql.translate import split_condition
 
-__all__ = ["as_table", "inner_statement", "run_with_subquery"]
+__all__ = ["as_table", "as_tables", "inner_statement", "run_with_subquery"]
 
 Series = dict[str, Any]
 
@@ -56,15 +56,29 @@ def _kind(values: list[Any]) -> tuple[ColumnType, pa.DataType]:
     return ColumnType.STRING, pa.string()
 
 
-def as_table(series: list[Series]) -> tuple[TableSchema, pa.Table] | None:
-    """The inner answer as a table (None when it has no rows)."""
-    if not series:
-        return None
-    names = {s["name"] for s in series}
-    if len(names) != 1:
-        raise QueryError("a subquery answering several measurements is not built yet")
-    tags = sorted({k for s in series for k in s.get("tags", {})})
-    fields = [c for c in series[0]["columns"][1:] if c not in tags]
+def as_tables(series: list[Series], db: DatabaseSchema) -> dict[str, tuple[TableSchema, pa.Table]]:
+    """The inner answer as one table per measurement it names; a column that is a tag of
+    the stored measurement stays a tag (as in 1.x), a column without any value is left out."""
+    by_name: dict[str, list[Series]] = {}
+    for s in series:
+        by_name.setdefault(s["name"], []).append(s)
+    out = {}
+    for name, group in by_name.items():
+        stored = db.tables.get(name)
+        out[name] = as_table(name, group, set() if stored is None else set(stored.tag_names))
+    return out
+
+
+def as_table(
+    name: str, series: list[Series], stored_tags: set[str] | None = None
+) -> tuple[TableSchema, pa.Table]:
+    """The series of one measurement as a table."""
+    columns_seen = series[0]["columns"][1:]
+    tags = sorted(
+        {k for s in series for k in s.get("tags", {})}
+        | {c for c in columns_seen if c in (stored_tags or set())}
+    )
+    fields = [c for c in columns_seen if c not in tags]
     columns: dict[str, list[Any]] = {TIME_COLUMN: [], **{t: [] for t in tags}}
     columns.update({f: [] for f in fields})
     for s in series:
@@ -72,10 +86,13 @@ def as_table(series: list[Series]) -> tuple[TableSchema, pa.Table] | None:
         for row in s["values"]:
             columns[TIME_COLUMN].append(row[0])
             for t in tags:
-                columns[t].append(s.get("tags", {}).get(t) or None)
+                value = s.get("tags", {}).get(t)
+                if value is None and t in index:  # a tag the inner query selected
+                    value = row[index[t]]
+                columns[t].append(value or None)
             for f in fields:
                 columns[f].append(row[index[f]] if f in index else None)
-    schema = TableSchema(names.pop())
+    schema = TableSchema(name)
     schema.columns[TIME_COLUMN] = ColumnType.TIME
     arrays: dict[str, pa.Array] = {
         TIME_COLUMN: pa.array(columns[TIME_COLUMN], pa.int64()).cast(pa.timestamp("ns"))
@@ -83,7 +100,7 @@ def as_table(series: list[Series]) -> tuple[TableSchema, pa.Table] | None:
     for t in tags:
         schema.columns[t] = ColumnType.TAG
         arrays[t] = pa.array(columns[t], pa.string()).dictionary_encode()
-    for f in fields:
+    for f in [f for f in fields if any(v is not None for v in columns[f])]:
         kind, dtype = _kind(columns[f])
         schema.columns[f] = kind
         values = [float(v) if v is not None and dtype == pa.float64() else v for v in columns[f]]
@@ -101,12 +118,11 @@ def run_with_subquery(
 ) -> list[Series]:
     """Run the inner statement, then ``stmt`` over its answer."""
     inner = inner_statement(stmt, now_ns)
-    series = select(inner, db, run_sql, now_ns, False)
-    made = as_table(series)
-    if made is None:
+    made = as_tables(select(inner, db, run_sql, now_ns, False), db)
+    if not made:
         return []
-    schema, table = made
-    outer = replace(stmt, sources=[ast.Measurement(name=schema.name)])
-    scope = DatabaseSchema(db.name, {schema.name: schema})
-    extra = {schema.name: table}
+    # the outer statement reads each measurement the inner one answered, as stored tables
+    outer = replace(stmt, sources=[ast.Measurement(name=n) for n in sorted(made)])
+    scope = DatabaseSchema(db.name, {n: schema for n, (schema, _) in made.items()})
+    extra = {n: table for n, (_, table) in made.items()}
     return select(outer, scope, lambda sql, more=None: run_sql(sql, extra), now_ns, go_floats)
