@@ -13,14 +13,7 @@ from edge_common.lp_exact import (
     skip_blank,
 )
 from edge_common.schema import ColumnType
-
-F, N, U, S, B = (  # float, integer (N), unsigned, string, boolean
-    ColumnType.FLOAT,
-    ColumnType.INTEGER,
-    ColumnType.UINTEGER,
-    ColumnType.STRING,
-    ColumnType.BOOLEAN,
-)
+from tests.common.test_lineprotocol import B, F, N, S, U
 
 
 def ok(buf: bytes, start: int = 0) -> tuple[ExactLine, int]:

@@ -13,6 +13,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
 
 
 def test_put_get_list_delete(store: ObjectStore) -> None:
+    check_put_get_list_delete(store)
+
+
+def check_put_get_list_delete(store: ObjectStore) -> None:
+    """The contract every object store keeps (also run against S3 in test_objectstore_s3)."""
     assert store.get("a/b.json") is None
     assert store.list("") == []
     store.put("n/catalog/2.json", b"two")
@@ -24,6 +29,7 @@ def test_put_get_list_delete(store: ObjectStore) -> None:
     assert store.get("n/catalog/1.json") == b"uno"
     store.delete("n/catalog/1.json")
     store.delete("n/catalog/missing.json")
+    assert store.get("n/catalog/1.json") is None
     assert store.list("n/") == ["n/catalog/2.json", "n/dbs/x.parquet"]
 
 

@@ -22,6 +22,7 @@ from edge_common.objectstore import (
     object_store_from_settings,
 )
 from edge_common.settings import Settings
+from tests.common.test_objectstore import check_put_get_list_delete
 from tests.s3 import MotoServer
 
 _KEY, _SECRET = "testing-key", "testing-secret"
@@ -80,20 +81,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_put_get_list_delete(moto: MotoServer, bucket: str) -> None:
-    store = _store(moto.url, bucket)
-    assert store.get("a/b.json") is None
-    assert store.list("") == []
-    store.put("n/catalog/2.json", b"two")
-    store.put("n/catalog/1.json", b"one")
-    store.put("n/dbs/x.parquet", b"x")
-    assert store.get("n/catalog/1.json") == b"one"
-    assert store.list("n/catalog/") == ["n/catalog/1.json", "n/catalog/2.json"]
-    store.put("n/catalog/1.json", b"uno")
-    assert store.get("n/catalog/1.json") == b"uno"
-    store.delete("n/catalog/1.json")
-    store.delete("n/catalog/missing.json")
-    assert store.get("n/catalog/1.json") is None
-    assert store.list("n/") == ["n/catalog/2.json", "n/dbs/x.parquet"]
+    check_put_get_list_delete(_store(moto.url, bucket))
 
 
 def test_binary_and_empty_objects(moto: MotoServer, bucket: str) -> None:

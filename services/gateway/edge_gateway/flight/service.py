@@ -45,7 +45,7 @@ from edge_common.errors import (
 )
 from edge_gateway.auth import Principal
 from edge_gateway.flight import metadata, sqlproto
-from edge_gateway.routes.query import _params
+from edge_gateway.queries import query_request
 from edge_gateway.state import Gateway
 
 __all__ = ["FlightService", "flight_error"]
@@ -235,22 +235,7 @@ class FlightService(flight.FlightServerBase):
             raise BadRequest("missing database")
         if not query:
             raise BadRequest("missing query")
-        if language not in ("sql", "influxql"):
-            raise BadRequest(f"unknown query_type {language!r}: use sql or influxql")
-        if not who.allows("read", db):
-            raise Forbidden(f"this token may not read database {db!r}")
-        header: dict[str, Any] = {
-            "op": "query" if language == "sql" else "influxql",
-            "db": db,
-            "q": query,
-            "format": "arrow",
-            "params": _params(params),
-            "language": language,
-        }
-        if language == "influxql":
-            header["readable"] = who.databases("read")
-            header["writable"] = who.databases("write")
-        return header
+        return query_request(who, db, query, language, "arrow", params)
 
     def _open(self, header: dict[str, Any]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """Start a query on a worker: its schema, and its batches as they arrive."""

@@ -10,49 +10,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from edge_common.errors import BadRequest, EdgeError, from_wire
-from edge_gateway.auth import authorize
+from edge_gateway.auth import principal
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
+from edge_gateway.queries import choose_format, query_request
 from edge_gateway.state import gateway
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-_FORMATS = ("json", "jsonl", "csv", "pretty", "parquet")
-_ACCEPT = {
-    "application/json": "json",
-    "application/jsonl": "jsonl",
-    "application/x-ndjson": "jsonl",
-    "text/csv": "csv",
-    "text/plain": "pretty",
-    "application/vnd.apache.parquet": "parquet",
-}
-
-
-def _format(explicit: str | None, accept: str) -> str:
-    if explicit:
-        if explicit not in _FORMATS:
-            raise BadRequest(f"unknown format {explicit!r}: use one of {', '.join(_FORMATS)}")
-        return explicit
-    for part in accept.split(","):
-        fmt = _ACCEPT.get(part.split(";")[0].strip().lower())
-        if fmt:
-            return fmt
-    return "json"
-
-
-def _params(raw: Any) -> dict[str, Any] | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, str):
-        try:
-            raw = orjson.loads(raw)
-        except orjson.JSONDecodeError as err:
-            raise BadRequest(f"params is not valid JSON: {err}") from None
-    if not isinstance(raw, dict):
-        raise BadRequest("params must be a JSON object of name → value")
-    return {str(k).lstrip("$"): v for k, v in raw.items()}
 
 
 async def run_query(
@@ -63,16 +29,8 @@ async def run_query(
             raise BadRequest("missing database: give the db parameter")
         if not q:
             raise BadRequest("missing query: give the q parameter")
-        authorize(request, "read", str(db))
-        chosen = _format(fmt, request.headers.get("accept", ""))
-        header = {
-            "op": "query",
-            "db": str(db),
-            "q": str(q),
-            "format": chosen,
-            "params": _params(params),
-            "language": language,
-        }
+        chosen = choose_format(fmt, request.headers.get("accept", ""))
+        header = query_request(principal(request), str(db), str(q), language, chosen, params)
     except EdgeError as err:
         return error_response(err, "v3")
     return await stream_query(request, header, "v3")

@@ -3,27 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 
 from edge_common.errors import BadRequest, EdgeError
-from edge_gateway.auth import authorize, principal
+from edge_gateway.auth import principal
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
-from edge_gateway.routes.query import _format, _params, stream_query
+from edge_gateway.queries import choose_format, query_request
+from edge_gateway.routes.query import stream_query
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 _EPOCHS = {"ns", "n", "u", "µ", "us", "ms", "s", "m", "h"}
-
-
-def _allowed(request: Request, action: str) -> list[str] | None:
-    """Databases the request's token may ``action`` (None: every one)."""
-    return principal(request).databases(action)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -46,18 +41,10 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
     if not q:
         raise BadRequest('missing required parameter "q"')
     db = values.get("db") or None
-    if db:
-        authorize(request, "read", db)
+    header = query_request(principal(request), db, q, "influxql", fmt, values.get("params"))
     if db and values.get("rp") and values["rp"] not in ("autogen", "default"):
-        db = f"{db}/{values['rp']}"
-    header: dict[str, Any] = {
-        "op": "influxql",
-        "q": q,
-        "db": db,
-        "format": fmt,
-        "params": _params(values.get("params")),
-        "readable": _allowed(request, "read"),
-        "writable": _allowed(request, "write"),
+        header["db"] = f"{db}/{values['rp']}"
+    header |= {
         "epoch": values.get("epoch") or None,
         "pretty": values.get("pretty") == "true",
         "chunked": values.get("chunked") == "true",
@@ -97,7 +84,7 @@ async def query_influxql(request: Request) -> Response:
             values = dict(request.query_params)
         if not values.get("db"):
             raise BadRequest("missing database: give the db parameter")
-        fmt = _format(values.get("format"), request.headers.get("accept", ""))
+        fmt = choose_format(values.get("format"), request.headers.get("accept", ""))
         return await _influxql(request, values, fmt, "v3")
     except EdgeError as err:
         return error_response(err, "v3")
