@@ -285,3 +285,26 @@ def test_allowed_values_keep_every_version_of_a_row() -> None:
     buf.append(_batch(schema, [{"time": 5, "host": "a", "v": 2.0}]))
     got = _rows(buf.read(schema, None, values={"host": ["a"]}))
     assert got == [{"time": 5, "host": "a", "v": 2.0, "w": 7.0}]
+
+
+def test_read_keeps_only_rows_passing_comparisons() -> None:
+    schema = _schema(host=TAG, v=F, n=INT, s=S)
+    buf = TableBuffer()
+    buf.append(
+        _batch(
+            schema,
+            [
+                {"time": 1, "host": "a", "v": 95.0, "n": 1, "s": "x"},
+                {"time": 2, "host": "b", "v": 5.0, "n": 2, "s": "y"},
+                {"time": 3, "host": "c", "n": 3},  # v null: fails every comparison on v
+            ],
+        )
+    )
+    buf.append(_batch(schema, [{"time": 4, "host": "d", "n": 4}]))  # a chunk without v
+    assert [r["time"] for r in _rows(buf.read(schema, compare=[("v", ">", 90)]))] == [1]
+    assert [r["time"] for r in _rows(buf.read(schema, compare=[("v", "!=", 95.0)]))] == [2]
+    both = [("n", ">=", 2), ("host", "<", "d")]  # a tag (dictionary) and an integer
+    assert [r["time"] for r in _rows(buf.read(schema, compare=both))] == [2, 3]
+    # a comparison Arrow cannot make is left to the query, not taken as "no row passes";
+    # a chunk without the column holds it null: no row there passes
+    assert [r["time"] for r in _rows(buf.read(schema, compare=[("s", ">", 3)]))] == [1, 2, 3]

@@ -202,15 +202,17 @@ def test_widen() -> None:
         "min_ns": 5,
         "max_ns": None,
         "values": None,
+        "compare": None,
     }
     need = TableNeed("t")
-    need.widen(["b", "a"], None, 3, {"h": {"x"}})
+    need.widen(["b", "a"], None, 3, {"h": {"x"}}, [("v", ">", 1)])
     assert need.to_wire() == {
         "name": "t",
         "columns": ["a", "b"],
         "min_ns": None,
         "max_ns": 3,
         "values": {"h": ["x"]},
+        "compare": [["v", ">", 1]],
     }
 
 
@@ -245,3 +247,32 @@ def test_allowed_values_of_two_scans(ctx: SessionContext) -> None:
     assert plan_needs(ctx, both, None)["cpu"].to_wire()["values"] == {"host": ["a", "b"]}
     one = "SELECT usage FROM cpu WHERE host = 'a' UNION ALL SELECT usage FROM cpu"
     assert plan_needs(ctx, one, None)["cpu"].to_wire()["values"] is None
+
+
+@pytest.mark.parametrize(
+    ("where", "compare"),
+    [
+        ("usage > 90", [["usage", ">", 90.0]]),
+        ("90 <= usage", [["usage", ">=", 90.0]]),  # turned around: column first
+        (
+            "usage > 90 AND idle != 3 AND host < 'm'",
+            [["usage", ">", 90.0], ["idle", "!=", 3.0], ["host", "<", "m"]],
+        ),
+        ("usage > 90 AND time > '2024-01-01T00:00:00Z'", [["usage", ">", 90.0]]),
+        ("usage > 90 OR idle < 1", None),  # only terms every row must pass
+        ("usage + idle > 90", None),
+        ("CAST(usage AS BIGINT) > 9", None),  # a cast column: Arrow might compare otherwise
+        ("usage < 'NaN'", None),  # SQL orders NaN above every number; Arrow does not
+    ],
+)
+def test_comparisons(ctx: SessionContext, where: str, compare: list[list[object]] | None) -> None:
+    needs = plan_needs(ctx, f"SELECT usage FROM cpu WHERE {where}", None)
+    assert needs["cpu"].to_wire()["compare"] == compare
+
+
+def test_comparisons_of_two_scans_keep_the_common_ones(ctx: SessionContext) -> None:
+    both = (
+        "SELECT usage FROM cpu WHERE usage > 1 AND idle > 2 "
+        "UNION ALL SELECT usage FROM cpu WHERE usage > 1"
+    )
+    assert plan_needs(ctx, both, None)["cpu"].to_wire()["compare"] == [["usage", ">", 1.0]]

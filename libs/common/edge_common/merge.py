@@ -10,7 +10,24 @@ import pyarrow.compute as pc
 
 from edge_common.schema import TIME_COLUMN, TableSchema
 
-__all__ = ["conform", "merge_latest", "overlaps", "sort_for_storage", "tag_mask", "time_mask"]
+__all__ = [
+    "compare_mask",
+    "conform",
+    "merge_latest",
+    "overlaps",
+    "sort_for_storage",
+    "tag_mask",
+    "time_mask",
+]
+
+_COMPARE = {
+    "=": pc.equal,
+    "!=": pc.not_equal,
+    "<": pc.less,
+    "<=": pc.less_equal,
+    ">": pc.greater,
+    ">=": pc.greater_equal,
+}
 
 
 def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
@@ -63,6 +80,27 @@ def tag_mask(batch: pa.RecordBatch, tag: str, allowed: list[str]) -> pa.Array:
         hit = pc.is_in(column.dictionary.cast(pa.string()), value_set=wanted)
         return pc.fill_null(pc.take(hit, column.indices), False)
     return pc.fill_null(pc.is_in(column, value_set=wanted), False)
+
+
+def compare_mask(batch: pa.RecordBatch, compare: list[tuple[str, str, object]]) -> pa.Array | None:
+    """Rows passing every ``(column, op, value)`` comparison, as SQL filters them (a null
+    compares to nothing: the row fails; a batch without the column: no row passes). A
+    comparison Arrow cannot make (types that do not compare) is skipped: this only narrows
+    what the query filters again. ``None``: nothing to narrow."""
+    mask = None
+    for name, op, value in compare:
+        index = batch.schema.get_field_index(name)
+        if index < 0:
+            return pa.array(np.zeros(batch.num_rows, dtype=bool))
+        column = batch.column(index)
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        try:
+            m = pc.fill_null(_COMPARE[op](column, value), False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, KeyError):
+            continue
+        mask = m if mask is None else pc.and_(mask, m)
+    return mask
 
 
 def sort_for_storage(table: pa.Table, schema: TableSchema) -> pa.Table:

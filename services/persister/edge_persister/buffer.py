@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from edge_common.merge import conform, merge_latest, tag_mask, time_mask
+from edge_common.merge import compare_mask, conform, merge_latest, tag_mask, time_mask
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_persister.keyindex import KeyIndex
 
@@ -84,13 +84,15 @@ class TableBuffer:
         min_ns: int | None = None,
         max_ns: int | None = None,
         values: dict[str, list[str]] | None = None,
+        compare: list[tuple[str, str, object]] | None = None,
         *,
         frozen: bool = False,
     ) -> list[pa.RecordBatch]:
         """Batches with exactly ``columns`` (all by default) in catalog types, rows with
-        ``min_ns <= time <= max_ns`` and, for each tag in ``values``, one of its values;
-        absent columns come back as nulls. ``frozen`` reads the rows being persisted instead
-        of the live ones."""
+        ``min_ns <= time <= max_ns``, for each tag in ``values`` one of its values, and
+        passing each ``compare`` term (the caller's duty: only where no other source holds
+        other versions of these rows); absent columns come back as nulls. ``frozen`` reads
+        the rows being persisted instead of the live ones."""
         if self.has_repeats and not frozen:
             self._merge_repeats(schema)
         names = list(schema.columns) if columns is None else columns
@@ -109,6 +111,8 @@ class TableBuffer:
                 mask = time_mask(chunk.batch.column(TIME_COLUMN), min_ns, max_ns)
             for tag, allowed in (values or {}).items():
                 m = tag_mask(chunk.batch, tag, allowed)
+                mask = m if mask is None else pc.and_(mask, m)
+            if compare and (m := compare_mask(chunk.batch, compare)) is not None:
                 mask = m if mask is None else pc.and_(mask, m)
             if mask is not None:
                 batch = batch.filter(mask)

@@ -411,9 +411,12 @@ class Persister:
             frozen_range = None if buf is None else buf.time_range(frozen=True)
             live_range = None if buf is None else buf.time_range()
             ranges = [(f.min_time_ns, f.max_time_ns) for f in files]
-            if cols is not None and overlaps([*ranges, frozen_range, live_range]):
+            overlap = overlaps([*ranges, frozen_range, live_range])
+            if cols is not None and overlap:
                 # repeats across sources are possible: the query needs each row's identity
                 cols = sorted({*cols, *schema.tag_names, TIME_COLUMN})
+            # comparisons (fields too) only where each row has one version: no overlap
+            compare = None if overlap else [tuple(c) for c in req.get("compare") or ()]
             arrow = schema.arrow_schema(cols)
             entry: dict[str, Any] = {
                 "name": req["name"],
@@ -421,10 +424,13 @@ class Persister:
                 "files": [{**asdict(f), "uri": self.store.uri(f.path)} for f in files],
                 "frozen": frozen_range,
                 "live": live_range,
+                "compared": bool(compare),
             }
             for frozen in (True, False):
                 batches = (
-                    [] if buf is None else buf.read(schema, cols, lo, hi, values, frozen=frozen)
+                    []
+                    if buf is None
+                    else buf.read(schema, cols, lo, hi, values, compare, frozen=frozen)
                 )
                 frames.append(ipc_bytes(batches, arrow))
             tables.append(entry)

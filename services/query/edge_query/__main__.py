@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 from types import FrameType
@@ -21,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     setup_logging(settings.log_level, f"query-{args.worker}")
     worker = QueryWorker(settings, args.worker, zmq.Context.instance())
+    # A 1.x answer is built as Python lists (40,000 rows x 21 columns: 840,000 objects) and
+    # dropped whole; at the default threshold (700) the cycle collector ran over the growing
+    # lists ~1,200 times per such answer, 15 % of its time. Collect far less often, and never
+    # scan what was loaded at start.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         worker.stopping = True

@@ -1,9 +1,13 @@
 """Find what a query needs before any data moves: for each table, the columns it reads, the
-time range its filters allow and the values its filters allow for some columns (``col =
-'text'``, or an OR of those), from DataFusion's optimized logical plan.
+time range its filters allow, the values its filters allow for some columns (``col =
+'text'``, or an OR of those) and the plain comparisons every row must pass (``col > 90``),
+from DataFusion's optimized logical plan.
 
 The persister applies value constraints only to tag columns: every version of a row (same
-tags, same time) then passes or fails together, so merging repeats stays correct."""
+tags, same time) then passes or fails together, so merging repeats stays correct. It applies
+comparisons (on fields too) only where no two sources overlap in time, so no row has a second
+version that could change the field compared. Both only pre-filter: the query still applies
+its own filters to what arrives."""
 
 from __future__ import annotations
 
@@ -15,7 +19,11 @@ from datafusion import SessionConfig, SessionContext, SQLOptions
 
 from edge_common.schema import TIME_COLUMN, DatabaseSchema
 
-__all__ = ["READ_ONLY", "TableNeed", "new_context", "plan_needs"]
+__all__ = ["COMPARISONS", "READ_ONLY", "Comparison", "TableNeed", "new_context", "plan_needs"]
+
+# (column, operator, value): ``"usage_user" > 90.0``; operators as Parquet filters name them
+Comparison = tuple[str, str, Any]
+COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 
 # queries read: no CREATE/DROP (which would change a context), no INSERT, no SET
 READ_ONLY = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
@@ -30,6 +38,7 @@ class TableNeed:
     min_ns: int | None = None
     max_ns: int | None = None
     values: dict[str, set[str]] = field(default_factory=dict)
+    compare: list[Comparison] = field(default_factory=list)
     scans: int = 0
 
     def widen(
@@ -38,16 +47,20 @@ class TableNeed:
         lo: int | None,
         hi: int | None,
         values: dict[str, set[str]] | None = None,
+        compare: list[Comparison] | None = None,
     ) -> None:
         """Add one more scan of this table: the union of what every scan needs."""
         values = values or {}
+        compare = compare or []
         if self.scans == 0:
             self.columns = None if columns is None else set(columns)
             self.min_ns, self.max_ns = lo, hi
             self.values = {k: set(v) for k, v in values.items()}
+            self.compare = list(compare)
         else:
             # a column stays constrained only if every scan constrains it
             self.values = {k: v | values[k] for k, v in self.values.items() if k in values}
+            self.compare = [c for c in self.compare if c in compare]
             self.columns = (
                 None if columns is None or self.columns is None else (self.columns | set(columns))
             )
@@ -62,6 +75,7 @@ class TableNeed:
             "min_ns": self.min_ns,
             "max_ns": self.max_ns,
             "values": {k: sorted(v) for k, v in self.values.items()} or None,
+            "compare": [list(c) for c in self.compare] or None,
         }
 
 
@@ -107,14 +121,16 @@ def _walk(plan: Any, parent_filter: Any, needs: dict[str, TableNeed]) -> None:
         if parent_filter is not None:
             predicates.append(parent_filter)
         values: dict[str, set[str]] = {}
+        compare: list[Comparison] = []
         for p in predicates:
             plo, phi = _time_bounds(p)
             lo = plo if lo is None else (lo if plo is None else max(lo, plo))
             hi = phi if hi is None else (hi if phi is None else min(hi, phi))
             values = _and(values, _allowed_values(p))
+            compare += _comparisons(p)
         if cols is not None and TIME_COLUMN not in cols and (lo is not None or hi is not None):
             cols = [*cols, TIME_COLUMN]
-        needs.setdefault(name, TableNeed(name)).widen(cols, lo, hi, values)
+        needs.setdefault(name, TableNeed(name)).widen(cols, lo, hi, values, compare)
         return
     this_filter = node.predicate() if kind == "Filter" else None
     for child in plan.inputs():
@@ -159,6 +175,41 @@ def _allowed_values(expr: Any) -> dict[str, set[str]]:
         if name is not None and value is not None:
             return {name: {value}}
     return {}
+
+
+def _comparisons(expr: Any) -> list[Comparison]:
+    """The ``column <op> literal`` terms a predicate ANDs together (column uncast, not time,
+    literal a number, text or boolean); other terms are left to the query."""
+    node = expr.to_variant()
+    if type(node).__name__ != "BinaryExpr":
+        return []
+    op = node.op()
+    if op == "AND":
+        return _comparisons(node.left()) + _comparisons(node.right())
+    if op not in COMPARISONS:
+        return []
+    flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+    for col, lit, this_op in (
+        (node.left(), node.right(), op),
+        (node.right(), node.left(), flip.get(op, op)),
+    ):
+        cnode = col.to_variant()
+        if type(cnode).__name__ != "Column" or cnode.name() == TIME_COLUMN:
+            continue
+        value = _plain_literal(lit)
+        if value is not None:
+            return [(str(cnode.name()), this_op, value)]
+    return []
+
+
+def _plain_literal(expr: Any) -> Any:
+    if type(expr.to_variant()).__name__ != "Literal":
+        return None
+    scalar = expr.python_value()
+    value = scalar.as_py() if isinstance(scalar, pa.Scalar) else scalar
+    if isinstance(value, float) and value != value:
+        return None  # NaN: SQL orders it above every number, Arrow's kernels compare it false
+    return value if isinstance(value, (bool, int, float, str)) else None
 
 
 def _column_name(expr: Any) -> str | None:

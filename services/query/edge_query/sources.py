@@ -83,9 +83,11 @@ class ParquetSource:
         lo: int | None,
         hi: int | None,
         values: dict[str, list[str]] | None = None,
+        compare: list[tuple[str, str, Any]] | None = None,
     ) -> pa.Table:
-        """Rows of one file in ``target``'s columns, in the time range and, for each column
-        of ``values`` (tags only: the caller's duty), holding one of its values."""
+        """Rows of one file in ``target``'s columns, in the time range, for each column of
+        ``values`` (tags only: the caller's duty) holding one of its values, and passing each
+        ``compare`` term (only where no other source holds versions of these rows)."""
         source = self._local(key)
         names = pq.read_schema(source).names
         present = [n for n in target.names if n in names]
@@ -94,11 +96,21 @@ class ParquetSource:
             if tag not in names:
                 return target.empty_table()  # the tag is null in every row of this file
             filters.append((tag, "in", list(allowed)))
+        for name, op, value in compare or ():
+            if name not in names:
+                return target.empty_table()  # null in every row: no comparison holds
+            filters.append((name, op, value))
         if lo is not None:
             filters.append((TIME_COLUMN, ">=", pa.scalar(lo, pa.timestamp("ns"))))
         if hi is not None:
             filters.append((TIME_COLUMN, "<=", pa.scalar(hi, pa.timestamp("ns"))))
-        table = pq.read_table(source, columns=present, filters=filters or None)
+        try:
+            table = pq.read_table(source, columns=present, filters=filters or None)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            if not compare:
+                raise
+            # a comparison Arrow cannot make on this file's types: leave it to the query
+            return self.read(key, target, lo, hi, values)
         batches = [conform(b, target) for b in table.to_batches()]
         return pa.Table.from_batches(batches, target)
 

@@ -410,8 +410,9 @@ class QueryWorker:
         sources: list[tuple[tuple[int, int] | None, pa.Table]] = []
         tags = set(table.tag_names)
         values = {k: sorted(v) for k, v in need.values.items() if k in tags}
+        compare = need.compare if entry.get("compared") else None
         for f in entry["files"]:
-            data = self.parquet.read(f["path"], target, need.min_ns, need.max_ns, values)
+            data = self.parquet.read(f["path"], target, need.min_ns, need.max_ns, values, compare)
             sources.append(((f["min_time_ns"], f["max_time_ns"]), data))
         for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))

@@ -187,14 +187,20 @@ def _select_one(
             f"WHERE {where}) WHERE {any_value}"
         )
     else:
-        sql = f"SELECT {', '.join(select)} FROM {quote_ident(table.name)} WHERE {where}"
-        if keys:
-            sql += f" GROUP BY {', '.join(keys)}"
-        # a group without a value of the aggregated fields: no series, as 1.x
+        # a group without a value of the aggregated fields: no series, as 1.x. Rows holding
+        # none of them are left out before grouping (every aggregate skips nulls), so such
+        # groups never form; without GROUP BY there is one group, and it is dropped after.
         used = sorted(
             {c.field for c in cols if c.field and c.func != "aux" and is_field(table, c.field)}
         )
-        sql += f" HAVING ({' + '.join(f'count({quote_ident(u)})' for u in used) or '0'}) > 0"
+        if keys and used:
+            where = f"({where}) AND ({' OR '.join(f'{quote_ident(u)} IS NOT NULL' for u in used)})"
+        sql = f"SELECT {', '.join(select)} FROM {quote_ident(table.name)} WHERE {where}"
+        if keys:
+            sql += f" GROUP BY {', '.join(keys)}"
+        if not keys or not used:
+            counted = " + ".join(f"count({quote_ident(u)})" for u in used) or "0"
+            sql += f" HAVING ({counted}) > 0"
     order = [*(quote_ident(g) for g in group), "__time"]
     sql += f" ORDER BY {', '.join(order)}"
     result = run_sql(sql)
