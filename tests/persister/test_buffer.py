@@ -5,6 +5,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from edge_common.picks import Pick
 from edge_common.schema import ColumnType, TableSchema
 from edge_persister.buffer import TableBuffer
 
@@ -308,3 +309,35 @@ def test_read_keeps_only_rows_passing_comparisons() -> None:
     # a comparison Arrow cannot make is left to the query, not taken as "no row passes";
     # a chunk without the column holds it null: no row there passes
     assert [r["time"] for r in _rows(buf.read(schema, compare=[("s", ">", 3)]))] == [1, 2, 3]
+
+
+def test_read_with_a_pick_hands_over_only_the_rows_it_can_pick() -> None:
+    schema = _schema(host=TAG, v=F, n=INT)
+    buf = TableBuffer()
+    buf.append(
+        _batch(schema, [{"time": 1, "host": "a", "v": 1.0}, {"time": 2, "host": "b", "v": 2.0}])
+    )
+    buf.append(
+        _batch(
+            schema, [{"time": 3, "host": "a", "v": 3.0, "n": 1}, {"time": 4, "host": "a", "n": 2}]
+        )
+    )
+    last = Pick("last", ("v",))
+
+    def times(**kw: Any) -> list[int]:
+        return sorted(r["time"] for r in _rows(buf.read(schema, pick=last, **kw)))
+
+    assert times() == [2, 3]
+    buf.append(_batch(schema, [{"time": 9, "host": "b", "v": 9.0}]))  # picks brought up to date
+    assert times() == [3, 9]
+    assert times(min_ns=None, max_ns=5) == [2, 3]  # a range that cuts the buffer: afresh
+    assert times(values={"host": ["b"]}) == [9]
+    buf.append(_batch(schema, [{"time": 3, "host": "a", "n": 5}]))  # a repeat: merged first
+    assert _rows(buf.read(schema, ["time", "v", "n"], pick=last)) == [
+        {"time": 3, "v": 3.0, "n": 5},
+        {"time": 9, "v": 9.0, "n": None},
+    ]
+    assert sorted(r["time"] for r in _rows(buf.read(schema, pick=Pick("first", ("n",))))) == [3]
+    buf.freeze(schema)
+    assert sorted(r["time"] for r in _rows(buf.read(schema, pick=last, frozen=True))) == [3, 9]
+    assert buf.read(schema, pick=last) == []

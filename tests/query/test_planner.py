@@ -203,6 +203,7 @@ def test_widen() -> None:
         "max_ns": None,
         "values": None,
         "compare": None,
+        "pick": None,
     }
     need = TableNeed("t")
     need.widen(["b", "a"], None, 3, {"h": {"x"}}, [("v", ">", 1)])
@@ -213,6 +214,7 @@ def test_widen() -> None:
         "max_ns": 3,
         "values": {"h": ["x"]},
         "compare": [["v", ">", 1]],
+        "pick": None,
     }
 
 

@@ -9,7 +9,6 @@ latest write that set it (InfluxDB 1.x semantics).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from edge_common.merge import compare_mask, conform, merge_latest, tag_mask, time_mask
+from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_persister.keyindex import KeyIndex
 
@@ -40,7 +40,9 @@ class TableBuffer:
         self.frozen: list[_Chunk] = []
         self.frozen_bytes = 0
         self._keys = KeyIndex()
-        self._tag_hash: dict[tuple[str, str], int] = {}
+        self._hasher = SeriesHasher()
+        # (kind, fields, frozen) → (chunks covered, the rows picked of them)
+        self._picks: dict[tuple[str, tuple[str, ...], bool], tuple[int, pa.Table]] = {}
         self.has_repeats = False
         self.num_rows = 0
         self.nbytes = 0
@@ -59,23 +61,8 @@ class TableBuffer:
 
     def _row_keys(self, batch: pa.RecordBatch, times: np.ndarray) -> np.ndarray:
         """A 64-bit hash of (tag set, time) per row; equal identities give equal keys."""
-        series = np.zeros(batch.num_rows, dtype=np.uint64)
-        for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            if not pa.types.is_dictionary(column.type):
-                continue
-            dictionary = column.dictionary.to_pylist()
-            hashes = np.array([self._hash_tag(name, v) for v in dictionary] + [0], dtype=np.uint64)
-            idx = np.asarray(column.indices.fill_null(len(dictionary)), dtype=np.int64)
-            series += hashes[idx]
-        return series ^ (times.astype(np.uint64) * _MIX)
-
-    def _hash_tag(self, name: str, value: str) -> int:
-        key = (name, value)
-        h = self._tag_hash.get(key)
-        if h is None:
-            digest = hashlib.blake2b(f"{name}\0{value}".encode(), digest_size=8).digest()
-            h = self._tag_hash[key] = int.from_bytes(digest, "little")
-        return h
+        tags = [f.name for f in batch.schema if pa.types.is_dictionary(f.type)]
+        return self._hasher.keys(batch, tags) ^ (times.astype(np.uint64) * _MIX)
 
     def read(
         self,
@@ -85,6 +72,7 @@ class TableBuffer:
         max_ns: int | None = None,
         values: dict[str, list[str]] | None = None,
         compare: list[tuple[str, str, object]] | None = None,
+        pick: Pick | None = None,
         *,
         frozen: bool = False,
     ) -> list[pa.RecordBatch]:
@@ -92,13 +80,17 @@ class TableBuffer:
         ``min_ns <= time <= max_ns``, for each tag in ``values`` one of its values, and
         passing each ``compare`` term (the caller's duty: only where no other source holds
         other versions of these rows); absent columns come back as nulls. ``frozen`` reads
-        the rows being persisted instead of the live ones."""
+        the rows being persisted instead of the live ones. With ``pick``, only the rows a
+        first()/last() query can pick (``edge_common.picks``)."""
         if self.has_repeats and not frozen:
             self._merge_repeats(schema)
         names = list(schema.columns) if columns is None else columns
         target = schema.arrow_schema(names)
+        chunks = self.frozen if frozen else self.chunks
+        if pick is not None and chunks:
+            chunks = [self._picked(schema, pick, frozen, min_ns, max_ns)]
         out: list[pa.RecordBatch] = []
-        for chunk in self.frozen if frozen else self.chunks:
+        for chunk in chunks:
             if (min_ns is not None and chunk.max_ns < min_ns) or (
                 max_ns is not None and chunk.min_ns > max_ns
             ):
@@ -120,6 +112,37 @@ class TableBuffer:
                 out.append(batch)
         return out
 
+    def _picked(
+        self, schema: TableSchema, pick: Pick, frozen: bool, lo: int | None, hi: int | None
+    ) -> _Chunk:
+        """The rows ``pick`` keeps of the chunks, as one chunk. Over every chunk, the answer
+        is kept and brought up to date with the chunks appended since; a time range that
+        cuts the buffer is picked from afresh."""
+        chunks = self.frozen if frozen else self.chunks
+        first, last = self.time_range(frozen) or (0, 0)
+        full = schema.arrow_schema()
+        tags = schema.tag_names
+        if (lo is not None and lo > first) or (hi is not None and hi < last):
+            parts = [
+                conform(c.batch, full).filter(time_mask(c.batch.column(TIME_COLUMN), lo, hi))
+                for c in chunks
+                if not ((lo is not None and c.max_ns < lo) or (hi is not None and c.min_ns > hi))
+            ]
+            rows = _pick_each(parts, full, tags, pick, self._hasher)
+        else:
+            key = (pick.kind, pick.fields, frozen)
+            # chunks are only appended until the list is replaced (which forgets the picks)
+            covered, rows = self._picks.get(key, (0, full.empty_table()))
+            if rows.schema != full:  # columns added since
+                covered, rows = 0, full.empty_table()
+            if covered < len(chunks):
+                new = [conform(c.batch, full) for c in chunks[covered:]]
+                rows = _pick_each([*rows.to_batches(), *new], full, tags, pick, self._hasher)
+                self._picks[key] = (len(chunks), rows)
+        batches = rows.combine_chunks().to_batches()
+        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=full)
+        return _Chunk(batch, first, last, 0.0)
+
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
         chunks = self.frozen if frozen else self.chunks
         if not chunks:
@@ -133,6 +156,7 @@ class TableBuffer:
             self._merge_repeats(schema)
         self.frozen = self.chunks
         self.chunks, self._keys, self.has_repeats = [], KeyIndex(), False
+        self._picks.clear()
         self.frozen_bytes, self.nbytes = self.nbytes, 0
         self.num_rows = 0
         full = schema.arrow_schema()
@@ -140,6 +164,7 @@ class TableBuffer:
 
     def drop_frozen(self) -> None:
         self.frozen, self.frozen_bytes = [], 0
+        self._picks.clear()
 
     @property
     def oldest_append(self) -> float | None:
@@ -151,6 +176,22 @@ class TableBuffer:
         merged = merge_latest(table, schema)
         oldest = self.oldest_append
         self.chunks, self._keys, self.num_rows, self.nbytes = [], KeyIndex(), 0, 0
+        self._picks.clear()
         self.has_repeats = False
         for batch in merged.combine_chunks().to_batches(max_chunksize=65536):
             self.append(batch, appended=oldest)
+
+
+def _pick_each(
+    parts: list[pa.RecordBatch], full: pa.Schema, tags: list[str], pick: Pick, hasher: SeriesHasher
+) -> pa.Table:
+    """Picks of each batch (each has dictionaries of its own), then of what they picked."""
+    picked = [
+        picked_rows(pa.Table.from_batches([b], full), tags, pick, hasher)
+        for b in parts
+        if b.num_rows
+    ]
+    if not picked:
+        return full.empty_table()
+    joined = pa.concat_tables(picked).unify_dictionaries().combine_chunks()
+    return picked_rows(joined, tags, pick, hasher) if len(picked) > 1 else joined

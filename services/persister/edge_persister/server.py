@@ -26,6 +26,7 @@ from edge_common.merge import overlaps
 from edge_common.objectstore import object_store_from_settings
 from edge_common.paths import snapshot_key
 from edge_common.persist import SnapshotManifest
+from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
 from edge_common.walformat import read_segment, segments
@@ -417,6 +418,10 @@ class Persister:
                 cols = sorted({*cols, *schema.tag_names, TIME_COLUMN})
             # comparisons (fields too) only where each row has one version: no overlap
             compare = None if overlap else [tuple(c) for c in req.get("compare") or ()]
+            # first()/last() picks: only sound when no field condition drops rows first
+            pick = Pick.from_wire(req.get("pick"))
+            if pick is not None and any(c[0] not in tags for c in req.get("compare") or ()):
+                pick = None
             arrow = schema.arrow_schema(cols)
             entry: dict[str, Any] = {
                 "name": req["name"],
@@ -430,7 +435,7 @@ class Persister:
                 batches = (
                     []
                     if buf is None
-                    else buf.read(schema, cols, lo, hi, values, compare, frozen=frozen)
+                    else buf.read(schema, cols, lo, hi, values, compare, pick, frozen=frozen)
                 )
                 frames.append(ipc_bytes(batches, arrow))
             tables.append(entry)

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 from datafusion import SessionConfig, SessionContext, SQLOptions
 
+from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, DatabaseSchema
 
 __all__ = ["COMPARISONS", "READ_ONLY", "Comparison", "TableNeed", "new_context", "plan_needs"]
@@ -39,6 +40,7 @@ class TableNeed:
     max_ns: int | None = None
     values: dict[str, set[str]] = field(default_factory=dict)
     compare: list[Comparison] = field(default_factory=list)
+    pick: Pick | None = None  # only the rows first()/last() can pick (set by the caller)
     scans: int = 0
 
     def widen(
@@ -76,6 +78,7 @@ class TableNeed:
             "max_ns": self.max_ns,
             "values": {k: sorted(v) for k, v in self.values.items()} or None,
             "compare": [list(c) for c in self.compare] or None,
+            "pick": None if self.pick is None else self.pick.to_wire(),
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,22 @@ import pyarrow.parquet as pq
 
 from edge_common.merge import conform, merge_latest, overlaps, time_mask
 from edge_common.objectstore import FileObjectStore, ObjectStore
+from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema
 
 __all__ = ["ParquetSource", "combine"]
 
 Interval = tuple[int, int]
+_PICKS_KEPT = 256  # files whose first()/last() rows stay in memory (a few rows per series)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable form of filter arguments (dicts of lists, lists of tuples)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 class ParquetSource:
@@ -44,6 +56,8 @@ class ParquetSource:
         self.cache_bytes = cache_bytes
         self._fetch = fetch or self._from_store
         self._lock = threading.Lock()
+        self._picks: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
+        self._hasher = SeriesHasher()
 
     def _from_store(self, key: str) -> bytes:
         data = self.store.get(key)
@@ -84,10 +98,37 @@ class ParquetSource:
         hi: int | None,
         values: dict[str, list[str]] | None = None,
         compare: list[tuple[str, str, Any]] | None = None,
+        pick: Pick | None = None,
+        table: TableSchema | None = None,
+        span: tuple[int, int] | None = None,
     ) -> pa.Table:
         """Rows of one file in ``target``'s columns, in the time range, for each column of
         ``values`` (tags only: the caller's duty) holding one of its values, and passing each
-        ``compare`` term (only where no other source holds versions of these rows)."""
+        ``compare`` term (only where no other source holds versions of these rows). With
+        ``pick`` (and the ``table`` schema, for its tags), only the rows a first()/last()
+        query can pick; those are kept in memory for the next such query (files never
+        change), keyed without the time range when it holds the file's whole ``span``."""
+        if pick is not None and table is not None:
+            whole = (
+                span is not None and (lo is None or lo <= span[0]) and (hi is None or hi >= span[1])
+            )
+            bounds = (None, None) if whole else (lo, hi)
+            memo = (key, pick, tuple(target.names), bounds, _frozen(values), _frozen(compare))
+            with self._lock:
+                found = self._picks.get(memo)
+                if found is not None:
+                    self._picks.move_to_end(memo)
+                    return found
+            wider = pa.schema([*target, *(table.arrow_schema(table.tag_names))])
+            wider = pa.schema(list({f.name: f for f in wider}.values()))
+            rows = self.read(key, wider, lo, hi, values, compare)
+            picked = picked_rows(rows, table.tag_names, pick, self._hasher)
+            result = picked.select(target.names).combine_chunks()
+            with self._lock:
+                self._picks[memo] = result
+                while len(self._picks) > _PICKS_KEPT:
+                    self._picks.popitem(last=False)
+            return result
         source = self._local(key)
         names = pq.read_schema(source).names
         present = [n for n in target.names if n in names]
@@ -105,13 +146,13 @@ class ParquetSource:
         if hi is not None:
             filters.append((TIME_COLUMN, "<=", pa.scalar(hi, pa.timestamp("ns"))))
         try:
-            table = pq.read_table(source, columns=present, filters=filters or None)
+            data = pq.read_table(source, columns=present, filters=filters or None)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             if not compare:
                 raise
             # a comparison Arrow cannot make on this file's types: leave it to the query
             return self.read(key, target, lo, hi, values)
-        batches = [conform(b, target) for b in table.to_batches()]
+        batches = [conform(b, target) for b in data.to_batches()]
         return pa.Table.from_batches(batches, target)
 
 

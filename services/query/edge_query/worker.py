@@ -22,6 +22,7 @@ from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
 from edge_query.influxql.response import render_v1, to_arrow
+from edge_query.influxql.select import TablePick
 from edge_query.planner import READ_ONLY, TableNeed, new_context, plan_needs, register_empty
 from edge_query.sources import ParquetSource, combine
 
@@ -247,8 +248,10 @@ class QueryWorker:
         API, one table in a v3 format."""
         fmt = str(header.get("format", "v1json"))
 
-        def run_sql(db: str, sql: str, extra: dict[str, pa.Table] | None = None) -> pa.Table:
-            schema, batches = self.execute(db, sql, None, extra)
+        def run_sql(
+            db: str, sql: str, extra: dict[str, pa.Table] | None, pick: TablePick | None
+        ) -> pa.Table:
+            schema, batches = self.execute(db, sql, None, extra, pick)
             return pa.Table.from_batches(list(batches), schema)
 
         def create_database(name: str) -> None:
@@ -324,9 +327,11 @@ class QueryWorker:
         sql: str,
         params: dict[str, Any] | None,
         extra: dict[str, pa.Table] | None = None,
+        pick: TablePick | None = None,
     ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """Run ``sql`` over ``db``; ``extra`` tables (a subquery's answer) shadow stored
-        tables of the same name and are not fetched."""
+        tables of the same name and are not fetched. ``pick``: the caller knows that only
+        the rows first()/last() picks of that table can matter (one scan of it)."""
         extra = extra or {}
         for attempt in range(2):
             schema = self._database(db)
@@ -344,6 +349,8 @@ class QueryWorker:
                     self._refresh_catalog()  # a table created since our last look
                     continue
                 raise QueryError(_clean(str(err))) from None
+            if pick is not None and pick[0] not in extra and pick[0] in needs:
+                needs[pick[0]].pick = pick[1] if needs[pick[0]].scans == 1 else None
             wanted = [need.to_wire() for name, need in needs.items() if name not in extra]
             reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
             current = (reply.get("boot"), reply["catalog_version"])
@@ -411,9 +418,14 @@ class QueryWorker:
         tags = set(table.tag_names)
         values = {k: sorted(v) for k, v in need.values.items() if k in tags}
         compare = need.compare if entry.get("compared") else None
+        # picks are sound only when no condition on a field drops rows first
+        pick = need.pick if all(c[0] in tags for c in need.compare) else None
         for f in entry["files"]:
-            data = self.parquet.read(f["path"], target, need.min_ns, need.max_ns, values, compare)
-            sources.append(((f["min_time_ns"], f["max_time_ns"]), data))
+            held = (int(f["min_time_ns"]), int(f["max_time_ns"]))
+            data = self.parquet.read(
+                f["path"], target, need.min_ns, need.max_ns, values, compare, pick, table, held
+            )
+            sources.append((held, data))
         for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))
             sources.append((span, read_ipc(frame).select(names)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -15,7 +15,7 @@ from edge_common.schema import Catalog, DatabaseSchema
 from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
-from edge_query.influxql.select import run_select
+from edge_query.influxql.select import TablePick, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.translate import split_condition
@@ -26,8 +26,8 @@ __all__ = ["InfluxQLContext", "run_influxql"]
 @dataclass
 class InfluxQLContext:
     catalog: Callable[[bool], Catalog]  # the catalog (True: looked up again first)
-    # (database, SQL, extra tables by name or None) → rows
-    run_sql: Callable[[str, str, dict[str, pa.Table] | None], pa.Table]
+    # (database, SQL, extra tables by name or None, first()/last() picks of a table) → rows
+    run_sql: Callable[[str, str, dict[str, pa.Table] | None, TablePick | None], pa.Table]
     create_database: Callable[[str], None]
     readable: list[str] | None  # databases the caller may read; None: all
     now_ns: int
@@ -168,12 +168,17 @@ def _select_into(
     return result_of(ctx.write(target, body) if points else 0)
 
 
-RunSql = Callable[[str, dict[str, pa.Table] | None], pa.Table]
+class RunSql(Protocol):
+    def __call__(
+        self, sql: str, extra: dict[str, pa.Table] | None = None, pick: TablePick | None = None
+    ) -> pa.Table: ...
 
 
 def _sql_of(ctx: InfluxQLContext, db: str) -> RunSql:
-    def run(sql: str, extra: dict[str, pa.Table] | None = None) -> pa.Table:
-        return ctx.run_sql(db, sql, extra)
+    def run(
+        sql: str, extra: dict[str, pa.Table] | None = None, pick: TablePick | None = None
+    ) -> pa.Table:
+        return ctx.run_sql(db, sql, extra, pick)
 
     return run
 
@@ -188,7 +193,11 @@ def _select(
     """A SELECT, over stored tables or over a subquery's answer."""
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
         return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats)
-    return run_select(stmt, schema, lambda sql: run_sql(sql, None), now_ns, go_floats)
+
+    def stored(sql: str, pick: TablePick | None = None) -> pa.Table:
+        return run_sql(sql, None, pick)
+
+    return run_select(stmt, schema, stored, now_ns, go_floats)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
@@ -208,7 +217,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             stmt,
             ctx.catalog(True),
             database,
-            lambda db, sql: ctx.run_sql(db, sql, None),
+            lambda db, sql: ctx.run_sql(db, sql, None, None),
             ctx.now_ns,
             ctx.sees,
         )

@@ -22,11 +22,17 @@ __all__ = ["render_v1", "to_arrow"]
 def _times(results: list[dict[str, Any]], epoch: str | None) -> list[dict[str, Any]]:
     for r in results:
         zone = r.pop("_tz", None)  # tz('Zone'): RFC3339 times with the zone's offset
-        for s in r.get("series", []):
-            if s["columns"] and s["columns"][0] == "time" and s["values"]:
-                ns = np.array([v[0] for v in s["values"]], dtype=np.int64)
-                for row, t in zip(s["values"], format_times(ns, epoch, zone), strict=True):
-                    row[0] = t
+        # every series' rows at once: one numpy pass, not one per series (100s of them)
+        rows = [
+            row
+            for s in r.get("series", [])
+            if s["columns"] and s["columns"][0] == "time"
+            for row in s["values"]
+        ]
+        if rows:
+            ns = np.array([row[0] for row in rows], dtype=np.int64)
+            for row, t in zip(rows, format_times(ns, epoch, zone), strict=True):
+                row[0] = t
     return results
 
 

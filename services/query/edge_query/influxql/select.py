@@ -13,13 +13,13 @@ import itertools
 import re
 import time
 import zoneinfo
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from edge_common.errors import QueryError
+from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import (
@@ -34,10 +34,14 @@ from edge_query.influxql.columns import (
 from edge_query.influxql.transform import Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 
-__all__ = ["Series", "run_select"]
+__all__ = ["Series", "TablePick", "run_select"]
 
 Series = dict[str, Any]
-RunSql = Callable[[str], pa.Table]
+TablePick = tuple[str, Pick]  # a stored table, and the rows of it first()/last() can pick
+
+
+class RunSql(Protocol):
+    def __call__(self, sql: str, pick: TablePick | None = None) -> pa.Table: ...
 
 
 def run_select(
@@ -203,7 +207,7 @@ def _select_one(
             sql += f" HAVING ({counted}) > 0"
     order = [*(quote_ident(g) for g in group), "__time"]
     sql += f" ORDER BY {', '.join(order)}"
-    result = run_sql(sql)
+    result = run_sql(sql, _pick(stmt, table, cols, residual, interval))
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
         every, offset = _interval(interval, now_ns)
@@ -222,6 +226,43 @@ def _select_one(
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
     return [s for s in series if s["values"]]
+
+
+def _pick(
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    cols: list[Column],
+    residual: ast.Expr | None,
+    interval: ast.Call | None,
+) -> TablePick | None:
+    """Only first() or only last() of fields, nothing else shown, grouped by tags alone,
+    conditions (beyond the time range) on tags alone: each series' first or last row per
+    field is all the query can pick (``edge_common.picks``), so only those rows need to
+    leave where they live."""
+    kinds = {c.func for c in cols}
+    if interval is not None or kinds not in ({"first"}, {"last"}):
+        return None
+    if any(c.transform is not None or not is_field(table, c.field) for c in cols):
+        return None
+    if residual is not None and any(
+        table.columns.get(name) is not ColumnType.TAG for name in _names(residual)
+    ):
+        return None
+    fields = tuple(sorted({c.field for c in cols if c.field}))
+    return table.name, Pick("first" if kinds == {"first"} else "last", fields)
+
+
+def _names(expr: ast.Expr) -> set[str]:
+    """Every name a condition reads."""
+    if isinstance(expr, ast.VarRef):
+        return {expr.name}
+    if isinstance(expr, ast.BinaryExpr):
+        return _names(expr.lhs) | _names(expr.rhs)
+    if isinstance(expr, (ast.UnaryExpr, ast.ParenExpr)):
+        return _names(expr.expr)
+    if isinstance(expr, ast.Call):
+        return {n for arg in expr.args for n in _names(arg)}
+    return set()
 
 
 def _select_multi(

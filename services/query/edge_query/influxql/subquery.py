@@ -125,4 +125,7 @@ def run_with_subquery(
     outer = replace(stmt, sources=[ast.Measurement(name=n) for n in sorted(made)])
     scope = DatabaseSchema(db.name, {n: schema for n, (schema, _) in made.items()})
     extra = {n: table for n, (_, table) in made.items()}
-    return select(outer, scope, lambda sql, more=None: run_sql(sql, extra), now_ns, go_floats)
+    # (the outer statement's picks are of no use: its tables are in memory already)
+    return select(
+        outer, scope, lambda sql, more=None, pick=None: run_sql(sql, extra), now_ns, go_floats
+    )

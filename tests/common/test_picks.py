@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from edge_common.picks import Pick, SeriesHasher, picked_rows
+
+SCHEMA = pa.schema(
+    [
+        ("time", pa.timestamp("ns")),
+        ("host", pa.dictionary(pa.int32(), pa.string())),
+        ("dc", pa.dictionary(pa.int32(), pa.string())),
+        ("a", pa.float64()),
+        ("b", pa.int64()),
+    ]
+)
+
+
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def _picked(rows: list[dict[str, Any]], pick: Pick) -> set[tuple[Any, ...]]:
+    got = picked_rows(_table(rows), ["host", "dc"], pick, SeriesHasher()).to_pylist()
+    return {(r["host"], r["dc"], r["time"].value) for r in got}
+
+
+def test_newest_and_oldest_row_with_each_field_set_per_series() -> None:
+    rows = [
+        {"time": 1, "host": "x", "a": 1.0, "b": 10},
+        {"time": 3, "host": "x", "a": 3.0},
+        {"time": 2, "host": "x", "b": 20},  # b's newest for x, though not the newest row
+        {"time": 5, "host": "x", "dc": "d1", "a": 5.0},  # another series: x with dc
+        {"time": 4, "host": "y", "b": 7},  # y never sets a
+        {"time": 6, "host": "y"},  # neither field: never picked
+    ]
+    assert _picked(rows, Pick("last", ("a", "b"))) == {
+        ("x", None, 2),
+        ("x", None, 3),
+        ("x", "d1", 5),
+        ("y", None, 4),
+    }
+    assert _picked(rows, Pick("first", ("a",))) == {("x", None, 1), ("x", "d1", 5)}
+    assert _picked(rows, Pick("last", ("nosuch",))) == set()
+
+
+def test_series_keys_ignore_column_order_and_differing_dictionaries() -> None:
+    hasher = SeriesHasher()
+    one = pa.table({"h": pa.array(["a", "b"]).dictionary_encode(), "z": ["q", None]})
+    two = pa.table({"z": pa.array([None, "q"]).dictionary_encode(), "h": ["b", "a"]})
+    k1 = hasher.keys(one, ["h", "z"]).tolist()
+    k2 = hasher.keys(two, ["h", "z", "absent"]).tolist()
+    assert k1 == k2[::-1] and k1[0] != k1[1]
+
+
+def test_picks_of_parts_give_the_picks_of_the_whole() -> None:
+    """Picking per part and then again over the union equals picking over everything:
+    what lets the buffer keep picks per chunk and each Parquet file hand over its own."""
+    rng = random.Random(7)
+    rows = [
+        {
+            "time": t,
+            "host": f"h{rng.randrange(5)}",
+            "dc": rng.choice([None, "d1"]),
+            "a": rng.choice([None, rng.random()]),
+            "b": rng.choice([None, rng.randrange(100)]),
+        }
+        for t in rng.sample(range(10_000), 600)
+    ]
+    hasher = SeriesHasher()
+    for kind in ("first", "last"):
+        pick = Pick(kind, ("a", "b"))
+        whole = picked_rows(_table(rows), ["host", "dc"], pick, hasher)
+        parts = [
+            picked_rows(_table(rows[i : i + 50]), ["host", "dc"], pick, hasher)
+            for i in range(0, 600, 50)
+        ]
+        joined = pa.concat_tables(parts).unify_dictionaries().combine_chunks()
+        again = picked_rows(joined, ["host", "dc"], pick, hasher)
+        assert sorted(again.to_pylist(), key=str) == sorted(whole.to_pylist(), key=str)
+
+
+def test_wire_form() -> None:
+    pick = Pick("last", ("a", "b"))
+    assert Pick.from_wire(pick.to_wire()) == pick
+    assert Pick.from_wire(None) is None
+    with pytest.raises(ValueError):
+        Pick("max", ("a",))
