@@ -176,13 +176,18 @@ def test_answers_are_the_same_before_and_after_a_snapshot(edge: EdgeServer) -> N
         f"AND time = arrow_cast({ts}, 'Timestamp(Nanosecond, None)')",
     ) == [{"usage_user": -5.0}]
     # a tag filter (applied where the data lives) agrees with filtering the whole answer
-    every = sql(edge, "same", "SELECT hostname, time, usage_user FROM cpu ORDER BY hostname, time")
+    # (usage_user orders the two series that share a hostname and a time: SQL leaves ties open)
+    every = sql(
+        edge,
+        "same",
+        "SELECT hostname, time, usage_user FROM cpu ORDER BY hostname, time, usage_user",
+    )
     for tag_filter in (f"hostname = '{host}'", "hostname IN ('host_3', 'host_5', 'nobody')"):
         picked = sql(
             edge,
             "same",
             f"SELECT hostname, time, usage_user FROM cpu WHERE {tag_filter} "
-            "ORDER BY hostname, time",
+            "ORDER BY hostname, time, usage_user",
         )
         allowed = {host} if "=" in tag_filter else {"host_3", "host_5"}
         assert picked == [r for r in every if r["hostname"] in allowed]

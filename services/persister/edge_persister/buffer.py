@@ -168,7 +168,9 @@ class TableBuffer:
 
     @property
     def oldest_append(self) -> float | None:
-        return min((c.appended for c in self.chunks), default=None)
+        # chunks are appended in time order; a merge re-appends all with the oldest time:
+        # the first chunk is always the oldest (asked on every turn of the persister's loop)
+        return self.chunks[0].appended if self.chunks else None
 
     def _merge_repeats(self, schema: TableSchema) -> None:
         full = schema.arrow_schema()

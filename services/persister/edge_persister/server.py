@@ -417,7 +417,13 @@ class Persister:
                 # repeats across sources are possible: the query needs each row's identity
                 cols = sorted({*cols, *schema.tag_names, TIME_COLUMN})
             # comparisons (fields too) only where each row has one version: no overlap
-            compare = None if overlap else [tuple(c) for c in req.get("compare") or ()]
+            compare = (
+                None
+                if overlap  # (a tag's "=" is already in values: not tested twice)
+                else [
+                    tuple(c) for c in req.get("compare") or () if c[1] != "=" or c[0] not in values
+                ]
+            )
             # first()/last() picks: only sound when no field condition drops rows first
             pick = Pick.from_wire(req.get("pick"))
             if pick is not None and any(c[0] not in tags for c in req.get("compare") or ()):

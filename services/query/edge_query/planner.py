@@ -82,13 +82,13 @@ class TableNeed:
         }
 
 
-def new_context() -> SessionContext:
+def new_context(partitions: int = 2) -> SessionContext:
     # tables live in catalog "public", schema "iox", as in InfluxDB 3 (information_schema and
     # Flight SQL metadata show the same names): ``SELECT * FROM public.iox.cpu`` works too
     config = (
         SessionConfig()
         .with_information_schema(True)
-        .with_target_partitions(2)
+        .with_target_partitions(partitions)
         .with_default_catalog_and_schema("public", "iox")
     )
     return SessionContext(config)

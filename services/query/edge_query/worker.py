@@ -30,6 +30,7 @@ __all__ = ["QueryWorker"]
 
 log = logging.getLogger(__name__)
 _CHUNK_BYTES = 1 << 20
+_SMALL_ROWS = 65_536
 
 
 class QueryWorker:
@@ -357,7 +358,6 @@ class QueryWorker:
             if current != (self._catalog_boot, self.catalog.version) and attempt == 0:
                 self._refresh_catalog()  # new columns since we planned: plan again
                 continue
-            ctx = new_context()
             fetched = {}
             for i, entry in enumerate(reply["tables"]):
                 name = entry["name"]
@@ -379,8 +379,12 @@ class QueryWorker:
                         [conform(b, wider) for b in data.to_batches()], wider
                     )
                 fetched[name] = data
+            # few rows: one partition (splitting them costs more than it saves)
+            rows = sum(t.num_rows for t in [*fetched.values(), *extra.values()])
+            small = rows < _SMALL_ROWS
+            ctx = new_context(1 if small else 2)
             for name, data in [*fetched.items(), *extra.items()]:
-                _register(ctx, name, data)
+                _register(ctx, name, data, split=not small)
             df = None
             if all(name in schema.tables or name in extra for name in needs):
                 try:
@@ -449,12 +453,12 @@ def _names_column(sql: str, name: str) -> bool:
     return re.search(rf'"{word}"|(?<![\w"]){word}(?![\w"])', sql) is not None
 
 
-def _register(ctx: SessionContext, name: str, table: pa.Table) -> None:
+def _register(ctx: SessionContext, name: str, table: pa.Table, split: bool = True) -> None:
     batches = table.to_batches()
     if not batches:
         batches = [pa.RecordBatch.from_pylist([], schema=table.schema)]
     half = (len(batches) + 1) // 2
-    parts = [batches[:half], batches[half:]] if len(batches) > 1 else [batches]
+    parts = [batches[:half], batches[half:]] if split and len(batches) > 1 else [batches]
     ctx.register_record_batches(name, parts)
 
 

@@ -107,7 +107,7 @@ def expand(
                 rx = re.compile(e.pattern)
                 pool = [n for n in pool if rx.search(n)]
             for n in pool:
-                add(Column(n, _col_sql(n, table), "raw", field=n))
+                add(Column(n, _col_sql(n, table, shown=True), "raw", field=n))
         elif isinstance(e, ast.VarRef):
             if e.name.lower() == TIME_COLUMN:
                 continue
@@ -117,7 +117,7 @@ def expand(
             ):  # asked as the other kind: no such column
                 add(Column(f.alias or e.name, "NULL", "raw", field=None))
                 continue
-            add(Column(f.alias or e.name, _col_sql(e.name, table), "raw", field=e.name))
+            add(Column(f.alias or e.name, _col_sql(e.name, table, True), "raw", field=e.name))
         elif isinstance(e, ast.Call) and e.name in TRANSFORMS:
             transform, inner = parse_transform(e, interval_ns)
             if isinstance(inner, ast.Call):
@@ -208,11 +208,13 @@ def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list
     return sorted(fields + tags)
 
 
-def _col_sql(name: str, table: TableSchema) -> str:
+def _col_sql(name: str, table: TableSchema, shown: bool = False) -> str:
+    """A column in SQL; a tag as text, unless it is only ``shown`` as it is (its dictionary
+    then reaches the answer, where each distinct value becomes text once)."""
     kind = table.columns.get(name)
     if kind is None:
         return "NULL"
-    if kind is ColumnType.TAG:
+    if kind is ColumnType.TAG and not shown:
         return f"CAST({quote_ident(name)} AS VARCHAR)"
     return quote_ident(name)
 

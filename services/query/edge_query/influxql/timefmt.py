@@ -65,9 +65,13 @@ def format_times(ns: np.ndarray, epoch: str | None, zone: str | None = None) -> 
         return (ns // EPOCH_NS[epoch]).tolist()
     if zone:
         return [_zoned_text(int(v), zoneinfo.ZoneInfo(zone)) for v in ns.tolist()]
-    # whole seconds for every row at numpy speed; the rare fractional ones one by one
+    # whole seconds at numpy speed, each distinct second once (answers over many series
+    # repeat their times: 40,000 rows of 100 hosts hold 400 seconds); the rare fractional
+    # ones one by one
     stamps = ns.astype(np.int64).view("datetime64[ns]")
-    out: list[object] = (np.datetime_as_string(stamps, unit="s").astype(object) + "Z").tolist()
+    seconds, where = np.unique(stamps.astype("datetime64[s]"), return_inverse=True)
+    text = np.char.add(np.datetime_as_string(seconds, unit="s"), "Z").astype(object)
+    out: list[object] = text[where].tolist()
     for i in np.flatnonzero(ns % 1_000_000_000).tolist():
         out[i] = str(np.datetime_as_string(stamps[i], unit="ns")).rstrip("0") + "Z"
     return out
