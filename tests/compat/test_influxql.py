@@ -815,3 +815,54 @@ def test_bind_parameters_like_influxd(
         return r.status_code, _norm(r.json())
 
     assert ask(edge.url) == ask(influxd)
+
+
+GET_CHANGES = [
+    "CREATE DATABASE getdb2",
+    'CREATE DATABASE "my-db"',
+    "DROP DATABASE getdb2",
+    'DROP DATABASE "my-db"',
+    "DROP MEASUREMENT nosuch",
+    "DROP SERIES FROM nosuch WHERE host != 'a'",
+    "DELETE FROM nosuch WHERE host = 'x'",  # 1.6 does not warn about DELETE
+    "SELECT usage_user * 2.5 AS x INTO getdb..x1 FROM cpu WHERE usage_user > 1.5 "
+    "AND host =~ /h.*/ AND time < '2016-01-01T00:05:00Z'",
+    "SELECT mean(usage_user), max(usage_user) INTO getdb.autogen.x2 FROM getdb..cpu "
+    "WHERE time >= '2016-01-01T00:00:00Z' AND time < now() + 1d "
+    "GROUP BY time(10m, 1m), host fill(0) LIMIT 2 SLIMIT 1",
+    "SELECT count(free) INTO x6 FROM mem WHERE time >= '2016-01-01T00:00:00Z' "
+    "AND time < '2016-01-01T01:30:00Z' GROUP BY time(90m) fill(previous)",
+    "SELECT * INTO x3 FROM mem WHERE (host = 'h0' OR host = 'h1') AND free > -0.5 "
+    "ORDER BY time DESC LIMIT 2 OFFSET 1",
+    "SELECT usage_user INTO \"x 4\" FROM cpu WHERE host = 'h1' AND time > 1451606400000000000 "
+    "LIMIT 1",
+    "SELECT * INTO x5 FROM cpu WHERE time > now() - 30000d AND host = 'h0' LIMIT 1",
+    "SELECT usage_user FROM cpu LIMIT 1",  # reads: no warning
+    "SELECT * INTO nodb..x FROM mem",  # an error: no warning either
+]
+
+
+def test_changing_statements_sent_with_get_are_warned_like_influxd(
+    servers: tuple[str, EdgeServer],
+) -> None:
+    """influxd answers a statement that changes something, sent with GET, and adds a
+    warning naming the statement as it runs it (SELECT … INTO with every name qualified)."""
+    influxd, edge = servers
+    for base in (influxd, edge.url):
+        assert httpx.post(f"{base}/query", data={"q": "CREATE DATABASE getdb"}).status_code == 200
+        r = httpx.post(
+            f"{base}/write", params={"db": "getdb", "precision": "s"}, content="\n".join(LINES)
+        )
+        assert r.status_code == 204
+    warned = 0
+    for q in GET_CHANGES:
+        theirs = httpx.get(f"{influxd}/query", params={"db": "getdb", "q": q}).json()
+        ours = httpx.get(f"{edge.url}/query", params={"db": "getdb", "q": q}).json()
+        assert _norm(ours) == _norm(theirs), q
+        warned += "messages" in theirs["results"][0]
+    assert warned == 12
+    # the same statement sent with POST: no warning
+    q = "CREATE DATABASE getdb3"
+    assert httpx.post(f"{edge.url}/query", data={"q": q}).json() == {
+        "results": [{"statement_id": 0}]
+    }

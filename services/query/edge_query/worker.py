@@ -300,6 +300,7 @@ class QueryWorker:
             writable=header.get("writable"),
             write=self._write,
             delete=delete,
+            read_only=bool(header.get("read_only")),
         )
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx

@@ -49,6 +49,8 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
         "pretty": values.get("pretty") == "true",
         "chunked": values.get("chunked") == "true",
         "chunk_size": int(values.get("chunk_size") or 10_000),
+        # influxd warns about a statement that changes something sent with GET
+        "read_only": request.method == "GET" and api == "v1",
     }
     if header["epoch"] and header["epoch"] not in _EPOCHS:
         raise BadRequest(f"invalid epoch {header['epoch']!r}: use ns, u, ms, s, m or h")

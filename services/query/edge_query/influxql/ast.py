@@ -95,9 +95,11 @@ class DurationLiteral:
 
 @dataclass(frozen=True)
 class TimeLiteral:
-    """A string literal compared with ``time``, resolved to ns since the epoch (UTC)."""
+    """A string literal compared with ``time``, resolved to ns since the epoch (UTC); the
+    string as written, when it was one."""
 
     ns: int
+    text: str | None = field(default=None, compare=False)  # equal times are equal literals
 
 
 @dataclass(frozen=True)

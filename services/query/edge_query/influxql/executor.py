@@ -18,6 +18,7 @@ from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.select import TablePick, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
+from edge_query.influxql.text import read_only_warning
 from edge_query.influxql.translate import split_condition
 
 __all__ = ["InfluxQLContext", "run_influxql"]
@@ -37,6 +38,7 @@ class InfluxQLContext:
     write: Callable[[str, bytes], int] | None = None  # (database, line protocol) → points
     # (database, tables or None for all, tag predicate, min_ns, max_ns): rows removed
     delete: Callable[[str, list[str] | None, Any, int | None, int | None], None] | None = None
+    read_only: bool = False  # sent with GET: a statement that changes something is warned
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -60,8 +62,10 @@ def run_influxql(
             series = _run(stmt, database, ctx)
             if series:
                 result["series"] = series
+            if ctx.read_only and (warning := read_only_warning(stmt, _database_of(stmt, database))):
+                result["messages"] = [warning]
             zone = getattr(stmt, "timezone", None)
-            if zone not in (None, "", "UTC"):
+            if zone not in (None, "", "UTC") and getattr(stmt, "into", None) is None:
                 result["_tz"] = zone  # times shown in this zone (the renderer's business)
         except EdgeError as err:
             result["error"] = err.message

@@ -731,7 +731,7 @@ class _Parser:
         ns = timestamp(expr.value, zone)
         if ns is None:
             raise self.error("invalid timestamp string", self.where(self.strings[id(expr)]))
-        return ast.TimeLiteral(ns)
+        return ast.TimeLiteral(ns, expr.value)
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -163,7 +163,11 @@ def _select_one(
             rng.hi += back
         elif back and rng.bounded_below:
             rng.lo -= back
-        bucket = f"({t} - ((({t} - {offset}) % {every}) + {every}) % {every})"
+        # the interval's start (floor, also before 1970): DataFusion's date_bin, which
+        # groups faster than the same arithmetic written out
+        origin = f"arrow_cast({offset}, 'Timestamp(Nanosecond, None)')"
+        binned = f"date_bin(INTERVAL '{every} nanoseconds', {quote_ident(TIME_COLUMN)}, {origin})"
+        bucket = f"CAST({binned} AS BIGINT)"
         select = [
             *tag_sql,
             f"{bucket} AS __time",
