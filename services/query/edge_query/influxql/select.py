@@ -31,7 +31,7 @@ from edge_query.influxql.columns import (
     selector_time,
     union,
 )
-from edge_query.influxql.transform import Transform, apply
+from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 
 __all__ = ["Series", "TablePick", "run_select"]
@@ -95,6 +95,8 @@ def _transformed(
     there. With several, LIMIT/OFFSET apply to each column before the join, as in 1.x."""
 
     def one(t: Transform, pairs: list[list[Any]]) -> list[list[Any]]:
+        if t.name in FORECASTS:  # forecasts lie beyond the range by design
+            return apply(t, pairs)
         return [r for r in apply(t, pairs) if shown[0] <= r[0] <= shown[1]]
 
     if len(transforms) == 1:

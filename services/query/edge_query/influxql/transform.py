@@ -1,7 +1,8 @@
 """InfluxQL transformations, applied to each series' rows in time order after the query:
 derivative, non_negative_derivative, difference, non_negative_difference, cumulative_sum,
-moving_average, elapsed, and the technical-analysis functions of
-:mod:`edge_query.influxql.technical`. Points whose value is null are skipped, as in 1.x."""
+moving_average, elapsed, the technical-analysis functions of
+:mod:`edge_query.influxql.technical` and the Holt-Winters forecasts of
+:mod:`edge_query.influxql.holtwinters`. Points whose value is null are skipped, as in 1.x."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 
 from edge_common.errors import QueryError
 from edge_query.influxql import ast
+from edge_query.influxql.holtwinters import holt_winters
 from edge_query.influxql.technical import TECHNICAL, parse_technical
 
-__all__ = ["TRANSFORMS", "Transform", "apply", "parse_transform"]
+__all__ = ["FORECASTS", "TRANSFORMS", "Transform", "apply", "parse_transform"]
+
+FORECASTS = {"holt_winters", "holt_winters_with_fit"}  # points beyond the query's range
 
 TRANSFORMS = {
     "derivative",
@@ -24,6 +28,7 @@ TRANSFORMS = {
     "moving_average",
     "elapsed",
     *TECHNICAL,
+    *FORECASTS,
 }
 
 
@@ -39,6 +44,8 @@ class Transform:
 def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform, ast.Expr]:
     """The transformation and the expression it applies to (a field or an aggregate)."""
     name = call.name
+    if name in FORECASTS:
+        return _parse_forecast(call, interval_ns)
     if not call.args:
         raise QueryError(f"invalid number of arguments for {name}, expected at least 1, got 0")
     inner = call.args[0]
@@ -72,6 +79,26 @@ def parse_transform(call: ast.Call, interval_ns: int | None) -> tuple[Transform,
     return Transform(name, unit_ns=unit), inner
 
 
+def _parse_forecast(call: ast.Call, interval_ns: int | None) -> tuple[Transform, ast.Expr]:
+    """``holt_winters[_with_fit](aggregate, N, S)``: N points forecast, season of S."""
+    name, args = call.name, call.args
+    if len(args) != 3:
+        raise QueryError(f"invalid number of arguments for {name}, expected 3, got {len(args)}")
+    if not isinstance(args[0], ast.Call):
+        raise QueryError(f"must use aggregate function with {name}")
+    if interval_ns is None:
+        raise QueryError(f"{name} aggregate requires a GROUP BY interval")
+    values = []
+    for arg, nth, least in ((args[1], "second", 1), (args[2], "third", 0)):
+        if not isinstance(arg, ast.IntegerLiteral):
+            raise QueryError(f"expected integer argument as {nth} arg in {name}")
+        if arg.value < least:
+            why = "must be greater than 0" if least else "cannot be negative"
+            raise QueryError(f"{nth} arg to {name} {why}, got {arg.value}")
+        values.append(arg.value)
+    return Transform(name, unit_ns=interval_ns, window=values[0], hold=values[1]), args[0]
+
+
 def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
     """``rows`` are [time_ns, value] in the query's order (ORDER BY time DESC: newest
     first, and each value then follows its newer neighbour, as in 1.x); returns the
@@ -86,6 +113,9 @@ def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
         return out
     if t.name in TECHNICAL:
         return TECHNICAL[t.name](points, t.window, t.hold, t.warmup)
+    if t.name in FORECASTS:
+        fit = t.name == "holt_winters_with_fit"
+        return holt_winters(points, t.window, t.hold, t.unit_ns, fit)
     if t.name == "moving_average":
         for i in range(t.window - 1, len(points)):
             window = [v for _, v in points[i - t.window + 1 : i + 1]]
