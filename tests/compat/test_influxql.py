@@ -590,6 +590,26 @@ def _norm(value: Any) -> Any:
     return value
 
 
+def _load(servers: tuple[str, EdgeServer], db: str, lines: list[str]) -> None:
+    """A database of a test's own on both servers, holding ``lines``."""
+    for base in (servers[0], servers[1].url):
+        assert httpx.post(f"{base}/query", data={"q": f"CREATE DATABASE {db}"}).status_code == 200
+        body = "\n".join(lines)
+        r = httpx.post(f"{base}/write", params={"db": db, "precision": "s"}, content=body)
+        assert r.status_code == 204, (base, r.text)
+
+
+def _same_over_get(servers: tuple[str, EdgeServer], db: str, queries: list[str], key: str) -> int:
+    """Each query sent with GET to both: the same answers. Returns how many had ``key``."""
+    having = 0
+    for q in queries:
+        theirs = httpx.get(f"{servers[0]}/query", params={"db": db, "q": q}).json()
+        ours = httpx.get(f"{servers[1].url}/query", params={"db": db, "q": q}).json()
+        assert _norm(ours) == _norm(theirs), q
+        having += key in theirs["results"][0]
+    return having
+
+
 def _ask(base: str, q: str, **params: str) -> tuple[int, Any]:
     r = httpx.get(f"{base}/query", params={"db": DB, "q": q, **params}, timeout=60)
     return r.status_code, _norm(r.json())
@@ -772,12 +792,7 @@ def test_delete_and_drop_series_like_influxd(servers: tuple[str, EdgeServer]) ->
     """DELETE and DROP SERIES, each followed by reads, on a database of their own; Edge
     persists first, so rows are deleted from Parquet files too."""
     influxd, edge = servers
-    for base in (influxd, edge.url):
-        assert httpx.post(f"{base}/query", data={"q": "CREATE DATABASE deldb"}).status_code == 200
-        r = httpx.post(
-            f"{base}/write", params={"db": "deldb", "precision": "s"}, content="\n".join(LINES)
-        )
-        assert r.status_code == 204
+    _load(servers, "deldb", LINES)
     for q in DELETIONS:
         theirs = httpx.post(f"{influxd}/query", data={"db": "deldb", "q": q}).json()
         ours = httpx.post(f"{edge.url}/query", data={"db": "deldb", "q": q}, timeout=120).json()
@@ -848,20 +863,9 @@ def test_changing_statements_sent_with_get_are_warned_like_influxd(
 ) -> None:
     """influxd answers a statement that changes something, sent with GET, and adds a
     warning naming the statement as it runs it (SELECT … INTO with every name qualified)."""
-    influxd, edge = servers
-    for base in (influxd, edge.url):
-        assert httpx.post(f"{base}/query", data={"q": "CREATE DATABASE getdb"}).status_code == 200
-        r = httpx.post(
-            f"{base}/write", params={"db": "getdb", "precision": "s"}, content="\n".join(LINES)
-        )
-        assert r.status_code == 204
-    warned = 0
-    for q in GET_CHANGES:
-        theirs = httpx.get(f"{influxd}/query", params={"db": "getdb", "q": q}).json()
-        ours = httpx.get(f"{edge.url}/query", params={"db": "getdb", "q": q}).json()
-        assert _norm(ours) == _norm(theirs), q
-        warned += "messages" in theirs["results"][0]
-    assert warned == 12
+    _, edge = servers
+    _load(servers, "getdb", LINES)
+    assert _same_over_get(servers, "getdb", GET_CHANGES, "messages") == 12
     # the same statement sent with POST: no warning
     q = "CREATE DATABASE getdb3"
     assert httpx.post(f"{edge.url}/query", data={"q": q}).json() == {
@@ -914,16 +918,6 @@ def test_holt_winters_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     """Forecasts fitted by the same simplex search as influxd's come out the same (inputs
     chosen so that no aggregate sums floats in another order: the search would amplify a
     last-bit difference of its input)."""
-    influxd, edge = servers
-    for base in (influxd, edge.url):
-        assert httpx.post(f"{base}/query", data={"q": "CREATE DATABASE hwdb"}).status_code == 200
-        body = "\n".join(_seasonal_lines())
-        r = httpx.post(f"{base}/write", params={"db": "hwdb", "precision": "s"}, content=body)
-        assert r.status_code == 204
-    answered = 0
-    for q in HOLT_WINTERS:
-        theirs = httpx.get(f"{influxd}/query", params={"db": "hwdb", "q": q}).json()
-        ours = httpx.get(f"{edge.url}/query", params={"db": "hwdb", "q": q}).json()
-        assert _norm(ours) == _norm(theirs), q
-        answered += "series" in theirs["results"][0]
-    assert answered == 8  # the last valid one has fewer points than a season: none
+    _load(servers, "hwdb", _seasonal_lines())
+    # the last valid one has fewer points than a season: no series
+    assert _same_over_get(servers, "hwdb", HOLT_WINTERS, "series") == 8
