@@ -131,14 +131,15 @@ def sort_for_storage(table: pa.Table, schema: TableSchema) -> pa.Table:
 
 def overlaps(ranges: list[tuple[int, int] | None]) -> list[tuple[int, int]]:
     """The stretches of time covered by two or more of ``ranges`` (inclusive), merged."""
-    spans = [r for r in ranges if r is not None]
+    # in order of start, each range overlaps the earlier ones from its start to the end of
+    # whichever earlier one reaches furthest (asked per query over every file of a table)
+    spans = sorted(r for r in ranges if r is not None)
     hits = []
-    for i, a in enumerate(spans):
-        for b in spans[i + 1 :]:
-            lo, hi = max(a[0], b[0]), min(a[1], b[1])
-            if lo <= hi:
-                hits.append((lo, hi))
-    hits.sort()
+    reach: int | None = None
+    for lo, hi in spans:
+        if reach is not None and lo <= reach:
+            hits.append((lo, min(hi, reach)))
+        reach = hi if reach is None else max(reach, hi)
     merged: list[tuple[int, int]] = []
     for lo, hi in hits:
         if merged and lo <= merged[-1][1] + 1:

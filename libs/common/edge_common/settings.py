@@ -170,6 +170,13 @@ class Settings(BaseSettings):
         "a remote object store.",
         validation_alias=_env("parquet_cache_mb", "INFLUXDB3_PARQUET_CACHE_MB"),
     )
+    query_file_cache_mb: int = Field(
+        512,
+        ge=1,
+        description="Memory (MiB) each query worker may use to keep columns of Parquet files "
+        "it has read, decoded, for the queries after.",
+        validation_alias=_env("query_file_cache_mb", "INFLUXDB3_QUERY_FILE_CACHE_MB"),
+    )
     wal_disable: bool = Field(
         False,
         description="Acknowledge writes from memory without a write-ahead log: a crash loses "

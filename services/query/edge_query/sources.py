@@ -9,6 +9,7 @@ the live rows. Where the time ranges of two sources overlap, rows in the overlap
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -18,12 +19,19 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from edge_common.merge import conform, merge_latest, overlaps, time_mask
+from edge_common.merge import (
+    compare_mask,
+    conform,
+    merge_latest,
+    overlaps,
+    tag_mask,
+    time_mask,
+)
 from edge_common.objectstore import FileObjectStore, ObjectStore
 from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema
+from edge_query.filecache import ColumnCache
 
 __all__ = ["ParquetSource", "combine"]
 
@@ -42,7 +50,8 @@ def _frozen(value: Any) -> Any:
 
 class ParquetSource:
     """Reads persisted files: straight from disk for the file store, else through a local
-    cache directory holding at most ``cache_bytes`` (least recently used files leave)."""
+    cache directory holding at most ``cache_bytes`` (least recently used files leave); the
+    columns read stay decoded in memory, up to ``memory_bytes`` (``edge_query.filecache``)."""
 
     def __init__(
         self,
@@ -50,6 +59,7 @@ class ParquetSource:
         cache_dir: Path,
         cache_bytes: int,
         fetch: Callable[[str], bytes] | None = None,
+        memory_bytes: int = 256 << 20,
     ) -> None:
         self.store = store
         self.cache_dir = cache_dir
@@ -58,6 +68,7 @@ class ParquetSource:
         self._lock = threading.Lock()
         self._picks: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
         self._hasher = SeriesHasher()
+        self.columns = ColumnCache(memory_bytes)
 
     def _from_store(self, key: str) -> bytes:
         data = self.store.get(key)
@@ -108,10 +119,9 @@ class ParquetSource:
         ``pick`` (and the ``table`` schema, for its tags), only the rows a first()/last()
         query can pick; those are kept in memory for the next such query (files never
         change), keyed without the time range when it holds the file's whole ``span``."""
+        # the file lies wholly in the time range: nothing to cut by time
+        whole = span is not None and (lo is None or lo <= span[0]) and (hi is None or hi >= span[1])
         if pick is not None and table is not None:
-            whole = (
-                span is not None and (lo is None or lo <= span[0]) and (hi is None or hi >= span[1])
-            )
             bounds = (None, None) if whole else (lo, hi)
             memo = (key, pick, tuple(target.names), bounds, _frozen(values), _frozen(compare))
             with self._lock:
@@ -129,31 +139,21 @@ class ParquetSource:
                 while len(self._picks) > _PICKS_KEPT:
                     self._picks.popitem(last=False)
             return result
-        source = self._local(key)
-        names = pq.read_schema(source).names
-        present = [n for n in target.names if n in names]
-        filters: list[Any] = []
-        for tag, allowed in (values or {}).items():
-            if tag not in names:
-                return target.empty_table()  # the tag is null in every row of this file
-            filters.append((tag, "in", list(allowed)))
-        for name, op, value in compare or ():
-            if name not in names:
-                return target.empty_table()  # null in every row: no comparison holds
-            filters.append((name, op, value))
-        if lo is not None:
-            filters.append((TIME_COLUMN, ">=", pa.scalar(lo, pa.timestamp("ns"))))
-        if hi is not None:
-            filters.append((TIME_COLUMN, "<=", pa.scalar(hi, pa.timestamp("ns"))))
-        try:
-            data = pq.read_table(source, columns=present, filters=filters or None)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            if not compare:
-                raise
-            # a comparison Arrow cannot make on this file's types: leave it to the query
-            return self.read(key, target, lo, hi, values)
-        batches = [conform(b, target) for b in data.to_batches()]
-        return pa.Table.from_batches(batches, target)
+        wanted = {*target.names, *(values or {}), *(c[0] for c in compare or ()), TIME_COLUMN}
+        batch = self.columns.batch(key, lambda: self._local(key), sorted(wanted))
+        held = set(batch.schema.names)
+        if any(tag not in held for tag in values or {}) or any(
+            c[0] not in held for c in compare or ()
+        ):
+            return target.empty_table()  # null in every row of this file: nothing passes
+        masks = [tag_mask(batch, tag, list(allowed)) for tag, allowed in (values or {}).items()]
+        if (lo is not None or hi is not None) and not whole:
+            masks.append(time_mask(batch.column(TIME_COLUMN), lo, hi))
+        if compare and (m := compare_mask(batch, compare)) is not None:
+            masks.append(m)
+        if masks:
+            batch = batch.filter(functools.reduce(pc.and_, masks))
+        return pa.Table.from_batches([conform(batch, target)], target)
 
 
 def combine(

@@ -50,6 +50,7 @@ class QueryWorker:
             settings.data_dir / "cache",
             settings.parquet_cache_mb << 20,
             self._fetch_object if isinstance(store, MemoryObjectStore) else None,
+            settings.query_file_cache_mb << 20,
         )
         self.stopping = False
 

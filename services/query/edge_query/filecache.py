@@ -1,0 +1,71 @@
+"""Columns of persisted Parquet files, decoded and kept in the query worker's memory.
+
+Persisted files never change, so a column read once serves every later query until memory
+runs short (least recently used columns leave first). Without it, each query opened and
+decoded every file it touched: 72 files of a 12-hour TSBS table (10-minute windows) cost
+~95 ms per query, more than the query itself. Filters are applied afterwards, in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["ColumnCache"]
+
+_SCHEMAS_KEPT = 65_536  # files whose column names are remembered
+
+
+class ColumnCache:
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = limit_bytes
+        self.used = 0
+        self._columns: OrderedDict[tuple[str, str], pa.Array] = OrderedDict()
+        self._names: OrderedDict[str, list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def batch(self, key: str, path: Callable[[], Path], wanted: list[str]) -> pa.RecordBatch:
+        """The columns of ``wanted`` that file ``key`` holds, as one batch (``path`` gives
+        the local file, called only when something must be read)."""
+        names = self._file_names(key, path)
+        wanted = [c for c in wanted if c in names]
+        found: dict[str, pa.Array] = {}
+        with self._lock:
+            for c in wanted:
+                column = self._columns.get((key, c))
+                if column is not None:
+                    self._columns.move_to_end((key, c))
+                    found[c] = column
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            # one dictionary per column, one chunk: filters then work on plain arrays
+            table = pq.read_table(path(), columns=missing).unify_dictionaries()
+            read = {c: table.column(c).combine_chunks() for c in missing}
+            found.update(read)
+            with self._lock:
+                for c, column in read.items():
+                    if (key, c) not in self._columns:
+                        self._columns[(key, c)] = column
+                        self.used += column.nbytes
+                while self.used > self.limit and self._columns:
+                    _, gone = self._columns.popitem(last=False)
+                    self.used -= gone.nbytes
+        return pa.RecordBatch.from_arrays([found[c] for c in wanted], names=wanted)
+
+    def _file_names(self, key: str, path: Callable[[], Path]) -> list[str]:
+        with self._lock:
+            names = self._names.get(key)
+            if names is not None:
+                self._names.move_to_end(key)
+                return names
+        names = pq.read_schema(path()).names
+        with self._lock:
+            self._names[key] = names
+            if len(self._names) > _SCHEMAS_KEPT:
+                self._names.popitem(last=False)
+        return names
