@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -9,22 +10,14 @@ from edge_common.merge import overlaps
 Span = tuple[int, int] | None
 
 
-def _by_pairs(ranges: list[Span]) -> list[tuple[int, int]]:
-    """The definition: every pairwise intersection, merged where they touch."""
-    spans = [r for r in ranges if r is not None]
-    hits = sorted(
-        (max(a[0], b[0]), min(a[1], b[1]))
-        for i, a in enumerate(spans)
-        for b in spans[i + 1 :]
-        if max(a[0], b[0]) <= min(a[1], b[1])
-    )
-    merged: list[tuple[int, int]] = []
-    for lo, hi in hits:
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
+def _covered_twice(ranges: list[Span]) -> set[int]:
+    """The definition, point by point: every time two or more ranges hold."""
+    counts: dict[int, int] = {}
+    for r in ranges:
+        if r is not None:
+            for t in range(r[0], r[1] + 1):
+                counts[t] = counts.get(t, 0) + 1
+    return {t for t, n in counts.items() if n >= 2}
 
 
 @pytest.mark.parametrize(
@@ -49,4 +42,7 @@ def test_overlaps_agrees_with_every_pair_of_ranges() -> None:
         for _ in range(rng.randrange(0, 9)):
             start = rng.randrange(0, 60)
             ranges.append(None if rng.random() < 0.1 else (start, start + rng.randrange(0, 15)))
-        assert overlaps(ranges) == _by_pairs(ranges), ranges
+        found = overlaps(ranges)
+        assert {t for lo, hi in found for t in range(lo, hi + 1)} == _covered_twice(ranges)
+        # as few stretches as can be: in order, neither overlapping nor touching
+        assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(found)), found
