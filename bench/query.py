@@ -73,7 +73,7 @@ def time_queries(target: str, base: str, db: str, repeats: int = 7) -> list[Timi
         url = f"{base}/query?" + urllib.parse.urlencode({"db": db, "q": q})
         med, best = _median(url, repeats)
         out.append(Timing(target, f"{name} [InfluxQL]", med, best))
-    if target == "edge":
+    if target.startswith("edge"):
         for name, q in SQL.items():
             url = f"{base}/api/v3/query_sql?" + urllib.parse.urlencode({"db": db, "q": q})
             med, best = _median(url, repeats)
@@ -83,10 +83,12 @@ def time_queries(target: str, base: str, db: str, repeats: int = 7) -> list[Timi
 
 def format_timings(timings: list[Timing]) -> str:
     rows = [f"{'query':<58} {'target':<8} {'median ms':>10} {'best ms':>8} {'ratio':>6}"]
+    # edge: rows still in the buffer; edge-pq: the same rows after a flush to Parquet
     theirs = {t.query: t.median_ms for t in timings if t.target == "influxd"}
     for t in timings:
         ratio = theirs.get(t.query)
-        shown = f"{ratio / t.median_ms:>5.1f}x" if ratio and t.target == "edge" else ""
+        edge = t.target.startswith("edge")
+        shown = f"{ratio / t.median_ms:>5.1f}x" if ratio and edge else ""
         rows.append(
             f"{t.query:<58} {t.target:<8} {t.median_ms:>10.1f} {t.best_ms:>8.1f} {shown:>6}"
         )
