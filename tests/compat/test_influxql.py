@@ -12,6 +12,7 @@ import json
 import math
 import random
 import re
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -370,6 +371,7 @@ QUERIES = [
     "SHOW RETENTION POLICIES ON compat",
     "SHOW USERS",
     "SHOW CONTINUOUS QUERIES",
+    "SHOW SUBSCRIPTIONS",
     "SELECT * FROM cpu LIMIT 3",
     "SELECT * FROM cpu WHERE region = 'us' LIMIT 4",
     "SELECT * FROM cpu WHERE region = 'us' AND host = 'h2' LIMIT 4",
@@ -921,3 +923,28 @@ def test_holt_winters_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     _load(servers, "hwdb", _seasonal_lines())
     # the last valid one has fewer points than a season: no series
     assert _same_over_get(servers, "hwdb", HOLT_WINTERS, "series") == 8
+
+
+def test_shards_and_diagnostics_keep_influxd_shapes(servers: tuple[str, EdgeServer]) -> None:
+    """Edge keeps no shards: SHOW SHARDS and SHOW SHARD GROUPS answer influxd's series and
+    columns without rows. SHOW DIAGNOSTICS has influxd's sections, holding Edge's facts."""
+    influxd, edge = servers
+    for q in ("SHOW SHARDS", "SHOW SHARD GROUPS"):
+        theirs = _ask(influxd, q)[1]["results"][0]["series"]
+        ours = _ask(edge.url, q)[1]["results"][0]["series"]
+        shape = [(s.get("name"), s["columns"]) for s in theirs]
+        assert [(s.get("name"), s["columns"]) for s in ours] == shape, q
+        assert not any("values" in s for s in ours)
+    theirs = _ask(influxd, "SHOW DIAGNOSTICS")[1]["results"][0]["series"]
+    ours = {s["name"]: s for s in _ask(edge.url, "SHOW DIAGNOSTICS")[1]["results"][0]["series"]}
+    assert {"build", "network", "runtime", "system"} <= {s["name"] for s in theirs}
+    assert {"build", "network", "runtime", "system"} <= ours.keys()
+
+    def row(section: str) -> dict[str, Any]:
+        return dict(zip(ours[section]["columns"], ours[section]["values"][0], strict=True))
+
+    assert row("build")["Version"].startswith("edge ")
+    assert row("network")["hostname"] == socket.gethostname()
+    assert row("system")["PID"] == edge.proc.pid  # influxdb3 serve, the group's leader
+    assert row("system")["started"] <= row("system")["currentTime"]
+    assert row("config")["data-dir"] == str(edge.data_dir)

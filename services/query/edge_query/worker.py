@@ -20,6 +20,7 @@ from edge_common.schema import Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
+from edge_query.influxql.diagnostics import diagnostics
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
 from edge_query.influxql.response import render_v1, to_arrow
 from edge_query.influxql.select import TablePick
@@ -302,6 +303,7 @@ class QueryWorker:
             write=self._write,
             delete=delete,
             read_only=bool(header.get("read_only")),
+            diagnostics=lambda: diagnostics(self.settings),
         )
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx

@@ -39,6 +39,7 @@ class InfluxQLContext:
     # (database, tables or None for all, tag predicate, min_ns, max_ns): rows removed
     delete: Callable[[str, list[str] | None, Any, int | None, int | None], None] | None = None
     read_only: bool = False  # sent with GET: a statement that changes something is warned
+    diagnostics: Callable[[], list[dict[str, Any]]] | None = None  # SHOW DIAGNOSTICS
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -213,6 +214,10 @@ def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
 
 
 def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> list[dict[str, Any]]:
+    if isinstance(stmt, ast.ShowStatement) and stmt.what == "DIAGNOSTICS":
+        if ctx.diagnostics is None or not ctx.sees("*"):
+            raise Forbidden("SHOW DIAGNOSTICS needs a token that may read every database")
+        return ctx.diagnostics()
     if isinstance(stmt, ast.ShowStatement):
         target = stmt.database or database
         if stmt.what != "DATABASES" and target is not None and not ctx.sees(target):

@@ -73,8 +73,7 @@ _SHOW_WORDS = words(
     """CONTINUOUS DATABASES DIAGNOSTICS FIELD GRANTS MEASUREMENT MEASUREMENTS QUERIES RETENTION
     SERIES SHARD SHARDS STATS SUBSCRIPTIONS TAG USERS"""
 )
-_SHOW_UNSUPPORTED = {"SHARD": "SHARD GROUPS"}
-_SHOW_UNSUPPORTED |= {w: w for w in words("DIAGNOSTICS GRANTS QUERIES SHARDS STATS SUBSCRIPTIONS")}
+_SHOW_UNSUPPORTED = {w: w for w in words("GRANTS QUERIES STATS")}
 _CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
 _DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
 _OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
@@ -308,6 +307,11 @@ class _Parser:
             return ast.ShowStatement("DATABASES")
         if word == "USERS":  # there are tokens, not users: an empty list, as influxd has
             return ast.ShowStatement("USERS")
+        if word in ("DIAGNOSTICS", "SHARDS", "SUBSCRIPTIONS"):
+            return ast.ShowStatement(word)
+        if word == "SHARD":
+            self.expect("KEYWORD", "GROUPS")
+            return ast.ShowStatement("SHARD GROUPS")
         if word == "CONTINUOUS":
             self.expect("KEYWORD", "QUERIES")
             return ast.ShowStatement("CONTINUOUS QUERIES")

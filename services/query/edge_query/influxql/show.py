@@ -54,6 +54,26 @@ def _escape_key(text: str) -> str:
     return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
 
 
+_SHARD_COLUMNS = [
+    "id",
+    "database",
+    "retention_policy",
+    "shard_group",
+    "start_time",
+    "end_time",
+    "expiry_time",
+    "owners",
+]
+_SHARD_GROUP_COLUMNS = [
+    "id",
+    "database",
+    "retention_policy",
+    "start_time",
+    "end_time",
+    "expiry_time",
+]
+
+
 def run_show(
     stmt: ast.ShowStatement,
     catalog: Catalog,
@@ -68,6 +88,16 @@ def run_show(
         return [{"name": "databases", "columns": ["name"], "values": dbs}]
     if what == "USERS":  # access is by tokens (influxdb3 create token): no users to list
         return [{"columns": ["user", "admin"]}]
+    # Edge keeps no shards (each table's files are its own, by ten-minute window) and has
+    # no subscriptions (its persist events are another mechanism): influxd's empty answers
+    if what == "SHARDS":
+        return [
+            {"name": n, "columns": _SHARD_COLUMNS} for n in sorted(catalog.databases) if sees(n)
+        ]
+    if what == "SHARD GROUPS":
+        return [{"name": "shard groups", "columns": _SHARD_GROUP_COLUMNS}]
+    if what == "SUBSCRIPTIONS":
+        return []
     if what == "CONTINUOUS QUERIES":  # none: one empty series per database, as influxd
         return [
             {"name": n, "columns": ["name", "query"]} for n in sorted(catalog.databases) if sees(n)
