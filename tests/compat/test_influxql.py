@@ -8,6 +8,7 @@ else must match: statement results, series names, tags, columns and values (floa
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import random
@@ -949,3 +950,62 @@ def test_shards_and_diagnostics_keep_influxd_shapes(servers: tuple[str, EdgeServ
     assert row("system")["PID"] == edge.proc.pid  # influxdb3 serve, the group's leader
     assert row("system")["started"] <= row("system")["currentTime"]
     assert row("config")["data-dir"] == str(edge.data_dir)
+
+
+def _dst_lines() -> list[str]:
+    """Hourly points of two series (b half an hour later, with gaps) over the 2016 changes
+    of summer time in Europe (27 Mar, 30 Oct) and the US (13 Mar, 6 Nov)."""
+    lines = []
+    for day in ("2016-03-10", "2016-03-24", "2016-10-27", "2016-11-03"):
+        start = int(datetime.datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp())
+        for i in range(6 * 24):
+            for host in ("a", "b"):
+                if host == "b" and i % 5 == 0:
+                    continue
+                t = start + i * 3600 + (0 if host == "a" else 1800)
+                lines.append(f"dst,host={host} v={(i * 7) % 11}i,f={i * 0.5} {t}")
+    return lines
+
+
+def _dst(what: str, span: str, group: str, zone: str = "Europe/Paris", tail: str = "") -> str:
+    """``span`` as "MM-DDTHH/MM-DDTHH" in 2016, UTC."""
+    lo, hi = (f"2016-{t}:00:00Z" for t in span.split("/"))
+    return (
+        f"SELECT {what} FROM dst WHERE time >= '{lo}' AND time < '{hi}' GROUP BY {group}"
+        f"{tail} tz('{zone}')"
+    )
+
+
+_SPRING, _AUTUMN, _NY = "03-25T00/03-30T00", "10-29T00/11-01T00", "America/New_York"
+DST = [
+    _dst("count(v)", _SPRING, "time(1d)"),
+    _dst("count(v)", "03-26T20/03-27T06", "time(2h)"),
+    _dst("count(v)", _AUTUMN, "time(1d)"),
+    _dst("count(v)", "10-29T20/10-30T06", "time(2h)"),
+    _dst("sum(v), max(f)", _SPRING, "time(1d), host"),
+    _dst("mean(f)", "10-29T12/10-31T00", "time(3h)", tail=" fill(none)"),
+    _dst("count(v)", "03-12T00/03-15T00", "time(1d)", _NY),
+    _dst("count(v)", "03-13T00/03-13T12", "time(2h)", _NY, " fill(0)"),
+    _dst("count(v)", "11-05T00/11-08T00", "time(1d)", _NY, " fill(previous)"),
+    _dst("last(v)", "11-06T00/11-06T12", "time(2h), host", _NY),
+    _dst("count(v)", "03-26T00/03-28T00", "time(1d, 6h)"),
+    _dst("count(v)", "03-26T00/03-28T00", "time(1d, -2h)"),
+    _dst("max(v)", "03-24T00/03-30T00", "time(2d)"),
+    _dst("count(v)", "03-27T00/03-27T04", "time(30m)"),
+    _dst("count(v)", _AUTUMN, "time(1d)", tail=" fill(linear)"),
+    _dst("count(v)", _SPRING, "time(1d)", tail=" ORDER BY time DESC"),
+    _dst("count(v)", "10-29T20/10-30T06", "time(2h)", tail=" fill(none) LIMIT 3"),
+    _dst("count(v)", "10-30T00/10-30T04", "time(90m)"),
+    _dst("count(v)", "03-20T00/11-10T00", "time(7d)", tail=" fill(none)"),
+    _dst("derivative(sum(v))", _AUTUMN, "time(1d)"),
+    _dst("moving_average(sum(v), 2)", "03-11T00/03-14T00", "time(1d)"),
+    "SELECT derivative(sum(v)) FROM dst WHERE time >= '2016-03-25T00:30:00Z' "
+    "AND time < '2016-03-25T06:00:00Z' GROUP BY time(1h)",
+]
+
+
+def test_time_zones_whose_offset_changes_like_influxd(servers: tuple[str, EdgeServer]) -> None:
+    """GROUP BY time() in a tz() across summer-time changes: 23- and 25-hour days, windows
+    that start at local boundaries, fill() stepping over the change, as influxd cuts them."""
+    _load(servers, "dstdb", _dst_lines())
+    assert _same_over_get(servers, "dstdb", DST, "series") == len(DST)

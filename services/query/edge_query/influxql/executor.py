@@ -199,8 +199,10 @@ def _select(
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
         return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats)
 
-    def stored(sql: str, pick: TablePick | None = None) -> pa.Table:
-        return run_sql(sql, None, pick)
+    def stored(
+        sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
+        return run_sql(sql, extra, pick)
 
     return run_select(stmt, schema, stored, now_ns, go_floats)
 

@@ -8,11 +8,9 @@ time() interval (buckets aligned to the epoch plus the offset, filled as fill() 
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import re
 import time
-import zoneinfo
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,6 +31,7 @@ from edge_query.influxql.columns import (
 )
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
+from edge_query.influxql.zones import ZoneClock, fill_windows, place_rows, windows
 
 __all__ = ["Series", "TablePick", "run_select"]
 
@@ -41,7 +40,9 @@ TablePick = tuple[str, Pick]  # a stored table, and the rows of it first()/last(
 
 
 class RunSql(Protocol):
-    def __call__(self, sql: str, pick: TablePick | None = None) -> pa.Table: ...
+    def __call__(
+        self, sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None
+    ) -> pa.Table: ...
 
 
 def run_select(
@@ -157,9 +158,11 @@ def _select_one(
     if aggregate and interval is not None:
         if not rng.bounded_above:
             rng.hi = now_ns
-        shown = (rng.lo, rng.hi)
         every, offset = _interval(interval, now_ns)
-        offset = _zoned(stmt, every, offset, rng)
+        offset, clock = _zoned(stmt, every, offset, rng)
+        # from the interval holding the lower bound, which may start before it (1.x)
+        lo = _window_start(rng.lo, every, offset, clock) if rng.bounded_below else rng.lo
+        shown = (lo, rng.hi)
         back = max(_lookback(t) for t in transforms) * every if transforms else 0
         if back and desc:
             rng.hi += back
@@ -169,7 +172,9 @@ def _select_one(
         # groups faster than the same arithmetic written out
         origin = f"arrow_cast({offset}, 'Timestamp(Nanosecond, None)')"
         binned = f"date_bin(INTERVAL '{every} nanoseconds', {quote_ident(TIME_COLUMN)}, {origin})"
-        bucket = f"CAST({binned} AS BIGINT)"
+        # (in a zone whose offset moves the boundaries, each row's window is worked out
+        # beforehand and read from a column of its own)
+        bucket = f"CAST({binned} AS BIGINT)" if clock is None else "__window"
         select = [
             *tag_sql,
             f"{bucket} AS __time",
@@ -218,13 +223,16 @@ def _select_one(
             sql += f" HAVING ({counted}) > 0"
     order = [*(quote_ident(g) for g in group), "__time", *ties]
     sql += f" ORDER BY {', '.join(order)}"
-    result = run_sql(sql, _pick(stmt, table, cols, residual, interval))
+    extra = None
+    if aggregate and interval is not None and clock is not None:
+        extra = _windowed(table, group, where, run_sql, every, offset, clock)
+    result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
         every, offset = _interval(interval, now_ns)
-        offset = _zoned(stmt, every, offset, rng)
+        offset, clock = _zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
-        series = [_fill(s, stmt, rng, every, offset, counts) for s in series]
+        series = [_fill(s, stmt, rng, every, offset, counts, clock) for s in series]
         series = [s for s in series if s["values"]]
     lo = stmt.offset or 0
     hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
@@ -237,6 +245,29 @@ def _select_one(
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
     return [s for s in series if s["values"]]
+
+
+def _windowed(
+    table: TableSchema,
+    group: list[str],
+    where: str,
+    run_sql: RunSql,
+    every: int,
+    offset: int,
+    clock: ZoneClock,
+) -> dict[str, pa.Table]:
+    """The table's rows the query reads, each with the start of its window (``__window``),
+    to be aggregated in place of the stored table."""
+    tags = [quote_ident(g) for g in group if g in table.columns]
+    order = ", ".join([*tags, quote_ident(TIME_COLUMN)])
+    rows = run_sql(f"SELECT * FROM {quote_ident(table.name)} WHERE {where} ORDER BY {order}")
+    times = np.asarray(rows.column(TIME_COLUMN).cast(pa.int64()))
+    stored = [rows.column(g).to_pylist() for g in group if g in table.columns]
+    keys = list(zip(*stored, strict=True))
+    ids: dict[tuple[Any, ...], int] = {}
+    groups = np.array([ids.setdefault(k, len(ids)) for k in keys] or [0] * len(times))
+    labels = place_rows(times, groups.astype(np.int64), every, offset, clock)
+    return {table.name: rows.append_column("__window", pa.array(labels, pa.int64()))}
 
 
 def _pick(
@@ -407,31 +438,29 @@ def _select_multi(
     return [s for s in series if s["values"]]
 
 
-def _zoned(stmt: ast.SelectStatement, every: int, offset: int, rng: TimeRange) -> int:
+def _zoned(
+    stmt: ast.SelectStatement, every: int, offset: int, rng: TimeRange
+) -> tuple[int, ZoneClock | None]:
     """The bucket offset in the statement's tz(): buckets start at local boundaries (1.x
-    shifts times by the zone's UTC offset before cutting them into intervals)."""
+    shifts times by the zone's UTC offset before cutting them into intervals). Where the
+    zone's offset changes within the range in a way that moves those boundaries, the
+    interval's own offset and the zone's clock, to window as influxd does (``zones``)."""
     if stmt.timezone in (None, "", "UTC"):
-        return offset
-    zone = zoneinfo.ZoneInfo(stmt.timezone)
+        return offset % every, None
     hi = rng.hi if rng.bounded_above else time.time_ns()
     lo = rng.lo if rng.bounded_below else hi - 2 * 366 * 86_400 * 10**9
     lo = max(lo, hi - 10 * 366 * 86_400 * 10**9)
-    step = max((hi - lo) // 5000, 3600 * 10**9)
-    shifts = {
-        int(_utcoffset(datetime.datetime.fromtimestamp(t / 1e9, zone))) * 10**9
-        for t in [*range(lo, hi, step), hi]
-    }
-    first = next(iter(shifts))
-    if any((z - first) % every for z in shifts):
-        raise QueryError(
-            f"tz('{stmt.timezone}'): the time range spans a change of the zone's UTC offset "
-            "that moves GROUP BY time() boundaries; such ranges are not built yet"
-        )
-    return (offset - first) % every
+    clock = ZoneClock(stmt.timezone, lo, hi)
+    first = clock.values[0]
+    if any((z - first) % every for z in clock.values):
+        return offset, clock
+    return (offset - first) % every, None
 
 
-def _utcoffset(moment: datetime.datetime) -> float:
-    return (moment.utcoffset() or datetime.timedelta()).total_seconds()
+def _window_start(t: int, every: int, offset: int, clock: ZoneClock | None) -> int:
+    if clock is not None:
+        return int(windows(np.array([t], dtype=np.int64), every, offset, clock)[0][0])
+    return t - ((t - offset) % every)
 
 
 def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:
@@ -448,10 +477,10 @@ def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:
         elif isinstance(arg, ast.UnaryExpr) and isinstance(arg.expr, ast.DurationLiteral):
             offset = -arg.expr.ns
         elif isinstance(arg, ast.NowCall):
-            offset = now_ns
+            offset = now_ns % every
         else:
             raise QueryError("time() offset must be a duration or now()")
-    return every, offset % every
+    return every, offset  # as written: a zone's windows shift by it before the modulo
 
 
 def _column_values(col: pa.ChunkedArray, go_floats: bool) -> list[Any]:
@@ -514,33 +543,41 @@ def _fill(
     every: int,
     offset: int,
     counts: list[bool],
+    clock: ZoneClock | None = None,
 ) -> Series:
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
         return s
-    rows = {v[0]: v for v in s["values"]}
     width = len(s["columns"]) - 1
+
+    def empty(t: int, prev: list[Any] | None) -> list[Any]:
+        if mode == "previous" and prev is not None:
+            return [t, *prev[1:]]
+        if mode == "value":
+            return [t, *([stmt.fill_value] * width)]
+        return [t, *(0 if is_count else None for is_count in counts)]
+
     # the first interval holding the lower bound (or, unbounded, this series' first point)
-    start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else min(rows)
+    start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else s["values"][0][0]
     end = rng.hi
     if (end - start) // every > 1_000_000:
         raise QueryError("too many GROUP BY time() intervals: narrow the time range")
-    out: list[list[Any]] = []
-    prev: list[Any] | None = None
-    t = start
-    while t <= end:
-        row = rows.get(t)
-        if row is None:
-            if mode == "previous" and prev is not None:
-                row = [t, *prev[1:]]
-            elif mode == "value":
-                row = [t, *([stmt.fill_value] * width)]
+    if clock is not None:  # windows of a zone whose offset changes: influxd's steps
+        first = rng.lo if rng.bounded_below else None
+        out = fill_windows(s["values"], first, end, every, offset, clock, empty)
+    else:
+        rows = {v[0]: v for v in s["values"]}
+        out = []
+        prev: list[Any] | None = None
+        t = start
+        while t <= end:
+            row = rows.get(t)
+            if row is None:
+                out.append(empty(t, prev))
             else:
-                row = [t, *(0 if is_count else None for is_count in counts)]
-        out.append(row)
-        if rows.get(t) is not None:
-            prev = row
-        t += every
+                out.append(row)
+                prev = row
+            t += every
     if mode == "linear":
         out = _linear(out)
     s["values"] = out

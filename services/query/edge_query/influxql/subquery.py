@@ -127,5 +127,9 @@ def run_with_subquery(
     extra = {n: table for n, (_, table) in made.items()}
     # (the outer statement's picks are of no use: its tables are in memory already)
     return select(
-        outer, scope, lambda sql, more=None, pick=None: run_sql(sql, extra), now_ns, go_floats
+        outer,
+        scope,
+        lambda sql, more=None, pick=None: run_sql(sql, {**extra, **(more or {})}),
+        now_ns,
+        go_floats,
     )
