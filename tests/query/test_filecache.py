@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from edge_query.filecache import ColumnCache
+
+
+def _file(tmp_path: Path, name: str, rows: int) -> Path:
+    path = tmp_path / name
+    pq.write_table(
+        pa.table(
+            {
+                "time": pa.array(range(rows), pa.timestamp("ns")),
+                "host": pa.array([f"h{i % 3}" for i in range(rows)]).dictionary_encode(),
+                "v": [float(i) for i in range(rows)],
+            }
+        ),
+        path,
+        row_group_size=max(rows // 3, 1),  # several row groups: one array comes back
+    )
+    return path
+
+
+def test_columns_are_read_once_and_only_those_missing(tmp_path: Path) -> None:
+    path = _file(tmp_path, "a.parquet", 1000)
+    opened: list[str] = []
+
+    def local() -> Path:
+        opened.append("open")
+        return path
+
+    cache = ColumnCache(1 << 30)
+    first = cache.batch("a", local, ["time", "v", "absent"])
+    assert first.schema.names == ["time", "v"]  # columns the file lacks are left out
+    assert first.column("v").to_pylist()[:3] == [0.0, 1.0, 2.0]
+    reads = len(opened)
+    again = cache.batch("a", local, ["v", "time"])
+    assert len(opened) == reads  # all held: the file is not touched
+    assert again.schema.names == ["v", "time"]
+    both = cache.batch("a", local, ["time", "host", "v"])
+    assert len(opened) > reads  # host had to be read, and only host was added
+    assert both.column("host").to_pylist()[:4] == ["h0", "h1", "h2", "h0"]
+    assert pa.types.is_dictionary(both.schema.field("host").type)
+
+
+def test_least_recently_used_columns_leave_first(tmp_path: Path) -> None:
+    a, b = _file(tmp_path, "a.parquet", 10_000), _file(tmp_path, "b.parquet", 10_000)
+    cache = ColumnCache(100_000)  # room for one float column of 10,000 rows, not two
+    cache.batch("a", lambda: a, ["v"])
+    cache.batch("b", lambda: b, ["v"])
+    assert cache.used <= cache.limit
+    assert ("a", "v") not in cache._columns and ("b", "v") in cache._columns
+    # a column larger than the whole cache is still answered, then let go
+    tiny = ColumnCache(10)
+    assert tiny.batch("a", lambda: a, ["v"]).num_rows == 10_000
+    assert tiny.used == 0
