@@ -158,3 +158,13 @@ def test_large_result_streams_in_chunks(http: httpx.Client) -> None:
             count += chunk.count(b"\n")
     assert count == 60_000
     assert chunks > 1
+    assert r.headers.get("transfer-encoding") == "chunked"
+
+
+def test_small_answer_comes_whole_with_its_length(http: httpx.Client) -> None:
+    r = get(http, "SELECT count(*) AS n FROM cpu")
+    assert r.status_code == 200 and r.json() == [{"n": 12}]
+    assert r.headers["content-length"] == str(len(r.content))
+    assert "transfer-encoding" not in r.headers
+    r = get(http, "SELECT * FROM cpu WHERE host = 'nobody'", format="csv")
+    assert r.status_code == 200 and r.headers["content-length"] == str(len(r.content))

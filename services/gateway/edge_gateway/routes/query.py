@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from edge_common.errors import BadRequest, EdgeError, from_wire
+from edge_common.errors import BadRequest, EdgeError, QueryError, from_wire
 from edge_gateway.auth import principal
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
@@ -37,31 +37,50 @@ async def run_query(
 
 
 async def stream_query(request: Request, header: dict[str, Any], api: str) -> Response:
-    """Send a query to a worker; stream its answer, or answer its error."""
+    """Send a query to a worker; answer its error, or its answer: whole (with its length)
+    when it came in one piece, which is most answers, else streamed as it comes."""
     gw = gateway(request)
     stream = gw.query.stream(header)
     try:
         head, _ = await stream.__anext__()
         if not head.get("ok"):
-            await stream.aclose()
             raise from_wire(head["error"])
+        media = head["content_type"]
+        first = await _piece(stream)
+        if first is None:  # the end already
+            await stream.aclose()
+            return Response(b"", media_type=media)
+        second = await _piece(stream)
+        if second is None:
+            await stream.aclose()
+            return Response(first, media_type=media)
     except EdgeError as err:
+        await stream.aclose()
         return error_response(err, api)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for reply, payloads in stream:
-                kind = reply.get("kind")
-                if kind == "chunk":
-                    yield bytes(payloads[0].buffer)
-                elif kind == "end":
-                    return
-                elif kind == "error":
-                    raise RuntimeError(reply.get("message", "query failed"))
+            yield first
+            yield second
+            while (piece := await _piece(stream)) is not None:
+                yield piece
         finally:
             await stream.aclose()
 
-    return StreamingResponse(body(), media_type=head["content_type"])
+    return StreamingResponse(body(), media_type=media)
+
+
+async def _piece(stream: Any) -> bytes | None:
+    """The next chunk of a worker's answer; None at its end."""
+    async for reply, payloads in stream:
+        kind = reply.get("kind")
+        if kind == "chunk":
+            return bytes(payloads[0].buffer)
+        if kind == "end":
+            return None
+        if kind == "error":
+            raise QueryError(reply.get("message", "query failed"))
+    return None
 
 
 @router.get("/api/v3/query_sql")
