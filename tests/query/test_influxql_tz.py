@@ -3,10 +3,9 @@ from __future__ import annotations
 import numpy as np
 
 from edge_query.influxql.parser import parse
-from edge_query.influxql.select import _zoned
 from edge_query.influxql.timefmt import format_times
 from edge_query.influxql.translate import split_condition
-from edge_query.influxql.zones import windows
+from edge_query.influxql.zones import windows, zoned
 
 HOUR = 3600 * 10**9
 T0 = 1451606400 * 10**9  # 2016-01-01T00:00:00Z
@@ -23,7 +22,7 @@ def test_buckets_start_at_local_boundaries() -> None:
         "time < '2016-01-03T00:00:00Z' GROUP BY time(1d) tz('America/New_York')"
     )
     # New York is UTC-5 in January: days start at 05:00 UTC
-    assert _zoned(stmt, 24 * HOUR, 0, rng) == (5 * HOUR, None)  # type: ignore[arg-type]
+    assert zoned(stmt, 24 * HOUR, 0, rng) == (5 * HOUR, None)  # type: ignore[arg-type]
 
 
 def test_an_offset_change_that_moves_boundaries_needs_the_zones_clock() -> None:
@@ -31,13 +30,13 @@ def test_an_offset_change_that_moves_boundaries_needs_the_zones_clock() -> None:
         "SELECT count(v) FROM m WHERE time >= '2016-03-01T00:00:00Z' AND "
         "time < '2016-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')"
     )
-    offset, clock = _zoned(stmt, 24 * HOUR, 0, rng)  # type: ignore[arg-type]
+    offset, clock = zoned(stmt, 24 * HOUR, 0, rng)  # type: ignore[arg-type]
     assert offset == 0 and clock is not None
     # summer time starts on 27 March 2016 at 01:00 UTC
     assert clock.changes == [1459040400 * 10**9]
     assert clock.values == [3600 * 10**9, 7200 * 10**9]
     # ten-minute buckets do not move when the offset changes by an hour
-    assert _zoned(stmt, 600 * 10**9, 0, rng) == (0, None)  # type: ignore[arg-type]
+    assert zoned(stmt, 600 * 10**9, 0, rng) == (0, None)  # type: ignore[arg-type]
 
 
 def test_windows_around_the_change_last_23_hours_and_start_at_local_midnight() -> None:
@@ -45,7 +44,7 @@ def test_windows_around_the_change_last_23_hours_and_start_at_local_midnight() -
         "SELECT count(v) FROM m WHERE time >= '2016-03-20T00:00:00Z' AND "
         "time < '2016-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')"
     )
-    _, clock = _zoned(stmt, 24 * HOUR, 0, rng)  # type: ignore[arg-type]
+    _, clock = zoned(stmt, 24 * HOUR, 0, rng)  # type: ignore[arg-type]
     assert clock is not None
     noon = np.array([1459080000, 1459166400], dtype=np.int64) * 10**9  # 27 and 28 March, 12Z
     starts, ends = windows(noon, 24 * HOUR, 0, clock)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from typing import Any, Protocol
 
 import numpy as np
@@ -31,7 +30,13 @@ from edge_query.influxql.columns import (
 )
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
-from edge_query.influxql.zones import ZoneClock, fill_windows, place_rows, windows
+from edge_query.influxql.zones import (
+    ZoneClock,
+    fill_windows,
+    window_start,
+    windowed_rows,
+    zoned,
+)
 
 __all__ = ["Series", "TablePick", "run_select"]
 
@@ -159,9 +164,9 @@ def _select_one(
         if not rng.bounded_above:
             rng.hi = now_ns
         every, offset = _interval(interval, now_ns)
-        offset, clock = _zoned(stmt, every, offset, rng)
+        offset, clock = zoned(stmt, every, offset, rng)
         # from the interval holding the lower bound, which may start before it (1.x)
-        lo = _window_start(rng.lo, every, offset, clock) if rng.bounded_below else rng.lo
+        lo = window_start(rng.lo, every, offset, clock) if rng.bounded_below else rng.lo
         shown = (lo, rng.hi)
         back = max(_lookback(t) for t in transforms) * every if transforms else 0
         if back and desc:
@@ -225,12 +230,12 @@ def _select_one(
     sql += f" ORDER BY {', '.join(order)}"
     extra = None
     if aggregate and interval is not None and clock is not None:
-        extra = _windowed(table, group, where, run_sql, every, offset, clock)
+        extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
     result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
         every, offset = _interval(interval, now_ns)
-        offset, clock = _zoned(stmt, every, offset, rng)
+        offset, clock = zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
         series = [_fill(s, stmt, rng, every, offset, counts, clock) for s in series]
         series = [s for s in series if s["values"]]
@@ -245,29 +250,6 @@ def _select_one(
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
     return [s for s in series if s["values"]]
-
-
-def _windowed(
-    table: TableSchema,
-    group: list[str],
-    where: str,
-    run_sql: RunSql,
-    every: int,
-    offset: int,
-    clock: ZoneClock,
-) -> dict[str, pa.Table]:
-    """The table's rows the query reads, each with the start of its window (``__window``),
-    to be aggregated in place of the stored table."""
-    tags = [quote_ident(g) for g in group if g in table.columns]
-    order = ", ".join([*tags, quote_ident(TIME_COLUMN)])
-    rows = run_sql(f"SELECT * FROM {quote_ident(table.name)} WHERE {where} ORDER BY {order}")
-    times = np.asarray(rows.column(TIME_COLUMN).cast(pa.int64()))
-    stored = [rows.column(g).to_pylist() for g in group if g in table.columns]
-    keys = list(zip(*stored, strict=True))
-    ids: dict[tuple[Any, ...], int] = {}
-    groups = np.array([ids.setdefault(k, len(ids)) for k in keys] or [0] * len(times))
-    labels = place_rows(times, groups.astype(np.int64), every, offset, clock)
-    return {table.name: rows.append_column("__window", pa.array(labels, pa.int64()))}
 
 
 def _pick(
@@ -436,31 +418,6 @@ def _select_multi(
         lo = stmt.offset or 0
         s["values"] = s["values"][lo : None if not stmt.limit else lo + stmt.limit]
     return [s for s in series if s["values"]]
-
-
-def _zoned(
-    stmt: ast.SelectStatement, every: int, offset: int, rng: TimeRange
-) -> tuple[int, ZoneClock | None]:
-    """The bucket offset in the statement's tz(): buckets start at local boundaries (1.x
-    shifts times by the zone's UTC offset before cutting them into intervals). Where the
-    zone's offset changes within the range in a way that moves those boundaries, the
-    interval's own offset and the zone's clock, to window as influxd does (``zones``)."""
-    if stmt.timezone in (None, "", "UTC"):
-        return offset % every, None
-    hi = rng.hi if rng.bounded_above else time.time_ns()
-    lo = rng.lo if rng.bounded_below else hi - 2 * 366 * 86_400 * 10**9
-    lo = max(lo, hi - 10 * 366 * 86_400 * 10**9)
-    clock = ZoneClock(stmt.timezone, lo, hi)
-    first = clock.values[0]
-    if any((z - first) % every for z in clock.values):
-        return offset, clock
-    return (offset - first) % every, None
-
-
-def _window_start(t: int, every: int, offset: int, clock: ZoneClock | None) -> int:
-    if clock is not None:
-        return int(windows(np.array([t], dtype=np.int64), every, offset, clock)[0][0])
-    return t - ((t - offset) % every)
 
 
 def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:

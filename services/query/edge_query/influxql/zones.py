@@ -14,13 +14,27 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import time
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-__all__ = ["ZoneClock", "fill_windows", "place_rows", "windows"]
+from edge_common.schema import TIME_COLUMN, TableSchema
+from edge_query.influxql import ast
+from edge_query.influxql.translate import TimeRange, quote_ident
+
+__all__ = [
+    "ZoneClock",
+    "fill_windows",
+    "place_rows",
+    "window_start",
+    "windowed_rows",
+    "windows",
+    "zoned",
+]
 
 _HOUR = 3_600 * 10**9
 _SECOND = 10**9
@@ -144,3 +158,51 @@ def fill_windows(
             if abs(offset - now) < every:
                 t += offset - now
             offset = now
+
+
+def zoned(
+    stmt: ast.SelectStatement, every: int, offset: int, rng: TimeRange
+) -> tuple[int, ZoneClock | None]:
+    """The bucket offset in the statement's tz(): buckets start at local boundaries (1.x
+    shifts times by the zone's UTC offset before cutting them into intervals). Where the
+    zone's offset changes within the range in a way that moves those boundaries, the
+    interval's own offset and the zone's clock, to window as influxd does (``zones``)."""
+    if stmt.timezone in (None, "", "UTC"):
+        return offset % every, None
+    hi = rng.hi if rng.bounded_above else time.time_ns()
+    lo = rng.lo if rng.bounded_below else hi - 2 * 366 * 86_400 * 10**9
+    lo = max(lo, hi - 10 * 366 * 86_400 * 10**9)
+    clock = ZoneClock(stmt.timezone, lo, hi)
+    first = clock.values[0]
+    if any((z - first) % every for z in clock.values):
+        return offset, clock
+    return (offset - first) % every, None
+
+
+def window_start(t: int, every: int, offset: int, clock: ZoneClock | None) -> int:
+    if clock is not None:
+        return int(windows(np.array([t], dtype=np.int64), every, offset, clock)[0][0])
+    return t - ((t - offset) % every)
+
+
+def windowed_rows(
+    table: TableSchema,
+    group: list[str],
+    where: str,
+    run_sql: Callable[[str], pa.Table],
+    every: int,
+    offset: int,
+    clock: ZoneClock,
+) -> dict[str, pa.Table]:
+    """The table's rows the query reads, each with the start of its window (``__window``),
+    to be aggregated in place of the stored table."""
+    tags = [quote_ident(g) for g in group if g in table.columns]
+    order = ", ".join([*tags, quote_ident(TIME_COLUMN)])
+    rows = run_sql(f"SELECT * FROM {quote_ident(table.name)} WHERE {where} ORDER BY {order}")
+    times = np.asarray(rows.column(TIME_COLUMN).cast(pa.int64()))
+    stored = [rows.column(g).to_pylist() for g in group if g in table.columns]
+    keys = list(zip(*stored, strict=True))
+    ids: dict[tuple[Any, ...], int] = {}
+    groups = np.array([ids.setdefault(k, len(ids)) for k in keys] or [0] * len(times))
+    labels = place_rows(times, groups.astype(np.int64), every, offset, clock)
+    return {table.name: rows.append_column("__window", pa.array(labels, pa.int64()))}
