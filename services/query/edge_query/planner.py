@@ -20,10 +20,20 @@ from datafusion import SessionConfig, SessionContext, SQLOptions
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, DatabaseSchema
 
-__all__ = ["COMPARISONS", "READ_ONLY", "Comparison", "TableNeed", "new_context", "plan_needs"]
+__all__ = [
+    "COMPARISONS",
+    "READ_ONLY",
+    "Comparison",
+    "TableNeed",
+    "TablePick",
+    "new_context",
+    "plan_needs",
+]
 
 # (column, operator, value): ``"usage_user" > 90.0``; operators as Parquet filters name them
 Comparison = tuple[str, str, Any]
+# a stored table, and the rows of it a first()/last() query can pick (set by InfluxQL)
+TablePick = tuple[str, Pick]
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 
 # queries read: no CREATE/DROP (which would change a context), no INSERT, no SET

@@ -23,8 +23,14 @@ from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.diagnostics import diagnostics
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
 from edge_query.influxql.response import render_v1, to_arrow
-from edge_query.influxql.select import TablePick
-from edge_query.planner import READ_ONLY, TableNeed, new_context, plan_needs, register_empty
+from edge_query.planner import (
+    READ_ONLY,
+    TableNeed,
+    TablePick,
+    new_context,
+    plan_needs,
+    register_empty,
+)
 from edge_query.sources import ParquetSource, combine
 
 __all__ = ["QueryWorker"]

@@ -15,11 +15,12 @@ from edge_common.schema import Catalog, DatabaseSchema
 from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
-from edge_query.influxql.select import TablePick, run_select
+from edge_query.influxql.select import run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.text import read_only_warning
 from edge_query.influxql.translate import split_condition
+from edge_query.planner import TablePick
 
 __all__ = ["InfluxQLContext", "run_influxql"]
 

@@ -37,11 +37,11 @@ from edge_query.influxql.zones import (
     windowed_rows,
     zoned,
 )
+from edge_query.planner import TablePick
 
-__all__ = ["Series", "TablePick", "run_select"]
+__all__ = ["Series", "run_select"]
 
 Series = dict[str, Any]
-TablePick = tuple[str, Pick]  # a stored table, and the rows of it first()/last() can pick
 
 
 class RunSql(Protocol):
