@@ -16,7 +16,7 @@ from datafusion import SessionContext
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
 from edge_common.merge import conform
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
-from edge_common.schema import Catalog, DatabaseSchema, TableSchema
+from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
@@ -49,6 +49,10 @@ class QueryWorker:
         self.catalog = Catalog()
         self._planners: dict[str, tuple[tuple[str | None, int], SessionContext]] = {}
         self._catalog_boot: str | None = None  # the persister process our catalog came from
+        # an InfluxQL SELECT: the catalog version it was answered from, and the versions the
+        # persister's fetch replies named meanwhile (equal: the answer is current)
+        self._answered_from: tuple[str | None, int] | None = None
+        self._fetched_at: list[tuple[str | None, int]] = []
         self._ingest: zmq.Socket[Any] | None = None
         self._call_id = 0
         store = object_store_from_settings(settings)
@@ -267,15 +271,22 @@ class QueryWorker:
             self._call({"op": "create_database", "db": name})
             self._refresh_catalog()
 
-        looked = [False]
-
         def catalog(fresh: bool) -> Catalog:
-            # looked up once per request (a write may have added tables or columns since),
-            # and again when a statement needs the newest (SHOW, after CREATE or DROP)
-            if fresh or not looked[0]:
+            # our copy, looked up again when a statement needs the newest (SHOW, after
+            # CREATE or DROP); a SELECT learns from its fetches whether its copy was current
+            # (a write may have added tables or columns), see settled()
+            if fresh:
                 self._refresh_catalog()
-                looked[0] = True
+            self._answered_from = (self._catalog_boot, self.catalog.version)
             return self.catalog
+
+        def settled(check: bool) -> bool:
+            seen, self._fetched_at = self._fetched_at, []
+            used = self._answered_from
+            if not check or (seen and all(k == used for k in seen)):
+                return True
+            self._refresh_catalog()  # nothing fetched, or the catalog changed meanwhile
+            return (self._catalog_boot, self.catalog.version) == used
 
         def delete(
             db: str, tables: list[str] | None, predicate: Any, lo: int | None, hi: int | None
@@ -310,7 +321,10 @@ class QueryWorker:
             delete=delete,
             read_only=bool(header.get("read_only")),
             diagnostics=lambda: diagnostics(self.settings),
+            fetch=self._rows,
+            settled=settled,
         )
+        self._fetched_at = []
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx
         )
@@ -365,6 +379,7 @@ class QueryWorker:
             wanted = [need.to_wire() for name, need in needs.items() if name not in extra]
             reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
             current = (reply.get("boot"), reply["catalog_version"])
+            self._fetched_at.append(current)
             if current != (self._catalog_boot, self.catalog.version) and attempt == 0:
                 self._refresh_catalog()  # new columns since we planned: plan again
                 continue
@@ -408,6 +423,16 @@ class QueryWorker:
                 df = ctx.sql(sql, options=READ_ONLY, param_values=params)
             return df.schema(), (b.to_pyarrow() for b in df.execute_stream())
         raise QueryError("the catalog kept changing while the query was planned")
+
+    def _rows(self, db: str, need: TableNeed) -> pa.Table:
+        """One stored table's rows as ``need`` describes them, repeats merged: no SQL."""
+        schema = self._database(db)
+        reply, frames = self._call({"op": "fetch", "db": db, "tables": [need.to_wire()]})
+        self._fetched_at.append((reply.get("boot"), reply["catalog_version"]))
+        table = schema.tables.get(need.name)
+        if not reply["tables"] or table is None:  # dropped since: no rows
+            return pa.table({TIME_COLUMN: pa.array([], pa.timestamp("ns"))})
+        return self._assemble(table, need, reply["tables"][0], frames[:2])
 
     def _planner(self, db: str, schema: DatabaseSchema) -> SessionContext:
         """A context with every table of ``db``, empty, for planning: kept while the

@@ -20,6 +20,7 @@ __all__ = [
     "expand",
     "group_tags",
     "is_field",
+    "is_plain",
     "selector_time",
     "union",
 ]
@@ -490,8 +491,23 @@ def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: 
     col = quote_ident(field)
     if not _takes(func, kind):
         raise QueryError(f"unsupported {func}() type: {kind.value}")
+    sql = _plain_sql(func, field)
+    if func == "percentile":
+        if len(call.args) != 2 or not isinstance(
+            call.args[1], ast.IntegerLiteral | ast.NumberLiteral
+        ):
+            raise QueryError("percentile() takes a field and a number")
+        sql = _percentile(col, col, float(call.args[1].value))
+    assert sql is not None
+    percent = float(call.args[1].value) if func == "percentile" else 0.0  # type: ignore[union-attr]
+    return Column(out, sql, "agg", func, field, percent)
+
+
+def _plain_sql(func: str, field: str) -> str | None:
+    """SQL of aggregate ``func`` over the field alone (None: it takes more arguments)."""
+    col = quote_ident(field)
     nn = f"FILTER (WHERE {col} IS NOT NULL)"
-    sql = {
+    return {
         "count": f"count({col})",
         "sum": f"sum({col})",
         "mean": f"avg(CAST({col} AS DOUBLE))",
@@ -504,15 +520,18 @@ def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: 
         "first": f"first_value({col} ORDER BY {quote_ident(TIME_COLUMN)}, {col} DESC) {nn}",
         "last": f"last_value({col} ORDER BY {quote_ident(TIME_COLUMN)}, {col}) {nn}",
     }.get(func)
-    if func == "percentile":
-        if len(call.args) != 2 or not isinstance(
-            call.args[1], ast.IntegerLiteral | ast.NumberLiteral
-        ):
-            raise QueryError("percentile() takes a field and a number")
-        sql = _percentile(col, col, float(call.args[1].value))
-    assert sql is not None
-    percent = float(call.args[1].value) if func == "percentile" else 0.0  # type: ignore[union-attr]
-    return Column(out, sql, "agg", func, field, percent)
+
+
+def is_plain(col: Column) -> bool:
+    """Whether ``col`` is an aggregate of one field and nothing more: not wrapped in math,
+    not ``count(DISTINCT …)``, not a transformation's input."""
+    return (
+        col.kind == "agg"
+        and col.transform is None
+        and col.field is not None
+        and col.func is not None
+        and col.sql == _plain_sql(col.func, col.field)
+    )
 
 
 def _percentile(value: str, field: str, p: float) -> str:

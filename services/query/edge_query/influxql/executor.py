@@ -15,12 +15,12 @@ from edge_common.schema import Catalog, DatabaseSchema
 from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
-from edge_query.influxql.select import run_select
+from edge_query.influxql.select import Fetch, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.text import read_only_warning
 from edge_query.influxql.translate import split_condition
-from edge_query.planner import TablePick
+from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["InfluxQLContext", "run_influxql"]
 
@@ -41,6 +41,12 @@ class InfluxQLContext:
     delete: Callable[[str, list[str] | None, Any, int | None, int | None], None] | None = None
     read_only: bool = False  # sent with GET: a statement that changes something is warned
     diagnostics: Callable[[], list[dict[str, Any]]] | None = None  # SHOW DIAGNOSTICS
+    # (database, need) → the rows of one stored table, without SQL (influxql.direct)
+    fetch: Callable[[str, TableNeed], pa.Table] | None = None
+    # after a SELECT: whether the catalog it was answered from is still the newest (False:
+    # the catalog was looked up again, and the SELECT is answered again). With False as its
+    # argument it only forgets what the SELECT fetched (no answer to check)
+    settled: Callable[[bool], bool] | None = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -169,7 +175,7 @@ def _select_into(
         raise QueryError("SELECT ... INTO needs a write path")
     # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
     plain = replace(stmt, into=None)
-    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False)
+    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False, _fetch_of(ctx, db))
     body, points = to_line_protocol(series, stmt.into.name)
     return result_of(ctx.write(target, body) if points else 0)
 
@@ -189,12 +195,20 @@ def _sql_of(ctx: InfluxQLContext, db: str) -> RunSql:
     return run
 
 
+def _fetch_of(ctx: InfluxQLContext, db: str) -> Fetch | None:
+    fetch = ctx.fetch
+    if fetch is None:
+        return None
+    return lambda need: fetch(db, need)
+
+
 def _select(
     stmt: ast.SelectStatement,
     schema: DatabaseSchema,
     run_sql: RunSql,
     now_ns: int,
     go_floats: bool,
+    fetch: Fetch | None = None,
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer."""
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
@@ -205,7 +219,7 @@ def _select(
     ) -> pa.Table:
         return run_sql(sql, extra, pick)
 
-    return run_select(stmt, schema, stored, now_ns, go_floats)
+    return run_select(stmt, schema, stored, now_ns, go_floats, fetch)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
@@ -257,8 +271,25 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             schema = ctx.catalog(True).databases.get(db)
         if schema is None:
             raise DatabaseNotFound(f"database not found: {db}")
-        if stmt.into is not None:
-            return _select_into(stmt, db, schema, ctx)
-        return _select(stmt, schema, _sql_of(ctx, db), ctx.now_ns, ctx.go_floats)
+        if stmt.into is not None:  # writes: answered once, from the newest catalog
+            schema = ctx.catalog(True).databases.get(db) or schema
+            series = _select_into(stmt, db, schema, ctx)
+            if ctx.settled is not None:
+                ctx.settled(False)
+            return series
+        for _ in range(2):
+            fetch = _fetch_of(ctx, db)
+            try:
+                series = _select(stmt, schema, _sql_of(ctx, db), ctx.now_ns, ctx.go_floats, fetch)
+            except Exception:
+                if ctx.settled is not None:
+                    ctx.settled(False)
+                raise
+            if ctx.settled is None or ctx.settled(True):
+                break
+            schema = ctx.catalog(False).databases.get(db)
+            if schema is None:
+                raise DatabaseNotFound(f"database not found: {db}")
+        return series
     name = type(stmt).__name__
     raise QueryError(f"{name} statements are not supported yet")

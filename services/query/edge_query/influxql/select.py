@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,6 +29,7 @@ from edge_query.influxql.columns import (
     selector_time,
     union,
 )
+from edge_query.influxql.direct import direct
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 from edge_query.influxql.zones import (
@@ -37,9 +39,9 @@ from edge_query.influxql.zones import (
     windowed_rows,
     zoned,
 )
-from edge_query.planner import TablePick
+from edge_query.planner import TableNeed, TablePick
 
-__all__ = ["Series", "run_select"]
+__all__ = ["Fetch", "Series", "run_select"]
 
 Series = dict[str, Any]
 
@@ -50,19 +52,24 @@ class RunSql(Protocol):
     ) -> pa.Table: ...
 
 
+# a stored table's rows as a need describes them, repeats merged (edge_query.influxql.direct)
+Fetch = Callable[[TableNeed], pa.Table]
+
+
 def run_select(
     stmt: ast.SelectStatement,
     db: DatabaseSchema,
     run_sql: RunSql,
     now_ns: int,
     go_floats: bool = True,
+    fetch: Fetch | None = None,
 ) -> list[Series]:
     tables = _sources(stmt, db)
     # a wildcard over several measurements lists every column of all of them, in each series
     pool = union(tables) if len(tables) > 1 else None
     series: list[Series] = []
     for table in tables:
-        series += _select_one(stmt, table, run_sql, now_ns, go_floats, pool)
+        series += _select_one(stmt, table, run_sql, now_ns, go_floats, pool, fetch)
     if stmt.soffset:
         series = series[stmt.soffset :]
     if stmt.slimit:
@@ -130,6 +137,7 @@ def _select_one(
     now_ns: int,
     go_floats: bool,
     pool: TableSchema | None = None,
+    fetch: Fetch | None = None,
 ) -> list[Series]:
     group, interval = group_tags(stmt, table)
     interval_ns = None if interval is None else _interval(interval, now_ns)[0]
@@ -228,10 +236,23 @@ def _select_one(
             sql += f" HAVING ({counted}) > 0"
     order = [*(quote_ident(g) for g in group), "__time", *ties]
     sql += f" ORDER BY {', '.join(order)}"
-    extra = None
-    if aggregate and interval is not None and clock is not None:
-        extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
-    result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
+    result = None
+    if fetch is not None and aggregate and (interval is None or clock is None):
+        plan = direct(
+            table,
+            cols,
+            group,
+            residual,
+            rng,
+            every if interval is not None else None,
+            offset if interval is not None else 0,
+        )
+        result = None if plan is None else plan.run(fetch(plan.need))
+    if result is None:
+        extra = None
+        if aggregate and interval is not None and clock is not None:
+            extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
+        result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
         every, offset = _interval(interval, now_ns)

@@ -106,8 +106,10 @@ def place_rows(
 ) -> np.ndarray:
     """The window start each row is counted in: rows sorted by group, then time; each
     window is worked out from the first row of a group not yet placed."""
-    starts, ends = windows(times, every, shift, clock)
     labels = np.empty(len(times), dtype=np.int64)
+    if not len(times):
+        return labels  # no rows in the range: nothing to place
+    starts, ends = windows(times, every, shift, clock)
     bounds = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
     for a, b in itertools.pairwise(bounds):
         i = int(a)
