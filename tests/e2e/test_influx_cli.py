@@ -156,3 +156,31 @@ def test_influxql_sees_tables_and_columns_written_after_create_database(edge: Ed
                     }
                 ]
             }, (i, j, got)
+
+
+def test_influxql_sees_fields_and_tags_written_since_its_last_query(edge: EdgeServer) -> None:
+    """A query worker answers from its copy of the catalog; a write that added a field or a
+    tag since must still show in the very next answer, whichever path the SELECT takes."""
+    import httpx
+
+    def series(text: str) -> list[dict[str, object]]:
+        doc = httpx.get(f"{edge.url}/query", params={"db": "grow", "q": text}).json()
+        return list(doc["results"][0].get("series", []))
+
+    def write(line: str) -> None:
+        r = httpx.post(f"{edge.url}/write", params={"db": "grow", "precision": "s"}, content=line)
+        assert r.status_code == 204, r.text
+
+    write("g,k=a f0=0 1")
+    for i in range(1, 5):
+        for _ in range(2):  # every query worker has looked at the catalog
+            assert series("SELECT max(f0) FROM g")[0]["values"] == [["1970-01-01T00:00:01Z", 0]]
+        write(f"g,k=a,t{i}=x{i} f{i}={i} {i + 1}")
+        # an aggregate of the new field (no SQL), every field (SQL), grouped by the new tag
+        assert series(f"SELECT max(f{i}) FROM g")[0]["values"] == [
+            [f"1970-01-01T00:00:0{i + 1}Z", i]
+        ]
+        counted = series("SELECT count(*) FROM g")[0]
+        assert counted["columns"] == ["time", *(f"count_f{j}" for j in range(i + 1))]
+        grouped = series(f"SELECT sum(f{i}) FROM g GROUP BY t{i}")
+        assert [s["tags"] for s in grouped] == [{f"t{i}": f"x{i}"}]
