@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -276,6 +277,45 @@ def test_read_keeps_only_allowed_tag_values() -> None:
         {"time": 3, "host": "c", "zone": "z", "v": 3.0}
     ]
     assert buf.read(schema, None, 0, 10, values={"host": []}) == []
+
+
+def test_tag_values_time_and_comparisons_together_as_row_by_row() -> None:
+    """Rows found by each chunk's index of a tag's values, cut by time and comparisons,
+    are the rows a test of every row keeps, in the order they were written."""
+    rng = np.random.default_rng(7)
+    schema = _schema(host=TAG, zone=TAG, v=F)
+    buf = TableBuffer()
+    written: list[dict[str, Any]] = []
+    for chunk in range(6):
+        rows = []
+        for i in range(200):
+            row: dict[str, Any] = {"time": chunk * 1000 + i * 5, "v": float(rng.integers(100))}
+            if rng.random() < 0.9:
+                row["host"] = f"h{rng.integers(6)}"
+            if chunk % 2 and rng.random() < 0.7:
+                row["zone"] = f"z{rng.integers(3)}"
+            rows.append(row)
+        buf.append(_batch(schema, rows))
+        written += rows
+    asks: list[tuple[dict[str, list[str]], int | None, int | None, list[Any]]] = [
+        ({"host": ["h1"]}, None, None, []),
+        ({"host": ["h4", "h2", "nope"]}, 1500, 4200, []),
+        ({"host": ["h0"], "zone": ["z1", "z2"]}, None, 3000, [("v", ">", 40.0)]),
+        ({"zone": ["z0"]}, 999, 1001, []),
+        ({"host": ["nope"]}, None, None, []),
+    ]
+    for values, lo, hi, compare in asks:
+        for _ in range(2):  # built on the first read, used on the second
+            got = _rows(buf.read(schema, None, lo, hi, values, compare))
+            want = [
+                {k: r.get(k) for k in ("time", "host", "zone", "v")}
+                for r in written
+                if all(r.get(t) in allowed for t, allowed in values.items())
+                and (lo is None or r["time"] >= lo)
+                and (hi is None or r["time"] <= hi)
+                and all(r["v"] > c[2] for c in compare)
+            ]
+            assert got == want, (values, lo, hi)
 
 
 def test_allowed_values_keep_every_version_of_a_row() -> None:

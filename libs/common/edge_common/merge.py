@@ -18,6 +18,7 @@ __all__ = [
     "sort_for_storage",
     "tag_mask",
     "time_mask",
+    "within",
 ]
 
 _COMPARE = {
@@ -64,13 +65,17 @@ def merge_latest(table: pa.Table, schema: TableSchema) -> pa.Table:
 
 def time_mask(t: pa.Array | pa.ChunkedArray, min_ns: int | None, max_ns: int | None) -> pa.Array:
     """Rows with ``min_ns <= time <= max_ns`` (either bound may be open)."""
-    ts = np.asarray(t.cast(pa.int64()))
+    return pa.array(within(np.asarray(t.cast(pa.int64())), min_ns, max_ns))
+
+
+def within(ts: np.ndarray, min_ns: int | None, max_ns: int | None) -> np.ndarray:
+    """``time_mask`` of nanosecond times already in numpy."""
     mask = np.ones(len(ts), dtype=bool)
     if min_ns is not None:
         mask &= ts >= min_ns
     if max_ns is not None:
         mask &= ts <= max_ns
-    return pa.array(mask)
+    return mask
 
 
 def tag_mask(batch: pa.RecordBatch, tag: str, allowed: list[str]) -> pa.Array:

@@ -10,13 +10,13 @@ latest write that set it (InfluxDB 1.x semantics).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from edge_common.merge import compare_mask, conform, merge_latest, tag_mask, time_mask
+from edge_common.merge import compare_mask, conform, merge_latest, time_mask, within
 from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_persister.keyindex import KeyIndex
@@ -32,6 +32,48 @@ class _Chunk:
     min_ns: int
     max_ns: int
     appended: float  # time.monotonic() of the append, for the age trigger
+    # per tag a query named a value of: its rows grouped by value (made on first use)
+    by_tag: dict[str, _TagIndex] = field(default_factory=dict)
+
+    def rows_with(self, tag: str, allowed: list[str]) -> np.ndarray:
+        """Positions of the rows whose ``tag`` is one of ``allowed``, in row order."""
+        index = self.by_tag.get(tag)
+        if index is None:
+            index = self.by_tag[tag] = _TagIndex.of(self.batch, tag)
+        return index.rows(allowed)
+
+
+@dataclass(slots=True)
+class _TagIndex:
+    """A chunk's rows ordered by one tag's value: a query for one series of thousands
+    takes its rows by position instead of testing every row (~10 µs a chunk, was ~60)."""
+
+    position: dict[str, int]  # value → its place in the dictionary
+    order: np.ndarray  # row numbers, grouped by dictionary place (row order within)
+    bounds: np.ndarray  # rows of place k: order[bounds[k]:bounds[k + 1]]
+
+    @classmethod
+    def of(cls, batch: pa.RecordBatch, tag: str) -> _TagIndex:
+        i = batch.schema.get_field_index(tag)
+        if i < 0 or not pa.types.is_dictionary(batch.schema.field(i).type):
+            values, codes = [], np.full(batch.num_rows, 0, dtype=np.int64)
+        else:
+            column = batch.column(i)
+            values = column.dictionary.to_pylist()
+            codes = np.asarray(column.indices.fill_null(len(values)), dtype=np.int64)
+        order = np.argsort(codes, kind="stable").astype(np.int32)
+        bounds = np.searchsorted(codes[order], np.arange(len(values) + 1))
+        position = {v: k for k, v in enumerate(values) if v is not None}
+        return cls(position, order, bounds)
+
+    def rows(self, allowed: list[str]) -> np.ndarray:
+        parts = [
+            self.order[self.bounds[k] : self.bounds[k + 1]]
+            for k in sorted(self.position[v] for v in allowed if v in self.position)
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
 
 
 class TableBuffer:
@@ -95,17 +137,29 @@ class TableBuffer:
                 max_ns is not None and chunk.min_ns > max_ns
             ):
                 continue
-            batch = conform(chunk.batch, target)
-            mask = None
-            if (min_ns is not None and chunk.min_ns < min_ns) or (
+            source = chunk.batch
+            cut = (min_ns is not None and chunk.min_ns < min_ns) or (
                 max_ns is not None and chunk.max_ns > max_ns
-            ):
-                mask = time_mask(chunk.batch.column(TIME_COLUMN), min_ns, max_ns)
-            for tag, allowed in (values or {}).items():
-                m = tag_mask(chunk.batch, tag, allowed)
+            )
+            if values:  # the rows of these tag values, by position; then their times
+                rows: np.ndarray | None = None
+                for tag, allowed in values.items():
+                    these = chunk.rows_with(tag, allowed)
+                    rows = these if rows is None else np.intersect1d(rows, these)
+                assert rows is not None
+                if cut and len(rows):
+                    times = np.asarray(source.column(TIME_COLUMN).cast(pa.int64()))[rows]
+                    rows = rows[within(times, min_ns, max_ns)]
+                if not len(rows):
+                    continue
+                # only the columns asked for or compared are taken (10 tags cost ~70 µs)
+                wanted = set(target.names).union(c[0] for c in compare or ())
+                source = source.select([n for n in source.schema.names if n in wanted])
+                source, cut = source.take(pa.array(rows)), False
+            mask = time_mask(source.column(TIME_COLUMN), min_ns, max_ns) if cut else None
+            if compare and (m := compare_mask(source, compare)) is not None:
                 mask = m if mask is None else pc.and_(mask, m)
-            if compare and (m := compare_mask(chunk.batch, compare)) is not None:
-                mask = m if mask is None else pc.and_(mask, m)
+            batch = conform(source, target)
             if mask is not None:
                 batch = batch.filter(mask)
             if batch.num_rows:

@@ -127,21 +127,15 @@ def _tag_equalities(e: ast.Expr | None, table: TableSchema) -> dict[str, str] | 
 
 def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     """Each row's text as a code into the sorted distinct texts, a missing value last."""
-    chunks = [c if pa.types.is_dictionary(c.type) else c.dictionary_encode() for c in col.chunks]
-    names = sorted({v for c in chunks for v in c.dictionary.to_pylist() if v is not None})
+    arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)  # one dictionary
+    if not pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_encode()
+    texts = arr.dictionary.to_pylist()
+    names = sorted({v for v in texts if v is not None})
     rank = {v: i for i, v in enumerate(names)}
     missing = len(names)
-    parts = []
-    for c in chunks:
-        lut = np.array(
-            [rank.get(v, missing) if v is not None else missing for v in c.dictionary.to_pylist()]
-            + [missing],
-            dtype=np.int64,
-        )
-        idx = np.asarray(c.indices.fill_null(len(lut) - 1), dtype=np.int64)
-        parts.append(lut[idx])
-    codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return codes, [*names, None]
+    lut = np.array([*(rank.get(v, missing) for v in texts), missing], dtype=np.int64)
+    return lut[np.asarray(arr.indices.fill_null(len(texts)), dtype=np.int64)], [*names, None]
 
 
 def _values(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
