@@ -82,8 +82,8 @@ def _answers(q: str, data: pa.Table) -> tuple[Any, Any, int]:
         """What the persister sends: the columns, time range and tag values asked for."""
         fetched.append(need)
         assert need.columns is not None
+        t = pc.cast(data.column(TIME_COLUMN), pa.int64())
         out = data.select(sorted(need.columns))
-        t = pc.cast(out.column(TIME_COLUMN), pa.int64())
         keep = pc.and_(
             pc.greater_equal(t, need.min_ns if need.min_ns is not None else -(2**62)),
             pc.less_equal(t, need.max_ns if need.max_ns is not None else 2**62),
@@ -223,3 +223,30 @@ def test_first_or_last_alone_fetch_only_the_rows_they_can_pick() -> None:
     (stmt,) = parse(f"SELECT last(f) FROM cpu WHERE {RANGE} GROUP BY time(1m)", {}, NOW)
     run_select(stmt, db, no_sql, NOW, fetch=fetch)
     assert needs[-1].pick is None  # per interval: every row may be picked
+
+
+def test_many_rows_are_answered_by_sql_over_the_rows_fetched() -> None:
+    """Past a size, DataFusion's threads beat numpy's one: SQL answers, over the rows the
+    direct path already fetched (given as a table of their own, not fetched again)."""
+    table = _schema()
+    db = DatabaseSchema("db", {"cpu": table})
+    data = _data(8, 140_000)
+    given: list[Any] = []
+
+    def run_sql(sql: str, pick: Any = None, extra: dict[str, pa.Table] | None = None) -> pa.Table:
+        given.append(extra)
+        ctx = new_context(1)
+        ctx.register_record_batches("cpu", [(extra or {"cpu": data})["cpu"].to_batches()])
+        return ctx.sql(sql).to_arrow_table()
+
+    def fetch(need: TableNeed) -> pa.Table:
+        return data.select(sorted(need.columns or ()))
+
+    (stmt,) = parse(
+        f"SELECT mean(f), max(i) FROM cpu WHERE {RANGE} GROUP BY time(5m), host", {}, NOW
+    )
+    by_sql = run_select(stmt, db, run_sql, NOW)
+    assert given == [None]
+    over_fetched = run_select(stmt, db, run_sql, NOW, fetch=fetch)
+    assert given[1] is not None and given[1]["cpu"].num_rows == 140_000
+    assert by_sql and _same(by_sql, over_fetched)

@@ -109,8 +109,12 @@ def ipc_bytes(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Buffer:
     return buf
 
 
+# given, so that each stream does not read two environment variables for its defaults
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions()
+
+
 def _write_stream(sink: Any, batches: list[pa.RecordBatch], schema: pa.Schema) -> None:
-    with pa.ipc.new_stream(sink, schema) as writer:
+    with pa.ipc.new_stream(sink, schema, options=_IPC_OPTIONS) as writer:
         for b in batches:
             writer.write_batch(b)
 

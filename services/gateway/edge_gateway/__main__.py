@@ -7,6 +7,7 @@ import sys
 import uvicorn
 
 from edge_common.logs import setup_logging
+from edge_common.memory import keep_freed_memory
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints
 from edge_gateway.app import create_app
@@ -16,6 +17,7 @@ from edge_gateway.flight.front import front_protocol
 def main() -> int:
     settings = Settings()
     setup_logging(settings.log_level, "gateway")
+    keep_freed_memory()  # edge_common.memory: arrays reuse pages
     app = create_app(settings)
     config = uvicorn.Config(
         app,

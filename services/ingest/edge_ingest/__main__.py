@@ -11,6 +11,7 @@ from types import FrameType
 import zmq
 
 from edge_common.logs import setup_logging
+from edge_common.memory import keep_freed_memory
 from edge_common.settings import Settings
 from edge_ingest.worker import IngestWorker
 
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     setup_logging(settings.log_level, f"ingest-{args.worker}")
+    keep_freed_memory()  # edge_common.memory: arrays reuse pages
     worker = IngestWorker(settings, args.worker, zmq.Context.instance())
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -11,6 +11,7 @@ from types import FrameType
 import zmq
 
 from edge_common.logs import setup_logging
+from edge_common.memory import keep_freed_memory
 from edge_common.settings import Settings
 from edge_query.worker import QueryWorker
 
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     setup_logging(settings.log_level, f"query-{args.worker}")
+    keep_freed_memory()  # edge_common.memory: arrays reuse pages
     worker = QueryWorker(settings, args.worker, zmq.Context.instance())
     # A 1.x answer is built as Python lists (40,000 rows x 21 columns: 840,000 objects) and
     # dropped whole; at the default threshold (700) the cycle collector ran over the growing

@@ -11,8 +11,8 @@ Taken when every column is count, sum, mean, min, max, spread, first or last of 
 moves), and the condition beyond the time range is tags equal to text, ANDed. The answer is
 the table select.py's SQL would return (columns, types, groups, order: tags ascending with
 a missing tag last, then time), so cutting into series and fill() stay one piece of code;
-``tests/query/test_influxql_direct.py`` compares the two on random tables. Anything else,
-and floats that are NaN, go to SQL.
+``tests/query/test_influxql_direct.py`` compares the two on random tables. Anything else goes
+to SQL; so do many rows and NaN values, over the rows already fetched.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = ["Direct", "direct"]
 _FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
 _NUMERIC = {ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER}
 _DENSE_SLACK = 1 << 16  # groups numbered densely up to 4 per row plus this many
+_MOST_CELLS = 1 << 18  # rows x (time + fields) answered here; more go to SQL
 
 
 @dataclass
@@ -53,7 +54,11 @@ class Direct:
     need: TableNeed
 
     def run(self, data: pa.Table) -> pa.Table | None:
-        """The SQL's answer over ``data`` (None: a value SQL treats differently, NaN)."""
+        """The SQL's answer over ``data``; None when SQL should answer over these rows
+        instead: many of them (DataFusion's two threads then beat one numpy thread: ~1.4x
+        on 432,000 rows by 1,200 groups) or NaN among the values."""
+        if data.num_rows * (1 + len({c.field for c in self.cols})) > _MOST_CELLS:
+            return None
         return _aggregate(self, data)
 
 
@@ -80,9 +85,16 @@ def direct(
         return None
     fields = sorted({c.field for c in cols if c.field})
     tags = sorted({*(g for g in group if g in table.columns), *equal})
+    # time: to cut the range, form intervals, or find the point a selector picks
+    timed = (
+        every is not None
+        or rng.bounded_below
+        or rng.bounded_above
+        or any(c.func in ("min", "max", "first", "last") for c in cols)
+    )
     need = TableNeed(table.name)
     need.widen(
-        [TIME_COLUMN, *tags, *fields],
+        [TIME_COLUMN, *tags, *fields] if timed else [*tags, *fields],
         rng.lo if rng.bounded_below else None,
         rng.hi if rng.bounded_above else None,
         {k: {v} for k, v in equal.items()},
@@ -150,7 +162,10 @@ def _values(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     if not data.num_rows:
         return pa.table({"__time": pa.array([], pa.int64())})  # no groups: no series
-    t = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
+    if TIME_COLUMN in data.column_names:
+        t = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
+    else:  # not asked for: not read (the time shown is the range's start)
+        t = np.zeros(data.num_rows, dtype=np.int64)
     keep = np.ones(len(t), dtype=bool)
     if d.rng.bounded_below:
         keep &= t >= d.rng.lo

@@ -247,7 +247,12 @@ def _select_one(
             every if interval is not None else None,
             offset if interval is not None else 0,
         )
-        result = None if plan is None else plan.run(fetch(plan.need))
+        if plan is not None:
+            rows = fetch(plan.need)
+            # else SQL answers, over the rows here (a table given is not fetched again)
+            result = plan.run(rows)
+            if result is None:
+                result = run_sql(sql, None, {table.name: rows})
     if result is None:
         extra = None
         if aggregate and interval is not None and clock is not None:
