@@ -12,10 +12,12 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import snapshot_prefix
@@ -107,6 +109,12 @@ class Persistence:
     flush_waiters_running: list[Callable[[SnapshotManifest | None], None]] = field(
         default_factory=list
     )
+    # work that rewrites files (DELETE): on the snapshot thread, no snapshot meanwhile
+    exclusive: Future[Any] | None = None
+    exclusive_done: Callable[[Future[Any]], None] | None = None
+    exclusive_queue: deque[tuple[Callable[[], Any], Callable[[Future[Any]], None]]] = field(
+        default_factory=deque
+    )
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="snapshot")
     )
@@ -127,7 +135,7 @@ class Persistence:
         catalog: Catalog,
         wal_upto: dict[int, int],
     ) -> None:
-        if self.job is not None:
+        if self.job is not None or self.exclusive is not None or self.exclusive_queue:
             return
         live = sum(b.nbytes for b in buffers.values())
         oldest = min(
@@ -162,9 +170,29 @@ class Persistence:
         self.flush_waiters_running = waiters
         self.job = self._pool.submit(write_snapshot, job, self.store, self.stop)
 
+    def run_exclusive(self, work: Callable[[], Any], done: Callable[[Future[Any]], None]) -> None:
+        """Run ``work`` on the snapshot thread, off the persister's loop (which goes on
+        applying writes and answering queries), with no snapshot started until ``done`` has
+        run on the loop's thread (``poll``): the two never pick the same manifest number.
+        One at a time, in the order asked."""
+        self.exclusive_queue.append((work, done))
+        self._next_exclusive()
+
+    def _next_exclusive(self) -> None:
+        if self.exclusive is None and self.job is None and self.exclusive_queue:
+            work, self.exclusive_done = self.exclusive_queue.popleft()
+            self.exclusive = self._pool.submit(work)
+
     def poll(self) -> SnapshotManifest | None:
         """If the running snapshot is done: register its files, drop the rows it covered
-        from memory, publish its events and answer flushes. Returns its manifest."""
+        from memory, publish its events and answer flushes. Returns its manifest. Also
+        finishes exclusive work that is done (``run_exclusive``)."""
+        if self.exclusive is not None and self.exclusive.done():
+            finished, done = self.exclusive, self.exclusive_done
+            self.exclusive = self.exclusive_done = None
+            assert done is not None
+            done(finished)
+        self._next_exclusive()
         if self.job is None or not self.job.done():
             return None
         manifest = self.job.result()

@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -271,10 +272,45 @@ class Persister:
 
     def _delete(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
         """DELETE / DROP SERIES: persist what is buffered, then rewrite the files holding
-        doomed rows (see :mod:`edge_persister.deletion`)."""
-        self._after_flush(sock, identity, header, lambda: {"removed": self._apply_delete(header)})
+        doomed rows (see :mod:`edge_persister.deletion`) on the snapshot thread: writes and
+        queries go on meanwhile (rewriting many files takes seconds)."""
 
-    def _apply_delete(self, header: dict[str, Any]) -> int:
+        def reply(body: dict[str, Any]) -> None:
+            for k in ("call", "id"):
+                if k in header:
+                    body[k] = header[k]
+            sock.send_multipart([identity, *pack(body)])
+
+        def flushed(_: SnapshotManifest | None) -> None:
+            try:
+                tables, work = self._plan_delete(header)
+            except EdgeError as err:
+                reply(error_header(err))
+                return
+
+            def done(future: Future[tuple[SnapshotManifest | None, int]]) -> None:
+                try:
+                    manifest, removed = future.result()
+                    self._deleted(str(header["db"]), tables, manifest, removed)
+                except EdgeError as err:
+                    reply(error_header(err))
+                    return
+                except Exception as err:  # keep serving; report the failure to the caller
+                    log.exception("persister: delete failed")
+                    reply(error_header(EdgeError(f"persister error: {err}")))
+                    return
+                reply({"ok": True, "removed": removed})
+
+            self.persistence.run_exclusive(work, done)
+
+        self.persistence.request_flush(flushed)
+
+    def _plan_delete(
+        self, header: dict[str, Any]
+    ) -> tuple[list[str], Callable[[], tuple[SnapshotManifest | None, int]]]:
+        """On the loop: the tables and files a deletion must look at, and the manifest
+        number its result takes; returns the tables and the work (run on the snapshot
+        thread) that writes the new files and the manifest naming them."""
         db = str(header["db"])
         schema = self.catalog.catalog.databases.get(db)
         if schema is None:
@@ -285,30 +321,43 @@ class Persister:
         )
         lo, hi = header.get("min_ns"), header.get("max_ns")
         index = self.persistence.index
-        seq = index.last_seq + 1
+        seq = index.last_seq + 1  # no snapshot starts before this work is done
         files = [f for t in tables for f in index.overlapping(db, t, lo, hi)]
-        new_files, replaced, removed = rewrite(
-            self.store, seq, files, header.get("predicate"), lo, hi
-        )
-        if replaced:
+        store, predicate = self.store, header.get("predicate")
+        key = snapshot_key(self.settings.node_id, seq)
+
+        def work() -> tuple[SnapshotManifest | None, int]:
+            new_files, replaced, removed = rewrite(store, seq, files, predicate, lo, hi)
+            if not replaced:
+                return None, removed
             manifest = SnapshotManifest(
                 seq, new_files, created_ns=time.time_ns(), replaced=replaced
             )
-            self.store.put(snapshot_key(self.settings.node_id, seq), manifest.encode())
+            store.put(key, manifest.encode())  # from here on the deletion holds
+            return manifest, removed
+
+        return tables, work
+
+    def _deleted(
+        self, db: str, tables: list[str], manifest: SnapshotManifest | None, n: int
+    ) -> None:
+        """On the loop, once the manifest is stored: the index follows it, the old files
+        go, and a measurement left without any row is gone (as its last series in 1.x)."""
+        index = self.persistence.index
+        if manifest is not None:
             index.add(manifest)
-            for old in replaced:
+            for old in manifest.replaced:
                 try:
                     self.store.delete(old)
                 except EdgeError as err:  # the manifest already hides it; log and go on
                     log.warning("could not delete %s: %s", old, err)
-        # a measurement left without any row is gone, as its last series goes in 1.x
         for t in tables:
             buf = self.buffers.get((db, t))
             if not index.under(db, t) and (buf is None or buf.time_range() is None):
                 self.catalog.drop(db, t)
                 self.buffers.pop((db, t), None)
-        log.info("deleted %d rows from %s (%d files rewritten)", removed, db, len(replaced))
-        return removed
+        rewritten = 0 if manifest is None else len(manifest.replaced)
+        log.info("deleted %d rows from %s (%d files rewritten)", n, db, rewritten)
 
     def _apply_drop(self, db: str, table: str | None) -> None:
         index = self.persistence.index
