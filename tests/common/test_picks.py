@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -89,3 +90,29 @@ def test_wire_form() -> None:
     assert Pick.from_wire(None) is None
     with pytest.raises(ValueError):
         Pick("max", ("a",))
+
+
+def test_one_row_per_value_of_a_tag_and_parts_give_the_whole() -> None:
+    rng = np.random.default_rng(3)
+    rows = [
+        {
+            "time": int(t),
+            "host": None if rng.random() < 0.1 else f"h{rng.integers(7)}",
+            "dc": f"z{rng.integers(3)}",
+            "a": float(t),
+        }
+        for t in rng.integers(0, 1000, 300)
+    ]
+    whole = _table(rows)
+    pick = Pick("distinct", ("host",))
+    kept = picked_rows(whole, ["host", "dc"], pick, SeriesHasher())
+    hosts = kept.column("host").to_pylist()
+    assert sorted(hosts) == sorted({r["host"] for r in rows if r["host"] is not None})
+    # parts, each with a dictionary of its own, picked and picked again: the same values
+    parts = [_table(rows[i : i + 70]) for i in range(0, 300, 70)]
+    again = pa.concat_tables(
+        [picked_rows(p, ["host", "dc"], pick, SeriesHasher()) for p in parts]
+    ).unify_dictionaries()
+    twice = picked_rows(again, ["host", "dc"], pick, SeriesHasher())
+    assert sorted(twice.column("host").to_pylist()) == sorted(hosts)
+    assert Pick.from_wire(pick.to_wire()) == pick

@@ -153,6 +153,14 @@ DIRECT = [
     "SELECT last(f), last(i) FROM cpu WHERE region = 'east' GROUP BY host",
     "SELECT max(i) AS top, min(i) AS bottom FROM cpu GROUP BY host",
     "SELECT mean(f) FROM cpu WHERE time > '2016-01-01T01:00:00Z' AND host = 'c'",
+    # transformations of the aggregates, applied to the direct path's answer
+    f"SELECT derivative(mean(f), 1m) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(5m)",
+    f"SELECT non_negative_difference(max(i)) FROM cpu WHERE {RANGE} GROUP BY time(10m), host",
+    f"SELECT moving_average(sum(u), 3) FROM cpu WHERE {RANGE} GROUP BY time(10m) "
+    "ORDER BY time DESC",
+    "SELECT cumulative_sum(count(f)) FROM cpu WHERE time >= '2016-01-01T00:30:00Z' AND "
+    "time < '2016-01-01T02:00:00Z' GROUP BY time(10m) fill(0)",
+    f"SELECT holt_winters(mean(f), 4, 2) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
     # a zone whose offset does not change in the range: intervals shifted by it
     f"SELECT max(f) FROM cpu WHERE {RANGE} GROUP BY time(1h) tz('Asia/Kolkata')",
 ]
@@ -164,7 +172,8 @@ BY_SQL = [  # outside what the direct path takes: asked of SQL alone
     f"SELECT median(f) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
     f"SELECT abs(max(f)) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
     f"SELECT count(distinct(i)) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
-    f"SELECT derivative(max(f)) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
+    f"SELECT derivative(max(f)) FROM cpu WHERE f < 90 AND {RANGE} GROUP BY time(10m)",
+    "SELECT derivative(f) FROM cpu WHERE host = 'a'",
     "SELECT max(f), host FROM cpu",
     "SELECT max(b) FROM cpu",
     "SELECT f FROM cpu WHERE host = 'a'",

@@ -13,6 +13,12 @@ pick; where both pick the same row, merging gives the later version, as for any 
 
 It does not hold for conditions on fields, other columns shown beside the selector, or
 GROUP BY time(): the caller asks for picks only without those.
+
+``distinct`` picks serve ``SHOW TAG VALUES`` (Grafana asks it for every template variable):
+one row per value of a tag. A tag's value is part of each row's identity, so no merge of
+versions changes which values exist: the values of the union of sources are the union of
+each source's values. Sound only without any condition (one on another tag could drop the
+one row kept for a value while others with it pass).
 """
 
 from __future__ import annotations
@@ -33,13 +39,14 @@ __all__ = ["Pick", "SeriesHasher", "picked_rows"]
 @dataclass(frozen=True)
 class Pick:
     """Keep, per series and per field of ``fields``, the oldest (``first``) or newest
-    (``last``) row where that field is set."""
+    (``last``) row where that field is set; or (``distinct``) per tag of ``fields``, one
+    row for each of its values."""
 
     kind: str
     fields: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.kind not in ("first", "last") or not self.fields:
+        if self.kind not in ("first", "last", "distinct") or not self.fields:
             raise ValueError(f"not a pick: {self.kind!r} of {self.fields!r}")
 
     def to_wire(self) -> list[Any]:
@@ -94,6 +101,8 @@ def picked_rows(data: pa.Table, tags: Iterable[str], pick: Pick, hasher: SeriesH
     hold every tag column present and ``time``; a field it lacks keeps no row."""
     if not data.num_rows:
         return data
+    if pick.kind == "distinct":
+        return data.take(_value_rows(data, pick.fields))
     series = hasher.keys(data, tags)
     times = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
     keep: list[np.ndarray] = []
@@ -114,3 +123,19 @@ def picked_rows(data: pa.Table, tags: Iterable[str], pick: Pick, hasher: SeriesH
     if not keep:
         return data.slice(0, 0)
     return data.take(np.unique(np.concatenate(keep)))
+
+
+def _value_rows(data: pa.Table, tags: tuple[str, ...]) -> np.ndarray:
+    """The first row holding each value of each of ``tags`` (none where it is null)."""
+    keep: list[np.ndarray] = []
+    for name in tags:
+        if name not in data.column_names:
+            continue
+        column = data.column(name).combine_chunks()  # one dictionary
+        if not pa.types.is_dictionary(column.type):
+            column = column.dictionary_encode()
+        codes = np.asarray(column.indices.fill_null(-1), dtype=np.int64)
+        present = np.flatnonzero(codes >= 0)
+        _, first = np.unique(codes[present], return_index=True)
+        keep.append(present[first])
+    return np.unique(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)

@@ -524,10 +524,9 @@ def _plain_sql(func: str, field: str) -> str | None:
 
 def is_plain(col: Column) -> bool:
     """Whether ``col`` is an aggregate of one field and nothing more: not wrapped in math,
-    not ``count(DISTINCT …)``, not a transformation's input."""
+    not ``count(DISTINCT …)`` (it may feed a transformation, applied to its answer)."""
     return (
         col.kind == "agg"
-        and col.transform is None
         and col.field is not None
         and col.func is not None
         and col.sql == _plain_sql(col.func, col.field)

@@ -212,7 +212,7 @@ def _select(
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer."""
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
-        return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats)
+        return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch)
 
     def stored(
         sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None
@@ -243,7 +243,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             stmt,
             ctx.catalog(True),
             database,
-            lambda db, sql: ctx.run_sql(db, sql, None, None),
+            lambda db, sql, pick=None: ctx.run_sql(db, sql, None, pick),
             ctx.now_ns,
             ctx.sees,
         )

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from edge_common.errors import DatabaseNotFound, QueryError
+from edge_common.picks import Pick
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.translate import quote_ident, split_condition, where_sql
+from edge_query.planner import TablePick
 
 __all__ = ["run_show"]
 
 Series = dict[str, Any]
-RunSql = Callable[[str, str], pa.Table]  # (db, sql) → rows
+
+
+class RunSql(Protocol):
+    """(db, sql, a pick: only the rows it keeps of that table matter) → rows"""
+
+    def __call__(self, db: str, sql: str, pick: TablePick | None = None) -> pa.Table: ...
+
 
 _FIELD_TYPE = {
     ColumnType.FLOAT: "float",
@@ -146,10 +154,13 @@ def run_show(
             for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
                 where = _where(stmt, t, now_ns)
                 cond = f"{quote_ident(k)} IS NOT NULL" + (f" AND {where}" if where else "")
+                # without conditions, one row per value is all each source need hand over
+                pick = None if where else (t.name, Pick("distinct", (k,)))
                 rows = run_sql(
                     dbname,
                     f"SELECT DISTINCT CAST({quote_ident(k)} AS VARCHAR) AS v "
                     f"FROM {quote_ident(t.name)} WHERE {cond} ORDER BY v",
+                    pick,
                 )
                 pairs += [[k, v] for v in rows.column("v").to_pylist()]
             pairs = _page(pairs, stmt)
@@ -229,6 +240,7 @@ def _cardinality(
                     rows = run_sql(
                         db,
                         f"SELECT count(DISTINCT {quote_ident(k)}) AS c FROM {quote_ident(t.name)}",
+                        (t.name, Pick("distinct", (k,))),
                     )
                     n += int(rows.column("c")[0].as_py())
         else:

@@ -18,6 +18,7 @@ import pyarrow as pa
 from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.select import Fetch
 from edge_query.influxql.translate import split_condition
 
 __all__ = ["as_table", "as_tables", "inner_statement", "run_with_subquery"]
@@ -115,10 +116,12 @@ def run_with_subquery(
     select: Callable[..., list[Series]],
     now_ns: int,
     go_floats: bool,
+    fetch: Fetch | None = None,
 ) -> list[Series]:
-    """Run the inner statement, then ``stmt`` over its answer."""
+    """Run the inner statement (over stored tables: ``fetch`` serves it as any), then
+    ``stmt`` over its answer."""
     inner = inner_statement(stmt, now_ns)
-    made = as_tables(select(inner, db, run_sql, now_ns, False), db)
+    made = as_tables(select(inner, db, run_sql, now_ns, False, fetch), db)
     if not made:
         return []
     # the outer statement reads each measurement the inner one answered, as stored tables
