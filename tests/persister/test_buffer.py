@@ -381,3 +381,52 @@ def test_read_with_a_pick_hands_over_only_the_rows_it_can_pick() -> None:
     buf.freeze(schema)
     assert sorted(r["time"] for r in _rows(buf.read(schema, pick=last, frozen=True))) == [3, 9]
     assert buf.read(schema, pick=last) == []
+
+
+def test_many_small_writes_are_joined_into_few_chunks_that_read_the_same() -> None:
+    """Each write is a chunk; small ones are joined (a query pays per chunk). Reads, picks
+    kept up to date across joins, repeats and columns that appear midway: all as if every
+    row were in chunks of its own."""
+    rng = np.random.default_rng(11)
+    schema = _schema(host=TAG, zone=TAG, v=F, n=INT)
+    buf = TableBuffer()
+    latest: dict[tuple[Any, int], dict[str, Any]] = {}
+    last = Pick("last", ("v",))
+    for write in range(300):
+        rows = []
+        for _ in range(int(rng.integers(1, 40))):
+            row: dict[str, Any] = {
+                "time": int(rng.integers(0, 5000)),
+                "host": f"h{rng.integers(5)}",
+            }
+            if rng.random() < 0.8:
+                row["v"] = float(rng.integers(100))
+            if write > 150:  # a tag and a field first written midway
+                row["zone"] = f"z{rng.integers(2)}"
+                row["n"] = int(rng.integers(10))
+            rows.append(row)
+        buf.append(_batch(schema, rows))
+        for r in rows:  # the later write wins per field
+            key = ((r["host"], r.get("zone")), r["time"])
+            merged = {"time": r["time"], "host": r["host"], "zone": r.get("zone")}
+            merged |= {k: v for k, v in latest.get(key, {}).items() if k in ("v", "n")}
+            merged |= {k: r[k] for k in ("v", "n") if k in r}
+            latest[key] = merged
+        if write % 37 == 0:  # picks made now are brought up to date after later joins
+            buf.read(schema, pick=last)
+    assert len(buf.chunks) < 300 // 8
+    want = sorted(
+        ({"v": None, "n": None} | r for r in latest.values()),
+        key=lambda r: (r["time"], r["host"], str(r["zone"])),
+    )
+    assert _sorted(_rows(buf.read(schema))) == want
+    host = [r for r in want if r["host"] == "h2" and 1000 <= r["time"] <= 3000]
+    assert _sorted(_rows(buf.read(schema, None, 1000, 3000, {"host": ["h2"]}))) == host
+    newest: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for r in want:
+        if r["v"] is not None:
+            newest[(r["host"], r["zone"])] = r  # want is in time order
+    picked = _rows(buf.read(schema, pick=last))
+    assert sorted((r["host"], str(r["zone"]), r["time"], r["v"]) for r in picked) == sorted(
+        (h, str(z), r["time"], r["v"]) for (h, z), r in newest.items()
+    )
