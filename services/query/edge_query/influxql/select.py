@@ -29,7 +29,8 @@ from edge_query.influxql.columns import (
     selector_time,
     union,
 )
-from edge_query.influxql.direct import direct
+from edge_query.influxql.direct import Direct, direct
+from edge_query.influxql.direct_raw import DirectRaw, direct_raw
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 from edge_query.influxql.zones import (
@@ -237,15 +238,19 @@ def _select_one(
     order = [*(quote_ident(g) for g in group), "__time", *ties]
     sql += f" ORDER BY {', '.join(order)}"
     result = None
-    if fetch is not None and aggregate and (interval is None or clock is None):
-        plan = direct(
-            table,
-            cols,
-            group,
-            residual,
-            rng,
-            every if interval is not None else None,
-            offset if interval is not None else 0,
+    if fetch is not None and (interval is None or clock is None):
+        plan: Direct | DirectRaw | None = (
+            direct(
+                table,
+                cols,
+                group,
+                residual,
+                rng,
+                every if interval is not None else None,
+                offset if interval is not None else 0,
+            )
+            if aggregate
+            else direct_raw(table, cols, group, residual, rng)
         )
         if plan is not None:
             rows = fetch(plan.need)

@@ -1,0 +1,114 @@
+"""Raw points without SQL: ``SELECT usage_user, usage_system FROM cpu WHERE host = 'a' AND
+time > now() - 1h``, columns that are fields and tags as stored, conditions on tags equal
+to text and on time (the shape of ``influxql.direct``'s aggregates, and its reasons).
+
+The answer is the table select.py's SQL would return: group tags as text, ``__time``, the
+columns, rows holding a value in any column shown, ordered by the group tags (a missing one
+last), time, then the other tags (a missing one first: 1.x's series key order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from edge_common.schema import TIME_COLUMN, TableSchema
+from edge_query.influxql import ast
+from edge_query.influxql.columns import Column
+from edge_query.influxql.direct import MOST_CELLS, tag_equalities, text_codes
+from edge_query.influxql.translate import TimeRange, quote_ident
+from edge_query.planner import TableNeed
+
+__all__ = ["DirectRaw", "direct_raw"]
+
+
+@dataclass
+class DirectRaw:
+    table: TableSchema
+    cols: list[Column]
+    group: list[str]
+    equal: dict[str, str]
+    rng: TimeRange
+    need: TableNeed
+
+    def run(self, data: pa.Table) -> pa.Table | None:
+        """The SQL's answer over ``data``; None: many rows, for SQL over them instead."""
+        if data.num_rows * (1 + len(self.cols)) > MOST_CELLS:
+            return None
+        return _points(self, data)
+
+
+def direct_raw(
+    table: TableSchema,
+    cols: list[Column],
+    group: list[str],
+    residual: ast.Expr | None,
+    rng: TimeRange,
+) -> DirectRaw | None:
+    """The plan for a raw statement this module answers; None sends it to SQL."""
+    if not cols or any(
+        c.kind != "raw" or c.field not in table.columns or c.sql != quote_ident(c.field or "")
+        for c in cols
+    ):
+        return None  # expressions, math, unknown names: SQL
+    if any(c.name in group or c.name.startswith("__") for c in cols):
+        return None  # a name the answer's own columns take
+    equal = tag_equalities(residual, table)
+    if equal is None:
+        return None
+    need = TableNeed(table.name)
+    need.widen(
+        sorted({TIME_COLUMN, *table.tag_names, *(c.field or "" for c in cols)}),
+        rng.lo if rng.bounded_below else None,
+        rng.hi if rng.bounded_above else None,
+        {k: {v} for k, v in equal.items()},
+    )
+    return DirectRaw(table, cols, group, equal, rng, need)
+
+
+def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
+    t = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
+    keep = np.ones(len(t), dtype=bool)
+    if d.rng.bounded_below:
+        keep &= t >= d.rng.lo
+    if d.rng.bounded_above:
+        keep &= t <= d.rng.hi
+    codes = {
+        tag: text_codes(data.column(tag))
+        for tag in sorted(d.table.tag_names)
+        if tag in data.column_names
+    }
+    for tag, value in d.equal.items():
+        found, names = codes[tag]
+        keep &= found == (names.index(value) if value in names else -1)
+    shown = np.zeros(len(t), dtype=bool)  # a value in any column shown
+    for c in d.cols:
+        shown |= np.asarray(data.column(c.field or "").is_valid(), dtype=bool)
+    rows = np.flatnonzero(keep & shown)
+    # sort keys, least significant first: the other tags (missing first), time, the group
+    # tags (missing last)
+    keys: list[np.ndarray] = []
+    for tag in reversed([g for g in sorted(d.table.tag_names) if g not in d.group]):
+        if tag in codes:
+            found, names = codes[tag]
+            missing = len(names) - 1
+            keys.append(np.where(found == missing, 0, found + 1)[rows])
+    keys.append(t[rows])
+    for g in reversed(d.group):
+        if g in codes:
+            keys.append(codes[g][0][rows])
+    order = rows[np.lexsort(keys)] if keys else rows
+    taken = pa.array(order, pa.int64())
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for g in d.group:
+        if g in codes:
+            found, names = codes[g]
+            out[g] = pa.array([names[i] for i in found[order].tolist()], pa.string())
+        else:
+            out[g] = pa.nulls(len(order), pa.string())
+    out["__time"] = pa.array(t[order], pa.int64())
+    for c in d.cols:
+        out[c.name] = data.column(c.field or "").take(taken)
+    return pa.table(out)
