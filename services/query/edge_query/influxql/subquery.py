@@ -128,11 +128,13 @@ def run_with_subquery(
     outer = replace(stmt, sources=[ast.Measurement(name=n) for n in sorted(made)])
     scope = DatabaseSchema(db.name, {n: schema for n, (schema, _) in made.items()})
     extra = {n: table for n, (_, table) in made.items()}
-    # (the outer statement's picks are of no use: its tables are in memory already)
+    # (the outer statement's picks are of no use: its tables are in memory already, and
+    # they are what the direct paths "fetch")
     return select(
         outer,
         scope,
         lambda sql, more=None, pick=None: run_sql(sql, {**extra, **(more or {})}),
         now_ns,
         go_floats,
+        lambda need: extra[need.name],
     )
