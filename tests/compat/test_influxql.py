@@ -430,6 +430,12 @@ QUERIES = [
     "SELECT usage_user FROM cpu WHERE NOT host = 'h0' LIMIT 2",
     "SELECT usage_user FROM cpu WHERE host =~ /^h[23]$/ AND time < '2016-01-01T00:03:00Z'",
     "SELECT usage_user FROM cpu WHERE region =~ /u/ LIMIT 3",
+    # Grafana's form for a variable with several values (and one)
+    "SELECT mean(usage_user) FROM cpu WHERE host =~ /^(h1|h3)$/ AND time >= "
+    "'2016-01-01T00:00:00Z' AND time < '2016-01-01T00:10:00Z' GROUP BY time(1m), host",
+    "SELECT max(usage_user) FROM cpu WHERE host =~ /^h2$/ AND region =~ /^(?:eu|us)$/ "
+    "GROUP BY region",
+    "SELECT usage_user FROM cpu WHERE host =~ /^(h0|nosuch)$/ LIMIT 4",
     "SELECT usage_user FROM cpu WHERE nosuchtag = 'x'",
     "SELECT usage_user FROM cpu WHERE nosuchtag != 'x' LIMIT 2",
     "SELECT nosuchfield FROM cpu",

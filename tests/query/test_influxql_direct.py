@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
+from edge_query.influxql.direct import _literal_alternatives
 from edge_query.influxql.parser import parse
 from edge_query.influxql.select import run_select
 from edge_query.planner import TableNeed, TablePick, new_context
@@ -96,7 +97,9 @@ def _answers(q: str, data: pa.Table) -> tuple[Any, Any, int]:
         )
         for tag, allowed in need.values.items():
             col = pc.cast(out.column(tag), pa.string())
-            keep = pc.and_(keep, pc.fill_null(pc.is_in(col, pa.array(sorted(allowed))), False))
+            keep = pc.and_(
+                keep, pc.fill_null(pc.is_in(col, pa.array(sorted(allowed), pa.string())), False)
+            )
         out = out.filter(keep)
         # in pieces, each tag with a dictionary of its own, as sources arrive
         third = out.num_rows // 3
@@ -167,6 +170,13 @@ DIRECT = [
     "SELECT cumulative_sum(count(f)) FROM cpu WHERE time >= '2016-01-01T00:30:00Z' AND "
     "time < '2016-01-01T02:00:00Z' GROUP BY time(10m) fill(0)",
     f"SELECT holt_winters(mean(f), 4, 2) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
+    # Grafana's form for a variable with several values: the texts a regex matches whole
+    f"SELECT mean(f) FROM cpu WHERE host =~ /^(a|b)$/ AND {RANGE} GROUP BY time(10m), host",
+    f"SELECT max(i) FROM cpu WHERE host =~ /^c$/ AND region = 'east' AND {RANGE} "
+    "GROUP BY time(30m)",
+    f"SELECT count(f) FROM cpu WHERE host = 'a' AND host =~ /^(?:a|d)$/ AND {RANGE} "
+    "GROUP BY time(1h)",
+    f"SELECT f FROM cpu WHERE region =~ /^(west|nowhere)$/ AND {RANGE}",
     # raw points (influxql.direct_raw)
     "SELECT f FROM cpu WHERE host = 'a'",
     "SELECT derivative(f), elapsed(f) FROM cpu WHERE host = 'a'",
@@ -195,6 +205,9 @@ BY_SQL = [  # outside what the direct path takes: asked of SQL alone
     "SELECT f * 2 FROM cpu WHERE host = 'a'",
     "SELECT f FROM cpu WHERE f > 3",
     "SELECT f FROM cpu WHERE host =~ /a|b/",
+    "SELECT f FROM cpu WHERE host =~ /^a|b$/",
+    "SELECT f FROM cpu WHERE host !~ /^(a|b)$/",
+    "SELECT f FROM cpu WHERE host =~ /^(a.)$/",
     # windows of a zone whose offset changes in the range (influxql.zones)
     "SELECT max(f) FROM cpu WHERE time >= '2016-03-20T00:00:00Z' AND "
     "time < '2016-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')",
@@ -277,3 +290,21 @@ def test_many_rows_are_answered_by_sql_over_the_rows_fetched() -> None:
     over_fetched = run_select(stmt, db, run_sql, NOW, fetch=fetch)
     assert given[1] is not None and given[1]["cpu"].num_rows == 140_000
     assert by_sql and _same(by_sql, over_fetched)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        ("^a$", {"a"}),
+        ("^(a|b)$", {"a", "b"}),
+        ("^(?:web\\.1|db\\-2|x\\ y)$", {"web.1", "db-2", "x y"}),
+        ("^a|b$", None),  # "^a" or "b$"
+        ("^(a|)$", None),
+        ("^(a\\|b)$", None),
+        ("^(a.b)$", None),
+        ("a", None),
+        ("^(a)|(b)$", None),
+    ],
+)
+def test_regexes_that_name_whole_texts(pattern: str, texts: set[str] | None) -> None:
+    assert _literal_alternatives(pattern) == texts

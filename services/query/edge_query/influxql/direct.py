@@ -17,6 +17,7 @@ to SQL; so do many rows and NaN values, over the rows already fetched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from edge_query.influxql.columns import Column, is_plain
 from edge_query.influxql.translate import TimeRange
 from edge_query.planner import TableNeed
 
-__all__ = ["MOST_CELLS", "Direct", "direct", "tag_equalities", "text_codes"]
+__all__ = ["MOST_CELLS", "Direct", "among", "direct", "tag_equalities", "text_codes"]
 
 _FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
 _NUMERIC = {ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER}
@@ -46,7 +47,7 @@ class Direct:
     table: TableSchema
     cols: list[Column]
     group: list[str]
-    equal: dict[str, str]  # tag → the one value the condition allows
+    equal: dict[str, set[str]]  # tag → the values the condition allows
     rng: TimeRange
     every: int | None  # GROUP BY time() interval (None: one group over all time)
     offset: int
@@ -97,7 +98,7 @@ def direct(
         [TIME_COLUMN, *tags, *fields] if timed else [*tags, *fields],
         rng.lo if rng.bounded_below else None,
         rng.hi if rng.bounded_above else None,
-        {k: {v} for k, v in equal.items()},
+        equal,
     )
     kinds = {c.func for c in cols}
     if every is None and kinds in ({"first"}, {"last"}):
@@ -107,34 +108,63 @@ def direct(
     return Direct(table, cols, group, equal, rng, every, offset, start, need)
 
 
-def tag_equalities(e: ast.Expr | None, table: TableSchema) -> dict[str, str] | None:
-    """``tag = 'text'`` terms ANDed together, as {tag: text}; None if the condition holds
-    anything else (a tag asked equal to two texts: an impossible value, no row passes)."""
-    out: dict[str, str] = {}
+def tag_equalities(e: ast.Expr | None, table: TableSchema) -> dict[str, set[str]] | None:
+    """The values a condition of ANDed ``tag = 'text'`` and ``tag =~ /^(a|b)$/`` terms
+    (Grafana's form for a variable with several values) allows each tag, as {tag: texts};
+    None if the condition holds anything else."""
+    out: dict[str, set[str]] = {}
+
+    def allow(tag: str, texts: set[str]) -> None:
+        out[tag] = out[tag] & texts if tag in out else texts
 
     def walk(x: ast.Expr) -> bool:
         if isinstance(x, ast.ParenExpr):
             return walk(x.expr)
         if isinstance(x, ast.BinaryExpr) and x.op == "AND":
             return walk(x.lhs) and walk(x.rhs)
-        if not (isinstance(x, ast.BinaryExpr) and x.op == "="):
+        if not (isinstance(x, ast.BinaryExpr) and x.op in ("=", "=~")):
             return False
-        for var, lit in ((x.lhs, x.rhs), (x.rhs, x.lhs)):
-            if (
-                isinstance(var, ast.VarRef)
-                and var.type_hint in (None, "tag")
-                and table.columns.get(var.name) is ColumnType.TAG
-                and isinstance(lit, ast.StringLiteral)
-                and lit.value != ""  # '' also matches rows without the tag
-            ):
-                if out.get(var.name, lit.value) != lit.value:
-                    out[var.name] = "\0impossible"  # no tag value holds a NUL
-                else:
-                    out[var.name] = lit.value
+        var, lit = x.lhs, x.rhs
+        if x.op == "=" and isinstance(var, ast.StringLiteral):
+            var, lit = lit, var
+        if not (
+            isinstance(var, ast.VarRef)
+            and var.type_hint in (None, "tag")
+            and table.columns.get(var.name) is ColumnType.TAG
+        ):
+            return False
+        if x.op == "=" and isinstance(lit, ast.StringLiteral) and lit.value != "":
+            allow(var.name, {lit.value})  # ('' also matches rows without the tag)
+            return True
+        if x.op == "=~" and isinstance(lit, ast.RegexLiteral):
+            texts = _literal_alternatives(lit.pattern)
+            if texts is not None:
+                allow(var.name, texts)
                 return True
         return False
 
     return out if e is None or walk(e) else None
+
+
+_LITERAL = re.compile(r"(?:[^\\.^$|?*+()\[\]{}]|\\[^a-zA-Z0-9])+")
+
+
+def _literal_alternatives(pattern: str) -> set[str] | None:
+    """The texts ``^a$`` or ``^(a|b|c)$`` matches whole (metacharacters escaped within),
+    or None for any other pattern (SQL tests those)."""
+    body = pattern.removeprefix("^").removesuffix("$")
+    if body == pattern or len(body) != len(pattern) - 2:
+        return None  # not anchored at both ends
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1].removeprefix("?:")
+    elif "|" in body:
+        return None  # ^a|b$ is "^a" or "b$", not a whole-text alternative
+    texts = set()
+    for part in body.split("|"):  # (an escaped | leaves a part ending in \: no literal)
+        if not _LITERAL.fullmatch(part):
+            return None
+        texts.add(re.sub(r"\\(.)", r"\1", part))
+    return texts
 
 
 def text_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
@@ -148,6 +178,13 @@ def text_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     missing = len(names)
     lut = np.array([*(rank.get(v, missing) for v in texts), missing], dtype=np.int64)
     return lut[np.asarray(arr.indices.fill_null(len(texts)), dtype=np.int64)], [*names, None]
+
+
+def among(coded: tuple[np.ndarray, list[str | None]], allowed: set[str]) -> np.ndarray:
+    """Rows whose text (as ``text_codes`` gives it) is one of ``allowed``."""
+    codes, names = coded
+    hits = np.array([n in allowed for n in names], dtype=bool)
+    return hits[codes]
 
 
 def _values(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,9 +212,8 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     for tag in sorted({*d.equal, *d.group}):
         if tag in data.column_names:
             tag_codes[tag] = text_codes(data.column(tag))
-    for tag, value in d.equal.items():
-        codes, names = tag_codes[tag]
-        keep &= codes == (names.index(value) if value in names else -1)
+    for tag, allowed in d.equal.items():
+        keep &= among(tag_codes[tag], allowed)
     rows = np.flatnonzero(keep)
     t = t[rows]
     # group number: tags (each ranked), then the interval; numbered densely when that

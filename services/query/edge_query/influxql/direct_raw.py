@@ -17,7 +17,7 @@ import pyarrow as pa
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import Column
-from edge_query.influxql.direct import MOST_CELLS, tag_equalities, text_codes
+from edge_query.influxql.direct import MOST_CELLS, among, tag_equalities, text_codes
 from edge_query.influxql.translate import TimeRange, quote_ident
 from edge_query.planner import TableNeed
 
@@ -29,7 +29,7 @@ class DirectRaw:
     table: TableSchema
     cols: list[Column]
     group: list[str]
-    equal: dict[str, str]
+    equal: dict[str, set[str]]
     rng: TimeRange
     need: TableNeed
 
@@ -63,7 +63,7 @@ def direct_raw(
         sorted({TIME_COLUMN, *table.tag_names, *(c.field or "" for c in cols)}),
         rng.lo if rng.bounded_below else None,
         rng.hi if rng.bounded_above else None,
-        {k: {v} for k, v in equal.items()},
+        equal,
     )
     return DirectRaw(table, cols, group, equal, rng, need)
 
@@ -80,9 +80,8 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
         for tag in sorted(d.table.tag_names)
         if tag in data.column_names
     }
-    for tag, value in d.equal.items():
-        found, names = codes[tag]
-        keep &= found == (names.index(value) if value in names else -1)
+    for tag, allowed in d.equal.items():
+        keep &= among(codes[tag], allowed)
     shown = np.zeros(len(t), dtype=bool)  # a value in any column shown
     for c in d.cols:
         shown |= np.asarray(data.column(c.field or "").is_valid(), dtype=bool)
