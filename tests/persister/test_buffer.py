@@ -406,6 +406,8 @@ def test_many_small_writes_are_joined_into_few_chunks_that_read_the_same() -> No
                 row["n"] = int(rng.integers(10))
             rows.append(row)
         buf.append(_batch(schema, rows))
+        if write % 3 == 0:  # as the persister does after each turn of its loop
+            buf.join_small_chunks()
         for r in rows:  # the later write wins per field
             key = ((r["host"], r.get("zone")), r["time"])
             merged = {"time": r["time"], "host": r["host"], "zone": r.get("zone")}
@@ -415,6 +417,12 @@ def test_many_small_writes_are_joined_into_few_chunks_that_read_the_same() -> No
         if write % 37 == 0:  # picks made now are brought up to date after later joins
             buf.read(schema, pick=last)
     assert len(buf.chunks) < 300 // 8
+    many = TableBuffer()  # a replay: thousands of writes before the first turn
+    for t in range(2000):
+        many.append(_batch(schema, [{"time": t, "host": "a", "v": 1.0}]))
+    many.join_small_chunks()
+    assert len(many.chunks) == 20 and many.num_rows == 2000  # 7 of 256 rows, 13 of 16
+    assert [r["time"] for r in _rows(many.read(schema))] == list(range(2000))
     want = sorted(
         ({"v": None, "n": None} | r for r in latest.values()),
         key=lambda r: (r["time"], r["host"], str(r["zone"])),

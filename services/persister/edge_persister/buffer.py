@@ -35,6 +35,7 @@ class _Chunk:
     min_ns: int
     max_ns: int
     appended: float  # time.monotonic() of the append, for the age trigger
+    level: int = 0  # joins its rows went through (join_small_chunks)
     # per tag a query named a value of: its rows grouped by value (made on first use)
     by_tag: dict[str, _TagIndex] = field(default_factory=dict)
 
@@ -103,22 +104,40 @@ class TableBuffer:
         self.chunks.append(_Chunk(batch, int(times.min()), int(times.max()), when))
         self.num_rows += batch.num_rows
         self.nbytes += batch.nbytes
-        self._join_small_tail()
 
-    def _join_small_tail(self) -> None:
-        """Join the newest small chunks into one once there are many of them or enough
-        rows. Each write is a chunk, and a query pays ~40 µs for each chunk it reads:
-        Telegraf's writes of a few hundred lines made one host's six hours 2,000+ chunks.
-        Chunks stay at most ~64 Ki rows (bigger ones cost more to find rows in)."""
-        start = len(self.chunks)
-        rows = 0
-        while start > 0 and self.chunks[start - 1].batch.num_rows < _SMALL_CHUNK:
-            start -= 1
-            rows += self.chunks[start].batch.num_rows
-        count = len(self.chunks) - start
-        if count < 2 or (count < _SMALL_CHUNKS and rows < _JOINED_ROWS):
-            return
-        parts = self.chunks[start:]
+    def join_small_chunks(self) -> None:
+        """Join small chunks as an LSM tree merges runs: 16 neighbouring chunks of one
+        level (a write is level 0), or fewer holding 64 Ki rows, become one chunk of the
+        next level; a chunk of 16 Ki rows or more is left alone. Each write is a chunk,
+        and a query pays ~40 µs for each chunk it reads: Telegraf's writes of a few hundred
+        lines made one host's six hours 2,000+ chunks. A row is copied once per level.
+        Called by the persister after it has answered the writes at hand, not on each
+        append (the write waiting for it would wait for the join too)."""
+        joined = True
+        while joined:
+            joined = False
+            i = 0
+            while i < len(self.chunks):
+                level = self.chunks[i].level
+                j, rows = i, 0
+                while (
+                    j < len(self.chunks)
+                    and self.chunks[j].level == level
+                    and self.chunks[j].batch.num_rows < _SMALL_CHUNK
+                    and j - i < _SMALL_CHUNKS
+                    and rows < _JOINED_ROWS
+                ):
+                    rows += self.chunks[j].batch.num_rows
+                    j += 1
+                if j - i >= 2 and (j - i == _SMALL_CHUNKS or rows >= _JOINED_ROWS):
+                    self._join(i, j, level + 1)  # chunks[i:j] are now chunks[i]
+                    joined = True
+                    i += 1
+                else:
+                    i = max(j, i + 1)
+
+    def _join(self, start: int, end: int, level: int) -> None:
+        parts = self.chunks[start:end]
         schema = pa.unify_schemas([c.batch.schema for c in parts])
         joined = (
             pa.Table.from_batches([conform(c.batch, schema) for c in parts], schema)
@@ -127,12 +146,13 @@ class TableBuffer:
         )
         batch = joined.to_batches()[0]
         self.nbytes += batch.nbytes - sum(c.batch.nbytes for c in parts)
-        self.chunks[start:] = [
+        self.chunks[start:end] = [
             _Chunk(
                 batch,
                 min(c.min_ns for c in parts),
                 max(c.max_ns for c in parts),
                 min(c.appended for c in parts),
+                level,
             )
         ]
         # picks cover the first chunks: those joined are picked again with the rows picked

@@ -69,6 +69,7 @@ class Persister:
         self.store = object_store_from_settings(settings)
         self.catalog = CatalogOwner(settings, self.store)
         self.buffers: dict[tuple[str, str], TableBuffer] = {}
+        self._appended: set[tuple[str, str]] = set()  # tables written since the last turn
         self.applied: dict[int, _Applied] = {}
         self.persistence = Persistence(
             settings, self.store, MemoryPublisher(), FileIndex.load(self.store, settings.node_id)
@@ -94,6 +95,7 @@ class Persister:
             if buf is None:
                 buf = self.buffers[key] = TableBuffer()
             buf.append(batch)
+            self._appended.add(key)
         done.add(seq)
         return True
 
@@ -185,6 +187,10 @@ class Persister:
             log.warning("stopping with buffered data not yet persisted (the WAL keeps it)")
 
     def _persist(self) -> None:
+        for key in self._appended:  # the writes at hand are answered: join small chunks
+            if (buf := self.buffers.get(key)) is not None:
+                buf.join_small_chunks()
+        self._appended.clear()
         p = self.persistence
         p.maybe_start(
             self.buffers, self.catalog.catalog, {w: a.upto for w, a in self.applied.items()}
