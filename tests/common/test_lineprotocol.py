@@ -926,3 +926,25 @@ def test_columnar_and_exact_agree(case: tuple[bytes, str]) -> None:
 @given(mixed_bodies(max_lines=120))
 def test_columnar_and_exact_agree_on_long_bodies(case: tuple[bytes, str]) -> None:
     parse_both(*case)
+
+
+def test_series_keys_remembered_across_bodies_give_the_same_answers() -> None:
+    """Series keys parsed once are remembered for later bodies (clients repeat them); the
+    answers, and the errors of keys the exact parser must judge, stay the same."""
+    import edge_common.lineprotocol as lp
+
+    body = b"m,b=2,a=1 v=1 1\nm,a=1,b=2 v=2 2\nm,a=1,a=2 v=3 3\nm v=4 4\n"
+
+    def answer() -> tuple[list[str], int, dict[str, list[Any]]]:
+        got = parse(body, default_time_ns=0)
+        table = got.tables["m"]
+        tags = {k: v.to_pylist() for k, v in table.tags.items()}
+        return [e.error_message for e in got.errors], table.num_rows, tags
+
+    first = answer()
+    assert first[0] == ["duplicate tag key 'a'"] and first[1] == 3
+    assert first[2] == {"a": ["1", "1", None], "b": ["2", "2", None]}
+    assert lp._KEYS["m,a=1,a=2"] is lp._NOT_COLUMNAR  # remembered: the exact parser judges
+    assert answer() == first
+    lp._KEYS.clear()  # forgetting them changes nothing either
+    assert answer() == first

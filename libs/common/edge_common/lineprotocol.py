@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from edge_common.errors import BadRequest
 from edge_common.lp_exact import ExactLine, LineSyntaxError, parse_line, skip_blank
-from edge_common.lp_rows import LineError, ParsedBody, RowCollector, group_positions
+from edge_common.lp_rows import LineError, ParsedBody, RowCollector, SeriesKey, group_positions
 from edge_common.schema import ColumnType
 
 __all__ = ["PRECISIONS", "parse", "precision_factor"]
@@ -494,10 +494,27 @@ def _maybe_hex(values: pa.Array) -> bool:
 def _columnar_series(rows: RowCollector, key: str) -> int:
     """Series id of an unescaped series key ``measurement[,k=v...]``; -1 when the exact parser
     must judge it (empty parts, repeated tag keys, odd characters)."""
+    parsed = _KEYS.get(key)
+    if parsed is None:
+        parsed = _KEYS[key] = _split_series_key(key)
+        if len(_KEYS) > _KEYS_KEPT:  # a bound, not an LRU: forgotten keys are parsed again
+            _KEYS.clear()
+    return -1 if parsed is _NOT_COLUMNAR else rows.series_id(parsed)
+
+
+# Series keys parsed before, across bodies: clients send the same series in every write,
+# and a small write is mostly new lines of known series (200 TSBS lines: 100 series keys
+# of 10 tags each, parsed anew in each body, took ~0.6 ms of its 2.2 ms).
+_NOT_COLUMNAR: SeriesKey = ("", ())
+_KEYS: dict[str, SeriesKey] = {}
+_KEYS_KEPT = 100_000
+
+
+def _split_series_key(key: str) -> SeriesKey:
     if not _SERIES_KEY.fullmatch(key):
-        return -1
+        return _NOT_COLUMNAR
     measurement, *pairs = key.split(",")
     tags = sorted((k, v) for k, v in (pair.split("=") for pair in pairs))
     if len({k for k, _ in tags}) != len(tags):
-        return -1
-    return rows.series_id((measurement, tuple(tags)))
+        return _NOT_COLUMNAR
+    return (measurement, tuple(tags))
