@@ -32,7 +32,7 @@ from edge_query.influxql.columns import Column, is_plain
 from edge_query.influxql.translate import TimeRange
 from edge_query.planner import TableNeed
 
-__all__ = ["MOST_CELLS", "Direct", "among", "direct", "tag_equalities", "text_codes"]
+__all__ = ["MOST_CELLS", "Direct", "direct", "selected", "tag_equalities", "text_codes"]
 
 _FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
 _NUMERIC = {ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER}
@@ -167,7 +167,11 @@ def _literal_alternatives(pattern: str) -> set[str] | None:
     return texts
 
 
-def text_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
+# a text column as codes into its sorted distinct texts, a missing value last (text_codes)
+Coded = tuple[np.ndarray, list[str | None]]
+
+
+def text_codes(col: pa.ChunkedArray) -> Coded:
     """Each row's text as a code into the sorted distinct texts, a missing value last."""
     arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)  # one dictionary
     if not pa.types.is_dictionary(arr.type):
@@ -180,7 +184,7 @@ def text_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
     return lut[np.asarray(arr.indices.fill_null(len(texts)), dtype=np.int64)], [*names, None]
 
 
-def among(coded: tuple[np.ndarray, list[str | None]], allowed: set[str]) -> np.ndarray:
+def among(coded: Coded, allowed: set[str]) -> np.ndarray:
     """Rows whose text (as ``text_codes`` gives it) is one of ``allowed``."""
     codes, names = coded
     hits = np.array([n in allowed for n in names], dtype=bool)
@@ -196,24 +200,31 @@ def _values(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pc.fill_null(arr, 0)), ok
 
 
+def selected(
+    data: pa.Table, rng: TimeRange, equal: dict[str, set[str]], tags: set[str]
+) -> tuple[np.ndarray, np.ndarray, dict[str, Coded]]:
+    """Each row's time (0 where time was not fetched: the statement shows the range's
+    start), which rows lie in the range with allowed tag values (the sources only narrowed
+    them), and ``tags`` (those present) as ``text_codes``."""
+    if TIME_COLUMN in data.column_names:
+        t = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
+    else:
+        t = np.zeros(data.num_rows, dtype=np.int64)
+    keep = np.ones(len(t), dtype=bool)
+    if rng.bounded_below:
+        keep &= t >= rng.lo
+    if rng.bounded_above:
+        keep &= t <= rng.hi
+    codes = {tag: text_codes(data.column(tag)) for tag in sorted(tags) if tag in data.column_names}
+    for tag, allowed in equal.items():
+        keep &= among(codes[tag], allowed)
+    return t, keep, codes
+
+
 def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     if not data.num_rows:
         return pa.table({"__time": pa.array([], pa.int64())})  # no groups: no series
-    if TIME_COLUMN in data.column_names:
-        t = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
-    else:  # not asked for: not read (the time shown is the range's start)
-        t = np.zeros(data.num_rows, dtype=np.int64)
-    keep = np.ones(len(t), dtype=bool)
-    if d.rng.bounded_below:
-        keep &= t >= d.rng.lo
-    if d.rng.bounded_above:
-        keep &= t <= d.rng.hi
-    tag_codes: dict[str, tuple[np.ndarray, list[str | None]]] = {}
-    for tag in sorted({*d.equal, *d.group}):
-        if tag in data.column_names:
-            tag_codes[tag] = text_codes(data.column(tag))
-    for tag, allowed in d.equal.items():
-        keep &= among(tag_codes[tag], allowed)
+    t, keep, tag_codes = selected(data, d.rng, d.equal, {*d.equal, *d.group})
     rows = np.flatnonzero(keep)
     t = t[rows]
     # group number: tags (each ranked), then the interval; numbered densely when that

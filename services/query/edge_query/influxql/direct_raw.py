@@ -17,7 +17,7 @@ import pyarrow as pa
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import Column
-from edge_query.influxql.direct import MOST_CELLS, among, tag_equalities, text_codes
+from edge_query.influxql.direct import MOST_CELLS, selected, tag_equalities
 from edge_query.influxql.translate import TimeRange, quote_ident
 from edge_query.planner import TableNeed
 
@@ -69,19 +69,7 @@ def direct_raw(
 
 
 def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
-    t = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
-    keep = np.ones(len(t), dtype=bool)
-    if d.rng.bounded_below:
-        keep &= t >= d.rng.lo
-    if d.rng.bounded_above:
-        keep &= t <= d.rng.hi
-    codes = {
-        tag: text_codes(data.column(tag))
-        for tag in sorted(d.table.tag_names)
-        if tag in data.column_names
-    }
-    for tag, allowed in d.equal.items():
-        keep &= among(codes[tag], allowed)
+    t, keep, codes = selected(data, d.rng, d.equal, set(d.table.tag_names))
     shown = np.zeros(len(t), dtype=bool)  # a value in any column shown
     for c in d.cols:
         shown |= np.asarray(data.column(c.field or "").is_valid(), dtype=bool)
