@@ -7,8 +7,9 @@ once to run it) and starting the plan took ~2.7 ms of the query worker's ~5. Her
 to fetch follow from the statement itself and the groups are formed with numpy.
 
 Taken when every column is count, sum, mean, min, max, spread, first or last of one field
-(numbers; count of any field), grouped by tags and/or time() (not in a zone whose offset
-moves), and the condition beyond the time range is tags equal to text, ANDed. The answer is
+(numbers; count of any field; a transformation of it is applied to the answer afterwards),
+grouped by tags and/or time() (not in a zone whose offset moves), and the condition beyond
+the time range is ANDed ``tag = 'text'`` and Grafana's ``tag =~ /^(a|b)$/``. The answer is
 the table select.py's SQL would return (columns, types, groups, order: tags ascending with
 a missing tag last, then time), so cutting into series and fill() stay one piece of code;
 ``tests/query/test_influxql_direct.py`` compares the two on random tables. Anything else goes
