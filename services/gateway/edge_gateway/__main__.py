@@ -12,13 +12,14 @@ from edge_common.settings import Settings
 from edge_common.wire import Endpoints
 from edge_gateway.app import create_app
 from edge_gateway.flight.front import front_protocol
+from edge_gateway.hot import HotRoutes
 
 
 def main() -> int:
     settings = Settings()
     setup_logging(settings.log_level, "gateway")
     keep_freed_memory()  # edge_common.memory: arrays reuse pages
-    app = create_app(settings)
+    app = HotRoutes(create_app(settings))  # writes and queries skip FastAPI's layers
     config = uvicorn.Config(
         app,
         host=settings.http_host,

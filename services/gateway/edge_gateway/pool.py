@@ -108,8 +108,9 @@ class WorkerPool:
         try:
             await link.sock.send_multipart(pack({**header, "id": rid}, *payloads), copy=False)
             while True:
-                try:
-                    reply, frames = await asyncio.wait_for(q.get(), timeout_s or self.timeout_s)
+                try:  # (asyncio.timeout: wait_for made a task per message)
+                    async with asyncio.timeout(timeout_s or self.timeout_s):
+                        reply, frames = await q.get()
                 except TimeoutError:
                     raise Unavailable(
                         f"the {self.name} did not answer within "

@@ -204,12 +204,26 @@ class QueryWorker:
     def _stream(
         self, identity: bytes, rid: Any, content_type: str, first: bytes, chunks: Iterator[bytes]
     ) -> None:
+        # Arrow chunks are whole IPC streams each: sent one by one, never joined
+        whole = content_type == CONTENT_TYPES["arrow"]
+        pending = [first]
+        size = len(first)
+        if not whole:  # most answers are small: head and body in one message
+            try:
+                while size < _CHUNK_BYTES and (chunk := next(chunks, None)) is not None:
+                    pending.append(chunk)
+                    size += len(chunk)
+            except Exception as err:
+                log.exception("query failed while rendering")
+                error = QueryError(_clean(str(err)))
+                self._send(identity, {"id": rid, "kind": "head", **error_header(error)})
+                return
+            if size < _CHUNK_BYTES:
+                head = {"id": rid, "kind": "head", "ok": True, "content_type": content_type}
+                self._send(identity, {**head, "whole": True}, b"".join(pending))
+                return
         self._send(identity, {"id": rid, "kind": "head", "ok": True, "content_type": content_type})
         try:
-            # Arrow chunks are whole IPC streams each: sent one by one, never joined
-            whole = content_type == CONTENT_TYPES["arrow"]
-            pending = [first]
-            size = len(first)
             for chunk in chunks:
                 if whole:
                     self._send(identity, {"id": rid, "kind": "chunk"}, *pending)

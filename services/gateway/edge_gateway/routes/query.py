@@ -42,10 +42,13 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
     gw = gateway(request)
     stream = gw.query.stream(header)
     try:
-        head, _ = await stream.__anext__()
+        head, payloads = await stream.__anext__()
         if not head.get("ok"):
             raise from_wire(head["error"])
         media = head["content_type"]
+        if head.get("whole"):  # the answer in the same message
+            await stream.aclose()
+            return Response(bytes(payloads[0].buffer), media_type=media)
         first = await _piece(stream)
         if first is None:  # the end already
             await stream.aclose()
