@@ -502,7 +502,7 @@ class Persister:
                     if buf is None
                     else buf.read(schema, cols, lo, hi, values, compare, pick, frozen=frozen)
                 )
-                frames.append(ipc_bytes(batches, arrow))
+                frames.append(ipc_bytes(batches, arrow) if batches else b"")  # b"": none
             tables.append(entry)
         return {
             "ok": True,

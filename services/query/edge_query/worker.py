@@ -481,7 +481,8 @@ class QueryWorker:
             sources.append((held, data))
         for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))
-            sources.append((span, read_ipc(frame).select(names)))
+            rows = read_ipc(frame).select(names) if len(frame) else target.empty_table()
+            sources.append((span, rows))
         return combine(table, target, sources)
 
 

@@ -43,8 +43,12 @@ KEYWORDS = frozenset(
     )
 )
 _BLANK = " \t\n\r"
+_BLANKS = re.compile("[ \t\n\r]+")
+_WORD = re.compile("[A-Za-z_][A-Za-z0-9_]*")  # ASCII only, as _is_ident_start/_is_ident_char
 _OPERATORS = ("=~", "!=", "!~", "<>", "<=", ">=", "::", "+", "-", "*", "/", "%", "&", "|", "^")
 _PUNCT = "=<>(),;.:"
+_TWO_CHAR_OPERATORS = frozenset(op for op in _OPERATORS if len(op) == 2)
+_ONE_CHAR_OPERATORS = frozenset(op for op in _OPERATORS if len(op) == 1)
 _MICRO = "µμ"  # MICRO SIGN and GREEK SMALL LETTER MU
 _ESCAPES = {"n": "\n", "\\": "\\", '"': '"', "'": "'"}
 
@@ -109,7 +113,7 @@ def _skip(text: str, i: int) -> tuple[int, bool, str | None]:
     while i < n:
         ch = text[i]
         if ch in _BLANK:
-            i += 1
+            i = _BLANKS.match(text, i).end()  # type: ignore[union-attr]
         elif text.startswith("--", i):
             nl = text.find("\n", i)
             i, last = (n if nl < 0 else nl + 1), "line"
@@ -214,9 +218,7 @@ def scan(text: str, i: int, *, regex: bool = False) -> Token:
         return Token("EOF", "", len(rest) + 1, i, spaced, consumed=consumed)
     ch = text[i]
     if _is_ident_start(ch):
-        j = i + 1
-        while j < len(text) and _is_ident_char(text[j]):
-            j += 1
+        j = _WORD.match(text, i).end()  # type: ignore[union-attr]
         word = text[i:j]
         if word.upper() in KEYWORDS:
             return Token("KEYWORD", word.upper(), i + 1, j, spaced)
@@ -240,10 +242,9 @@ def scan(text: str, i: int, *, regex: bool = False) -> Token:
         while j < len(text) and _is_ident_char(text[j]):
             j += 1
         return Token("PARAM", text[i + 1 : j], i + 1, j, spaced)
-    for op in _OPERATORS:
-        if text.startswith(op, i):
-            return Token("OP", op, i + 1, i + len(op), spaced)
-    if ch in _PUNCT:
+    if text[i : i + 2] in _TWO_CHAR_OPERATORS:
+        return Token("OP", text[i : i + 2], i + 1, i + 2, spaced)
+    if ch in _ONE_CHAR_OPERATORS or ch in _PUNCT:
         return Token("OP", ch, i + 1, i + 1, spaced)
     return Token("ILLEGAL", ch, i + 1, i + 1, spaced)
 
