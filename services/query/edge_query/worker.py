@@ -326,6 +326,7 @@ class QueryWorker:
             catalog,
             run_sql,
             create_database,
+            self._rows,
             header.get("readable"),
             time.time_ns(),
             go_floats=fmt in ("v1json", "v1csv"),
@@ -335,7 +336,6 @@ class QueryWorker:
             delete=delete,
             read_only=bool(header.get("read_only")),
             diagnostics=lambda: diagnostics(self.settings),
-            fetch=self._rows,
             settled=settled,
         )
         self._fetched_at = []

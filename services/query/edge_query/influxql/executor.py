@@ -31,6 +31,8 @@ class InfluxQLContext:
     # (database, SQL, extra tables by name or None, first()/last() picks of a table) → rows
     run_sql: Callable[[str, str, dict[str, pa.Table] | None, TablePick | None], pa.Table]
     create_database: Callable[[str], None]
+    # (database, need) → the rows of one stored table, without SQL (influxql.direct)
+    fetch: Callable[[str, TableNeed], pa.Table]
     readable: list[str] | None  # databases the caller may read; None: all
     now_ns: int
     go_floats: bool = True  # whole floats as ints, as the 1.x API writes them
@@ -41,8 +43,6 @@ class InfluxQLContext:
     delete: Callable[[str, list[str] | None, Any, int | None, int | None], None] | None = None
     read_only: bool = False  # sent with GET: a statement that changes something is warned
     diagnostics: Callable[[], list[dict[str, Any]]] | None = None  # SHOW DIAGNOSTICS
-    # (database, need) → the rows of one stored table, without SQL (influxql.direct)
-    fetch: Callable[[str, TableNeed], pa.Table] | None = None
     # after a SELECT: whether the catalog it was answered from is still the newest (False:
     # the catalog was looked up again, and the SELECT is answered again). With False as its
     # argument it only forgets what the SELECT fetched (no answer to check)
@@ -195,10 +195,8 @@ def _sql_of(ctx: InfluxQLContext, db: str) -> RunSql:
     return run
 
 
-def _fetch_of(ctx: InfluxQLContext, db: str) -> Fetch | None:
+def _fetch_of(ctx: InfluxQLContext, db: str) -> Fetch:
     fetch = ctx.fetch
-    if fetch is None:
-        return None
     return lambda need: fetch(db, need)
 
 
@@ -244,6 +242,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             ctx.catalog(True),
             database,
             lambda db, sql, pick=None: ctx.run_sql(db, sql, None, pick),
+            ctx.fetch,
             ctx.now_ns,
             ctx.sees,
         )

@@ -13,7 +13,7 @@ from edge_common.picks import Pick
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.translate import quote_ident, split_condition, where_sql
-from edge_query.planner import TablePick
+from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["run_show"]
 
@@ -24,6 +24,20 @@ class RunSql(Protocol):
     """(db, sql, a pick: only the rows it keeps of that table matter) → rows"""
 
     def __call__(self, db: str, sql: str, pick: TablePick | None = None) -> pa.Table: ...
+
+
+# (database, what to fetch of one table) → its rows, without SQL (as influxql.direct)
+Fetch = Callable[[str, TableNeed], pa.Table]
+
+
+def _tag_values(fetch: Fetch, db: str, table: str, key: str) -> list[str]:
+    """Every value ``key`` takes in ``table``, over all time, sorted as SQL sorts text. Each
+    source hands over one row per value it holds (the ``distinct`` pick): no SQL to plan
+    and run for what a set does (SHOW TAG VALUES was ~3.4 ms, nearly all DataFusion's)."""
+    rows = fetch(db, TableNeed(table, columns={key}, pick=Pick("distinct", (key,))))
+    if key not in rows.column_names:
+        return []
+    return sorted({v for v in rows.column(key).to_pylist() if v is not None})
 
 
 _FIELD_TYPE = {
@@ -87,6 +101,7 @@ def run_show(
     catalog: Catalog,
     database: str | None,
     run_sql: RunSql,
+    fetch: Fetch,
     now_ns: int,
     sees: Callable[[str], bool],
 ) -> list[Series]:
@@ -153,14 +168,14 @@ def run_show(
             pairs: list[list[str]] = []
             for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
                 where = _where(stmt, t, now_ns)
-                cond = f"{quote_ident(k)} IS NOT NULL" + (f" AND {where}" if where else "")
-                # without conditions, one row per value is all each source need hand over
-                pick = None if where else (t.name, Pick("distinct", (k,)))
+                if where is None:
+                    pairs += [[k, v] for v in _tag_values(fetch, dbname, t.name, k)]
+                    continue
                 rows = run_sql(
                     dbname,
                     f"SELECT DISTINCT CAST({quote_ident(k)} AS VARCHAR) AS v "
-                    f"FROM {quote_ident(t.name)} WHERE {cond} ORDER BY v",
-                    pick,
+                    f"FROM {quote_ident(t.name)} WHERE {quote_ident(k)} IS NOT NULL "
+                    f"AND {where} ORDER BY v",
                 )
                 pairs += [[k, v] for v in rows.column("v").to_pylist()]
             pairs = _page(pairs, stmt)
@@ -174,7 +189,7 @@ def run_show(
         values = _page(keys, stmt)
         return [{"columns": ["key"], "values": values}] if values else []
     if what.endswith("CARDINALITY"):
-        return _cardinality(stmt, tables, dbname, run_sql, now_ns)
+        return _cardinality(stmt, tables, dbname, run_sql, fetch, now_ns)
     raise QueryError(f"SHOW {what} is not supported")
 
 
@@ -211,7 +226,12 @@ def _series_keys(
 
 
 def _cardinality(
-    stmt: ast.ShowStatement, tables: list[TableSchema], db: str, run_sql: RunSql, now_ns: int
+    stmt: ast.ShowStatement,
+    tables: list[TableSchema],
+    db: str,
+    run_sql: RunSql,
+    fetch: Fetch,
+    now_ns: int,
 ) -> list[Series]:
     what = stmt.what
     if not stmt.exact and not stmt.sources and stmt.condition is None:
@@ -234,15 +254,11 @@ def _cardinality(
         elif what == "FIELD KEY CARDINALITY":
             n = sum(1 for k in t.columns.values() if k.is_field)
         elif what == "TAG VALUES CARDINALITY":
-            n = 0
-            for k in t.tag_names:
-                if _key_matches(stmt.with_key, k):
-                    rows = run_sql(
-                        db,
-                        f"SELECT count(DISTINCT {quote_ident(k)}) AS c FROM {quote_ident(t.name)}",
-                        (t.name, Pick("distinct", (k,))),
-                    )
-                    n += int(rows.column("c")[0].as_py())
+            n = sum(
+                len(_tag_values(fetch, db, t.name, k))
+                for k in t.tag_names
+                if _key_matches(stmt.with_key, k)
+            )
         else:
             raise QueryError(f"SHOW {what} is not supported")
         if n:
