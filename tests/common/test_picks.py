@@ -116,3 +116,33 @@ def test_one_row_per_value_of_a_tag_and_parts_give_the_whole() -> None:
     twice = picked_rows(again, ["host", "dc"], pick, SeriesHasher())
     assert sorted(twice.column("host").to_pylist()) == sorted(hosts)
     assert Pick.from_wire(pick.to_wire()) == pick
+
+
+def test_one_row_per_series_and_parts_give_the_whole() -> None:
+    rng = np.random.default_rng(5)
+    rows = [
+        {
+            "time": int(t),
+            "host": None if rng.random() < 0.1 else f"h{rng.integers(6)}",
+            "dc": None if rng.random() < 0.2 else f"z{rng.integers(3)}",
+            "a": float(t),
+        }
+        for t in rng.integers(0, 1000, 400)
+    ]
+    series = {(r["host"], r["dc"]) for r in rows}
+    pick = Pick("series", ("dc", "host"))
+    kept = picked_rows(_table(rows), ["host", "dc"], pick, SeriesHasher())
+    found = list(zip(kept.column("host").to_pylist(), kept.column("dc").to_pylist(), strict=True))
+    assert sorted(found, key=str) == sorted(series, key=str)  # each once
+    # a condition on tags holds for all of a series' rows: before or after the pick alike
+    eu = [r for r in rows if r["dc"] == "z1"]
+    after = {(h, d) for h, d in found if d == "z1"}
+    before = picked_rows(_table(eu), ["host", "dc"], pick, SeriesHasher())
+    hosts, dcs = before.column("host").to_pylist(), before.column("dc").to_pylist()
+    assert set(zip(hosts, dcs, strict=True)) == after
+    parts = [_table(rows[i : i + 90]) for i in range(0, 400, 90)]
+    again = pa.concat_tables(
+        [picked_rows(p, ["host", "dc"], pick, SeriesHasher()) for p in parts]
+    ).unify_dictionaries()
+    twice = picked_rows(again, ["host", "dc"], pick, SeriesHasher())
+    assert twice.num_rows == len(series)

@@ -359,6 +359,13 @@ QUERIES = [
     "SHOW SERIES FROM events",
     "SHOW SERIES WHERE host = 'h0'",
     "SHOW SERIES FROM cpu WHERE host =~ /[01]/",
+    # Grafana's forms for chained template variables (answered from a row per series)
+    'SHOW TAG VALUES WITH KEY = "host" WHERE "region" =~ /^(eu|us)$/',
+    "SHOW TAG VALUES FROM cpu WITH KEY IN (host, region) WHERE host = 'h1'",
+    "SHOW SERIES WHERE region = 'eu' AND host = 'h1'",
+    "SHOW SERIES FROM cpu WHERE host =~ /^(h0|h2)$/ LIMIT 1",
+    "SHOW MEASUREMENTS WHERE host =~ /^(h0|h1)$/",
+    "SHOW SERIES CARDINALITY WHERE region = 'eu'",
     "SHOW SERIES LIMIT 3",
     "SHOW SERIES LIMIT 3 OFFSET 2",
     "SHOW SERIES CARDINALITY",

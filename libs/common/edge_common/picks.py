@@ -19,6 +19,10 @@ one row per value of a tag. A tag's value is part of each row's identity, so no 
 versions changes which values exist: the values of the union of sources are the union of
 each source's values. Sound only without any condition (one on another tag could drop the
 one row kept for a value while others with it pass).
+
+``series`` picks serve ``SHOW SERIES`` and ``SHOW TAG VALUES … WHERE`` on tags: one row per
+series (tag set) of each source. A condition on tags alone holds for all of a series' rows
+or none, so it may be tested before or after the pick alike.
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ __all__ = ["Pick", "SeriesHasher", "picked_rows"]
 class Pick:
     """Keep, per series and per field of ``fields``, the oldest (``first``) or newest
     (``last``) row where that field is set; or (``distinct``) per tag of ``fields``, one
-    row for each of its values."""
+    row for each of its values; or (``series``) one row per series (``fields``: the
+    table's tags)."""
 
     kind: str
     fields: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.kind not in ("first", "last", "distinct") or not self.fields:
+        if self.kind not in ("first", "last", "distinct", "series") or not self.fields:
             raise ValueError(f"not a pick: {self.kind!r} of {self.fields!r}")
 
     def to_wire(self) -> list[Any]:
@@ -104,6 +109,9 @@ def picked_rows(data: pa.Table, tags: Iterable[str], pick: Pick, hasher: SeriesH
     if pick.kind == "distinct":
         return data.take(_value_rows(data, pick.fields))
     series = hasher.keys(data, tags)
+    if pick.kind == "series":
+        _, first = np.unique(series, return_index=True)
+        return data.take(np.sort(first))
     times = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
     keep: list[np.ndarray] = []
     for name in pick.fields:

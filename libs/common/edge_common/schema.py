@@ -22,12 +22,22 @@ __all__ = [
     "ColumnType",
     "DatabaseSchema",
     "TableSchema",
+    "empty_table",
     "validate_column_name",
     "validate_database_name",
     "validate_table_name",
 ]
 
 TIME_COLUMN = "time"
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """A table of ``schema`` without rows. ``Schema.empty_table()`` builds an empty array
+    per column through Python: 0.3 ms for a 21-column TSBS table, paid on every fetch that
+    found nothing in a source; this is ~1.5 µs (its columns hold no chunks)."""
+    return pa.Table.from_batches([], schema)
+
+
 _DB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-./]{0,63}")
 _MAX_NAME_BYTES = 512
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from edge_common.merge import compare_mask, conform, merge_latest, time_mask, within
 from edge_common.picks import Pick, SeriesHasher, picked_rows
-from edge_common.schema import TIME_COLUMN, TableSchema
+from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
 from edge_persister.keyindex import KeyIndex
 
 __all__ = ["TableBuffer"]
@@ -247,9 +247,10 @@ class TableBuffer:
             key = (pick.kind, pick.fields, frozen)
             # chunks are only appended (or the newest joined: covered counts then drop to
             # before them) until the list is replaced (which forgets the picks)
-            covered, rows = self._picks.get(key, (0, full.empty_table()))
-            if rows.schema != full:  # columns added since
-                covered, rows = 0, full.empty_table()
+            held = self._picks.get(key)
+            if held is None or held[1].schema != full:  # none yet, or columns added since
+                held = (0, empty_table(full))
+            covered, rows = held
             if covered < len(chunks):
                 new = [conform(c.batch, full) for c in chunks[covered:]]
                 rows = _pick_each([*rows.to_batches(), *new], full, tags, pick, self._hasher)
@@ -309,6 +310,6 @@ def _pick_each(
         if b.num_rows
     ]
     if not picked:
-        return full.empty_table()
+        return empty_table(full)
     joined = pa.concat_tables(picked).unify_dictionaries().combine_chunks()
     return picked_rows(joined, tags, pick, hasher) if len(picked) > 1 else joined

@@ -30,7 +30,7 @@ from edge_common.merge import (
 )
 from edge_common.objectstore import FileObjectStore, ObjectStore
 from edge_common.picks import Pick, SeriesHasher, picked_rows
-from edge_common.schema import TIME_COLUMN, TableSchema
+from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
 from edge_query.filecache import ColumnCache
 
 __all__ = ["ParquetSource", "combine"]
@@ -145,7 +145,7 @@ class ParquetSource:
         if any(tag not in held for tag in values or {}) or any(
             c[0] not in held for c in compare or ()
         ):
-            return target.empty_table()  # null in every row of this file: nothing passes
+            return empty_table(target)  # null in every row of this file: nothing passes
         masks = [tag_mask(batch, tag, list(allowed)) for tag, allowed in (values or {}).items()]
         if (lo is not None or hi is not None) and not whole:
             masks.append(time_mask(batch.column(TIME_COLUMN), lo, hi))
@@ -163,7 +163,7 @@ def combine(
     spans = overlaps([r for r, t in sources if t.num_rows])
     tables = [t for _, t in sources if t.num_rows]
     if not tables:
-        return target.empty_table()
+        return empty_table(target)
     if not spans:
         return pa.concat_tables(tables).unify_dictionaries()
     inside_parts, outside_parts = [], []

@@ -16,7 +16,7 @@ from datafusion import SessionContext
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
 from edge_common.merge import conform
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
-from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema
+from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
@@ -380,7 +380,7 @@ class QueryWorker:
                 register_empty(planning, schema)
                 for name, table in extra.items():
                     planning.deregister_table(name)
-                    _register(planning, name, table.schema.empty_table())
+                    _register(planning, name, empty_table(table.schema))
             try:
                 needs = plan_needs(planning, sql, params)
             except Exception as err:
@@ -433,7 +433,7 @@ class QueryWorker:
             if df is None:  # every table then (information_schema asks about them all)
                 for name, table in schema.tables.items():
                     if name not in fetched and name not in extra:
-                        _register(ctx, name, table.query_schema().empty_table())
+                        _register(ctx, name, empty_table(table.query_schema()))
                 df = ctx.sql(sql, options=READ_ONLY, param_values=params)
             return df.schema(), (b.to_pyarrow() for b in df.execute_stream())
         raise QueryError("the catalog kept changing while the query was planned")
@@ -481,7 +481,7 @@ class QueryWorker:
             sources.append((held, data))
         for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))
-            rows = read_ipc(frame).select(names) if len(frame) else target.empty_table()
+            rows = read_ipc(frame).select(names) if len(frame) else empty_table(target)
             sources.append((span, rows))
         return combine(table, target, sources)
 

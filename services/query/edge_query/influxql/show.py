@@ -12,6 +12,7 @@ from edge_common.errors import DatabaseNotFound, QueryError
 from edge_common.picks import Pick
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.direct import tag_equalities
 from edge_query.influxql.translate import quote_ident, split_condition, where_sql
 from edge_query.planner import TableNeed, TablePick
 
@@ -140,7 +141,7 @@ def run_show(
         ]
     tables = _measurements(stmt, db)
     if what == "MEASUREMENTS":
-        found = [t.name for t in tables if _has_rows(t, stmt, dbname, run_sql, now_ns)]
+        found = [t.name for t in tables if _has_rows(t, stmt, dbname, run_sql, fetch, now_ns)]
         if stmt.with_measurement is not None:
             found = [n for n in found if _name_matches(stmt.with_measurement, n)]
         values = _page([[n] for n in found], stmt)
@@ -166,11 +167,19 @@ def run_show(
         out = []
         for t in tables:
             pairs: list[list[str]] = []
+            allowed = _tag_condition(stmt, t, now_ns)
+            series = None  # a row per series, when a WHERE on tags asks for them
             for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
-                where = _where(stmt, t, now_ns)
-                if where is None:
+                if allowed == {}:
                     pairs += [[k, v] for v in _tag_values(fetch, dbname, t.name, k)]
                     continue
+                if allowed is not None:
+                    if series is None:
+                        series = _series_rows(fetch, dbname, t, allowed)
+                    found = series.column(k).to_pylist() if k in series.column_names else []
+                    pairs += [[k, v] for v in sorted({v for v in found if v is not None})]
+                    continue
+                where = _where(stmt, t, now_ns)
                 rows = run_sql(
                     dbname,
                     f"SELECT DISTINCT CAST({quote_ident(k)} AS VARCHAR) AS v "
@@ -185,7 +194,7 @@ def run_show(
     if what == "SERIES":
         keys: list[list[str]] = []
         for t in tables:
-            keys += [[k] for k in _series_keys(t, stmt, dbname, run_sql, now_ns)]
+            keys += [[k] for k in _series_keys(t, stmt, dbname, run_sql, fetch, now_ns)]
         values = _page(keys, stmt)
         return [{"columns": ["key"], "values": values}] if values else []
     if what.endswith("CARDINALITY"):
@@ -193,35 +202,64 @@ def run_show(
     raise QueryError(f"SHOW {what} is not supported")
 
 
+def _tag_condition(
+    stmt: ast.ShowStatement, table: TableSchema, now_ns: int
+) -> dict[str, set[str]] | None:
+    """The values a WHERE of tag equalities (``direct.tag_equalities``'s forms) allows each
+    tag of ``table``, {} without WHERE; None when it holds anything else (SQL answers)."""
+    residual, rng = split_condition(stmt.condition, now_ns)
+    if rng.bounded_below or rng.bounded_above:
+        return None
+    return tag_equalities(residual, table)
+
+
+def _series_rows(
+    fetch: Fetch, db: str, table: TableSchema, allowed: dict[str, set[str]]
+) -> pa.Table:
+    """A row per series of ``table`` (at least one; one from each source holding it) whose
+    tags take ``allowed`` values: what SHOW SERIES and SHOW TAG VALUES … WHERE need."""
+    tags = tuple(sorted(table.tag_names))
+    need = TableNeed(table.name, set(tags), values=allowed, pick=Pick("series", tags))
+    return fetch(db, need)
+
+
 def _has_rows(
-    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, now_ns: int
+    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, fetch: Fetch, now_ns: int
 ) -> bool:
     where = _where(stmt, t, now_ns)
     if where is None:
         return True
+    allowed = _tag_condition(stmt, t, now_ns) if t.tag_names else None
+    if allowed is not None:
+        return _series_rows(fetch, db, t, allowed).num_rows > 0
     rows = run_sql(db, f"SELECT 1 AS x FROM {quote_ident(t.name)} WHERE {where} LIMIT 1")
     return rows.num_rows > 0
 
 
 def _series_keys(
-    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, now_ns: int
+    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, fetch: Fetch, now_ns: int
 ) -> list[str]:
     tags = sorted(t.tag_names)
     if not tags:
-        return [_escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, now_ns) else []
-    where = _where(stmt, t, now_ns)
-    cols = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR) AS {quote_ident(k)}" for k in tags)
-    rows = run_sql(
-        db,
-        f"SELECT DISTINCT {cols} FROM {quote_ident(t.name)}" + (f" WHERE {where}" if where else ""),
-    )
-    data = {k: rows.column(k).to_pylist() for k in tags}
-    keys = []
+        return [_escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
+    allowed = _tag_condition(stmt, t, now_ns)
+    if allowed is not None:
+        rows = _series_rows(fetch, db, t, allowed)
+    else:
+        where = _where(stmt, t, now_ns)
+        cols = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR) AS {quote_ident(k)}" for k in tags)
+        rows = run_sql(
+            db,
+            f"SELECT DISTINCT {cols} FROM {quote_ident(t.name)}"
+            + (f" WHERE {where}" if where else ""),
+        )
+    data = {k: rows.column(k).to_pylist() if k in rows.column_names else [] for k in tags}
+    keys = set()
     for i in range(rows.num_rows):
         parts = [_escape_key(t.name)] + [
             f"{_escape_key(k)}={_escape_key(data[k][i])}" for k in tags if data[k][i] is not None
         ]
-        keys.append(",".join(parts))
+        keys.add(",".join(parts))
     return sorted(keys)
 
 
@@ -237,18 +275,18 @@ def _cardinality(
     if not stmt.exact and not stmt.sources and stmt.condition is None:
         # influxd 1.x answers these two with one estimate over the database
         if what == "MEASUREMENT CARDINALITY":
-            n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, now_ns))
+            n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, fetch, now_ns))
             return [{"columns": ["cardinality estimation"], "values": [[n]]}]
         if what == "SERIES CARDINALITY":
-            n = sum(len(_series_keys(t, stmt, db, run_sql, now_ns)) for t in tables)
+            n = sum(len(_series_keys(t, stmt, db, run_sql, fetch, now_ns)) for t in tables)
             return [{"columns": ["cardinality estimation"], "values": [[n]]}]
     if what == "MEASUREMENT CARDINALITY":
-        n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, now_ns))
+        n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, fetch, now_ns))
         return [{"columns": ["count"], "values": [[n]]}]
     out = []
     for t in tables:
         if what == "SERIES CARDINALITY":
-            n = len(_series_keys(t, stmt, db, run_sql, now_ns))
+            n = len(_series_keys(t, stmt, db, run_sql, fetch, now_ns))
         elif what == "TAG KEY CARDINALITY":
             n = len(t.tag_names)
         elif what == "FIELD KEY CARDINALITY":
