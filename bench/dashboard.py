@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urlsplit
 from bench import tsbs
 from bench.edge import run_edge
 from bench.influxd import run_influxd
-from bench.ingest import create_database, run_load
+from bench.ingest import create_database, run_load, wait_quiet
 
 _DAY = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T12:00:00Z'"
 _SIX = "time >= '2016-01-01T06:00:00Z' AND time < '2016-01-01T12:00:00Z'"
@@ -120,6 +120,7 @@ def _loaded(batch: int, hosts: int, hours: float) -> Iterator[tuple[str, str]]:
                 f"{r.points_per_s:,.0f} points/s",
                 file=sys.stderr,
             )
+        wait_quiet(sys.stderr)  # both servers done with the load's aftermath (compactions)
         yield influxd, edge
 
 
