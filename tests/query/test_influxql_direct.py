@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+import edge_query.influxql.direct as direct_module
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql.direct import _literal_alternatives
 from edge_query.influxql.parser import parse
@@ -265,9 +266,12 @@ def test_first_or_last_alone_fetch_only_the_rows_they_can_pick() -> None:
     assert needs[-1].pick is None  # per interval: every row may be picked
 
 
-def test_many_rows_are_answered_by_sql_over_the_rows_fetched() -> None:
-    """Past a size, DataFusion's threads beat numpy's one: SQL answers, over the rows the
+def test_many_rows_are_answered_by_sql_over_the_rows_fetched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past a size (direct.MOST_CELLS, here made small), SQL answers, over the rows the
     direct path already fetched (given as a table of their own, not fetched again)."""
+    monkeypatch.setattr(direct_module, "MOST_CELLS", 100_000)
     table = _schema()
     db = DatabaseSchema("db", {"cpu": table})
     data = _data(8, 140_000, unique=False)  # aggregates: repeats do not matter

@@ -38,7 +38,12 @@ __all__ = ["MOST_CELLS", "Direct", "direct", "selected", "tag_equalities", "text
 _FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
 _NUMERIC = {ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER}
 _DENSE_SLACK = 1 << 16  # groups numbered densely up to 4 per row plus this many
-MOST_CELLS = 1 << 18  # rows x (time + fields) answered here; more go to SQL
+# rows x (time + fields) answered here; more go to SQL over the fetched rows. Since the
+# steps share views of all rows and of fully set fields (no copy per column), numpy beats
+# DataFusion's two threads at every size measured, up to 4.75 M cells (TSBS, in-process:
+# mean by 1h, hostname of 432,000 rows 16 vs 25 ms; count(*) 50 vs 88 ms; 3 h of raw
+# points 126 vs 146 ms); the bound keeps a worker's memory per query in check
+MOST_CELLS = 1 << 23
 
 
 @dataclass
@@ -192,13 +197,13 @@ def among(coded: Coded, allowed: set[str]) -> np.ndarray:
     return hits[codes]
 
 
-def _values(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """A field's values (nulls as zero) and which rows hold one."""
+def _values(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A field's values (nulls as zero) and which rows hold one (None: every row)."""
     arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    ok = np.asarray(arr.is_valid(), dtype=bool)
+    ok = np.asarray(arr.is_valid(), dtype=bool) if arr.null_count else None
     if pa.types.is_boolean(arr.type) or pa.types.is_string(arr.type):
         return np.zeros(len(arr), dtype=np.int8), ok  # counted only
-    return np.asarray(pc.fill_null(arr, 0)), ok
+    return np.asarray(pc.fill_null(arr, 0) if ok is not None else arr), ok
 
 
 def selected(
@@ -226,11 +231,13 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     if not data.num_rows:
         return pa.table({"__time": pa.array([], pa.int64())})  # no groups: no series
     t, keep, tag_codes = selected(data, d.rng, d.equal, {*d.equal, *d.group})
-    rows = np.flatnonzero(keep)
+    # the rows taken part: all of them as a view when the sources held no others (most
+    # often: they narrowed by time and tag already), else by position (a copy per column)
+    rows: slice | np.ndarray = slice(None) if keep.all() else np.flatnonzero(keep)
     t = t[rows]
     # group number: tags (each ranked), then the interval; numbered densely when that
     # is small, else renumbered in order
-    gid = np.zeros(len(rows), dtype=np.int64)
+    gid = np.zeros(len(t), dtype=np.int64)
     size = 1
     for g in d.group:
         if g not in tag_codes:
@@ -238,31 +245,34 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         codes, names = tag_codes[g]
         gid = gid * len(names) + codes[rows]
         size *= len(names)
-        if size > 4 * len(rows) + _DENSE_SLACK:
+        if size > 4 * len(t) + _DENSE_SLACK:
             gid, size = _renumber(gid)
-    if d.every is not None and len(rows):
+    if d.every is not None and len(t):
         buckets = (t - d.offset) // d.every
         base = int(buckets.min())
         width = int(buckets.max()) - base + 1
         gid = gid * width + (buckets - base)
         size *= width
-    if size > 4 * len(rows) + _DENSE_SLACK:
+    if size > 4 * len(t) + _DENSE_SLACK:
         gid, size = _renumber(gid)
     fields = {c.field for c in d.cols if c.field}
-    values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    # per field: its values and the rows that hold one (a mask, or a view of all rows)
+    values: dict[str, tuple[np.ndarray, np.ndarray | slice]] = {}
     for f in fields:
         v, ok = _values(data.column(f))
-        v, ok = v[rows], ok[rows]
-        if v.dtype.kind == "f" and np.isnan(v[ok]).any():
+        v = v[rows]
+        held_by: np.ndarray | slice = slice(None) if ok is None else ok[rows]
+        if v.dtype.kind == "f" and np.isnan(v[held_by]).any():
             return None  # SQL orders NaN above every number; numpy's min/max do not
-        values[f] = (v, ok)
+        values[f] = (v, held_by)
     held = np.zeros(size, dtype=bool)  # a group exists where some aggregated field is set
-    for _, ok in values.values():
-        held[gid[ok]] = True
+    for _, held_by in values.values():
+        held[gid[held_by]] = True
     groups = np.flatnonzero(held)
-    first_row = np.full(size, len(gid), dtype=np.int64)
-    np.minimum.at(first_row, gid, np.arange(len(gid)))
-    at = first_row[groups]  # a row of each group: its tags and interval
+    # a row of each group (any: they share its tags and interval), for its tags and time
+    a_row = np.zeros(size, dtype=np.int64)
+    a_row[gid] = np.arange(len(gid))
+    at = a_row[groups]
     out: dict[str, pa.Array] = {}
     for g in d.group:
         if g in tag_codes:
@@ -274,8 +284,8 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     picked_time: np.ndarray | None = None
     cols: dict[str, pa.Array] = {}
     for c in d.cols:
-        v, ok = values[c.field or ""]
-        arr, has, when = _reduce(c.func or "", v, ok, gid[ok], t[ok], size)
+        v, held_by = values[c.field or ""]
+        arr, has, when = _reduce(c.func or "", v[held_by], gid[held_by], t[held_by], size)
         kind = d.table.columns[c.field or ""]
         cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=~has[groups])
         picked_time = when
@@ -305,17 +315,18 @@ def _type(func: str, kind: ColumnType) -> pa.DataType:
 
 
 def _reduce(
-    func: str, v: np.ndarray, ok: np.ndarray, gid: np.ndarray, t: np.ndarray, size: int
+    func: str, x: np.ndarray, gid: np.ndarray, t: np.ndarray, size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(value per group, whether it has one, the time of the point a selector picked)."""
-    x = v[ok]
+    """Of the values ``x`` (one per row holding one, of group ``gid``, at time ``t``):
+    (value per group, whether it has one, the time of the point a selector picked)."""
     n = np.bincount(gid, minlength=size)
     has = n > 0
     if func == "count":
         return n.astype(np.int64), np.ones(size, dtype=bool), None
     if func == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.bincount(gid, weights=x.astype(np.float64), minlength=size) / n, has, None
+            total = np.bincount(gid, weights=x.astype(np.float64, copy=False), minlength=size)
+            return total / n, has, None
     if func == "sum":
         if x.dtype.kind == "f":
             return np.bincount(gid, weights=x, minlength=size), has, None
