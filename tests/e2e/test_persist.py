@@ -4,6 +4,7 @@ the same answers before and after a snapshot, the WAL switched off."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -362,3 +363,46 @@ def test_first_and_last_over_files_and_buffer_pick_the_right_rows(edge: EdgeServ
         "b": [55.0, 50],
         "c": [7.0, None],
     }
+
+
+def test_first_and_last_over_many_files_picked_once_for_all(edge: EdgeServer) -> None:
+    """Files that do not overlap in time (one per ten-minute window) have their picks
+    picked again over all of them (kept for the next query): the answers stay those of the
+    whole table, with sparse fields, several series per group and rows in the buffer."""
+    rng = random.Random(11)
+    minute = 60_000_000_000
+    lines = []
+    for i in range(120):  # two hours: twelve ten-minute files
+        h, dc = rng.choice("abc"), rng.choice(["x", "y", None])
+        tags = f"h={h}" + (f",dc={dc}" if dc else "")
+        fields = [f"v={rng.random():.6f}"] if rng.random() < 0.7 else []
+        fields += [f"n={rng.randrange(100)}i"] if rng.random() < 0.5 or not fields else []
+        lines.append(f"m,{tags} {','.join(fields)} {i * minute + rng.randrange(minute)}")
+    write(edge, "manyfiles", "\n".join(lines), "ns")
+    assert flush(edge)["files"] >= 12  # (and any other test database's)
+    write(edge, "manyfiles", f"m,h=a,dc=x v=-1 {200 * minute}\nm,h=d n=5i {5 * minute}", "ns")
+    raw = _influxql(edge, "manyfiles", "SELECT * FROM m")[0]
+    rows = [dict(zip(raw["columns"], v, strict=True)) for v in raw["values"]]
+
+    def expected(kind: str, field: str, group: list[str], hi: int = 10**15) -> dict:
+        out: dict[tuple[Any, ...], list[Any]] = {}
+        for r in sorted(rows, key=lambda r: r["time"], reverse=kind == "last"):
+            key = tuple(r[g] or "" for g in group)
+            if r[field] is not None and r["time"] < hi and key not in out:
+                out[key] = [r["time"], r[field]]
+        return out
+
+    for _ in range(2):  # the second time from the picks kept
+        for kind in ("first", "last"):
+            for field in ("v", "n"):
+                for group in (["h"], ["h", "dc"], ["dc"]):
+                    q = f"SELECT {kind}({field}) FROM m GROUP BY {', '.join(group)}"
+                    got = {
+                        tuple(s.get("tags", {}).get(g, "") for g in group): s["values"][0]
+                        for s in _influxql(edge, "manyfiles", q)
+                    }
+                    assert got == expected(kind, field, group), q
+            q = f"SELECT {kind}(v) FROM m WHERE time < {45 * minute} GROUP BY h"
+            got = {s["tags"]["h"]: s["values"][0] for s in _influxql(edge, "manyfiles", q)}
+            want = {k[0]: v for k, v in expected(kind, "v", ["h"], hi=45 * minute).items()}
+            assert got == want, q

@@ -101,6 +101,51 @@ class ParquetSource:
                 total -= p.stat().st_size
                 p.unlink(missing_ok=True)
 
+    def read_picked(
+        self,
+        files: list[tuple[str, Interval]],
+        target: pa.Schema,
+        lo: int | None,
+        hi: int | None,
+        values: dict[str, list[str]] | None,
+        compare: list[tuple[str, str, Any]] | None,
+        pick: Pick,
+        table: TableSchema,
+    ) -> pa.Table:
+        """The rows ``pick`` keeps of several files none of which overlaps another in time,
+        as one table: each file's picks (with every tag, kept as ``read`` keeps them),
+        picked again over their union (the picks of the parts' picks are the picks of the
+        whole, ``edge_common.picks``), and kept too. ``last()`` by host over twelve hours
+        of ten-minute files read 72 small tables and joined their dictionaries each time."""
+        whole = all((lo is None or lo <= a) and (hi is None or hi >= b) for _, (a, b) in files)
+        bounds = (None, None) if whole else (lo, hi)
+        memo = (
+            tuple(k for k, _ in files),
+            pick,
+            tuple(target.names),
+            bounds,
+            _frozen(values),
+            _frozen(compare),
+        )
+        with self._lock:
+            found = self._picks.get(memo)
+            if found is not None:
+                self._picks.move_to_end(memo)
+                return found
+        wider = pa.schema([*target, *(table.arrow_schema(table.tag_names))])
+        wider = pa.schema(list({f.name: f for f in wider}.values()))
+        parts = [
+            self.read(k, wider, lo, hi, values, compare, pick, table, span) for k, span in files
+        ]
+        joined = pa.concat_tables(parts).unify_dictionaries().combine_chunks()
+        picked = picked_rows(joined, table.tag_names, pick, self._hasher)
+        result = picked.select(target.names).combine_chunks()
+        with self._lock:
+            self._picks[memo] = result
+            while len(self._picks) > _PICKS_KEPT:
+                self._picks.popitem(last=False)
+        return result
+
     def read(
         self,
         key: str,

@@ -14,7 +14,7 @@ import zmq
 from datafusion import SessionContext
 
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
-from edge_common.merge import conform
+from edge_common.merge import conform, overlaps
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
@@ -473,12 +473,20 @@ class QueryWorker:
         compare = need.compare if entry.get("compared") else None
         # picks are sound only when no condition on a field drops rows first
         pick = need.pick if all(c[0] in tags for c in need.compare) else None
-        for f in entry["files"]:
-            held = (int(f["min_time_ns"]), int(f["max_time_ns"]))
-            data = self.parquet.read(
-                f["path"], target, need.min_ns, need.max_ns, values, compare, pick, table, held
+        files = [
+            (f["path"], (int(f["min_time_ns"]), int(f["max_time_ns"]))) for f in entry["files"]
+        ]
+        if pick is not None and len(files) > 1 and not overlaps([s for _, s in files]):
+            data = self.parquet.read_picked(
+                files, target, need.min_ns, need.max_ns, values, compare, pick, table
             )
-            sources.append((held, data))
+            sources.append(((min(s[0] for _, s in files), max(s[1] for _, s in files)), data))
+        else:
+            for path, held in files:
+                data = self.parquet.read(
+                    path, target, need.min_ns, need.max_ns, values, compare, pick, table, held
+                )
+                sources.append((held, data))
         for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))
             rows = read_ipc(frame).select(names) if len(frame) else empty_table(target)
