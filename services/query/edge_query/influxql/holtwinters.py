@@ -130,16 +130,22 @@ class _Model:
         out[0] = y_t
         phi_h = phi
         s_tm = s_tmh = 1.0
+        pows = _go_pows(phi, n + h - 1)
         for t in range(1, n + h):
             if m:
                 s_tm = params[6 + (t - m + offset) % m]
                 s_tmh = params[6 + (t - m + t % m + offset) % m]
-            new_level = alpha * _div(y_t, s_tm) + (1 - alpha) * (level + phi * trend)
+            damped = level + phi * trend
+            new_level = (
+                alpha * (y_t / s_tm if s_tm != 0.0 else _div(y_t, s_tm)) + (1 - alpha) * damped
+            )
             new_trend = beta * (new_level - level) + (1 - beta) * phi * trend
-            season_t = gamma * _div(y_t, level + phi * trend) + (1 - gamma) * s_tm
+            season_t = (
+                gamma * (y_t / damped if damped != 0.0 else _div(y_t, damped)) + (1 - gamma) * s_tm
+            )
             y_t = (new_level + phi_h * new_trend) * s_tmh
             level, trend = new_level, new_trend
-            phi_h += _go_pow(phi, t)
+            phi_h += pows[t - 1]
             if m:
                 params[6 + (t + offset) % m] = season_t
                 offset += 1
@@ -202,6 +208,43 @@ def _go_pow(x: float, n: int) -> float:
             xe -= 1
         i >>= 1
     return math.ldexp(a1, ae)
+
+
+def _go_pows(x: float, count: int) -> list[float]:
+    """``[_go_pow(x, t) for t in 1..count]``, the squarings of the mantissa made once for
+    all: each power multiplies the same factors in the same order, so the bits are the
+    same (a forecast asked for every power up to its length: half of holt_winters' time)."""
+    if count <= 0:
+        return []
+    if x == 1.0:
+        return [1.0] * count
+    if x == 0.0:
+        return [x] + [0.0] * (count - 1)
+    squares: list[tuple[float, int]] = []  # (mantissa, exponent) at each step
+    x1, xe = math.frexp(x)
+    for _ in range(count.bit_length()):
+        squares.append((x1, xe))
+        x1 *= x1
+        xe <<= 1
+        if x1 < 0.5:
+            x1 += x1
+            xe -= 1
+    out = [x]
+    for n in range(2, count + 1):
+        a1, ae = 1.0, 0
+        i, k = n, 0
+        while i != 0:
+            s1, se = squares[k]
+            if se < -(1 << 12) or se > (1 << 12):
+                ae += se
+                break
+            if i & 1:
+                a1 *= s1
+                ae += se
+            i >>= 1
+            k += 1
+        out.append(math.ldexp(a1, ae))
+    return out
 
 
 def _nelder_mead(
