@@ -443,6 +443,14 @@ QUERIES = [
     "SELECT max(usage_user) FROM cpu WHERE host =~ /^h2$/ AND region =~ /^(?:eu|us)$/ "
     "GROUP BY region",
     "SELECT usage_user FROM cpu WHERE host =~ /^(h0|nosuch)$/ LIMIT 4",
+    # any other regex on a tag: resolved to the tag's values it matches (RE2, as Go's)
+    "SELECT mean(usage_user) FROM cpu WHERE host =~ /[13]$/ AND time >= "
+    "'2016-01-01T00:00:00Z' AND time < '2016-01-01T00:10:00Z' GROUP BY time(2m), host",
+    "SELECT count(usage_user) FROM cpu WHERE region =~ /^E/ GROUP BY region",
+    "SELECT count(usage_user) FROM cpu WHERE region =~ /(?i)^E/ GROUP BY region",
+    "SELECT max(usage_user) FROM cpu WHERE host =~ /h\\d/ AND region =~ /u/ GROUP BY host",
+    "SELECT usage_user FROM cpu WHERE host =~ /zz/",
+    "SELECT count(usage_user) FROM cpu WHERE host =~ /h*/ GROUP BY host",
     "SELECT usage_user FROM cpu WHERE nosuchtag = 'x'",
     "SELECT usage_user FROM cpu WHERE nosuchtag != 'x' LIMIT 2",
     "SELECT nosuchfield FROM cpu",

@@ -205,14 +205,36 @@ BY_SQL = [  # outside what the direct path takes: asked of SQL alone
     "SELECT max(b) FROM cpu",
     "SELECT f * 2 FROM cpu WHERE host = 'a'",
     "SELECT f FROM cpu WHERE f > 3",
-    "SELECT f FROM cpu WHERE host =~ /a|b/",
-    "SELECT f FROM cpu WHERE host =~ /^a|b$/",
     "SELECT f FROM cpu WHERE host !~ /^(a|b)$/",
-    "SELECT f FROM cpu WHERE host =~ /^(a.)$/",
+    # regexes that match the empty text match rows without the tag too
+    "SELECT f FROM cpu WHERE host =~ /.*/",
+    f"SELECT max(f) FROM cpu WHERE host =~ /^$/ AND {RANGE} GROUP BY time(1m)",
+    f"SELECT max(f) FROM cpu WHERE host =~ /x*|a/ AND {RANGE} GROUP BY time(1m)",
     # windows of a zone whose offset changes in the range (influxql.zones)
     "SELECT max(f) FROM cpu WHERE time >= '2016-03-20T00:00:00Z' AND "
     "time < '2016-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')",
 ]
+
+
+# any other regex on a tag: first the tag's values (one fetch), then the matching rows
+RESOLVED = [
+    "SELECT f FROM cpu WHERE host =~ /a|b/",
+    "SELECT f FROM cpu WHERE host =~ /^a|b$/",
+    "SELECT f, i FROM cpu WHERE host =~ /^(a.)$/",
+    f"SELECT mean(f), count(i) FROM cpu WHERE host =~ /[ab]/ AND {RANGE} GROUP BY time(5m), host",
+    f"SELECT max(f) FROM cpu WHERE host =~ /(?i)^A/ AND region = 'east' AND {RANGE} "
+    "GROUP BY time(1m)",
+    f"SELECT max(f) FROM cpu WHERE host =~ /^zzz/ AND {RANGE} GROUP BY time(1m)",
+    f"SELECT count(f) FROM cpu WHERE host =~ /\\d/ AND {RANGE}",
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("q", RESOLVED)
+def test_a_regex_on_a_tag_is_resolved_to_its_values(q: str, seed: int) -> None:
+    by_sql, direct, fetches = _answers(q, _data(seed, 2000))
+    assert fetches == 2, "the tag's values, then its rows"
+    assert _same(by_sql, direct), (by_sql[:1], direct[:1])
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

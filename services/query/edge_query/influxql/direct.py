@@ -19,6 +19,7 @@ to SQL; so do many rows and NaN values, over the rows already fetched.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,16 @@ from edge_query.influxql.columns import Column, is_plain
 from edge_query.influxql.translate import TimeRange
 from edge_query.planner import TableNeed
 
-__all__ = ["MOST_CELLS", "Direct", "direct", "selected", "tag_equalities", "text_codes"]
+__all__ = [
+    "MOST_CELLS",
+    "Direct",
+    "Resolve",
+    "direct",
+    "regex_resolver",
+    "selected",
+    "tag_equalities",
+    "text_codes",
+]
 
 _FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
 _NUMERIC = {ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER}
@@ -77,6 +87,7 @@ def direct(
     rng: TimeRange,
     every: int | None,
     offset: int,
+    resolve: Resolve | None = None,
 ) -> Direct | None:
     """The plan for a statement this module answers; None sends it to SQL."""
     if not cols:
@@ -87,7 +98,7 @@ def direct(
             return None
         if c.func != "count" and kind not in _NUMERIC:
             return None
-    equal = tag_equalities(residual, table)
+    equal = tag_equalities(residual, table, resolve)
     if equal is None:
         return None
     fields = sorted({c.field for c in cols if c.field})
@@ -114,10 +125,13 @@ def direct(
     return Direct(table, cols, group, equal, rng, every, offset, start, need)
 
 
-def tag_equalities(e: ast.Expr | None, table: TableSchema) -> dict[str, set[str]] | None:
+def tag_equalities(
+    e: ast.Expr | None, table: TableSchema, resolve: Resolve | None = None
+) -> dict[str, set[str]] | None:
     """The values a condition of ANDed ``tag = 'text'`` and ``tag =~ /^(a|b)$/`` terms
     (Grafana's form for a variable with several values) allows each tag, as {tag: texts};
-    None if the condition holds anything else."""
+    None if the condition holds anything else. With ``resolve`` (``regex_resolver``), any
+    other ``tag =~ /regex/`` too: the values of the tag it matches."""
     out: dict[str, set[str]] = {}
 
     def allow(tag: str, texts: set[str]) -> None:
@@ -144,12 +158,42 @@ def tag_equalities(e: ast.Expr | None, table: TableSchema) -> dict[str, set[str]
             return True
         if x.op == "=~" and isinstance(lit, ast.RegexLiteral):
             texts = _literal_alternatives(lit.pattern)
+            if texts is None and resolve is not None:
+                texts = resolve(var.name, lit.pattern)
             if texts is not None:
                 allow(var.name, texts)
                 return True
         return False
 
     return out if e is None or walk(e) else None
+
+
+# (tag, regex) → the values of the tag the regex matches; None: SQL must test it
+Resolve = Callable[[str, str], set[str] | None]
+
+
+def regex_resolver(fetch: Callable[[TableNeed], pa.Table], table: TableSchema) -> Resolve:
+    """Turns ``tag =~ /regex/`` into the values of the tag it matches, as influxd matches a
+    regex against its index of tag values: the values come from each source's row per
+    value (the ``distinct`` pick), so the rows fetched are those of the matching series
+    alone, not every row for SQL to test. Matched with RE2 (pyarrow), the syntax of Go's
+    regexp that influxd uses. None (SQL tests it) for a regex RE2 rejects, or one that
+    matches the empty text: rows without the tag match it too."""
+
+    def resolve(tag: str, pattern: str) -> set[str] | None:
+        try:
+            if pc.match_substring_regex(pa.array([""]), pattern)[0].as_py():
+                return None
+        except pa.ArrowInvalid:
+            return None
+        rows = fetch(TableNeed(table.name, {tag}, pick=Pick("distinct", (tag,))))
+        if tag not in rows.column_names:
+            return set()
+        texts = pa.array(sorted({v for v in rows.column(tag).to_pylist() if v is not None}))
+        hits = pc.match_substring_regex(texts, pattern).to_pylist()
+        return {v for v, hit in zip(texts.to_pylist(), hits, strict=True) if hit}
+
+    return resolve
 
 
 _LITERAL = re.compile(r"(?:[^\\.^$|?*+()\[\]{}]|\\[^a-zA-Z0-9])+")

@@ -17,7 +17,7 @@ import pyarrow as pa
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import Column
-from edge_query.influxql.direct import MOST_CELLS, selected, tag_equalities
+from edge_query.influxql.direct import MOST_CELLS, Resolve, selected, tag_equalities
 from edge_query.influxql.translate import TimeRange, quote_ident
 from edge_query.planner import TableNeed
 
@@ -46,6 +46,7 @@ def direct_raw(
     group: list[str],
     residual: ast.Expr | None,
     rng: TimeRange,
+    resolve: Resolve | None = None,
 ) -> DirectRaw | None:
     """The plan for a raw statement this module answers; None sends it to SQL."""
     if not cols or any(
@@ -55,7 +56,7 @@ def direct_raw(
         return None  # expressions, math, unknown names: SQL
     if any(c.name in group or c.name.startswith("__") for c in cols):
         return None  # a name the answer's own columns take
-    equal = tag_equalities(residual, table)
+    equal = tag_equalities(residual, table, resolve)
     if equal is None:
         return None
     need = TableNeed(table.name)

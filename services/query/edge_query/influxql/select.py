@@ -29,7 +29,7 @@ from edge_query.influxql.columns import (
     selector_time,
     union,
 )
-from edge_query.influxql.direct import Direct, direct
+from edge_query.influxql.direct import Direct, direct, regex_resolver
 from edge_query.influxql.direct_raw import DirectRaw, direct_raw
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
@@ -239,6 +239,7 @@ def _select_one(
     sql += f" ORDER BY {', '.join(order)}"
     result = None
     if fetch is not None and (interval is None or clock is None):
+        resolve = regex_resolver(fetch, table)
         plan: Direct | DirectRaw | None = (
             direct(
                 table,
@@ -248,9 +249,10 @@ def _select_one(
                 rng,
                 every if interval is not None else None,
                 offset if interval is not None else 0,
+                resolve,
             )
             if aggregate
-            else direct_raw(table, cols, group, residual, rng)
+            else direct_raw(table, cols, group, residual, rng, resolve)
         )
         if plan is not None:
             rows = fetch(plan.need)
