@@ -300,18 +300,26 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     if size > 4 * len(t) + _DENSE_SLACK:
         gid, size = _renumber(gid)
     fields = {c.field for c in d.cols if c.field}
+    # fields whose answer depends on how values order (SQL orders NaN above every number;
+    # numpy's min/max do not): sum, mean and count treat NaN alike in both
+    ordered = {c.field for c in d.cols if c.func not in ("count", "sum", "mean")}
     # per field: its values and the rows that hold one (a mask, or a view of all rows)
     values: dict[str, tuple[np.ndarray, np.ndarray | slice]] = {}
     for f in fields:
         v, ok = _values(data.column(f))
         v = v[rows]
         held_by: np.ndarray | slice = slice(None) if ok is None else ok[rows]
-        if v.dtype.kind == "f" and np.isnan(v[held_by]).any():
-            return None  # SQL orders NaN above every number; numpy's min/max do not
+        if f in ordered and v.dtype.kind == "f" and np.isnan(v[held_by]).any():
+            return None
         values[f] = (v, held_by)
-    held = np.zeros(size, dtype=bool)  # a group exists where some aggregated field is set
-    for _, held_by in values.values():
-        held[gid[held_by]] = True
+    # rows per group, counted once for every field set in every row (count(*) of ten)
+    every_n = np.bincount(gid, minlength=size)
+    if any(isinstance(h, slice) for _, h in values.values()):
+        held = every_n > 0  # a group exists where some aggregated field is set
+    else:
+        held = np.zeros(size, dtype=bool)
+        for _, held_by in values.values():
+            held[gid[held_by]] = True
     groups = np.flatnonzero(held)
     # a row of each group (any: they share its tags and interval), for its tags and time
     a_row = np.zeros(size, dtype=np.int64)
@@ -329,7 +337,8 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     cols: dict[str, pa.Array] = {}
     for c in d.cols:
         v, held_by = values[c.field or ""]
-        arr, has, when = _reduce(c.func or "", v[held_by], gid[held_by], t[held_by], size)
+        n = every_n if isinstance(held_by, slice) else np.bincount(gid[held_by], minlength=size)
+        arr, has, when = _reduce(c.func or "", v[held_by], gid[held_by], t[held_by], n)
         kind = d.table.columns[c.field or ""]
         cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=~has[groups])
         picked_time = when
@@ -359,11 +368,12 @@ def _type(func: str, kind: ColumnType) -> pa.DataType:
 
 
 def _reduce(
-    func: str, x: np.ndarray, gid: np.ndarray, t: np.ndarray, size: int
+    func: str, x: np.ndarray, gid: np.ndarray, t: np.ndarray, n: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Of the values ``x`` (one per row holding one, of group ``gid``, at time ``t``):
-    (value per group, whether it has one, the time of the point a selector picked)."""
-    n = np.bincount(gid, minlength=size)
+    """Of the values ``x`` (one per row holding one, of group ``gid``, at time ``t``; ``n``
+    of them in each group): (value per group, whether it has one, the time of the point a
+    selector picked)."""
+    size = len(n)
     has = n > 0
     if func == "count":
         return n.astype(np.int64), np.ones(size, dtype=bool), None
