@@ -58,6 +58,10 @@ def test_show_answers_from_buffer_and_parquet_alike(edge: EdgeServer) -> None:
     )
     assert _show(edge, "SHOW SERIES FROM cpu") == [[k] for k in expected]
     assert _show(edge, "SHOW SERIES WHERE host = 'h1'") == [["cpu,dc=d1,host=h1"], ["mem,host=h1"]]
+    assert _show(edge, "SHOW TAG VALUES WITH KEY = dc WHERE host =~ /[79]/") == [["dc", "d0"]]
+    assert _show(edge, "SHOW SERIES FROM cpu WHERE host =~ /^h[0-2]$/ AND dc =~ /1/") == [
+        ["cpu,dc=d1,host=h1"]
+    ]
     assert _show(edge, "SHOW SERIES CARDINALITY FROM cpu") == [[8]]
     assert _show(edge, "SHOW MEASUREMENTS WHERE host = 'h3'") == [["cpu"]]
     assert _show(edge, "SHOW MEASUREMENTS WHERE host =~ /^(h1|h9)$/") == [["cpu"], ["mem"]]

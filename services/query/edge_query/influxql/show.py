@@ -12,7 +12,7 @@ from edge_common.errors import DatabaseNotFound, QueryError
 from edge_common.picks import Pick
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.direct import tag_equalities
+from edge_query.influxql.direct import regex_resolver, tag_equalities
 from edge_query.influxql.translate import quote_ident, split_condition, where_sql
 from edge_query.planner import TableNeed, TablePick
 
@@ -167,7 +167,7 @@ def run_show(
         out = []
         for t in tables:
             pairs: list[list[str]] = []
-            allowed = _tag_condition(stmt, t, now_ns)
+            allowed = _tag_condition(stmt, t, now_ns, fetch, dbname)
             series = None  # a row per series, when a WHERE on tags asks for them
             for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
                 if allowed == {}:
@@ -203,14 +203,15 @@ def run_show(
 
 
 def _tag_condition(
-    stmt: ast.ShowStatement, table: TableSchema, now_ns: int
+    stmt: ast.ShowStatement, table: TableSchema, now_ns: int, fetch: Fetch, db: str
 ) -> dict[str, set[str]] | None:
-    """The values a WHERE of tag equalities (``direct.tag_equalities``'s forms) allows each
-    tag of ``table``, {} without WHERE; None when it holds anything else (SQL answers)."""
+    """The values a WHERE of tag equalities and regexes on tags (``direct.tag_equalities``'s
+    forms) allows each tag of ``table``, {} without WHERE; None when it holds anything else
+    (SQL answers)."""
     residual, rng = split_condition(stmt.condition, now_ns)
     if rng.bounded_below or rng.bounded_above:
         return None
-    return tag_equalities(residual, table)
+    return tag_equalities(residual, table, regex_resolver(lambda need: fetch(db, need), table))
 
 
 def _series_rows(
@@ -229,7 +230,7 @@ def _has_rows(
     where = _where(stmt, t, now_ns)
     if where is None:
         return True
-    allowed = _tag_condition(stmt, t, now_ns) if t.tag_names else None
+    allowed = _tag_condition(stmt, t, now_ns, fetch, db) if t.tag_names else None
     if allowed is not None:
         return _series_rows(fetch, db, t, allowed).num_rows > 0
     rows = run_sql(db, f"SELECT 1 AS x FROM {quote_ident(t.name)} WHERE {where} LIMIT 1")
@@ -242,7 +243,7 @@ def _series_keys(
     tags = sorted(t.tag_names)
     if not tags:
         return [_escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
-    allowed = _tag_condition(stmt, t, now_ns)
+    allowed = _tag_condition(stmt, t, now_ns, fetch, db)
     if allowed is not None:
         rows = _series_rows(fetch, db, t, allowed)
     else:
