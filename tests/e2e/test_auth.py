@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 from influxdb import InfluxDBClient as V1Client
 from influxdb_client import InfluxDBClient as V2Client
 from influxdb_client.client.exceptions import InfluxDBError
@@ -21,6 +20,7 @@ from bench.edge import EdgeServer, run_edge
 from edge_common.auth import hash_token, new_token
 from edge_common.settings import Settings
 from edge_gateway.app import create_app
+from tests.routes import api_routes
 
 ADMIN = new_token()
 
@@ -82,18 +82,9 @@ def make_token(edge: EdgeServer, name: str, *perms: str, expiry: int | None = No
         return token
 
 
-def _api_routes(routes: list[object]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
-        if inner is not None:
-            yield from _api_routes(list(inner.routes))
-
-
 def test_every_route_is_in_the_table() -> None:
     app = create_app(Settings())
-    found = {(m, r.path) for r in _api_routes(list(app.routes)) for m in r.methods}
+    found = {(m, r.path) for r in api_routes(list(app.routes)) for m in r.methods}
     assert found, "no routes found: the app's route tree changed shape"
     assert found == set(ROUTES), "a route was added: give it a row in ROUTES"
 

@@ -4,28 +4,17 @@ e2e tests, test_auth's table of every route among them, go through them on a rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
-
-from fastapi.routing import APIRoute
 
 from edge_common.settings import Settings
 from edge_gateway.app import create_app
 from edge_gateway.hot import _ROUTES, HotRoutes
-
-
-def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
-        if inner is not None:
-            yield from _api_routes(list(inner.routes))
+from tests.routes import api_routes
 
 
 def test_each_hot_route_is_the_function_fastapi_calls() -> None:
     app = create_app(Settings())
-    endpoints = {(m, r.path): r.endpoint for r in _api_routes(list(app.routes)) for m in r.methods}
+    endpoints = {(m, r.path): r.endpoint for r in api_routes(list(app.routes)) for m in r.methods}
     for key, route in _ROUTES.items():
         assert endpoints.get(key) is route, f"{key} is not routed to {route.__name__} by FastAPI"
 

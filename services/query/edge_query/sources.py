@@ -101,6 +101,20 @@ class ParquetSource:
                 total -= p.stat().st_size
                 p.unlink(missing_ok=True)
 
+    def _kept(self, memo: tuple[Any, ...]) -> pa.Table | None:
+        """Picks kept for ``memo``, the newest to leave last."""
+        with self._lock:
+            found = self._picks.get(memo)
+            if found is not None:
+                self._picks.move_to_end(memo)
+            return found
+
+    def _keep(self, memo: tuple[Any, ...], rows: pa.Table) -> None:
+        with self._lock:
+            self._picks[memo] = rows
+            while len(self._picks) > _PICKS_KEPT:
+                self._picks.popitem(last=False)
+
     def read_picked(
         self,
         files: list[tuple[str, Interval]],
@@ -127,11 +141,9 @@ class ParquetSource:
             _frozen(values),
             _frozen(compare),
         )
-        with self._lock:
-            found = self._picks.get(memo)
-            if found is not None:
-                self._picks.move_to_end(memo)
-                return found
+        found = self._kept(memo)
+        if found is not None:
+            return found
         wider = pa.schema([*target, *(table.arrow_schema(table.tag_names))])
         wider = pa.schema(list({f.name: f for f in wider}.values()))
         parts = [
@@ -140,10 +152,7 @@ class ParquetSource:
         joined = pa.concat_tables(parts).unify_dictionaries().combine_chunks()
         picked = picked_rows(joined, table.tag_names, pick, self._hasher)
         result = picked.select(target.names).combine_chunks()
-        with self._lock:
-            self._picks[memo] = result
-            while len(self._picks) > _PICKS_KEPT:
-                self._picks.popitem(last=False)
+        self._keep(memo, result)
         return result
 
     def read(
@@ -169,20 +178,15 @@ class ParquetSource:
         if pick is not None and table is not None:
             bounds = (None, None) if whole else (lo, hi)
             memo = (key, pick, tuple(target.names), bounds, _frozen(values), _frozen(compare))
-            with self._lock:
-                found = self._picks.get(memo)
-                if found is not None:
-                    self._picks.move_to_end(memo)
-                    return found
+            found = self._kept(memo)
+            if found is not None:
+                return found
             wider = pa.schema([*target, *(table.arrow_schema(table.tag_names))])
             wider = pa.schema(list({f.name: f for f in wider}.values()))
             rows = self.read(key, wider, lo, hi, values, compare)
             picked = picked_rows(rows, table.tag_names, pick, self._hasher)
             result = picked.select(target.names).combine_chunks()
-            with self._lock:
-                self._picks[memo] = result
-                while len(self._picks) > _PICKS_KEPT:
-                    self._picks.popitem(last=False)
+            self._keep(memo, result)
             return result
         wanted = {*target.names, *(values or {}), *(c[0] for c in compare or ()), TIME_COLUMN}
         batch = self.columns.batch(key, lambda: self._local(key), sorted(wanted))

@@ -181,39 +181,12 @@ def _div(a: float, b: float) -> float:
     return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
-def _go_pow(x: float, n: int) -> float:
-    """``x ** n`` for an integer ``n >= 1`` as Go's math.Pow computes it: by repeated
-    squaring of the mantissa, which can differ from C's pow in the last bits (and the
-    optimizer then takes another path)."""
-    if x == 1.0 or n == 0:
-        return 1.0
-    if n == 1:
-        return x
-    if x == 0.0:
-        return 0.0
-    a1, ae = 1.0, 0
-    x1, xe = math.frexp(x)
-    i = n
-    while i != 0:
-        if xe < -(1 << 12) or xe > (1 << 12):
-            ae += xe
-            break
-        if i & 1:
-            a1 *= x1
-            ae += xe
-        x1 *= x1
-        xe <<= 1
-        if x1 < 0.5:
-            x1 += x1
-            xe -= 1
-        i >>= 1
-    return math.ldexp(a1, ae)
-
-
 def _go_pows(x: float, count: int) -> list[float]:
-    """``[_go_pow(x, t) for t in 1..count]``, the squarings of the mantissa made once for
-    all: each power multiplies the same factors in the same order, so the bits are the
-    same (a forecast asked for every power up to its length: half of holt_winters' time)."""
+    """``[x ** t for t in 1..count]`` as Go's math.Pow computes them: by repeated squaring
+    of the mantissa, which can differ from C's pow in the last bits (and the optimizer then
+    takes another path). The squarings are made once for all powers: each multiplies the
+    same factors in the same order as Go's loop for its exponent, so the bits are the same
+    (one power at a time was half of holt_winters' time)."""
     if count <= 0:
         return []
     if x == 1.0:
