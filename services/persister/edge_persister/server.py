@@ -220,10 +220,7 @@ class Persister:
         except Exception as err:  # keep serving; report the failure to the caller
             log.exception("persister: %s failed", header.get("op"))
             reply, out = error_header(EdgeError(f"persister error: {err}")), []
-        for k in ("call", "id", "seq"):
-            if k in header:
-                reply[k] = header[k]
-        sock.send_multipart([identity, *pack(reply, *out)], copy=False)
+        _answer(sock, identity, header, reply, *out)
 
     def _flush(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
         """Persist everything buffered now; answer once files and manifest are durable."""
@@ -234,10 +231,7 @@ class Persister:
                 "snapshot_seq": None if manifest is None else manifest.seq,
                 "files": [] if manifest is None else [asdict(f) for f in manifest.files],
             }
-            for k in ("call", "id"):
-                if k in header:
-                    reply[k] = header[k]
-            sock.send_multipart([identity, *pack(reply)])
+            _answer(sock, identity, header, reply)
 
         self.persistence.request_flush(answer)
 
@@ -257,10 +251,7 @@ class Persister:
                 reply = {"ok": True, **work()}
             except EdgeError as err:
                 reply = error_header(err)
-            for k in ("call", "id"):
-                if k in header:
-                    reply[k] = header[k]
-            sock.send_multipart([identity, *pack(reply)])
+            _answer(sock, identity, header, reply)
 
         self.persistence.request_flush(answer)
 
@@ -282,10 +273,7 @@ class Persister:
         queries go on meanwhile (rewriting many files takes seconds)."""
 
         def reply(body: dict[str, Any]) -> None:
-            for k in ("call", "id"):
-                if k in header:
-                    body[k] = header[k]
-            sock.send_multipart([identity, *pack(body)])
+            _answer(sock, identity, header, body)
 
         def flushed(_: SnapshotManifest | None) -> None:
             try:
@@ -510,3 +498,13 @@ class Persister:
             "catalog_version": self.catalog.catalog.version,
             "boot": self.boot_id,
         }, frames
+
+
+def _answer(
+    sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any], reply: dict[str, Any], *out: Any
+) -> None:
+    """Send ``reply`` to the caller of ``header``, carrying the keys it matches answers by."""
+    for k in ("call", "id", "seq"):
+        if k in header:
+            reply[k] = header[k]
+    sock.send_multipart([identity, *pack(reply, *out)], copy=False)

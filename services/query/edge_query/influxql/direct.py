@@ -42,7 +42,9 @@ __all__ = [
     "regex_resolver",
     "selected",
     "tag_equalities",
+    "tag_values",
     "text_codes",
+    "texts_in",
 ]
 
 _FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
@@ -72,8 +74,8 @@ class Direct:
 
     def run(self, data: pa.Table) -> pa.Table | None:
         """The SQL's answer over ``data``; None when SQL should answer over these rows
-        instead: many of them (DataFusion's two threads then beat one numpy thread: ~1.4x
-        on 432,000 rows by 1,200 groups) or NaN among the values."""
+        instead: more than ``MOST_CELLS`` values, or NaN where the answer depends on how
+        values order (min, max, spread, first, last)."""
         if data.num_rows * (1 + len({c.field for c in self.cols})) > MOST_CELLS:
             return None
         return _aggregate(self, data)
@@ -186,14 +188,24 @@ def regex_resolver(fetch: Callable[[TableNeed], pa.Table], table: TableSchema) -
                 return None
         except pa.ArrowInvalid:
             return None
-        rows = fetch(TableNeed(table.name, {tag}, pick=Pick("distinct", (tag,))))
-        if tag not in rows.column_names:
-            return set()
-        texts = pa.array(sorted({v for v in rows.column(tag).to_pylist() if v is not None}))
-        hits = pc.match_substring_regex(texts, pattern).to_pylist()
-        return {v for v, hit in zip(texts.to_pylist(), hits, strict=True) if hit}
+        values = tag_values(fetch, table.name, tag)
+        hits = pc.match_substring_regex(pa.array(values, pa.string()), pattern).to_pylist()
+        return {v for v, hit in zip(values, hits, strict=True) if hit}
 
     return resolve
+
+
+def tag_values(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> list[str]:
+    """Every value ``tag`` takes in ``table`` over all time, sorted as SQL sorts text: each
+    source hands over one row per value it holds (the ``distinct`` pick)."""
+    return texts_in(fetch(TableNeed(table, {tag}, pick=Pick("distinct", (tag,)))), tag)
+
+
+def texts_in(rows: pa.Table, column: str) -> list[str]:
+    """The distinct texts of ``column`` in ``rows`` (none where it is absent), sorted."""
+    if column not in rows.column_names:
+        return []
+    return sorted({v for v in rows.column(column).to_pylist() if v is not None})
 
 
 _LITERAL = re.compile(r"(?:[^\\.^$|?*+()\[\]{}]|\\[^a-zA-Z0-9])+")

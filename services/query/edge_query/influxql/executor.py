@@ -241,7 +241,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             stmt,
             ctx.catalog(True),
             database,
-            lambda db, sql, pick=None: ctx.run_sql(db, sql, None, pick),
+            lambda db, sql: ctx.run_sql(db, sql, None, None),
             ctx.fetch,
             ctx.now_ns,
             ctx.sees,
