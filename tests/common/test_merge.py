@@ -3,9 +3,10 @@ from __future__ import annotations
 import itertools
 import random
 
+import pyarrow as pa
 import pytest
 
-from edge_common.merge import overlaps
+from edge_common.merge import compact, overlaps
 
 Span = tuple[int, int] | None
 
@@ -46,3 +47,18 @@ def test_overlaps_agrees_with_every_pair_of_ranges() -> None:
         assert {t for lo, hi in found for t in range(lo, hi + 1)} == _covered_twice(ranges)
         # as few stretches as can be: in order, neither overlapping nor touching
         assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(found)), found
+
+
+def test_compact_keeps_the_rows_texts_and_drops_the_dictionary_they_do_not_use() -> None:
+    hosts = pa.array([f"host_{i}" for i in range(10_000)])
+    codes = pa.array([7, None, 9_999, 7, 3], pa.int32())
+    tag = pa.DictionaryArray.from_arrays(codes, hosts)
+    small = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0, 1, 0], pa.int32()), ["a", "b"])
+    batch = pa.record_batch({"host": tag, "dc": small, "v": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    out = compact(batch)
+    assert out.schema == batch.schema
+    assert out.to_pylist() == batch.to_pylist()
+    assert len(out.column(0).dictionary) == 3  # host_7, host_9999, host_3
+    assert out.column(1) is batch.column(1) or out.column(1).equals(batch.column(1))
+    # a dictionary no larger than the rows is left as it is (nothing to gain)
+    assert compact(out) is out

@@ -279,6 +279,24 @@ def test_read_keeps_only_allowed_tag_values() -> None:
     assert buf.read(schema, None, 0, 10, values={"host": []}) == []
 
 
+def test_few_rows_of_many_chunks_come_as_one_batch_with_the_texts_they_hold() -> None:
+    schema = _schema(host=TAG, zone=TAG, v=F)
+    buf = TableBuffer()
+    for chunk in range(12):  # each chunk: 500 hosts, its own dictionary; zone set in some
+        rows = [{"time": chunk * 1000 + h, "host": f"h{h}", "v": float(h)} for h in range(500)]
+        rows[7]["zone"] = f"z{chunk % 2}" if chunk % 3 else None
+        buf.append(_batch(schema, rows))
+    batches = buf.read(schema, None, 0, 7_000, values={"host": ["h7", "h9"]})
+    assert len(batches) == 1
+    for name in ("host", "zone"):
+        assert len(batches[0].column(name).dictionary) <= 2
+    assert _rows(batches) == [
+        {"time": c * 1000 + h, "host": f"h{h}", "zone": z, "v": float(h)}
+        for c in range(7)
+        for h, z in ((7, f"z{c % 2}" if c % 3 else None), (9, None))
+    ]
+
+
 def test_tag_values_time_and_comparisons_together_as_row_by_row() -> None:
     """Rows found by each chunk's index of a tag's values, cut by time and comparisons,
     are the rows a test of every row keeps, in the order they were written."""
@@ -372,6 +390,9 @@ def test_read_with_a_pick_hands_over_only_the_rows_it_can_pick() -> None:
     assert times() == [3, 9]
     assert times(min_ns=None, max_ns=5) == [2, 3]  # a range that cuts the buffer: afresh
     assert times(values={"host": ["b"]}) == [9]
+    assert times(values={"host": ["b"]}) == [9]  # the picks' chunk (and its index) kept
+    assert times(min_ns=None, max_ns=5, values={"host": ["b"]}) == [2]  # afresh, one host's
+    assert times(min_ns=None, max_ns=5, values={"host": ["a", "z"]}) == [3]
     buf.append(_batch(schema, [{"time": 3, "host": "a", "n": 5}]))  # a repeat: merged first
     assert _rows(buf.read(schema, ["time", "v", "n"], pick=last)) == [
         {"time": 3, "v": 3.0, "n": 5},

@@ -14,9 +14,10 @@ import pytest
 
 import edge_query.influxql.direct as direct_module
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
-from edge_query.influxql.direct import _literal_alternatives
+from edge_query.influxql.direct import _literal_alternatives, text_codes
 from edge_query.influxql.parser import parse
 from edge_query.influxql.select import run_select
+from edge_query.influxql.subquery import rows_needed
 from edge_query.planner import TableNeed, TablePick, new_context
 
 S = 10**9
@@ -97,7 +98,7 @@ def _answers(q: str, data: pa.Table) -> tuple[Any, Any, int]:
             pc.less_equal(t, need.max_ns if need.max_ns is not None else 2**62),
         )
         for tag, allowed in need.values.items():
-            col = pc.cast(out.column(tag), pa.string())
+            col = pc.cast(data.column(tag), pa.string())  # columns fetched or not
             keep = pc.and_(
                 keep, pc.fill_null(pc.is_in(col, pa.array(sorted(allowed), pa.string())), False)
             )
@@ -246,6 +247,8 @@ def test_a_regex_on_a_tag_is_resolved_to_its_values(q: str, seed: int) -> None:
         f"SELECT mean(f), sum(f), count(f) FROM cpu WHERE {RANGE} GROUP BY time(10m), host",
         f"SELECT count(f), count(i) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
         f"SELECT max(f), mean(f) FROM cpu WHERE {RANGE} GROUP BY time(10m)",  # SQL orders NaN
+        # SQL answers over rows fetched without the host column (the condition fixes it)
+        f"SELECT max(f) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(10m)",
     ],
 )
 def test_nan_values_aggregate_as_sql_does(q: str, with_nulls: bool) -> None:
@@ -357,3 +360,33 @@ def test_many_rows_are_answered_by_sql_over_the_rows_fetched(
 )
 def test_regexes_that_name_whole_texts(pattern: str, texts: set[str] | None) -> None:
     assert _literal_alternatives(pattern) == texts
+
+
+def test_text_codes_rank_only_the_texts_a_large_dictionary_s_rows_use() -> None:
+    hosts = [f"h{i:05d}" for i in range(20_000)]
+    rng = np.random.default_rng(3)
+    picks = rng.integers(0, len(hosts), 50)
+    idx = pa.array(picks.astype(np.int32), mask=rng.random(50) < 0.2)
+    col = pa.chunked_array([pa.DictionaryArray.from_arrays(idx, pa.array(hosts[::-1]))])
+    codes, names = text_codes(col)
+    texts = col.to_pylist()
+    assert names[-1] is None and names[:-1] == sorted({t for t in texts if t is not None})
+    assert [names[c] for c in codes] == texts
+
+
+def test_an_inner_answer_is_fetched_as_a_stored_table_would_be() -> None:
+    inner = pa.table(
+        {
+            "time": pa.array([1, 2, 3, 4], pa.timestamp("ns")),
+            "region": ["eu", "us", "eu", None],
+            "host": pa.array(["a", "b", "c", "d"]).dictionary_encode(),
+            "n": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    need = TableNeed("cpu")
+    need.widen(["time", "n"], 2, 4, {"region": {"eu"}})
+    got = rows_needed(inner, need)
+    assert got.column_names == ["time", "n"] and got.column("n").to_pylist() == [3.0]
+    need = TableNeed("cpu")
+    need.widen(["n"], None, None, {"zone": {"x"}})  # a tag the answer does not have
+    assert rows_needed(inner, need).num_rows == 0

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from edge_common.schema import TIME_COLUMN, TableSchema
 
 __all__ = [
+    "compact",
     "compare_mask",
     "conform",
     "merge_latest",
@@ -40,6 +41,25 @@ def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
         i = batch.schema.get_field_index(f.name)
         arrays.append(pa.nulls(batch.num_rows, f.type) if i < 0 else batch.column(i))
     return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def compact(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with each tag column whose dictionary is far larger than its rows encoded
+    again with the texts those rows hold. A chunk's or a file's dictionary holds every
+    value of the tag; the rows a query keeps of it (one host's hour of 50,000 hosts) still
+    pointed into all of them, and each step after (moving the frame, joining sources'
+    dictionaries, ranking the texts) paid for every entry: 44 ms where 1 was due."""
+    arrays = None
+    for i, f in enumerate(batch.schema):
+        if not pa.types.is_dictionary(f.type):
+            continue
+        column = batch.column(i)
+        if len(column.dictionary) <= 2 * len(column) + 256:
+            continue
+        if arrays is None:
+            arrays = list(batch.columns)
+        arrays[i] = column.dictionary_decode().dictionary_encode().cast(f.type)
+    return batch if arrays is None else pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
 def merge_latest(table: pa.Table, schema: TableSchema) -> pa.Table:

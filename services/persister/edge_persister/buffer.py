@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from edge_common.merge import compare_mask, conform, merge_latest, time_mask, within
+from edge_common.merge import compact, compare_mask, conform, merge_latest, time_mask, within
 from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
 from edge_persister.keyindex import KeyIndex
@@ -27,6 +27,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SMALL_CHUNK = 16_384  # rows: a chunk smaller is joined with the next ones
 _SMALL_CHUNKS = 16  # ... once there are this many small chunks in a row
 _JOINED_ROWS = 65_536  # ... or they hold this many rows
+_GATHERED_ROWS = 16_384  # rows read from several chunks: up to this many, sent as one batch
 
 
 @dataclass(slots=True)
@@ -95,8 +96,9 @@ class TableBuffer:
         self.frozen_bytes = 0
         self._keys = KeyIndex()
         self._hasher = SeriesHasher()
-        # (kind, fields, frozen) → (chunks covered, the rows picked of them)
-        self._picks: dict[tuple[str, tuple[str, ...], bool], tuple[int, pa.Table]] = {}
+        # (kind, fields, frozen) → (chunks covered, the rows picked of them, those rows as a
+        # chunk once asked for: its tag indexes serve the next query too)
+        self._picks: dict[tuple[str, tuple[str, ...], bool], _Picked] = {}
         self.has_repeats = False
         self.num_rows = 0
         self.nbytes = 0
@@ -165,9 +167,9 @@ class TableBuffer:
         ]
         # picks cover the first chunks: those joined are picked again with the rows picked
         # of them so far (the picks of a union are the picks of the parts' picks and rows)
-        for key, (covered, picked) in self._picks.items():
+        for key, (covered, picked, _) in self._picks.items():
             if covered > start:
-                self._picks[key] = (start, picked)
+                self._picks[key] = (start, picked, None)
 
     def _row_keys(self, batch: pa.RecordBatch, times: np.ndarray) -> np.ndarray:
         """A 64-bit hash of (tag set, time) per row; equal identities give equal keys."""
@@ -198,7 +200,7 @@ class TableBuffer:
         target = schema.arrow_schema(names)
         chunks = self.frozen if frozen else self.chunks
         if pick is not None and chunks:
-            chunks = [self._picked(schema, pick, frozen, min_ns, max_ns)]
+            chunks = [self._picked(schema, pick, frozen, min_ns, max_ns, values)]
         out: list[pa.RecordBatch] = []
         for chunk in chunks:
             if (min_ns is not None and chunk.max_ns < min_ns) or (
@@ -232,40 +234,53 @@ class TableBuffer:
                 batch = batch.filter(mask)
             if batch.num_rows:
                 out.append(batch)
-        return out
+        if len(out) > 1 and sum(b.num_rows for b in out) <= _GATHERED_ROWS:
+            return [_gathered(out, target)]
+        return [compact(b) for b in out]
 
     def _picked(
-        self, schema: TableSchema, pick: Pick, frozen: bool, lo: int | None, hi: int | None
+        self,
+        schema: TableSchema,
+        pick: Pick,
+        frozen: bool,
+        lo: int | None,
+        hi: int | None,
+        values: dict[str, list[str]] | None,
     ) -> _Chunk:
         """The rows ``pick`` keeps of the chunks, as one chunk. Over every chunk, the answer
         is kept and brought up to date with the chunks appended since; a time range that
-        cuts the buffer is picked from afresh."""
+        cuts the buffer is picked from afresh, of the rows with ``values`` alone (a series'
+        rows share its tags: its picks are among them)."""
         chunks = self.frozen if frozen else self.chunks
         first, last = self.time_range(frozen) or (0, 0)
         full = schema.arrow_schema()
         tags = schema.tag_names
         if (lo is not None and lo > first) or (hi is not None and hi < last):
-            parts = [
-                conform(c.batch, full).filter(time_mask(c.batch.column(TIME_COLUMN), lo, hi))
-                for c in chunks
-                if not ((lo is not None and c.max_ns < lo) or (hi is not None and c.min_ns > hi))
-            ]
-            rows = _pick_each(parts, full, tags, pick, self._hasher)
-        else:
-            key = (pick.kind, pick.fields, frozen)
-            # chunks are only appended (or the newest joined: covered counts then drop to
-            # before them) until the list is replaced (which forgets the picks)
-            held = self._picks.get(key)
-            if held is None or held[1].schema != full:  # none yet, or columns added since
-                held = (0, empty_table(full))
-            covered, rows = held
-            if covered < len(chunks):
-                new = [conform(c.batch, full) for c in chunks[covered:]]
-                rows = _pick_each([*rows.to_batches(), *new], full, tags, pick, self._hasher)
-                self._picks[key] = (len(chunks), rows)
-        batches = rows.combine_chunks().to_batches()
-        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=full)
-        return _Chunk(batch, first, last, 0.0)
+            parts = []
+            for c in chunks:
+                if (lo is not None and c.max_ns < lo) or (hi is not None and c.min_ns > hi):
+                    continue
+                rows = np.arange(c.batch.num_rows)
+                for tag, allowed in (values or {}).items():
+                    rows = np.intersect1d(rows, c.rows_with(tag, allowed))
+                rows = rows[within(c.times()[rows], lo, hi)]
+                parts.append(conform(c.batch.take(pa.array(rows)), full))
+            return _as_chunk(_pick_each(parts, full, tags, pick, self._hasher), first, last)
+        key = (pick.kind, pick.fields, frozen)
+        # chunks are only appended (or the newest joined: covered counts then drop to before
+        # them) until the list is replaced (which forgets the picks)
+        held = self._picks.get(key)
+        if held is None or held[1].schema != full:  # none yet, or columns added since
+            held = (0, empty_table(full), None)
+        covered, picked, chunk = held
+        if covered < len(chunks):
+            new = [conform(c.batch, full) for c in chunks[covered:]]
+            picked = _pick_each([*picked.to_batches(), *new], full, tags, pick, self._hasher)
+            chunk = None
+        if chunk is None:
+            chunk = _as_chunk(picked, first, last)
+            self._picks[key] = (len(chunks), picked, chunk)
+        return chunk
 
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
         chunks = self.frozen if frozen else self.chunks
@@ -306,6 +321,40 @@ class TableBuffer:
         self.has_repeats = False
         for batch in merged.combine_chunks().to_batches(max_chunksize=65536):
             self.append(batch, appended=oldest)
+
+
+def _gathered(parts: list[pa.RecordBatch], target: pa.Schema) -> pa.RecordBatch:
+    """Few rows read from several chunks as one batch, each tag encoded once with the
+    texts they hold. Each chunk's dictionary holds every value of the tag; one host's hour
+    of 50,000 came from 12 chunks, and each part cost ~60 µs again on the way out and in."""
+    plain = pa.schema(
+        [pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in target]
+    )
+    decoded = [
+        pa.RecordBatch.from_arrays(
+            [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in b.columns],
+            schema=plain,
+        )
+        for b in parts
+    ]
+    joined = pa.Table.from_batches(decoded, plain).combine_chunks()
+    arrays = [
+        c.chunk(0).dictionary_encode().cast(f.type)
+        if pa.types.is_dictionary(f.type)
+        else c.chunk(0)
+        for c, f in zip(joined.columns, target, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+# the picks of a buffer: (chunks covered, the rows picked of them, as a chunk once read)
+_Picked = tuple[int, pa.Table, "_Chunk | None"]
+
+
+def _as_chunk(rows: pa.Table, first: int, last: int) -> _Chunk:
+    batches = rows.combine_chunks().to_batches()
+    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=rows.schema)
+    return _Chunk(batch, first, last, 0.0)
 
 
 def _pick_each(

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from edge_common.merge import (
+    compact,
     compare_mask,
     conform,
     merge_latest,
@@ -201,7 +202,7 @@ class ParquetSource:
         if compare and (m := compare_mask(batch, compare)) is not None:
             masks.append(m)
         if masks:
-            batch = batch.filter(functools.reduce(pc.and_, masks))
+            batch = compact(batch.filter(functools.reduce(pc.and_, masks)))
         return pa.Table.from_batches([conform(batch, target)], target)
 
 

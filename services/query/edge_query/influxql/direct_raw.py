@@ -39,6 +39,10 @@ class DirectRaw:
             return None
         return _points(self, data)
 
+    def sql_rows(self, data: pa.Table) -> pa.Table:
+        """``data`` for SQL to answer over (every column it names was fetched)."""
+        return data
+
 
 def direct_raw(
     table: TableSchema,

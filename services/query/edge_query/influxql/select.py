@@ -259,7 +259,7 @@ def _select_one(
             # else SQL answers, over the rows here (a table given is not fetched again)
             result = plan.run(rows)
             if result is None:
-                result = run_sql(sql, None, {table.name: rows})
+                result = run_sql(sql, None, {table.name: plan.sql_rows(rows)})
     if result is None:
         extra = None
         if aggregate and interval is not None and clock is not None:

@@ -13,15 +13,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from edge_common.errors import QueryError
+from edge_common.merge import within
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.select import Fetch
 from edge_query.influxql.translate import split_condition
+from edge_query.planner import TableNeed
 
-__all__ = ["as_table", "as_tables", "inner_statement", "run_with_subquery"]
+__all__ = ["as_table", "as_tables", "inner_statement", "rows_needed", "run_with_subquery"]
 
 Series = dict[str, Any]
 
@@ -136,5 +140,22 @@ def run_with_subquery(
         lambda sql, more=None, pick=None: run_sql(sql, {**extra, **(more or {})}),
         now_ns,
         go_floats,
-        lambda need: extra[need.name],
+        lambda need: rows_needed(extra[need.name], need),
     )
+
+
+def rows_needed(table: pa.Table, need: TableNeed) -> pa.Table:
+    """The rows of an inner statement's answer a direct path asks for, as a stored table's
+    fetch hands them over: in the time range, with the tag values, the columns named."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    if TIME_COLUMN in table.column_names:
+        t = np.asarray(pc.cast(table.column(TIME_COLUMN), pa.int64()))
+        keep &= within(t, need.min_ns, need.max_ns)
+    for tag, allowed in need.values.items():
+        held = pc.cast(table.column(tag), pa.string()) if tag in table.column_names else None
+        if held is None:
+            return table.slice(0, 0)
+        ok = pc.is_in(held, pa.array(sorted(allowed), pa.string()))
+        keep &= np.asarray(pc.fill_null(ok, False), dtype=bool)
+    names = table.column_names if need.columns is None else need.columns
+    return table.select([n for n in table.column_names if n in names]).filter(keep)
