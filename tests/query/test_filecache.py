@@ -57,3 +57,22 @@ def test_least_recently_used_columns_leave_first(tmp_path: Path) -> None:
     tiny = ColumnCache(10)
     assert tiny.batch("a", lambda: a, ["v"]).num_rows == 10_000
     assert tiny.used == 0
+
+
+def test_rows_of_tag_values_come_from_an_index_made_once_and_kept(tmp_path: Path) -> None:
+    path = _file(tmp_path, "a.parquet", 1000)
+    opened: list[str] = []
+
+    def local() -> Path:
+        opened.append("open")
+        return path
+
+    cache = ColumnCache(1 << 30)
+    rows = cache.rows_with("a", local, "host", ["h1", "h9"])
+    assert rows.tolist() == list(range(1, 1000, 3))
+    reads, used = len(opened), cache.used
+    assert cache.rows_with("a", local, "host", ["h2", "h0"]).tolist() == [
+        i for i in range(1000) if i % 3 != 1
+    ]
+    assert (len(opened), cache.used) == (reads, used)  # nothing read or made again
+    assert len(cache.rows_with("a", local, "zone", ["z"])) == 0  # a tag the file lacks

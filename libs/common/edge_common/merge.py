@@ -17,7 +17,6 @@ __all__ = [
     "merge_latest",
     "overlaps",
     "sort_for_storage",
-    "tag_mask",
     "time_mask",
     "within",
 ]
@@ -96,20 +95,6 @@ def within(ts: np.ndarray, min_ns: int | None, max_ns: int | None) -> np.ndarray
     if max_ns is not None:
         mask &= ts <= max_ns
     return mask
-
-
-def tag_mask(batch: pa.RecordBatch, tag: str, allowed: list[str]) -> pa.Array:
-    """Rows whose ``tag`` is one of ``allowed`` (a batch without the column: none)."""
-    index = batch.schema.get_field_index(tag)
-    if index < 0:
-        return pa.array(np.zeros(batch.num_rows, dtype=bool))
-    column = batch.column(index)
-    wanted = set(allowed)
-    if pa.types.is_dictionary(column.type):  # test each distinct value once
-        values = column.dictionary.to_pylist()
-        hit = np.array([v in wanted for v in values] + [False], dtype=bool)
-        return pa.array(hit[np.asarray(column.indices.fill_null(len(values)))])
-    return pc.fill_null(pc.is_in(column, value_set=pa.array(allowed, pa.string())), False)
 
 
 def compare_mask(batch: pa.RecordBatch, compare: list[tuple[str, str, object]]) -> pa.Array | None:

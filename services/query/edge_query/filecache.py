@@ -13,8 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from edge_common.tagindex import TagIndex
 
 __all__ = ["ColumnCache"]
 
@@ -25,7 +28,8 @@ class ColumnCache:
     def __init__(self, limit_bytes: int) -> None:
         self.limit = limit_bytes
         self.used = 0
-        self._columns: OrderedDict[tuple[str, str], pa.Array] = OrderedDict()
+        # (file, column) → the column; (file, column, "index") → its rows by value
+        self._columns: OrderedDict[tuple[str, ...], pa.Array | TagIndex] = OrderedDict()
         self._names: OrderedDict[str, list[str]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -40,6 +44,7 @@ class ColumnCache:
                 column = self._columns.get((key, c))
                 if column is not None:
                     self._columns.move_to_end((key, c))
+                    assert isinstance(column, pa.Array)
                     found[c] = column
         missing = [c for c in wanted if c not in found]
         if missing:
@@ -47,15 +52,33 @@ class ColumnCache:
             table = pq.read_table(path(), columns=missing).unify_dictionaries()
             read = {c: table.column(c).combine_chunks() for c in missing}
             found.update(read)
-            with self._lock:
-                for c, column in read.items():
-                    if (key, c) not in self._columns:
-                        self._columns[(key, c)] = column
-                        self.used += column.nbytes
-                while self.used > self.limit and self._columns:
-                    _, gone = self._columns.popitem(last=False)
-                    self.used -= gone.nbytes
+            for c, column in read.items():
+                self._keep((key, c), column)
         return pa.RecordBatch.from_arrays([found[c] for c in wanted], names=wanted)
+
+    def rows_with(
+        self, key: str, path: Callable[[], Path], tag: str, allowed: list[str]
+    ) -> np.ndarray:
+        """Positions of the rows of file ``key`` whose ``tag`` is one of ``allowed``, by an
+        index of the tag made on first use and kept with the columns."""
+        with self._lock:
+            index = self._columns.get((key, tag, "index"))
+            if index is not None:
+                self._columns.move_to_end((key, tag, "index"))
+        if not isinstance(index, TagIndex):
+            batch = self.batch(key, path, [tag])  # no columns, no rows: a file without it
+            index = TagIndex.of(batch.column(0) if batch.num_columns else None, batch.num_rows)
+            self._keep((key, tag, "index"), index)
+        return index.rows(allowed)
+
+    def _keep(self, what: tuple[str, ...], item: pa.Array | TagIndex) -> None:
+        with self._lock:
+            if what not in self._columns:
+                self._columns[what] = item
+                self.used += item.nbytes
+            while self.used > self.limit and self._columns:
+                _, gone = self._columns.popitem(last=False)
+                self.used -= gone.nbytes
 
     def _file_names(self, key: str, path: Callable[[], Path]) -> list[str]:
         with self._lock:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,7 +27,6 @@ from edge_common.merge import (
     conform,
     merge_latest,
     overlaps,
-    tag_mask,
     time_mask,
 )
 from edge_common.objectstore import FileObjectStore, ObjectStore
@@ -196,13 +196,21 @@ class ParquetSource:
             c[0] not in held for c in compare or ()
         ):
             return empty_table(target)  # null in every row of this file: nothing passes
-        masks = [tag_mask(batch, tag, list(allowed)) for tag, allowed in (values or {}).items()]
+        if values:  # the rows of these tag values, by each tag's index of the file
+            taken: np.ndarray | None = None
+            for tag, allowed in values.items():
+                these = self.columns.rows_with(key, lambda: self._local(key), tag, allowed)
+                taken = these if taken is None else np.intersect1d(taken, these)
+            batch = batch.take(pa.array(taken))
+        masks = []
         if (lo is not None or hi is not None) and not whole:
             masks.append(time_mask(batch.column(TIME_COLUMN), lo, hi))
         if compare and (m := compare_mask(batch, compare)) is not None:
             masks.append(m)
         if masks:
-            batch = compact(batch.filter(functools.reduce(pc.and_, masks)))
+            batch = batch.filter(functools.reduce(pc.and_, masks))
+        if values or masks:  # few rows may point into a large dictionary: only theirs
+            batch = compact(batch)
         return pa.Table.from_batches([conform(batch, target)], target)
 
 
