@@ -202,9 +202,8 @@ def regex_resolver(fetch: Callable[[TableNeed], pa.Table], table: TableSchema) -
                 return None
         except pa.ArrowInvalid:
             return None
-        values = tag_values(fetch, table.name, tag)
-        hits = pc.match_substring_regex(pa.array(values, pa.string()), pattern).to_pylist()
-        return {v for v, hit in zip(values, hits, strict=True) if hit}
+        values = _distinct(fetch(TableNeed(table.name, {tag}, pick=Pick("distinct", (tag,)))), tag)
+        return set(values.filter(pc.match_substring_regex(values, pattern)).to_pylist())
 
     return resolve
 
@@ -217,9 +216,17 @@ def tag_values(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> 
 
 def texts_in(rows: pa.Table, column: str) -> list[str]:
     """The distinct texts of ``column`` in ``rows`` (none where it is absent), sorted."""
+    texts: list[str] = _distinct(rows, column).to_pylist()
+    return texts
+
+
+def _distinct(rows: pa.Table, column: str) -> pa.Array:
+    """The distinct texts of ``column`` in ``rows``, sorted as SQL sorts text (by bytes), as
+    Arrow: each source's rows per value of 50,000 hosts made 78 ms of Python strings."""
     if column not in rows.column_names:
-        return []
-    return sorted({v for v in rows.column(column).to_pylist() if v is not None})
+        return pa.array([], pa.string())
+    texts = pc.unique(rows.column(column).cast(pa.string())).drop_null()
+    return texts.take(pc.sort_indices(texts))
 
 
 _LITERAL = re.compile(r"(?:[^\\.^$|?*+()\[\]{}]|\\[^a-zA-Z0-9])+")
