@@ -67,10 +67,12 @@ QUESTIONS: dict[str, str] = {
 }
 
 
-def _ask(base: str, q: str, repeats: int) -> tuple[float, Any]:
+def ask(base: str, q: str, repeats: int, db: str = "bench") -> tuple[float, Any]:
+    """The median latency (ms) of ``repeats`` asks of ``q`` on one connection (after one
+    more to warm up), and the parsed answer."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
-    path = "/query?" + urlencode({"db": "bench", "q": q})
+    path = "/query?" + urlencode({"db": db, "q": q})
     samples, body = [], b""
     try:
         for i in range(repeats + 1):  # the first is a warm-up
@@ -100,19 +102,21 @@ def agree(a: Any, b: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _loaded(batch: int, hosts: int, hours: float) -> Iterator[tuple[str, str]]:
-    bodies = tsbs.batches(batch, hosts=hosts, hours=hours)
+def loaded(bodies: list[bytes], db: str = "bench") -> Iterator[tuple[str, str]]:
+    """influxd and Edge, each sent every body (four connections), once both are idle:
+    their base URLs."""
     work = [(b, b.count(b"\n") + 1) for b in bodies]
+    batch = max(n for _, n in work)
     with contextlib.ExitStack() as stack:
         influxd = stack.enter_context(
             run_influxd(stack.enter_context(tempfile.TemporaryDirectory(prefix="dash-i-")))
         )
         d = stack.enter_context(tempfile.TemporaryDirectory(prefix="dash-e-"))
         edge = stack.enter_context(run_edge(Path(d) / "data")).url
-        create_database(influxd, "bench")
+        create_database(influxd, db)
         for name, url in (
-            ("influxd", f"{influxd}/write?db=bench&precision=ns"),
-            ("edge", f"{edge}/api/v2/write?bucket=bench&precision=ns"),
+            ("influxd", f"{influxd}/write?db={db}&precision=ns"),
+            ("edge", f"{edge}/api/v2/write?bucket={db}&precision=ns"),
         ):
             r = run_load(name, url, work, 4, 600)
             print(
@@ -131,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=12.0)
     p.add_argument("--repeats", type=int, default=10)
     a = p.parse_args(argv)
-    with _loaded(a.batch, a.hosts, a.hours) as (influxd, edge):
+    with loaded(tsbs.batches(a.batch, hosts=a.hosts, hours=a.hours)) as (influxd, edge):
         print(f"{'question':<46} {'influxd ms':>10} {'Edge ms':>8} {'ratio':>6}  same")
         for name, q in QUESTIONS.items():
-            theirs, their_answer = _ask(influxd, q, a.repeats)
-            ours, our_answer = _ask(edge, q, a.repeats)
+            theirs, their_answer = ask(influxd, q, a.repeats)
+            ours, our_answer = ask(edge, q, a.repeats)
             same = "yes" if agree(our_answer, their_answer) else "NO"
             print(f"{name:<46} {theirs:>10.2f} {ours:>8.2f} {theirs / ours:>5.1f}x  {same}")
     return 0
