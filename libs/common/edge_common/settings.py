@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         description="A snapshot starts when the oldest buffered row is this old (seconds).",
         validation_alias=_env("snapshot_max_age_s", "INFLUXDB3_SNAPSHOT_MAX_AGE_S"),
     )
+    compaction_max_rows: int = Field(
+        4_000_000,
+        ge=0,
+        description="Rows one compacted file may hold: the files of a finished day (else "
+        "hour) of a table are joined into one when no more (0 turns compaction off).",
+        validation_alias=_env("compaction_max_rows", "INFLUXDB3_COMPACTION_MAX_ROWS"),
+    )
     persist_events_bind: str | None = Field(
         None,
         description="ZeroMQ endpoint the persist-event PUB socket binds (e.g. "

@@ -118,6 +118,24 @@ class Persistence:
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="snapshot")
     )
+    reserved_seq: int = 0  # the last manifest number handed out (next_seq)
+
+    def next_seq(self) -> int:
+        """A manifest number no other manifest takes: work queued on the snapshot thread
+        (a compaction, then a deletion) is numbered before the index has counted the
+        manifests ahead of it."""
+        self.reserved_seq = max(self.reserved_seq, self.index.last_seq) + 1
+        return self.reserved_seq
+
+    @property
+    def idle(self) -> bool:
+        """No snapshot, flush or exclusive work running or waiting."""
+        return (
+            self.job is None
+            and self.exclusive is None
+            and not self.exclusive_queue
+            and not self.flush_requested
+        )
 
     def buffered_bytes(self, buffers: dict[tuple[str, str], TableBuffer]) -> int:
         return sum(b.nbytes + b.frozen_bytes for b in buffers.values())
@@ -160,7 +178,7 @@ class Persistence:
                 w(None)
             return
         job = SnapshotJob(
-            self.index.last_seq + 1,
+            self.next_seq(),
             self.settings.node_id,
             self.settings.persist_window_s * 1_000_000_000,
             tables,

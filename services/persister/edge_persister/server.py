@@ -34,6 +34,7 @@ from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
 from edge_persister.buffer import TableBuffer
 from edge_persister.catalog import CatalogOwner
+from edge_persister.compaction import Compactor, sweep
 from edge_persister.deletion import rewrite
 from edge_persister.events import MemoryPublisher, ZmqPublisher
 from edge_persister.persistence import FileIndex, Persistence
@@ -77,6 +78,7 @@ class Persister:
         for worker, upto in self.persistence.index.wal_upto.items():
             self.applied.setdefault(worker, _Applied()).upto = upto
         self.wal_root = settings.data_dir / "wal"
+        self.compactor = Compactor(self.store, settings.node_id, settings.compaction_max_rows)
         self.stopping = False
 
     # --- state -------------------------------------------------------------------------
@@ -143,6 +145,9 @@ class Persister:
     # --- serving -----------------------------------------------------------------------
     def run(self) -> int:
         self.endpoints.prepare()
+        swept = sweep(self.store, self.settings.node_id, self.persistence.index)
+        if swept:
+            log.info("deleted %d Parquet files no manifest names", swept)
         self.replay()
         events = self.settings.persist_events_bind or self.endpoints.persist_events
         self.persistence.publisher = ZmqPublisher(self.ctx, events)
@@ -195,6 +200,7 @@ class Persister:
         p.maybe_start(
             self.buffers, self.catalog.catalog, {w: a.upto for w, a in self.applied.items()}
         )
+        self.compactor.turn(p, self.catalog.catalog)
         if p.poll() is not None:
             removed = p.delete_covered_wal(self.wal_root)
             if removed:
@@ -315,7 +321,7 @@ class Persister:
         )
         lo, hi = header.get("min_ns"), header.get("max_ns")
         index = self.persistence.index
-        seq = index.last_seq + 1  # no snapshot starts before this work is done
+        seq = self.persistence.next_seq()
         files = [f for t in tables for f in index.overlapping(db, t, lo, hi)]
         store, predicate = self.store, header.get("predicate")
         key = snapshot_key(self.settings.node_id, seq)
@@ -362,7 +368,9 @@ class Persister:
         # other tables applied since are only in memory (a watermark would skip their
         # records on replay after a crash)
         manifest = SnapshotManifest(
-            index.last_seq + 1, created_ns=time.time_ns(), drops=[{"database": db, "table": table}]
+            self.persistence.next_seq(),
+            created_ns=time.time_ns(),
+            drops=[{"database": db, "table": table}],
         )
         self.store.put(snapshot_key(self.settings.node_id, manifest.seq), manifest.encode())
         index.add(manifest)
