@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench import tsbs
-from bench.edge import run_edge
+from bench.edge import EdgeServer, run_edge
 from bench.influxd import run_influxd
 from bench.ingest import create_database, run_load, wait_quiet
 
@@ -69,21 +69,20 @@ QUESTIONS: dict[str, str] = {
 
 def ask(base: str, q: str, repeats: int, db: str = "bench") -> tuple[float, Any]:
     """The median latency (ms) of ``repeats`` asks of ``q`` on one connection (after one
-    more to warm up), and the parsed answer."""
+    more to warm up; with none, that first ask's), and the parsed answer."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
     path = "/query?" + urlencode({"db": db, "q": q})
     samples, body = [], b""
     try:
-        for i in range(repeats + 1):  # the first is a warm-up
+        for _ in range(repeats + 1):  # the first is a warm-up
             t = time.perf_counter()
             conn.request("GET", path)
             body = conn.getresponse().read()
-            if i:
-                samples.append((time.perf_counter() - t) * 1000)
+            samples.append((time.perf_counter() - t) * 1000)
     finally:
         conn.close()
-    return statistics.median(samples), json.loads(body)
+    return statistics.median(samples[1:] or samples), json.loads(body)
 
 
 def agree(a: Any, b: Any) -> bool:
@@ -102,9 +101,9 @@ def agree(a: Any, b: Any) -> bool:
 
 
 @contextlib.contextmanager
-def loaded(bodies: list[bytes], db: str = "bench") -> Iterator[tuple[str, str]]:
+def loaded(bodies: list[bytes], db: str = "bench") -> Iterator[tuple[str, EdgeServer]]:
     """influxd and Edge, each sent every body (four connections), once both are idle:
-    their base URLs."""
+    influxd's base URL and the Edge server."""
     work = [(b, b.count(b"\n") + 1) for b in bodies]
     batch = max(n for _, n in work)
     with contextlib.ExitStack() as stack:
@@ -112,7 +111,8 @@ def loaded(bodies: list[bytes], db: str = "bench") -> Iterator[tuple[str, str]]:
             run_influxd(stack.enter_context(tempfile.TemporaryDirectory(prefix="dash-i-")))
         )
         d = stack.enter_context(tempfile.TemporaryDirectory(prefix="dash-e-"))
-        edge = stack.enter_context(run_edge(Path(d) / "data")).url
+        server = stack.enter_context(run_edge(Path(d) / "data"))
+        edge = server.url
         create_database(influxd, db)
         for name, url in (
             ("influxd", f"{influxd}/write?db={db}&precision=ns"),
@@ -125,7 +125,7 @@ def loaded(bodies: list[bytes], db: str = "bench") -> Iterator[tuple[str, str]]:
                 file=sys.stderr,
             )
         wait_quiet(sys.stderr)  # both servers done with the load's aftermath (compactions)
-        yield influxd, edge
+        yield influxd, server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=12.0)
     p.add_argument("--repeats", type=int, default=10)
     a = p.parse_args(argv)
-    with loaded(tsbs.batches(a.batch, hosts=a.hosts, hours=a.hours)) as (influxd, edge):
+    with loaded(tsbs.batches(a.batch, hosts=a.hosts, hours=a.hours)) as (influxd, server):
+        edge = server.url
         print(f"{'question':<46} {'influxd ms':>10} {'Edge ms':>8} {'ratio':>6}  same")
         for name, q in QUESTIONS.items():
             theirs, their_answer = ask(influxd, q, a.repeats)

@@ -83,7 +83,8 @@ def _without_partial(answer: Any) -> Any:
     return answer
 
 
-def _flush(base: str) -> None:
+def flush(base: str) -> None:
+    """``POST /api/v3/flush``: Edge's buffer to Parquet, answered once the files are in."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=600)
     try:
@@ -104,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=10)
     a = p.parse_args(argv)
     asked = questions(a.hosts)
-    with loaded(lines(a.hosts, a.minutes, a.batch), db="series") as (influxd, edge):
+    with loaded(lines(a.hosts, a.minutes, a.batch), db="series") as (influxd, server):
+        edge = server.url
         theirs = {name: ask(influxd, q, a.repeats, "series") for name, q in asked.items()}
         buffered = {name: ask(edge, q, a.repeats, "series") for name, q in asked.items()}
-        _flush(edge)
+        flush(edge)
         persisted = {name: ask(edge, q, a.repeats, "series") for name, q in asked.items()}
         print(
             f"{'question':<36} {'influxd ms':>10} {'buffer ms':>9} {'ratio':>6} "
