@@ -57,6 +57,11 @@ def test_plan_joins_a_finished_day_else_its_finished_hours() -> None:
     assert plan(_index(whole, late), T0 + 5 * DAY, 10**6) == [whole, late]
     assert plan(_index(whole, late), T0 + 5 * DAY, 50) is None
     assert plan(_index(a), T0 + 5 * DAY, 10**6) is None
+    # a large joined day and a few late files wait for more: each join rewrites the day
+    big = _file("big", T0, T0 + DAY - 1, rows=2_000_000)
+    lates = [_file(f"late{i}", T0 + i * HOUR, T0 + i * HOUR) for i in range(8)]
+    assert plan(_index(big, *lates[:7]), T0 + 5 * DAY, 10**7) is None
+    assert plan(_index(big, *lates), T0 + 5 * DAY, 10**7) == [big, *lates]
 
 
 def _record(db: str, rows: list[tuple[str, int, float]]) -> bytes:
@@ -148,3 +153,19 @@ def test_a_join_whose_files_a_deletion_replaced_writes_nothing(tmp_path: Path) -
     before = set(p.store.list(""))
     assert compaction.compact(p.store, "n", 9, [a, _file("n/b", T0, T0)], schema) is None
     assert set(p.store.list("")) == before
+
+
+def test_a_failed_join_changes_nothing_and_is_not_retried_at_once(tmp_path: Path) -> None:
+    p = Persister(Settings(data_dir=tmp_path), zmq.Context.instance())
+    p.catalog.ensure("db", {"cpu": {"host": ColumnType.TAG.value, "v": ColumnType.FLOAT.value}})
+    p.compactor.max_rows = 0
+    flushed: list[Any] = []
+    p.apply(0, 1, _record("db", [("a", T0, 1.0), ("b", T0 + 11 * MIN, 2.0)]))
+    p.persistence.request_flush(flushed.append)
+    _turn(p, lambda: bool(flushed))
+    files = p.persistence.index.under("db", "cpu")
+    p.store.put(files[1].path, b"not parquet")  # a damaged file
+    p.compactor.max_rows = 1000
+    _turn(p, lambda: p.compactor.next_check > time.monotonic() + 60)
+    assert p.persistence.exclusive is None
+    assert p.persistence.index.under("db", "cpu") == files

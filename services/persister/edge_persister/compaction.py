@@ -47,6 +47,10 @@ _HOUR_NS = 3_600 * 1_000_000_000
 PERIODS_NS = (24 * _HOUR_NS, _HOUR_NS)  # the longest finished period first
 _ROW_GROUP = 100_000
 _CHECK_S = 10.0  # how often the persister looks for files to join, when idle
+# a large joined file and fewer late ones than this are left as they are: each join
+# rewrites the large file (a trickle of late points would rewrite a day every snapshot)
+_LARGE_ROWS = 1_000_000
+_LATE_FILES = 8
 _GRACE_S = 300.0  # replaced files stay this long in the store for queries under way
 
 
@@ -88,6 +92,7 @@ class Compactor:
                 manifest = future.result()
             except Exception:
                 log.exception("compaction failed; the files stay as they were")
+                self.next_check = time.monotonic() + _GRACE_S  # not again at once
                 return
             if manifest is not None:
                 persistence.index.add(manifest)
@@ -109,8 +114,13 @@ def plan(index: FileIndex, now_ns: int, max_rows: int) -> list[ParquetFile] | No
             for start, group in sorted(groups.items()):
                 if len(group) < 2 or (start + 1) * period > now_ns:
                     continue  # one file already, or the period is not over
-                if sum(f.row_count for f in group) > max_rows:
+                rows = sum(f.row_count for f in group)
+                if rows > max_rows:
                     continue
+                largest = max(f.row_count for f in group)
+                late = len(group) - 1
+                if largest >= _LARGE_ROWS and largest * 10 >= rows * 9 and late < _LATE_FILES:
+                    continue  # a joined file and a few late ones: wait for more
                 lo = min(f.min_time_ns for f in group)
                 hi = max(f.max_time_ns for f in group)
                 members = {f.path for f in group}
