@@ -15,11 +15,11 @@ import zmq
 from edge_common.persist import ParquetFile, SnapshotManifest
 from edge_common.schema import ColumnType
 from edge_common.settings import Settings
-from edge_common.wire import WriteRecord
 from edge_persister import compaction
 from edge_persister.compaction import plan, sweep
 from edge_persister.persistence import FileIndex
 from edge_persister.server import Persister
+from tests.persister.loop import record, turn
 
 MIN = 60 * 10**9
 HOUR = 60 * MIN
@@ -64,27 +64,6 @@ def test_plan_joins_a_finished_day_else_its_finished_hours() -> None:
     assert plan(_index(big, *lates), T0 + 5 * DAY, 10**7) == [big, *lates]
 
 
-def _record(db: str, rows: list[tuple[str, int, float]]) -> bytes:
-    host = pa.array([r[0] for r in rows], pa.string()).dictionary_encode()
-    batch = pa.RecordBatch.from_arrays(
-        [
-            pa.array([r[1] for r in rows], pa.timestamp("ns")),
-            host.cast(pa.dictionary(pa.int32(), pa.string())),
-            pa.array([r[2] for r in rows], pa.float64()),
-        ],
-        names=["time", "host", "v"],
-    )
-    return WriteRecord(db, time.time_ns(), {"cpu": batch}).encode()
-
-
-def _turn(p: Persister, until: Any, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not until():
-        assert time.monotonic() < deadline, "the persister did not get there"
-        p._persist()
-        time.sleep(0.005)
-
-
 def _rows(p: Persister) -> list[tuple[str, int, float]]:
     out = []
     for f in p.persistence.index.under("db", "cpu"):
@@ -105,21 +84,21 @@ def test_the_persister_joins_the_files_of_a_past_day_later_writes_winning(
 
     def flush() -> None:
         p.persistence.request_flush(flushed.append)
-        _turn(p, lambda: len(flushed) == n)
+        turn(p, lambda: len(flushed) == n)
 
     # three windows in one snapshot, then a rewrite of one point and a new one in another
-    p.apply(0, 1, _record("db", [("a", T0, 1.0), ("b", T0 + 11 * MIN, 2.0)]))
-    p.apply(0, 2, _record("db", [("a", T0 + 25 * MIN, 3.0)]))
+    p.apply(0, 1, record([("a", T0, 1.0), ("b", T0 + 11 * MIN, 2.0)]))
+    p.apply(0, 2, record([("a", T0 + 25 * MIN, 3.0)]))
     n = 1
     flush()
-    p.apply(0, 3, _record("db", [("b", T0 + 11 * MIN, 20.0), ("c", T0 + 12 * MIN, 4.0)]))
+    p.apply(0, 3, record([("b", T0 + 11 * MIN, 20.0), ("c", T0 + 12 * MIN, 4.0)]))
     n = 2
     flush()
     before = _rows(p)  # the index's files as a query reads them (the later file last)
     files = p.persistence.index.under("db", "cpu")
     assert len(files) == 4
     p.compactor.max_rows = 1000
-    _turn(p, lambda: len(p.persistence.index.under("db", "cpu")) == 1)
+    turn(p, lambda: len(p.persistence.index.under("db", "cpu")) == 1)
     (joined,) = p.persistence.index.under("db", "cpu")
     assert (joined.min_time_ns, joined.max_time_ns, joined.row_count) == (T0, T0 + 25 * MIN, 4)
     assert _rows(p) == [
@@ -160,12 +139,12 @@ def test_a_failed_join_changes_nothing_and_is_not_retried_at_once(tmp_path: Path
     p.catalog.ensure("db", {"cpu": {"host": ColumnType.TAG.value, "v": ColumnType.FLOAT.value}})
     p.compactor.max_rows = 0
     flushed: list[Any] = []
-    p.apply(0, 1, _record("db", [("a", T0, 1.0), ("b", T0 + 11 * MIN, 2.0)]))
+    p.apply(0, 1, record([("a", T0, 1.0), ("b", T0 + 11 * MIN, 2.0)]))
     p.persistence.request_flush(flushed.append)
-    _turn(p, lambda: bool(flushed))
+    turn(p, lambda: bool(flushed))
     files = p.persistence.index.under("db", "cpu")
     p.store.put(files[1].path, b"not parquet")  # a damaged file
     p.compactor.max_rows = 1000
-    _turn(p, lambda: p.compactor.next_check > time.monotonic() + 60)
+    turn(p, lambda: p.compactor.next_check > time.monotonic() + 60)
     assert p.persistence.exclusive is None
     assert p.persistence.index.under("db", "cpu") == files

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zmq
@@ -18,8 +16,9 @@ import zmq
 import edge_persister.server as server
 from edge_common.schema import ColumnType
 from edge_common.settings import Settings
-from edge_common.wire import WriteRecord, read_ipc, unpack
+from edge_common.wire import read_ipc, unpack
 from edge_persister.server import Persister
+from tests.persister.loop import record, turn
 
 
 class _Replies:
@@ -34,28 +33,6 @@ class _Replies:
         self.sent.append(header)
 
 
-def _record(rows: list[tuple[str, int, float]]) -> bytes:
-    host = pa.array([r[0] for r in rows], pa.string()).dictionary_encode()
-    batch = pa.RecordBatch.from_arrays(
-        [
-            pa.array([r[1] for r in rows], pa.timestamp("ns")),
-            host.cast(pa.dictionary(pa.int32(), pa.string())),
-            pa.array([r[2] for r in rows], pa.float64()),
-        ],
-        names=["time", "host", "v"],
-    )
-    return WriteRecord("db", time.time_ns(), {"cpu": batch}).encode()
-
-
-def _turn(p: Persister, until: Any, seconds: float = 10.0) -> None:
-    """Turn the persister's loop (its persistence step) until ``until()`` holds."""
-    deadline = time.monotonic() + seconds
-    while not until():
-        assert time.monotonic() < deadline, "the persister did not get there"
-        p._persist()
-        time.sleep(0.005)
-
-
 @pytest.fixture
 def persister(tmp_path: Path) -> Persister:
     p = Persister(Settings(data_dir=tmp_path), zmq.Context.instance())
@@ -67,7 +44,7 @@ def test_writes_and_fetches_go_on_while_a_delete_rewrites(
     persister: Persister, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p = persister
-    p.apply(0, 1, _record([("a", 1, 1.0), ("b", 2, 2.0), ("a", 3, 3.0)]))
+    p.apply(0, 1, record([("a", 1, 1.0), ("b", 2, 2.0), ("a", 3, 3.0)]))
     release = threading.Event()
     rewriting = threading.Event()
     real_rewrite = server.rewrite
@@ -93,9 +70,9 @@ def test_writes_and_fetches_go_on_while_a_delete_rewrites(
             "call": 7,
         },
     )
-    _turn(p, rewriting.is_set)
+    turn(p, rewriting.is_set)
     # the loop is free: a write is applied and a fetch answered while the files are rewritten
-    assert p.apply(0, 2, _record([("a", 10, 10.0), ("c", 11, 11.0)]))
+    assert p.apply(0, 2, record([("a", 10, 10.0), ("c", 11, 11.0)]))
     reply, frames = p._dispatch(
         {"op": "fetch", "db": "db", "tables": [{"name": "cpu", "columns": None}]}, []
     )
@@ -107,10 +84,10 @@ def test_writes_and_fetches_go_on_while_a_delete_rewrites(
     p._persist()
     assert p.persistence.job is None
     release.set()
-    _turn(p, lambda: bool(sock.sent))
+    turn(p, lambda: bool(sock.sent))
     assert sock.sent == [{"ok": True, "removed": 2, "call": 7}]
     # the write made meanwhile is untouched; the flush asked for meanwhile runs after
-    _turn(p, lambda: p.persistence.job is None and not p.persistence.flush_requested)
+    turn(p, lambda: p.persistence.job is None and not p.persistence.flush_requested)
     rows = []
     for f in p.persistence.index.under("db", "cpu"):
         rows += pq.read_table(io.BytesIO(p.store.get(f.path) or b"")).to_pylist()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,14 +25,19 @@ def _file(tmp_path: Path, name: str, rows: int) -> Path:
     return path
 
 
-def test_columns_are_read_once_and_only_those_missing(tmp_path: Path) -> None:
-    path = _file(tmp_path, "a.parquet", 1000)
+def _opening(path: Path) -> tuple[list[str], Callable[[], Path]]:
+    """The file's opener for the cache, and the list of times it was called."""
     opened: list[str] = []
 
     def local() -> Path:
         opened.append("open")
         return path
 
+    return opened, local
+
+
+def test_columns_are_read_once_and_only_those_missing(tmp_path: Path) -> None:
+    opened, local = _opening(_file(tmp_path, "a.parquet", 1000))
     cache = ColumnCache(1 << 30)
     first = cache.batch("a", local, ["time", "v", "absent"])
     assert first.schema.names == ["time", "v"]  # columns the file lacks are left out
@@ -60,13 +66,7 @@ def test_least_recently_used_columns_leave_first(tmp_path: Path) -> None:
 
 
 def test_rows_of_tag_values_come_from_an_index_made_once_and_kept(tmp_path: Path) -> None:
-    path = _file(tmp_path, "a.parquet", 1000)
-    opened: list[str] = []
-
-    def local() -> Path:
-        opened.append("open")
-        return path
-
+    opened, local = _opening(_file(tmp_path, "a.parquet", 1000))
     cache = ColumnCache(1 << 30)
     rows = cache.rows_with("a", local, "host", ["h1", "h9"])
     assert rows.tolist() == list(range(1, 1000, 3))
