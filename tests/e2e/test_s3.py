@@ -91,11 +91,20 @@ def test_persist_to_s3_and_a_new_group_on_the_same_bucket(moto: MotoServer, tmp_
         assert any(k.startswith("edge0/catalog/") for k in stored)
         assert count(edge, "s3db", "m") == 5000
         assert list((tmp_path / "a" / "cache").rglob("*.parquet")), "remote files are cached"
+        # the points' day is over: compaction joins its nine ten-minute files into one
+        deadline = time.monotonic() + 60
+        while " into one in " not in edge.log():
+            assert time.monotonic() < deadline, edge.log()[-3000:]
+            time.sleep(0.2)
+        assert count(edge, "s3db", "m") == 5000
     finally:
         edge.stop()
     fresh = start_edge(tmp_path / "b", *s3_args(moto))  # no WAL, no local files at all
     try:
         assert count(fresh, "s3db", "m") == 5000
+        # the replaced files (kept a while for queries under way) went when it started
+        files = [k for k in keys(moto) if k.startswith("edge0/dbs/s3db/m/")]
+        assert len(files) == 1 and files[0].endswith(".parquet"), files
     finally:
         fresh.stop()
 
