@@ -148,3 +148,22 @@ def test_a_failed_join_changes_nothing_and_is_not_retried_at_once(tmp_path: Path
     turn(p, lambda: p.compactor.next_check > time.monotonic() + 60)
     assert p.persistence.exclusive is None
     assert p.persistence.index.under("db", "cpu") == files
+
+
+def test_dropping_a_database_deletes_the_files_a_join_replaced_at_once(tmp_path: Path) -> None:
+    p = Persister(Settings(data_dir=tmp_path), zmq.Context.instance())
+    for db in ("db", "dbx"):  # a database whose name begins with the other's stays whole
+        p.catalog.ensure(db, {"cpu": {"host": ColumnType.TAG.value, "v": ColumnType.FLOAT.value}})
+    p.compactor.max_rows = 0
+    flushed: list[Any] = []
+    for seq, db in enumerate(("db", "dbx"), 1):
+        p.apply(0, seq, record([("a", T0, 1.0), ("b", T0 + 11 * MIN, 2.0)], db))
+    p.persistence.request_flush(flushed.append)
+    turn(p, lambda: bool(flushed))
+    p.compactor.max_rows = 1000
+    turn(p, lambda: all(len(p.persistence.index.under(d, "cpu")) == 1 for d in ("db", "dbx")))
+    node = p.settings.node_id
+    assert len(p.store.list(f"{node}/dbs/db/")) == 3  # the joined file, two kept a while
+    p._apply_drop("db", None)
+    assert p.store.list(f"{node}/dbs/db/") == []
+    assert len(p.store.list(f"{node}/dbs/dbx/")) == 3

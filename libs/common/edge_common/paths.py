@@ -9,6 +9,7 @@ __all__ = [
     "parquet_key",
     "snapshot_key",
     "snapshot_prefix",
+    "table_prefix",
 ]
 
 
@@ -32,15 +33,20 @@ def snapshot_key(node_id: str, seq: int) -> str:
     return f"{snapshot_prefix(node_id)}{seq:020d}.json"
 
 
-def parquet_key(node_id: str, db: str, table: str, window_start_ns: int, file_id: str) -> str:
-    """``<node>/dbs/<db>/<table>/<YYYY-MM-DD>/<HH-MM>/<id>.parquet`` (the window's UTC start).
-    Database and table names are percent-encoded where they hold ``/`` or other characters
-    unsafe in a path segment."""
-    import datetime
+def table_prefix(node_id: str, db: str, table: str | None = None) -> str:
+    """``<node>/dbs/<db>/`` (or ``…/<table>/``): where a database's (a table's) Parquet files
+    live. Names are percent-encoded where they hold ``/`` or other characters unsafe in a
+    path segment."""
     from urllib.parse import quote
 
+    base = f"{node_id}/dbs/{quote(db, safe='')}/"
+    return base if table is None else f"{base}{quote(table, safe='')}/"
+
+
+def parquet_key(node_id: str, db: str, table: str, window_start_ns: int, file_id: str) -> str:
+    """``<node>/dbs/<db>/<table>/<YYYY-MM-DD>/<HH-MM>/<id>.parquet`` (the window's UTC
+    start), under ``table_prefix``."""
+    import datetime
+
     start = datetime.datetime.fromtimestamp(window_start_ns // 1_000_000_000, datetime.UTC)
-    return (
-        f"{node_id}/dbs/{quote(db, safe='')}/{quote(table, safe='')}/"
-        f"{start:%Y-%m-%d}/{start:%H-%M}/{file_id}.parquet"
-    )
+    return f"{table_prefix(node_id, db, table)}{start:%Y-%m-%d}/{start:%H-%M}/{file_id}.parquet"

@@ -66,6 +66,22 @@ class Compactor:
         self.next_check = 0.0
         self.retired: list[tuple[float, list[str]]] = []  # (when to delete, paths)
 
+    def drop(self, prefix: str) -> None:
+        """Delete now the replaced files under ``prefix`` (``table_prefix``): their database
+        or table is being dropped, and its files must go with it."""
+        kept = []
+        for when, paths in self.retired:
+            for path in paths:
+                if path.startswith(prefix):
+                    try:
+                        self.store.delete(path)
+                    except EdgeError as err:  # the next start sweeps it
+                        log.warning("could not delete %s: %s", path, err)
+            rest = [path for path in paths if not path.startswith(prefix)]
+            if rest:
+                kept.append((when, rest))
+        self.retired = kept
+
     def turn(self, persistence: Persistence, catalog: Catalog) -> None:
         now = time.monotonic()
         while self.retired and self.retired[0][0] <= now:

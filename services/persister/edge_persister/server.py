@@ -25,7 +25,7 @@ from edge_common.auth import TokenRecord
 from edge_common.errors import DatabaseNotFound, EdgeError, NotFound
 from edge_common.merge import overlaps
 from edge_common.objectstore import object_store_from_settings
-from edge_common.paths import snapshot_key
+from edge_common.paths import snapshot_key, table_prefix
 from edge_common.persist import SnapshotManifest
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN
@@ -381,6 +381,7 @@ class Persister:
                 self.store.delete(f.path)
             except EdgeError as err:  # the tombstone already hides it; log and go on
                 log.warning("could not delete %s: %s", f.path, err)
+        self.compactor.drop(table_prefix(self.settings.node_id, db, table))
         log.info("dropped %s%s: %d files", db, "" if table is None else f".{table}", len(files))
 
     def _dispatch(
