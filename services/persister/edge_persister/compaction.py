@@ -27,7 +27,6 @@ import time
 from collections import defaultdict
 from concurrent.futures import Future
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -36,8 +35,9 @@ from edge_common.merge import merge_latest, overlaps, sort_for_storage
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import parquet_key, snapshot_key
 from edge_common.persist import ParquetFile, SnapshotManifest
-from edge_common.schema import TIME_COLUMN, Catalog, TableSchema
+from edge_common.schema import Catalog, TableSchema
 from edge_persister.persistence import FileIndex, Persistence
+from edge_persister.snapshot import described, parquet_bytes
 
 __all__ = ["PERIODS_NS", "Compactor", "compact", "plan", "sweep"]
 
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 _HOUR_NS = 3_600 * 1_000_000_000
 PERIODS_NS = (24 * _HOUR_NS, _HOUR_NS)  # the longest finished period first
-_ROW_GROUP = 100_000
 _CHECK_S = 10.0  # how often the persister looks for files to join, when idle
 # a large joined file and fewer late ones than this are left as they are: each join
 # rewrites the large file (a trickle of late points would rewrite a day every snapshot)
@@ -66,30 +65,27 @@ class Compactor:
         self.next_check = 0.0
         self.retired: list[tuple[float, list[str]]] = []  # (when to delete, paths)
 
+    def _delete(self, paths: list[str]) -> None:
+        for path in paths:
+            try:
+                self.store.delete(path)
+            except EdgeError as err:  # no manifest names it: the next start sweeps it
+                log.warning("could not delete %s: %s", path, err)
+
     def drop(self, prefix: str) -> None:
         """Delete now the replaced files under ``prefix`` (``table_prefix``): their database
         or table is being dropped, and its files must go with it."""
         kept = []
         for when, paths in self.retired:
-            for path in paths:
-                if path.startswith(prefix):
-                    try:
-                        self.store.delete(path)
-                    except EdgeError as err:  # the next start sweeps it
-                        log.warning("could not delete %s: %s", path, err)
-            rest = [path for path in paths if not path.startswith(prefix)]
-            if rest:
+            self._delete([p for p in paths if p.startswith(prefix)])
+            if rest := [p for p in paths if not p.startswith(prefix)]:
                 kept.append((when, rest))
         self.retired = kept
 
     def turn(self, persistence: Persistence, catalog: Catalog) -> None:
         now = time.monotonic()
         while self.retired and self.retired[0][0] <= now:
-            for path in self.retired.pop(0)[1]:
-                try:
-                    self.store.delete(path)
-                except EdgeError as err:  # no manifest names it: the next start sweeps it
-                    log.warning("could not delete %s: %s", path, err)
+            self._delete(self.retired.pop(0)[1])
         if not self.max_rows or now < self.next_check or not persistence.idle:
             return
         self.next_check = now + _CHECK_S
@@ -120,7 +116,8 @@ class Compactor:
 def plan(index: FileIndex, now_ns: int, max_rows: int) -> list[ParquetFile] | None:
     """Files of one table and one finished period to join (oldest first, as the index
     orders them), or None when there is nothing to do."""
-    for files in (list(f for _, f in entries) for entries in index.files.values()):
+    for entries in index.files.values():
+        files = [f for _, f in entries]
         if len(files) < 2:
             continue
         for period in PERIODS_NS:
@@ -166,24 +163,11 @@ def compact(
     if overlaps([(f.min_time_ns, f.max_time_ns) for f in group]):
         table = merge_latest(table, schema)  # later files come later: their writes win
     table = sort_for_storage(table, schema)
-    sink = io.BytesIO()
-    pq.write_table(
-        table, sink, compression="zstd", row_group_size=_ROW_GROUP, write_statistics=True
-    )
-    body = sink.getvalue()
+    body = parquet_bytes(table)
     first = group[0]
     key = parquet_key(node_id, first.database, first.table, first.min_time_ns, f"{seq:010d}-c")
     store.put(key, body)
-    times = np.asarray(table.column(TIME_COLUMN).cast(pa.int64()))
-    joined = ParquetFile(
-        first.database,
-        first.table,
-        key,
-        int(times.min()),
-        int(times.max()),
-        table.num_rows,
-        len(body),
-    )
+    joined = described(first.database, first.table, key, table, len(body))
     # the new file takes the first one's place in the order; the others leave it
     replaced: dict[str, str | None] = {f.path: None for f in group}
     replaced[first.path] = key

@@ -27,10 +27,9 @@ from edge_common.merge import time_mask
 from edge_common.objectstore import ObjectStore
 from edge_common.persist import ParquetFile
 from edge_common.schema import TIME_COLUMN
+from edge_persister.snapshot import described, parquet_bytes
 
 __all__ = ["doomed", "rewrite"]
-
-_ROW_GROUP = 100_000
 
 
 def _tag(table: pa.Table, name: str) -> pa.ChunkedArray | pa.Array:
@@ -106,25 +105,10 @@ def rewrite(
         if not keep.num_rows:
             replaced[f.path] = None
             continue
-        sink = io.BytesIO()
-        pq.write_table(
-            keep, sink, compression="zstd", row_group_size=_ROW_GROUP, write_statistics=True
-        )
-        body = sink.getvalue()
+        body = parquet_bytes(keep)
         # beside the old file, in its time window's folder
         key = f"{f.path.rsplit('/', 1)[0]}/{seq:010d}-d{n:05d}.parquet"
         store.put(key, body)
-        times = np.asarray(keep.column(TIME_COLUMN).cast(pa.int64()))
-        new_files.append(
-            ParquetFile(
-                f.database,
-                f.table,
-                key,
-                int(times.min()),
-                int(times.max()),
-                keep.num_rows,
-                len(body),
-            )
-        )
+        new_files.append(described(f.database, f.table, key, keep, len(body)))
         replaced[f.path] = key
     return new_files, replaced, removed

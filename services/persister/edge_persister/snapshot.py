@@ -27,10 +27,26 @@ from edge_common.paths import parquet_key, snapshot_key
 from edge_common.persist import ParquetFile, SnapshotManifest
 from edge_common.schema import TIME_COLUMN, TableSchema
 
-__all__ = ["SnapshotJob", "write_snapshot"]
+__all__ = ["SnapshotJob", "described", "parquet_bytes", "write_snapshot"]
 
 log = logging.getLogger(__name__)
 _ROW_GROUP = 100_000
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """``table`` as the persister writes every file (snapshots, deletions, compaction):
+    zstd, 100,000-row groups, statistics."""
+    sink = io.BytesIO()
+    pq.write_table(
+        table, sink, compression="zstd", row_group_size=_ROW_GROUP, write_statistics=True
+    )
+    return sink.getvalue()
+
+
+def described(db: str, name: str, key: str, table: pa.Table, size: int) -> ParquetFile:
+    """The manifest's entry for ``table`` (rows with times) stored at ``key``."""
+    times = np.asarray(table.column(TIME_COLUMN).cast(pa.int64()))
+    return ParquetFile(db, name, key, int(times.min()), int(times.max()), table.num_rows, size)
 
 
 @dataclass
@@ -69,22 +85,13 @@ def write_snapshot(job: SnapshotJob, store: ObjectStore, stop: threading.Event) 
         for window in np.unique(windows):
             part = table.filter(pa.array(windows == window))
             part = sort_for_storage(part, schema)
-            sink = io.BytesIO()
-            pq.write_table(
-                part, sink, compression="zstd", row_group_size=_ROW_GROUP, write_statistics=True
-            )
-            data = sink.getvalue()
+            data = parquet_bytes(part)
             key = parquet_key(
                 job.node_id, db, name, int(window) * job.window_ns, f"{job.seq:010d}-{n:05d}"
             )
             n += 1
             _retrying(functools.partial(store.put, key, data), f"upload of {key}", stop)
-            ptimes = np.asarray(part.column(TIME_COLUMN).cast(pa.int64()))
-            manifest.files.append(
-                ParquetFile(
-                    db, name, key, int(ptimes.min()), int(ptimes.max()), part.num_rows, len(data)
-                )
-            )
+            manifest.files.append(described(db, name, key, part, len(data)))
     body = manifest.encode()
     _retrying(
         lambda: store.put(snapshot_key(job.node_id, job.seq), body),

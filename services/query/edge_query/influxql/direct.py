@@ -202,7 +202,7 @@ def regex_resolver(fetch: Callable[[TableNeed], pa.Table], table: TableSchema) -
                 return None
         except pa.ArrowInvalid:
             return None
-        values = _distinct(fetch(TableNeed(table.name, {tag}, pick=Pick("distinct", (tag,)))), tag)
+        values = _tag_texts(fetch, table.name, tag)
         return set(values.filter(pc.match_substring_regex(values, pattern)).to_pylist())
 
     return resolve
@@ -211,7 +211,13 @@ def regex_resolver(fetch: Callable[[TableNeed], pa.Table], table: TableSchema) -
 def tag_values(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> list[str]:
     """Every value ``tag`` takes in ``table`` over all time, sorted as SQL sorts text: each
     source hands over one row per value it holds (the ``distinct`` pick)."""
-    return texts_in(fetch(TableNeed(table, {tag}, pick=Pick("distinct", (tag,)))), tag)
+    texts: list[str] = _tag_texts(fetch, table, tag).to_pylist()
+    return texts
+
+
+def _tag_texts(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> pa.Array:
+    """``tag_values`` as Arrow: the regex resolver matches them without Python strings."""
+    return _distinct(fetch(TableNeed(table, {tag}, pick=Pick("distinct", (tag,)))), tag)
 
 
 def texts_in(rows: pa.Table, column: str) -> list[str]:
