@@ -1,6 +1,6 @@
 """Line protocol, end to end through :func:`edge_common.lineprotocol.parse`.
 
-Every table-driven case runs through both the columnar path and ``force_exact=True`` and
+Every table-driven case runs through both the columnar path and the exact parser (``path=``) and
 checks that the two agree before checking the expected result; a property test then holds
 the two paths to identical output on random bodies of valid and invalid lines.
 """
@@ -89,9 +89,13 @@ def errors_of(parsed: ParsedBody) -> list[tuple[int, str, str]]:
 def parse_both(
     body: bytes, precision: str = "ns"
 ) -> tuple[dict[str, list[Row]], list[tuple[int, str, str]]]:
-    """Parse with the columnar path and with ``force_exact``; they must agree exactly."""
-    fast = parse(body, precision=precision, default_time_ns=NOW)
-    exact = parse(body, precision=precision, default_time_ns=NOW, force_exact=True)
+    """Parse with the columnar path and with the exact parser; they must agree exactly (and
+    with the path ``parse`` chooses by itself)."""
+    fast = parse(body, precision=precision, default_time_ns=NOW, path="columnar")
+    exact = parse(body, precision=precision, default_time_ns=NOW, path="exact")
+    chosen = parse(body, precision=precision, default_time_ns=NOW)
+    assert canonical(chosen) == canonical(fast)
+    assert errors_of(chosen) == errors_of(fast)
     fast_rows, exact_rows = canonical(fast), canonical(exact)
     assert fast_rows == exact_rows
     assert errors_of(fast) == errors_of(exact)
@@ -936,7 +940,7 @@ def test_series_keys_remembered_across_bodies_give_the_same_answers() -> None:
     body = b"m,b=2,a=1 v=1 1\nm,a=1,b=2 v=2 2\nm,a=1,a=2 v=3 3\nm v=4 4\n"
 
     def answer() -> tuple[list[str], int, dict[str, list[Any]]]:
-        got = parse(body, default_time_ns=0)
+        got = parse(body, default_time_ns=0, path="columnar")
         table = got.tables["m"]
         tags = {k: v.to_pylist() for k, v in table.tags.items()}
         return [e.error_message for e in got.errors], table.num_rows, tags
