@@ -977,6 +977,25 @@ def test_shards_and_diagnostics_keep_influxd_shapes(servers: tuple[str, EdgeServ
     assert row("config")["data-dir"] == str(edge.data_dir)
 
 
+def test_show_queries_and_kill_query_like_influxd(servers: tuple[str, EdgeServer]) -> None:
+    """SHOW QUERIES lists the asking query itself, its text as influxd writes it (ids and
+    durations are each server's own); KILL QUERY of an id no query has, or of no integer,
+    fails as in influxd. (Killing a running query: tests/e2e/test_kill_query.py.)"""
+    influxd, edge = servers
+    q = "show queries ; SHOW   QUERIES"
+    answers = [_ask(base, q) for base in (influxd, edge.url)]
+    for status, doc in answers:
+        assert status == 200
+        for result in doc["results"]:
+            (series,) = result["series"]
+            assert series["columns"] == ["qid", "query", "database", "duration", "status"]
+            ((qid, text, database, duration, state),) = series["values"]
+            assert (text, database, state) == ("SHOW QUERIES;\nSHOW QUERIES", DB, "running")
+            assert isinstance(qid, int) and duration.endswith(("µs", "ms", "s"))
+    for q in ("KILL QUERY 99999999", "KILL QUERY abc", "KILL QUERY", "KILL x"):
+        assert _ask(edge.url, q) == _ask(influxd, q), q
+
+
 def _dst_lines() -> list[str]:
     """Hourly points of two series (b half an hour later, with gaps) over the 2016 changes
     of summer time in Europe (27 Mar, 30 Oct) and the US (13 Mar, 6 Nov)."""

@@ -648,10 +648,12 @@ ERRORS = [
         "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",
         18,
     ),
-    ("SHOW QUERIES", "SHOW QUERIES is not supported at line 1, char 1", 1),
     ("SHOW STATS", "SHOW STATS is not supported at line 1, char 1", 1),
     ("SHOW SHARD", "found EOF, expected GROUPS at line 1, char 12", 12),
-    ("KILL QUERY 1", "KILL is not supported at line 1, char 1", 1),
+    ("KILL QUERY abc", "found abc, expected integer at line 1, char 12", 12),
+    ("KILL QUERY 1.5", "found 1.5, expected integer at line 1, char 12", 12),
+    ("KILL QUERY -1", "found -, expected integer at line 1, char 12", 12),
+    ("KILL x", "found x, expected QUERY at line 1, char 6", 6),
     ("DROP USER bob", "DROP USER is not supported at line 1, char 1", 1),
     ("SHOW TAG VALUES", "found EOF, expected WITH at line 1, char 17", 17),
     ("SHOW TAG VALUES WITH KEY", "found EOF, expected IN, =, =~ at line 1, char 26", 26),
@@ -690,6 +692,14 @@ def test_error_attributes() -> None:
         2,
         17,
     )
+
+
+def test_show_queries_and_kill_query() -> None:
+    assert parse('show queries; KILL QUERY 12; KILL QUERY 3 ON "host:8088"') == [
+        ast.ShowStatement("QUERIES"),
+        ast.KillQuery(12),
+        ast.KillQuery(3),  # ON names a node of a cluster: there is one
+    ]
 
 
 def test_unsupported_bind_parameter_type() -> None:

@@ -64,6 +64,10 @@ class Endpoints:
     def query(self, worker: int) -> str:
         return self._ipc(f"query-{worker}")
 
+    def query_control(self, worker: int) -> str:
+        """Where a query worker hears KILL QUERY while it runs a query (edge_query.cancel)."""
+        return self._ipc(f"query-{worker}-control")
+
     @property
     def persister_ingest(self) -> str:
         return self._ipc("persister-ingest")

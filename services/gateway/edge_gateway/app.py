@@ -20,6 +20,7 @@ from edge_gateway.errors import api_of, error_response
 from edge_gateway.flight.service import FlightService
 from edge_gateway.pool import WorkerPool
 from edge_gateway.routes import configure, persist, query, system, v1, write
+from edge_gateway.running import Running
 from edge_gateway.state import Gateway
 
 __all__ = ["create_app"]
@@ -58,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
         gw = Gateway(
             settings,
             WorkerPool(ctx, ingest_eps, timeout, "ingest worker"),
-            WorkerPool(ctx, query_eps, timeout, "query worker"),
+            WorkerPool(ctx, query_eps, timeout, "query worker", Running()),
             persister,
             Authenticator(
                 settings,

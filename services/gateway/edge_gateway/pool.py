@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -19,15 +20,19 @@ from zmq.utils.monitor import parse_monitor_message
 
 from edge_common.errors import Unavailable
 from edge_common.wire import pack, unpack
+from edge_gateway.running import Running
 
 __all__ = ["WorkerPool"]
 
-_ids = itertools.count(1)
+# request ids: counted from the clock, so that a restarted gateway never reuses an id a
+# worker may still remember (a cancelled request waiting in its queue, edge_query.cancel)
+_ids = itertools.count(time.time_ns() // 1000)
 
 
 class _Link:
-    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str) -> None:
+    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str, index: int) -> None:
         self.endpoint = endpoint
+        self.index = index  # the worker's number
         self.sock = ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.monitor = self.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
@@ -55,11 +60,17 @@ class _Link:
 
 class WorkerPool:
     def __init__(
-        self, ctx: zmq.asyncio.Context, endpoints: list[str], timeout_s: float, name: str
+        self,
+        ctx: zmq.asyncio.Context,
+        endpoints: list[str],
+        timeout_s: float,
+        name: str,
+        running: Running | None = None,
     ) -> None:
-        self.links = [_Link(ctx, e) for e in endpoints]
+        self.links = [_Link(ctx, e, i) for i, e in enumerate(endpoints)]
         self.timeout_s = timeout_s
         self.name = name
+        self.running = running  # the query pool's: the queries it is running
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -105,6 +116,9 @@ class WorkerPool:
         q: asyncio.Queue[tuple[dict[str, Any], list[Any]]] = asyncio.Queue()
         link.waiting[rid] = q
         link.outstanding += 1
+        qid = None
+        if self.running is not None:
+            qid, header = self.running.begin(header, link.index, rid)
         try:
             await link.sock.send_multipart(pack({**header, "id": rid}, *payloads), copy=False)
             while True:
@@ -125,6 +139,8 @@ class WorkerPool:
         finally:
             link.outstanding -= 1
             link.waiting.pop(rid, None)
+            if self.running is not None:
+                self.running.end(qid)
 
     async def ping_all(self, timeout_s: float = 2.0) -> list[dict[str, Any] | None]:
         """Each worker's answer to a ping (its status), or ``None`` when it did not answer."""

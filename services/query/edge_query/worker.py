@@ -19,6 +19,7 @@ from edge_common.objectstore import MemoryObjectStore, object_store_from_setting
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
+from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, send_cancel
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.diagnostics import diagnostics
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
@@ -55,15 +56,20 @@ class QueryWorker:
         self._fetched_at: list[tuple[str | None, int]] = []
         self._ingest: zmq.Socket[Any] | None = None
         self._call_id = 0
-        store = object_store_from_settings(settings)
-        self.parquet = ParquetSource(
-            store,
-            settings.data_dir / "cache",
-            settings.parquet_cache_mb << 20,
-            self._fetch_object if isinstance(store, MemoryObjectStore) else None,
-            settings.query_file_cache_mb << 20,
-        )
+        self.store = object_store_from_settings(settings)
+        self.parquet = self._new_parquet()
+        self.canceller = Canceller(ctx, self.endpoints.query_control(worker_id))
+        self._head_sent = False  # the request at hand has had its first answer
         self.stopping = False
+
+    def _new_parquet(self) -> ParquetSource:
+        return ParquetSource(
+            self.store,
+            self.settings.data_dir / "cache",
+            self.settings.parquet_cache_mb << 20,
+            self._fetch_object if isinstance(self.store, MemoryObjectStore) else None,
+            self.settings.query_file_cache_mb << 20,
+        )
 
     def run(self) -> int:
         self.endpoints.prepare()  # the socket directory, whoever starts first
@@ -73,12 +79,19 @@ class QueryWorker:
         self.pers = self.ctx.socket(zmq.DEALER)
         self.pers.setsockopt(zmq.LINGER, 0)
         self.pers.connect(self.endpoints.persister_query)
+        self.canceller.start()
         log.info("query worker %d ready", self.worker_id)
         while not self.stopping:
-            if not self.front.poll(500):
-                continue
-            frames = self.front.recv_multipart(copy=False)
-            self._handle(frames[0].bytes, frames[1:])
+            try:
+                if not self.front.poll(500):
+                    continue
+                frames = self.front.recv_multipart(copy=False)
+                self._handle(frames[0].bytes, frames[1:])
+            except Interrupted as err:  # a kill as its query was ending: answered already
+                err.acknowledge()
+                self.canceller.end()
+                self._recover()
+        self.canceller.stopping = True
         return 0
 
     # --- persister link ----------------------------------------------------------------
@@ -152,9 +165,42 @@ class QueryWorker:
 
     # --- a query -----------------------------------------------------------------------
     def _handle(self, identity: bytes, frames: list[Any]) -> None:
-        header: dict[str, Any] = {}
         try:
             header, _ = unpack(frames)
+        except Exception as err:  # not our wire format: nothing to run
+            error = err if isinstance(err, EdgeError) else QueryError(_clean(str(err)))
+            self._send(identity, {"id": None, "kind": "head", **error_header(error)})
+            return
+        rid = header.get("id")
+        if not self.canceller.begin(rid):  # killed while it waited in our queue
+            self._send(
+                identity, {"id": rid, "kind": "head", **error_header(QueryError(INTERRUPTED))}
+            )
+            return
+        self._head_sent = False
+        try:
+            self._serve(identity, header)
+        except Interrupted as err:
+            err.acknowledge()
+            log.info("request %s interrupted (KILL QUERY)", rid)
+            if self._head_sent:
+                self._send(identity, {"id": rid, "kind": "error", "message": INTERRUPTED})
+            else:
+                self._send(
+                    identity, {"id": rid, "kind": "head", **error_header(QueryError(INTERRUPTED))}
+                )
+            self._recover()
+        finally:
+            self.canceller.end()
+
+    def _recover(self) -> None:
+        """After an interrupted query: drop what it may have left half updated (the file
+        caches and planning contexts; they fill again as queries come)."""
+        self.parquet = self._new_parquet()
+        self._planners.clear()
+
+    def _serve(self, identity: bytes, header: dict[str, Any]) -> None:
+        try:
             if header.get("op") == "ping":
                 self._send(identity, {"id": header.get("id"), "kind": "head", "ok": True})
                 return
@@ -337,11 +383,18 @@ class QueryWorker:
             read_only=bool(header.get("read_only")),
             diagnostics=lambda: diagnostics(self.settings),
             settled=settled,
+            running=header.get("running"),
+            kill=lambda worker, rid: send_cancel(
+                self.ctx, self.endpoints.query_control(worker), rid
+            ),
         )
         self._fetched_at = []
         results = run_influxql(
             str(header["q"]), header.get("db") or None, header.get("params") or None, ctx
         )
+        if ctx.interrupted:
+            log.info("request %s interrupted (KILL QUERY)", header.get("id"))
+            self._recover()
         if fmt in ("v1json", "v1csv"):
             chunks = render_v1(
                 results,
@@ -359,6 +412,8 @@ class QueryWorker:
 
     def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
         self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)
+        if header.get("kind") == "head":
+            self._head_sent = True
 
     def execute(
         self,

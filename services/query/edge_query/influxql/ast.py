@@ -259,9 +259,17 @@ class Delete:
     condition: Expr | None = None
 
 
+@dataclass
+class KillQuery:
+    """KILL QUERY qid: stop a running query (its id from SHOW QUERIES)."""
+
+    qid: int
+
+
 Statement = (
     SelectStatement
     | ShowStatement
+    | KillQuery
     | CreateDatabase
     | DropDatabase
     | DropMeasurement

@@ -12,13 +12,14 @@ import pyarrow as pa
 
 from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryError
 from edge_common.schema import Catalog, DatabaseSchema
+from edge_query.cancel import INTERRUPTED, Interrupted
 from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.select import Fetch, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
-from edge_query.influxql.text import read_only_warning
+from edge_query.influxql.text import read_only_warning, statement_text
 from edge_query.influxql.translate import split_condition
 from edge_query.planner import TableNeed, TablePick
 
@@ -47,6 +48,10 @@ class InfluxQLContext:
     # the catalog was looked up again, and the SELECT is answered again). With False as its
     # argument it only forgets what the SELECT fetched (no answer to check)
     settled: Callable[[bool], bool] | None = None
+    # the queries the gateway is running: [qid, text, database, ns running, worker, request id]
+    running: list[list[Any]] | None = None
+    kill: Callable[[int, Any], None] | None = None  # (worker, request id): KILL QUERY
+    interrupted: bool = False  # a KILL QUERY stopped this request
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -80,8 +85,39 @@ def run_influxql(
             result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer
         except Exception as err:  # DataFusion's errors
             result["error"] = str(err).removeprefix("DataFusion error: ")
+        except Interrupted as err:  # KILL QUERY: this statement says so, the rest don't run
+            err.acknowledge()
+            result = {"statement_id": i, "error": INTERRUPTED}
+            ctx.interrupted = True
+            results.append(result)
+            break
         results.append(result)
     return results
+
+
+def _listed_text(text: str) -> str:
+    """A running query's text as influxd lists it: its statements as influxd writes them,
+    one per line; as sent when that is not known (SQL, other SHOW statements)."""
+    try:
+        return ";\n".join(statement_text(s) for s in parse(text))
+    except (InfluxQLError, ValueError):
+        return text
+
+
+def go_duration(ns: int) -> str:
+    """How long a query has run, as influxd's SHOW QUERIES writes it: cut to whole seconds,
+    else milliseconds, else microseconds, then Go's Duration.String ("46µs", "3s", "1m5s")."""
+    for unit, name in ((1_000_000_000, ""), (1_000_000, "ms"), (1_000, "µs")):
+        if ns >= unit:
+            ns -= ns % unit
+            if name:
+                return f"{ns // unit}{name}"
+            hours, rest = divmod(ns // unit, 3600)
+            minutes, seconds = divmod(rest, 60)
+            if hours:
+                return f"{hours}h{minutes}m{seconds}s"
+            return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+    return f"{ns}ns" if ns else "0s"
 
 
 def _delete(
@@ -229,6 +265,23 @@ def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
 
 
 def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> list[dict[str, Any]]:
+    if isinstance(stmt, ast.ShowStatement) and stmt.what == "QUERIES":
+        if not ctx.sees("*"):
+            raise Forbidden("SHOW QUERIES needs a token that may read every database")
+        values = [
+            [q[0], _listed_text(q[1]), q[2], go_duration(q[3]), "running"]
+            for q in ctx.running or ()
+        ]
+        listing: dict[str, Any] = {"columns": ["qid", "query", "database", "duration", "status"]}
+        return [listing | {"values": values}] if values else [listing]
+    if isinstance(stmt, ast.KillQuery):
+        if not ctx.may_change("*"):
+            raise Forbidden("KILL QUERY needs a token that may change every database")
+        named = [q for q in ctx.running or () if q[0] == stmt.qid]
+        if not named or ctx.kill is None:
+            raise QueryError(f"no such query id: {stmt.qid}")
+        ctx.kill(named[0][4], named[0][5])
+        return []
     if isinstance(stmt, ast.ShowStatement) and stmt.what == "DIAGNOSTICS":
         if ctx.diagnostics is None or not ctx.sees("*"):
             raise Forbidden("SHOW DIAGNOSTICS needs a token that may read every database")

@@ -73,7 +73,7 @@ _SHOW_WORDS = words(
     """CONTINUOUS DATABASES DIAGNOSTICS FIELD GRANTS MEASUREMENT MEASUREMENTS QUERIES RETENTION
     SERIES SHARD SHARDS STATS SUBSCRIPTIONS TAG USERS"""
 )
-_SHOW_UNSUPPORTED = {w: w for w in words("GRANTS QUERIES STATS")}
+_SHOW_UNSUPPORTED = {w: w for w in words("GRANTS STATS")}
 _CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
 _DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
 _OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
@@ -205,7 +205,20 @@ class _Parser:
             return self.create(tok)
         if word == "DROP":
             return self.drop(tok)
+        if word == "KILL":
+            return self.kill()
         raise self.unsupported(tok, word)
+
+    def kill(self) -> ast.KillQuery:
+        """KILL QUERY qid (``ON host`` names a node of a cluster: there is one node here)."""
+        self.expect("KEYWORD", "QUERY")
+        tok = self.peek()
+        if tok.kind != "INTEGER":
+            raise self.unexpected(tok, "integer")
+        self.next()
+        if self.accept("KEYWORD", "ON"):
+            self.ident()
+        return ast.KillQuery(int(tok.value))
 
     def unsupported(self, start: Token, what: str) -> InfluxQLError:
         return self.error(f"{what} is not supported", start.pos)
@@ -307,7 +320,7 @@ class _Parser:
             return ast.ShowStatement("DATABASES")
         if word == "USERS":  # there are tokens, not users: an empty list, as influxd has
             return ast.ShowStatement("USERS")
-        if word in ("DIAGNOSTICS", "SHARDS", "SUBSCRIPTIONS"):
+        if word in ("DIAGNOSTICS", "QUERIES", "SHARDS", "SUBSCRIPTIONS"):
             return ast.ShowStatement(word)
         if word == "SHARD":
             self.expect("KEYWORD", "GROUPS")

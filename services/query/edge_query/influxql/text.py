@@ -82,6 +82,10 @@ def statement_text(stmt: ast.Statement) -> str:
         return out
     if isinstance(stmt, ast.SelectStatement):
         return _select(stmt)
+    if isinstance(stmt, ast.KillQuery):
+        return f"KILL QUERY {stmt.qid}"
+    if isinstance(stmt, ast.ShowStatement) and stmt.what == "QUERIES":
+        return "SHOW QUERIES"
     raise ValueError(f"no text form for {type(stmt).__name__}")
 
 

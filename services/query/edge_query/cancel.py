@@ -1,0 +1,125 @@
+"""KILL QUERY: stopping a query a worker is running, or one still waiting in its queue.
+
+A worker runs one request at a time on its main thread, so a kill cannot wait for it to
+look. A thread of its own listens on the worker's control socket; when told to cancel the
+request the main thread is running, it makes the main thread raise :class:`Interrupted`
+where it stands (``_thread.interrupt_main`` with SIGUSR1: the handler runs between two
+Python instructions, and DataFusion's streams check for it while they run). The handler may
+run inside code that drops what it raises (pyzmq checks for signals while it frees a
+message), so the thread signals again every 0.1 s until the exception is caught
+(:meth:`Interrupted.acknowledge`). A request not yet started is remembered and answered
+"query interrupted" when its turn comes.
+
+``Interrupted`` is a BaseException: the many ``except Exception`` of planning and running
+must not swallow it. A query stopped anywhere may leave a cache half updated, so the worker
+drops its caches after one (``QueryWorker._recover``).
+"""
+
+from __future__ import annotations
+
+import _thread
+import logging
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+import orjson
+import zmq
+
+__all__ = ["INTERRUPTED", "Canceller", "Interrupted", "send_cancel"]
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "query interrupted"  # influxd's words for a killed query
+_REMEMBERED_S = 600.0  # a cancel for a request not seen yet is kept this long
+
+
+class Interrupted(BaseException):
+    """The request the worker was running was killed (KILL QUERY). Whoever catches it calls
+    :meth:`acknowledge`, or it is raised again."""
+
+    def __init__(self, canceller: Canceller) -> None:
+        super().__init__(INTERRUPTED)
+        self.canceller = canceller
+
+    def acknowledge(self) -> None:
+        self.canceller.acknowledged = True
+
+
+class Canceller:
+    def __init__(self, ctx: zmq.Context[Any], endpoint: str) -> None:
+        self.ctx = ctx
+        self.endpoint = endpoint
+        self._lock = threading.Lock()
+        self._current: Any = None  # the request id the main thread runs
+        self._kill: Any = None  # ... which is to stop at once
+        self.acknowledged = False  # ... and has stopped (Interrupted was caught)
+        self._waiting: dict[Any, float] = {}  # request ids cancelled before they started
+        self.stopping = False
+
+    def start(self) -> None:
+        """Listen on the control socket (a thread) and take SIGUSR1 (main thread only)."""
+        signal.signal(signal.SIGUSR1, self._on_signal)
+        threading.Thread(target=self._listen, name="cancel", daemon=True).start()
+
+    def begin(self, request_id: Any) -> bool:
+        """The main thread starts ``request_id``; False: it was cancelled already."""
+        with self._lock:
+            if request_id is not None and self._waiting.pop(request_id, None) is not None:
+                return False
+            self._current = request_id
+            return True
+
+    def end(self) -> None:
+        with self._lock:
+            self._current = self._kill = None
+
+    def _pending(self) -> bool:
+        return self._kill is not None and self._kill == self._current and not self.acknowledged
+
+    def cancel(self, request_id: Any) -> None:
+        with self._lock:
+            if request_id == self._current:
+                self._kill, self.acknowledged = request_id, False
+                _thread.interrupt_main(signal.SIGUSR1)
+                return
+            now = time.monotonic()
+            self._waiting = {r: t for r, t in self._waiting.items() if now - t < _REMEMBERED_S}
+            self._waiting[request_id] = now
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # raise only in the request that was killed: the signal may come a moment late
+        if self._pending():
+            raise Interrupted(self)
+
+    def _listen(self) -> None:
+        sock = self.ctx.socket(zmq.PULL)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(self.endpoint)
+        try:
+            while not self.stopping:
+                if not sock.poll(100):
+                    with self._lock:
+                        if self._pending():  # not caught yet: again
+                            _thread.interrupt_main(signal.SIGUSR1)
+                    continue
+                try:
+                    message = orjson.loads(sock.recv())
+                    self.cancel(message["id"])
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    log.warning("ignored a malformed message on the control socket")
+        finally:
+            sock.close(0)
+
+
+def send_cancel(ctx: zmq.Context[Any], endpoint: str, request_id: Any) -> None:
+    """Tell the worker at ``endpoint`` (its control socket) to stop ``request_id``."""
+    sock = ctx.socket(zmq.PUSH)
+    sock.setsockopt(zmq.LINGER, 1000)  # delivered unless the worker is gone for a second
+    sock.connect(endpoint)
+    try:
+        sock.send(orjson.dumps({"id": request_id}))
+    finally:
+        sock.close()

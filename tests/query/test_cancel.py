@@ -1,0 +1,96 @@
+"""KILL QUERY inside a query worker (edge_query.cancel): which request is stopped, when."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import zmq
+
+from edge_query.cancel import Canceller, Interrupted, send_cancel
+from edge_query.influxql.executor import go_duration
+
+
+@pytest.fixture
+def canceller(tmp_path: object) -> Iterator[Canceller]:
+    previous = signal.getsignal(signal.SIGUSR1)
+    c = Canceller(zmq.Context.instance(), f"ipc://{tmp_path}/control.sock")
+    c.start()
+    yield c
+    c.stopping = True
+    signal.signal(signal.SIGUSR1, previous)
+
+
+def _spin(seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
+
+
+def test_the_running_request_is_interrupted_where_it_stands(canceller: Canceller) -> None:
+    assert canceller.begin(7)
+    threading.Timer(0.1, canceller.cancel, (7,)).start()
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as caught:
+        _spin(10)
+    caught.value.acknowledge()
+    canceller.end()
+    assert time.monotonic() - started < 5
+    _spin(0.3)  # acknowledged: not raised again
+
+
+def test_a_dropped_interrupt_is_raised_again_until_caught(canceller: Canceller) -> None:
+    """pyzmq may run the handler where an exception is dropped: the control thread signals
+    every 0.1 s until one is caught."""
+    assert canceller.begin(8)
+    threading.Timer(0.05, canceller.cancel, (8,)).start()  # (from another thread, as in use)
+    dropped = 0
+    with pytest.raises(Interrupted) as caught:
+        for _ in range(100):
+            try:
+                _spin(0.05)
+            except Interrupted:  # swallowed, as in a __dealloc__
+                dropped += 1
+                if dropped == 2:
+                    raise
+    caught.value.acknowledge()
+    canceller.end()
+    assert dropped == 2
+
+
+def test_a_waiting_request_is_skipped_and_others_untouched(canceller: Canceller) -> None:
+    send_cancel(zmq.Context.instance(), canceller.endpoint, 9)  # over the control socket
+    assert canceller.begin(5)  # another request runs meanwhile, untouched
+    _spin(0.5)
+    canceller.end()
+    assert not canceller.begin(9)  # its turn: answered "query interrupted", not run
+    assert canceller.begin(9)  # the cancel was used up
+    canceller.end()
+
+
+def test_a_late_cancel_does_not_stop_the_next_request(canceller: Canceller) -> None:
+    assert canceller.begin(1)
+    canceller.end()  # request 1 answered before its cancel came
+    canceller.cancel(1)
+    assert canceller.begin(2)
+    _spin(0.3)
+    canceller.end()
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (0, "0s"),
+        (999, "999ns"),
+        (15_400, "15µs"),
+        (478_900_000, "478ms"),
+        (3_700_000_000, "3s"),
+        (65_000_000_000, "1m5s"),
+        (7_200_000_000_000, "2h0m0s"),
+    ],
+)
+def test_durations_as_influxd_writes_them(ns: int, text: str) -> None:
+    assert go_duration(ns) == text
