@@ -996,6 +996,21 @@ def test_show_queries_and_kill_query_like_influxd(servers: tuple[str, EdgeServer
         assert _ask(edge.url, q) == _ask(influxd, q), q
 
 
+def test_show_stats_httpd_names_are_influxds(servers: tuple[str, EdgeServer]) -> None:
+    """Edge's httpd statistics carry influxd's names (dashboards built on Telegraf's
+    influxdb_httpd measurement find them), columns in the same order; SHOW STATS FOR a
+    module no one has answers nothing, as influxd."""
+    influxd, edge = servers
+    q = "SHOW STATS FOR 'httpd'"
+    (theirs,) = _ask(influxd, q)[1]["results"][0]["series"]
+    (ours,) = _ask(edge.url, q)[1]["results"][0]["series"]
+    assert ours["name"] == theirs["name"] == "httpd" and set(ours["tags"]) == {"bind"}
+    assert set(ours["columns"]) < set(theirs["columns"])
+    assert ours["columns"] == sorted(ours["columns"])
+    q = "SHOW STATS FOR 'nothing'"
+    assert _ask(edge.url, q) == _ask(influxd, q) == (200, {"results": [{"statement_id": 0}]})
+
+
 def _dst_lines() -> list[str]:
     """Hourly points of two series (b half an hour later, with gaps) over the 2016 changes
     of summer time in Europe (27 Mar, 30 Oct) and the US (13 Mar, 6 Nov)."""

@@ -32,6 +32,8 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v3/query_sql"): {"params": {"db": "authdb", "q": "SELECT 1"}, "act": "r"},
     ("POST", "/api/v3/query_sql"): {"json": {"db": "authdb", "q": "SELECT 1"}, "act": "r"},
     ("GET", "/health"): {"act": "any"},
+    ("GET", "/metrics"): {"act": "admin"},
+    ("GET", "/debug/vars"): {"act": "admin"},
     ("GET", "/ping"): {"act": "any"},
     ("HEAD", "/ping"): {"act": "any"},
     ("POST", "/api/v3/configure/token"): {
@@ -246,7 +248,7 @@ def test_exemptions_and_brute_force_limit(tmp_path: Path) -> None:
         "--bearer-token",
         hash_token(ADMIN),
         "--disable-authz",
-        "health,ping",
+        "health,ping,metrics",
         "--auth-max-failures",
         "5",
         "--auth-failure-window-s",
@@ -258,6 +260,8 @@ def test_exemptions_and_brute_force_limit(tmp_path: Path) -> None:
     ) as edge:
         assert httpx.get(f"{edge.url}/health").status_code == 200
         assert httpx.get(f"{edge.url}/ping").status_code == 204
+        assert httpx.get(f"{edge.url}/metrics").status_code == 200
+        assert httpx.get(f"{edge.url}/debug/vars").status_code == 401  # metrics only
         assert httpx.get(f"{edge.url}/api/v3/query_sql").status_code == 401
         statuses = [
             httpx.get(

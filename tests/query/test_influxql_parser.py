@@ -648,7 +648,7 @@ ERRORS = [
         "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",
         18,
     ),
-    ("SHOW STATS", "SHOW STATS is not supported at line 1, char 1", 1),
+    ("SHOW STATS FOR x", "found x, expected string at line 1, char 16", 16),
     ("SHOW SHARD", "found EOF, expected GROUPS at line 1, char 12", 12),
     ("KILL QUERY abc", "found abc, expected integer at line 1, char 12", 12),
     ("KILL QUERY 1.5", "found 1.5, expected integer at line 1, char 12", 12),
@@ -699,6 +699,10 @@ def test_show_queries_and_kill_query() -> None:
         ast.ShowStatement("QUERIES"),
         ast.KillQuery(12),
         ast.KillQuery(3),  # ON names a node of a cluster: there is one
+    ]
+    assert parse("SHOW STATS; SHOW STATS FOR 'httpd'") == [
+        ast.ShowStatement("STATS"),
+        ast.ShowStatement("STATS", module="httpd"),
     ]
 
 

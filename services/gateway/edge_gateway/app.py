@@ -22,6 +22,7 @@ from edge_gateway.pool import WorkerPool
 from edge_gateway.routes import configure, persist, query, system, v1, write
 from edge_gateway.running import Running
 from edge_gateway.state import Gateway
+from edge_gateway.stats import new_counters
 
 __all__ = ["create_app"]
 
@@ -48,6 +49,7 @@ def start_flight(
 
 def create_app(settings: Settings) -> FastAPI:
     endpoints = Endpoints.for_data_dir(settings.data_dir)
+    counters = new_counters()  # httpd statistics: counted by HotRoutes, kept on the Gateway
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
                 TokenCache(persister),
                 FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s),
             ),
+            counters,
         )
         for pool in (gw.ingest, gw.query, gw.persister):
             pool.start()
@@ -91,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url=None,
         dependencies=[Depends(authenticate)],
     )
+    app.state.counters = counters
 
     @app.exception_handler(EdgeError)
     async def _edge_error(request: Request, exc: EdgeError) -> JSONResponse:

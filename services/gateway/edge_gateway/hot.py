@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +32,16 @@ log = logging.getLogger(__name__)
 
 Route = Callable[..., Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
+
+_KINDS = {  # the httpd counter of each kind of request
+    "/write": "writeReq",
+    "/api/v2/write": "writeReq",
+    "/api/v3/write_lp": "writeReq",
+    "/query": "queryReq",
+    "/api/v3/query_sql": "queryReq",
+    "/api/v3/query_influxql": "queryReq",
+    "/ping": "pingReq",
+}
 
 _ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/ping"): system.ping,
@@ -77,14 +89,45 @@ class HotRoutes:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.routes = {key: _handler(route) for key, route in _ROUTES.items()}
+        self.counters: Counter[str] = app.state.counters  # edge_gateway.stats
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        handle = (
-            self.routes.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
-        )
-        if handle is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # influxd's httpd statistics (edge_gateway.stats), for every request
+        counters = self.counters
+        kind = _KINDS.get(scope["path"])
+        counters["req"] += 1
+        counters["reqActive"] += 1
+        if kind is not None:
+            counters[kind] += 1
+        started = time.monotonic_ns()
+        status = 500
+        try:
+            status = await self._answer(scope, receive, send)
+        finally:
+            counters["reqActive"] -= 1
+            counters["reqDurationNs"] += time.monotonic_ns() - started
+            if status >= 500:
+                counters["serverError"] += 1
+            elif status >= 400:
+                counters["clientError"] += 1
+
+    async def _answer(self, scope: Any, receive: Any, send: Any) -> int:
+        """Answer the request; return its status."""
+        handle = self.routes.get((scope["method"], scope["path"]))
+        if handle is None:
+            status = 500
+
+            async def sending(message: Any) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            await self.app(scope, receive, sending)
+            return status
         scope["app"] = self.app  # what FastAPI sets: routes find the gateway's state by it
         request = Request(scope, receive)
         try:
@@ -97,3 +140,4 @@ class HotRoutes:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             response = PlainTextResponse("Internal Server Error", status_code=500)
         await response(scope, receive, send)
+        return response.status_code

@@ -33,6 +33,8 @@ class Running:
     def __init__(self) -> None:
         self._qids = itertools.count(1)
         self.queries: dict[int, _Query] = {}
+        self.finished = 0
+        self.duration_ns = 0  # of the finished ones
 
     def begin(
         self, header: dict[str, Any], worker: int, request_id: int
@@ -50,8 +52,19 @@ class Running:
         return qid, header
 
     def end(self, qid: int | None) -> None:
-        if qid is not None:
-            self.queries.pop(qid, None)
+        query = None if qid is None else self.queries.pop(qid, None)
+        if query is not None:
+            self.finished += 1
+            self.duration_ns += time.monotonic_ns() - query.started_ns
+
+    def stats(self) -> dict[str, int | float]:
+        """influxd's queryExecutor statistics."""
+        return {
+            "queriesActive": len(self.queries),
+            "queriesExecuted": self.finished + len(self.queries),
+            "queriesFinished": self.finished,
+            "queryDurationNs": self.duration_ns,
+        }
 
     def listing(self) -> list[list[Any]]:
         """[qid, text, database, nanoseconds running, worker, request id] of each query."""

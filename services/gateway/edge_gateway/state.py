@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from edge_common.settings import Settings
 from edge_gateway.auth import Authenticator
 from edge_gateway.pool import WorkerPool
+from edge_gateway.stats import new_counters
 
 __all__ = ["Gateway", "gateway"]
 
@@ -20,6 +22,7 @@ class Gateway:
     query: WorkerPool
     persister: WorkerPool
     auth: Authenticator
+    counters: Counter[str] = field(default_factory=new_counters)  # edge_gateway.stats, httpd
 
 
 def gateway(request: Request) -> Gateway:

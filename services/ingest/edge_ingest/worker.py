@@ -9,6 +9,7 @@ persister has not confirmed are sent again until it does; it ignores ones it alr
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -201,7 +202,8 @@ class IngestWorker:
         client = [identity.bytes]
         client_header = {"id": header.get("id")}
         if header.get("op") == "ping":
-            self._reply(client, {**client_header, "ok": True, "worker": self.worker_id})
+            pong = {"ok": True, "worker": self.worker_id, "pid": os.getpid()}
+            self._reply(client, {**client_header, **pong})
             return
         try:
             result, record = self._prepare(header, payloads[0].bytes if payloads else b"")

@@ -108,6 +108,7 @@ class Compactor:
                 return
             if manifest is not None:
                 persistence.index.add(manifest)
+                persistence.counts["compactions"] += 1
                 self.retired.append((time.monotonic() + _GRACE_S, list(manifest.replaced)))
 
         persistence.run_exclusive(work, done)

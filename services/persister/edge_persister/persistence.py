@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,6 +119,14 @@ class Persistence:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="snapshot")
     )
     reserved_seq: int = 0  # the last manifest number handed out (next_seq)
+    # since start: snapshots, filesWritten, rowsWritten, bytesWritten, compactions (SHOW STATS)
+    counts: Counter[str] = field(
+        default_factory=lambda: Counter(
+            dict.fromkeys(
+                ["snapshots", "filesWritten", "rowsWritten", "bytesWritten", "compactions"], 0
+            )
+        )
+    )
 
     def next_seq(self) -> int:
         """A manifest number no other manifest takes: work queued on the snapshot thread
@@ -216,6 +224,10 @@ class Persistence:
         manifest = self.job.result()
         self.job = None
         self.index.add(manifest)
+        self.counts["snapshots"] += 1
+        self.counts["filesWritten"] += len(manifest.files)
+        self.counts["rowsWritten"] += sum(f.row_count for f in manifest.files)
+        self.counts["bytesWritten"] += sum(f.size_bytes for f in manifest.files)
         for buf in self.job_tables:
             buf.drop_frozen()
         self.job_tables = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -438,6 +439,8 @@ class Persister:
                 "full": self.persistence.is_full(self.buffers),
                 "persist_events": self.settings.persist_events_bind
                 or self.endpoints.persist_events,
+                "pid": os.getpid(),
+                "counts": self.persistence.counts,
             }, []
         raise EdgeError(f"unknown operation {op!r}")
 

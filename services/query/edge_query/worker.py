@@ -4,6 +4,7 @@ time range from the persister, run the query in DataFusion, stream the rendered 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -202,7 +203,8 @@ class QueryWorker:
     def _serve(self, identity: bytes, header: dict[str, Any]) -> None:
         try:
             if header.get("op") == "ping":
-                self._send(identity, {"id": header.get("id"), "kind": "head", "ok": True})
+                pong = {"id": header.get("id"), "kind": "head", "ok": True, "pid": os.getpid()}
+                self._send(identity, pong)
                 return
             if header.get("op") == "tables":
                 self._send(
@@ -384,6 +386,7 @@ class QueryWorker:
             diagnostics=lambda: diagnostics(self.settings),
             settled=settled,
             running=header.get("running"),
+            stats=header.get("stats"),
             kill=lambda worker, rid: send_cancel(
                 self.ctx, self.endpoints.query_control(worker), rid
             ),

@@ -1,14 +1,17 @@
-"""``/health`` and ``/ping``."""
+"""``/health``, ``/ping``, and the statistics: ``/metrics`` (Prometheus) and
+``/debug/vars`` (influxd's, for Telegraf's ``influxdb`` input)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from edge_common import __version__
+from edge_gateway.auth import require_admin
 from edge_gateway.state import gateway
+from edge_gateway.stats import collect, debug_vars, prometheus
 
 __all__ = ["router"]
 
@@ -57,3 +60,17 @@ async def health(request: Request) -> Response:
 @router.api_route("/ping", methods=["GET", "HEAD"])
 async def ping() -> Response:
     return Response(status_code=204, headers=_PING_HEADERS)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """The admin token's, unless ``--disable-authz metrics`` opens it (as InfluxDB 3)."""
+    require_admin(request)
+    text = prometheus(await collect(gateway(request)))
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+@router.get("/debug/vars")
+async def vars_(request: Request) -> Response:
+    require_admin(request)
+    return JSONResponse(debug_vars(await collect(gateway(request))))

@@ -13,6 +13,8 @@ from edge_gateway.body import read_body
 from edge_gateway.errors import error_response
 from edge_gateway.queries import choose_format, query_request
 from edge_gateway.routes.query import stream_query
+from edge_gateway.state import gateway
+from edge_gateway.stats import collect
 
 __all__ = ["router"]
 
@@ -54,6 +56,8 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
     }
     if header["epoch"] and header["epoch"] not in _EPOCHS:
         raise BadRequest(f"invalid epoch {header['epoch']!r}: use ns, u, ms, s, m or h")
+    if "STATS" in q.upper():  # SHOW STATS: the group's statistics, gathered here
+        header["stats"] = await collect(gateway(request))
     return await stream_query(request, header, api)
 
 

@@ -49,6 +49,7 @@ async def _write(
     validate_database_name(db)
     precision_factor(precision)
     body = await read_body(request, gw.settings.max_http_request_size)
+    gw.counters["writeReqBytes"] += len(body)
     if not body.strip():
         raise BadRequest("the request body is empty: send line protocol")
     reply, _ = await gw.ingest.request(
@@ -63,6 +64,8 @@ async def _write(
     )
     if not reply.get("ok", True):
         raise from_wire(reply["error"])
+    gw.counters["pointsWrittenOK"] += int(reply.get("written", 0))
+    gw.counters["pointsWrittenFail"] += int(reply.get("rejected", 0))
     return reply
 
 

@@ -229,6 +229,7 @@ class ShowStatement:
     condition: Expr | None = None
     limit: int | None = None
     offset: int | None = None
+    module: str | None = None  # SHOW STATS FOR 'module'
     exact: bool = False
 
 

@@ -51,6 +51,7 @@ class InfluxQLContext:
     # the queries the gateway is running: [qid, text, database, ns running, worker, request id]
     running: list[list[Any]] | None = None
     kill: Callable[[int, Any], None] | None = None  # (worker, request id): KILL QUERY
+    stats: list[list[Any]] | None = None  # SHOW STATS: [module, tags, values] (edge_gateway.stats)
     interrupted: bool = False  # a KILL QUERY stopped this request
 
     def sees(self, db: str) -> bool:
@@ -274,6 +275,17 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         ]
         listing: dict[str, Any] = {"columns": ["qid", "query", "database", "duration", "status"]}
         return [listing | {"values": values}] if values else [listing]
+    if isinstance(stmt, ast.ShowStatement) and stmt.what == "STATS":
+        if not ctx.sees("*"):
+            raise Forbidden("SHOW STATS needs a token that may read every database")
+        if ctx.stats is None:
+            raise QueryError("SHOW STATS is answered over HTTP (/query), not here")
+        return [  # columns in name order, as influxd's
+            {"name": name, **({"tags": tags} if tags else {})}
+            | {"columns": sorted(values), "values": [[values[k] for k in sorted(values)]]}
+            for name, tags, values in ctx.stats
+            if stmt.module in (None, name)
+        ]
     if isinstance(stmt, ast.KillQuery):
         if not ctx.may_change("*"):
             raise Forbidden("KILL QUERY needs a token that may change every database")

@@ -73,7 +73,7 @@ _SHOW_WORDS = words(
     """CONTINUOUS DATABASES DIAGNOSTICS FIELD GRANTS MEASUREMENT MEASUREMENTS QUERIES RETENTION
     SERIES SHARD SHARDS STATS SUBSCRIPTIONS TAG USERS"""
 )
-_SHOW_UNSUPPORTED = {w: w for w in words("GRANTS STATS")}
+_SHOW_UNSUPPORTED = {w: w for w in words("GRANTS")}
 _CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
 _DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
 _OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
@@ -322,6 +322,14 @@ class _Parser:
             return ast.ShowStatement("USERS")
         if word in ("DIAGNOSTICS", "QUERIES", "SHARDS", "SUBSCRIPTIONS"):
             return ast.ShowStatement(word)
+        if word == "STATS":
+            module = None
+            if self.accept("KEYWORD", "FOR"):
+                tok = self.peek()
+                if tok.kind != "STRING":
+                    raise self.unexpected(tok, "string")
+                module = self.next().value
+            return ast.ShowStatement("STATS", module=module)
         if word == "SHARD":
             self.expect("KEYWORD", "GROUPS")
             return ast.ShowStatement("SHARD GROUPS")
