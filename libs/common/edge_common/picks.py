@@ -87,7 +87,10 @@ class SeriesHasher:
                     chunk = chunk.dictionary_encode()
                 values = chunk.dictionary.to_pylist()
                 hashes = np.array([self._hash(name, v) for v in values] + [0], dtype=np.uint64)
-                idx = np.asarray(chunk.indices.fill_null(len(values)), dtype=np.int64)
+                indices = chunk.indices  # (fill_null costs ~10 µs even with no null)
+                if indices.null_count:
+                    indices = indices.fill_null(len(values))
+                idx = np.asarray(indices)
                 series[start : start + len(chunk)] += hashes[idx]
                 start += len(chunk)
         return series
