@@ -61,6 +61,20 @@ def test_a_dropped_interrupt_is_raised_again_until_caught(canceller: Canceller) 
     assert dropped == 2
 
 
+def test_nothing_is_raised_while_shielded(canceller: Canceller) -> None:
+    """A message being sent is never cut: the interrupt comes once the send is over."""
+    assert canceller.begin(4)
+    threading.Timer(0.05, canceller.cancel, (4,)).start()
+    with canceller.shielded():
+        _spin(0.4)  # signalled several times meanwhile
+        inside = time.monotonic()
+    with pytest.raises(Interrupted) as caught:
+        _spin(5)
+    caught.value.acknowledge()
+    canceller.end()
+    assert time.monotonic() - inside < 1
+
+
 def test_a_waiting_request_is_skipped_and_others_untouched(canceller: Canceller) -> None:
     send_cancel(zmq.Context.instance(), canceller.endpoint, 9)  # over the control socket
     assert canceller.begin(5)  # another request runs meanwhile, untouched

@@ -12,16 +12,20 @@ message), so the thread signals again every 0.1 s until the exception is caught
 
 ``Interrupted`` is a BaseException: the many ``except Exception`` of planning and running
 must not swallow it. A query stopped anywhere may leave a cache half updated, so the worker
-drops its caches after one (``QueryWorker._recover``).
+drops its caches after one (``QueryWorker._recover``). It is never raised while a message
+is being sent (:meth:`Canceller.shielded`): pyzmq sends a multipart message frame by frame,
+and one cut short would have the next message's frames appended to it.
 """
 
 from __future__ import annotations
 
 import _thread
+import contextlib
 import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
@@ -57,6 +61,7 @@ class Canceller:
         self._kill: Any = None  # ... which is to stop at once
         self.acknowledged = False  # ... and has stopped (Interrupted was caught)
         self._waiting: dict[Any, float] = {}  # request ids cancelled before they started
+        self._shield = 0  # > 0: a message is being sent, not to be cut (shielded)
         self.stopping = False
 
     def start(self) -> None:
@@ -79,6 +84,15 @@ class Canceller:
     def _pending(self) -> bool:
         return self._kill is not None and self._kill == self._current and not self.acknowledged
 
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """No Interrupted inside (the thread signals again until it can be raised)."""
+        self._shield += 1
+        try:
+            yield
+        finally:
+            self._shield -= 1
+
     def cancel(self, request_id: Any) -> None:
         with self._lock:
             if request_id == self._current:
@@ -90,8 +104,9 @@ class Canceller:
             self._waiting[request_id] = now
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        # raise only in the request that was killed: the signal may come a moment late
-        if self._pending():
+        # raise only in the request that was killed (the signal may come a moment late), and
+        # not while a message is being sent
+        if self._pending() and not self._shield:
             raise Interrupted(self)
 
     def _listen(self) -> None:

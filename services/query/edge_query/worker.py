@@ -108,7 +108,8 @@ class QueryWorker:
         """Send one request on ``sock`` and wait for the answer carrying its ``key``."""
         self._call_id += 1
         call_id = self._call_id
-        sock.send_multipart(pack({**header, key: call_id}, *payloads))
+        with self.canceller.shielded():
+            sock.send_multipart(pack({**header, key: call_id}, *payloads))
         wait = self.settings.request_timeout_ms / 1000 if timeout_s is None else timeout_s
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -414,9 +415,10 @@ class QueryWorker:
         return render(fmt, table.schema, iter(table.to_batches())), CONTENT_TYPES[fmt]
 
     def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
-        self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)
-        if header.get("kind") == "head":
-            self._head_sent = True
+        with self.canceller.shielded():
+            self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)
+            if header.get("kind") == "head":
+                self._head_sent = True
 
     def execute(
         self,
