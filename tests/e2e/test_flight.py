@@ -165,6 +165,14 @@ def test_influxql_params(client: InfluxDBClient3) -> None:
     assert [r["usage"] for r in got.to_pylist()] == [2.5]
 
 
+def test_show_stats_and_show_queries_over_flight(client: InfluxDBClient3) -> None:
+    """The statistics and the running queries come with Flight requests too."""
+    got = client.query("SHOW STATS FOR 'queryExecutor'", language="influxql").to_pylist()
+    assert len(got) == 1 and got[0]["queriesExecuted"] >= 1
+    (row,) = client.query("SHOW QUERIES", language="influxql").to_pylist()
+    assert (row["query"], row["status"]) == ("SHOW QUERIES", "running")
+
+
 def _refusal(call: Any) -> Exception:
     with pytest.raises(Exception) as info:
         call()

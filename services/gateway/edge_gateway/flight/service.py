@@ -47,6 +47,7 @@ from edge_gateway.auth import Principal
 from edge_gateway.flight import metadata, sqlproto
 from edge_gateway.queries import query_request
 from edge_gateway.state import Gateway
+from edge_gateway.stats import collect
 
 __all__ = ["FlightService", "flight_error"]
 
@@ -235,7 +236,10 @@ class FlightService(flight.FlightServerBase):
             raise BadRequest("missing database")
         if not query:
             raise BadRequest("missing query")
-        return query_request(who, db, query, language, "arrow", params)
+        header = query_request(who, db, query, language, "arrow", params)
+        if language == "influxql" and "STATS" in query.upper():  # SHOW STATS: gathered here
+            header["stats"] = self._await(collect(self.gw))
+        return header
 
     def _open(self, header: dict[str, Any]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """Start a query on a worker: its schema, and its batches as they arrive."""
