@@ -514,6 +514,10 @@ def test_statement(text: str, expected: ast.Statement) -> None:
 
 
 # --- errors -------------------------------------------------------------------------------
+_TOKENS = (
+    "Edge has tokens, not users (influxdb3 create token; a 1.x client sends its token as the "
+    "password)"
+)
 ERRORS = [
     ("SELECT", "found EOF, expected identifier, string, number, bool at line 1, char 8", 8),
     ("SELECT * FROM", "found EOF, expected identifier at line 1, char 15", 15),
@@ -641,8 +645,12 @@ ERRORS = [
         "SET, KILL at line 1, char 1",
         1,
     ),
-    ("CREATE USER bob WITH PASSWORD 'x'", "CREATE USER is not supported at line 1, char 1", 1),
-    ("GRANT ALL TO bob", "GRANT is not supported at line 1, char 1", 1),
+    (
+        "CREATE USER bob WITH PASSWORD 'x'",
+        f"CREATE USER is not supported: {_TOKENS} at line 1, char 1",
+        1,
+    ),
+    ("GRANT ALL TO bob", f"GRANT is not supported: {_TOKENS} at line 1, char 1", 1),
     (
         "SELECT * FROM m; CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT 1 END",
         "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",
@@ -654,7 +662,7 @@ ERRORS = [
     ("KILL QUERY 1.5", "found 1.5, expected integer at line 1, char 12", 12),
     ("KILL QUERY -1", "found -, expected integer at line 1, char 12", 12),
     ("KILL x", "found x, expected QUERY at line 1, char 6", 6),
-    ("DROP USER bob", "DROP USER is not supported at line 1, char 1", 1),
+    ("DROP USER bob", f"DROP USER is not supported: {_TOKENS} at line 1, char 1", 1),
     ("SHOW TAG VALUES", "found EOF, expected WITH at line 1, char 17", 17),
     ("SHOW TAG VALUES WITH KEY", "found EOF, expected IN, =, =~ at line 1, char 26", 26),
     ("SHOW TAG FOO", "found FOO, expected KEY, KEYS, VALUES at line 1, char 10", 10),

@@ -78,6 +78,7 @@ _CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
 _DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
 _OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
 _MAX_INT32 = 2**31 - 1
+_USER_STATEMENTS = frozenset(("CREATE USER", "DROP USER", "SHOW GRANTS", "GRANT", "REVOKE", "SET"))
 
 
 class _Parser:
@@ -221,6 +222,10 @@ class _Parser:
         return ast.KillQuery(int(tok.value))
 
     def unsupported(self, start: Token, what: str) -> InfluxQLError:
+        if what in _USER_STATEMENTS:
+            what += " is not supported: Edge has tokens, not users (influxdb3 create token;"
+            what += " a 1.x client sends its token as the password)"
+            return self.error(what, start.pos)
         return self.error(f"{what} is not supported", start.pos)
 
     def select(self) -> ast.SelectStatement:
