@@ -6,7 +6,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from edge_common.merge import compact, overlaps
+from edge_common.merge import compact, joined, overlaps
 
 Span = tuple[int, int] | None
 
@@ -62,3 +62,20 @@ def test_compact_keeps_the_rows_texts_and_drops_the_dictionary_they_do_not_use()
     assert out.column(1) is batch.column(1) or out.column(1).equals(batch.column(1))
     # a dictionary no larger than the rows is left as it is (nothing to gain)
     assert compact(out) is out
+
+
+def test_joined_keeps_row_order_and_unites_columns_and_dictionaries() -> None:
+    a = pa.record_batch(
+        {"host": pa.array(["x", "y"]).dictionary_encode(), "v": pa.array([1.0, 2.0])}
+    )
+    b = pa.record_batch(
+        {"host": pa.array(["z", "x"]).dictionary_encode(), "n": pa.array([7, 8], pa.int64())}
+    )
+    out = joined([a, b])
+    assert out.to_pydict() == {
+        "host": ["x", "y", "z", "x"],
+        "v": [1.0, 2.0, None, None],
+        "n": [None, None, 7, 8],
+    }
+    assert out.column(0).dictionary.to_pylist() == ["x", "y", "z"]
+    assert joined([a]) is a

@@ -42,6 +42,16 @@ def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
 
+def joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """``batches`` as one, rows in order: the union of their columns (absent ones null),
+    each tag's dictionaries made one."""
+    if len(batches) == 1:
+        return batches[0]
+    schema = pa.unify_schemas([b.schema for b in batches])
+    table = pa.Table.from_batches([conform(b, schema) for b in batches], schema)
+    return table.unify_dictionaries().combine_chunks().to_batches()[0]
+
+
 def compact(batch: pa.RecordBatch) -> pa.RecordBatch:
     """``batch`` with each tag column whose dictionary is far larger than its rows encoded
     again with the texts those rows hold. A chunk's or a file's dictionary holds every

@@ -8,6 +8,7 @@ persister has not confirmed are sent again until it does; it ignores ones it alr
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ import zmq
 from edge_common.errors import BadRequest, EdgeError, Unavailable, from_wire
 from edge_common.lineprotocol import parse
 from edge_common.lp_rows import LineError
+from edge_common.merge import joined
 from edge_common.schema import Catalog, ColumnType, TableSchema, validate_database_name
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
@@ -34,8 +36,8 @@ _MAX_ERRORS_REPORTED = 100
 
 @dataclass
 class _Pending:
-    client: list[bytes]  # ROUTER envelope + request header frame
-    reply: dict[str, Any]
+    # each write the record holds: its ROUTER envelope and the answer it gets
+    clients: list[tuple[list[bytes], dict[str, Any]]]
     payload: bytes
     need_sync: bool
     sent_at: float
@@ -90,12 +92,13 @@ class IngestWorker:
             if self.pers in events:
                 self._drain_persister()
             if self.front in events and not self.stopping:
+                waiting = []
                 for _ in range(8):
                     try:
-                        frames = self.front.recv_multipart(zmq.NOBLOCK, copy=False)
+                        waiting.append(self.front.recv_multipart(zmq.NOBLOCK, copy=False))
                     except zmq.Again:
                         break
-                    self._handle(frames)
+                self._handle(waiting)
             self._resend_stale()
         self.wal.close()
         return 0
@@ -181,9 +184,11 @@ class IngestWorker:
     def _maybe_finish(self, seq: int) -> None:
         p = self.pending[seq]
         if p.error is not None:
-            self._reply(p.client, {"ok": False, "error": p.error})
+            for client, _ in p.clients:
+                self._reply(client, {"ok": False, "error": p.error})
         elif p.applied and (not p.need_sync or seq <= self._durable_seq):
-            self._reply(p.client, p.reply)
+            for client, reply in p.clients:
+                self._reply(client, reply)
         else:
             return
         del self.pending[seq]
@@ -192,35 +197,55 @@ class IngestWorker:
         self.front.send_multipart([*client, *pack(header)])
 
     # --- a write -----------------------------------------------------------------------
-    def _handle(self, frames: list[Any]) -> None:
+    def _handle(self, waiting: list[list[Any]]) -> None:
+        """The requests that were waiting, in order. Writes to one database that arrived
+        together become one record: one WAL append, one apply by the persister, each client
+        answered when it is durable (a one-line write cost the persister as much as
+        thousands of lines; under concurrent small writes they now share it)."""
+        accepted: list[tuple[list[bytes], dict[str, Any], WriteRecord, bool]] = []
+        for frames in waiting:
+            item = self._admit(frames)
+            if item is not None:
+                accepted.append(item)
+        for _, together in itertools.groupby(accepted, key=lambda a: (a[2].db, a[3])):
+            items = list(together)
+            record = items[0][2] if len(items) == 1 else _joined([a[2] for a in items])
+            payload = record.encode()
+            seq = self.wal.append(payload)
+            clients = [(client, reply) for client, reply, _, _ in items]
+            self.pending[seq] = _Pending(clients, payload, items[0][3], time.monotonic())
+            self.pers.send_multipart(
+                pack({"op": "apply", "worker": self.worker_id, "seq": seq}, payload), copy=False
+            )
+
+    def _admit(
+        self, frames: list[Any]
+    ) -> tuple[list[bytes], dict[str, Any], WriteRecord, bool] | None:
+        """Answer a request that needs no record (ping, error, nothing to store); else its
+        envelope, answer, record and whether it waits for the fsync."""
         identity, head_frame = frames[0], frames[1]
         try:
             header, payloads = unpack([head_frame, *frames[2:]])
         except EdgeError as err:
             self._reply([identity.bytes], error_header(err))
-            return
+            return None
         client = [identity.bytes]
         client_header = {"id": header.get("id")}
         if header.get("op") == "ping":
             pong = {"ok": True, "worker": self.worker_id, "pid": os.getpid()}
             self._reply(client, {**client_header, **pong})
-            return
+            return None
         try:
             result, record = self._prepare(header, payloads[0].bytes if payloads else b"")
         except EdgeError as err:
             self._reply(client, {**client_header, **error_header(err)})
-            return
+            return None
         reply = {**client_header, "ok": True, **result}
         if record is None:
             self._reply(client, reply)
-            return
-        payload = record.encode()
-        seq = self.wal.append(payload)
+            return None
         need_sync = not header.get("no_sync") and not self.settings.wal_disable
-        self.pending[seq] = _Pending(client, reply, payload, need_sync, time.monotonic())
-        self.pers.send_multipart(
-            pack({"op": "apply", "worker": self.worker_id, "seq": seq}, payload), copy=False
-        )
+        return client, reply, record, need_sync
 
     def _check_room(self) -> None:
         """Refuse writes while the persister's buffer is over its ceiling (asking it again
@@ -294,6 +319,14 @@ class IngestWorker:
                 raise BadRequest(f"table {table!r} could not be created")
             out[table] = schema
         return out
+
+
+def _joined(records: list[WriteRecord]) -> WriteRecord:
+    """Records of one database as one, rows in their order. Stamped as the last: the
+    record is applied after all of them, and a replay orders records by stamp."""
+    names = list(dict.fromkeys(name for r in records for name in r.tables))
+    tables = {name: joined([r.tables[name] for r in records if name in r.tables]) for name in names}
+    return WriteRecord(records[0].db, max(r.stamp_ns for r in records), tables)
 
 
 def _line_texts(body: bytes, line_numbers: list[int]) -> dict[int, str]:

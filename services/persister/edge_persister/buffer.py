@@ -16,7 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from edge_common.merge import compact, compare_mask, conform, merge_latest, time_mask, within
+from edge_common.merge import (
+    compact,
+    compare_mask,
+    conform,
+    joined,
+    merge_latest,
+    time_mask,
+    within,
+)
 from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
 from edge_common.tagindex import TagIndex
@@ -118,13 +126,7 @@ class TableBuffer:
 
     def _join(self, start: int, end: int, level: int) -> None:
         parts = self.chunks[start:end]
-        schema = pa.unify_schemas([c.batch.schema for c in parts])
-        joined = (
-            pa.Table.from_batches([conform(c.batch, schema) for c in parts], schema)
-            .unify_dictionaries()
-            .combine_chunks()
-        )
-        batch = joined.to_batches()[0]
+        batch = joined([c.batch for c in parts])
         self.nbytes += batch.nbytes - sum(c.batch.nbytes for c in parts)
         self.chunks[start:end] = [
             _Chunk(
