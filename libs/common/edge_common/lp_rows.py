@@ -124,27 +124,32 @@ class RowCollector:
     def finish(self) -> dict[str, ParsedTable]:
         if not self.num_rows:
             return {}
-        line_no = np.concatenate(self._line_no)
-        series_id = np.concatenate(self._series_id)
-        time_ns = np.concatenate(self._time)
-        used = np.flatnonzero(np.bincount(series_id, minlength=len(self.series_list)))
-        table_names = sorted({self.series_list[s][0] for s in used.tolist()})
-        table_index = {name: i for i, name in enumerate(table_names)}
-        series_table = np.full(len(self.series_list), -1, dtype=np.int64)
-        for s in used.tolist():
-            series_table[s] = table_index[self.series_list[s][0]]
-        row_table = series_table[series_id]
-        # order rows by table, then line number: one stable sort serves every table
-        order = np.lexsort((line_no, row_table))
-        counts = np.bincount(row_table, minlength=len(table_names))
-        bounds = np.concatenate(([0], np.cumsum(counts)))
+        line_no = _joined(self._line_no)
+        series_id = _joined(self._series_id)
+        time_ns = _joined(self._time)
+        used = np.unique(series_id).tolist()
+        table_names = sorted({self.series_list[s][0] for s in used})
+        if len(table_names) == 1:  # most bodies: fewer steps (a one-line write paid ~0.2 ms)
+            order = np.argsort(line_no, kind="stable")
+            row_table = np.zeros(self.num_rows, dtype=np.int64)
+            series_table = np.full(len(self.series_list), -1, dtype=np.int64)
+            series_table[used] = 0
+            bounds = [0, self.num_rows]
+        else:
+            table_index = {name: i for i, name in enumerate(table_names)}
+            series_table = np.full(len(self.series_list), -1, dtype=np.int64)
+            for s in used:
+                series_table[s] = table_index[self.series_list[s][0]]
+            row_table = series_table[series_id]
+            # order rows by table, then line number: one stable sort serves every table
+            order = np.lexsort((line_no, row_table))
+            counts = np.bincount(row_table, minlength=len(table_names))
+            bounds = [0, *np.cumsum(counts).tolist()]
         position = np.empty(self.num_rows, dtype=np.int64)
-        for t in range(len(table_names)):
-            rows = order[bounds[t] : bounds[t + 1]]
-            position[rows] = np.arange(len(rows))
         tables: dict[str, ParsedTable] = {}
         for t, name in enumerate(table_names):
             rows = order[bounds[t] : bounds[t + 1]]
+            position[rows] = np.arange(len(rows))
             tables[name] = ParsedTable(
                 name=name,
                 line_numbers=line_no[rows],
@@ -153,14 +158,20 @@ class RowCollector:
                 fields={},
             )
         for (key, kind), chunks in self._chunks.items():
-            rows = np.concatenate([c.rows for c in chunks])
+            rows = _joined([c.rows for c in chunks])
             values = (
                 chunks[0].values
                 if len(chunks) == 1
                 else pa.concat_arrays([c.values.cast(chunks[0].values.type) for c in chunks])
             )
-            for t, sel in group_positions(row_table[rows], len(table_names)):
-                vals = values if len(sel) == len(rows) else values.take(pa.array(sel))
+            groups: list[tuple[int, np.ndarray | slice]] = (
+                [(0, slice(None))]
+                if len(table_names) == 1
+                else list(group_positions(row_table[rows], len(table_names)))
+            )
+            for t, sel in groups:
+                whole = isinstance(sel, slice) or len(sel) == len(rows)
+                vals = values if whole else values.take(pa.array(sel))
                 group = FieldGroup(kind, position[rows[sel]], vals)
                 tables[table_names[t]].fields.setdefault(key, []).append(group)
         return tables
@@ -169,32 +180,35 @@ class RowCollector:
         self, table: int, series_table: np.ndarray, row_series: np.ndarray
     ) -> dict[str, pa.DictionaryArray]:
         """Dictionary-encoded tag columns for one table's rows (series parsed once each)."""
-        series_ids = np.flatnonzero(series_table == table)
-        # per tag key: the distinct values in order of first use, and (series, code) pairs
+        series_ids = np.flatnonzero(series_table == table).tolist()
+        # per tag key: the distinct values in order of first use, and each series' code
         dictionaries: dict[str, dict[str, int]] = {}
-        pairs: dict[str, tuple[list[int], list[int]]] = {}
-        for i, sid in enumerate(series_ids.tolist()):
+        codes: dict[str, list[int]] = {}
+        for i, sid in enumerate(series_ids):
             for k, v in self.series_list[sid][1]:
                 values = dictionaries.get(k)
                 if values is None:
                     values = dictionaries[k] = {}
-                    pairs[k] = ([], [])
-                at, codes_of = pairs[k]
-                at.append(i)
-                codes_of.append(values.setdefault(v, len(values)))
-        out: dict[str, pa.DictionaryArray] = {}
+                    codes[k] = [-1] * len(series_ids)
+                codes[k][i] = values.setdefault(v, len(values))
         if not dictionaries:
-            return out
+            return {}
         local = np.full(len(self.series_list), -1, dtype=np.int64)
         local[series_ids] = np.arange(len(series_ids))
         row_local = local[row_series]
+        out: dict[str, pa.DictionaryArray] = {}
+        made: dict[tuple[int, ...], pa.Array] = {}  # tags coded alike share their indices
         for key in sorted(dictionaries):
-            codes = np.full(len(series_ids), -1, dtype=np.int32)
-            at, codes_of = pairs[key]
-            codes[at] = codes_of
-            row_codes = codes[row_local]
-            mask = row_codes < 0
-            indices = pa.array(row_codes, type=pa.int32(), mask=mask if mask.any() else None)
+            alike = tuple(codes[key])
+            indices = made.get(alike)
+            if indices is None:
+                row_codes = np.asarray(alike, dtype=np.int32)[row_local]
+                mask = row_codes < 0 if -1 in alike else None
+                indices = made[alike] = pa.array(row_codes, type=pa.int32(), mask=mask)
             dictionary = pa.array(list(dictionaries[key]), pa.string())
             out[key] = pa.DictionaryArray.from_arrays(indices, dictionary)
         return out
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)

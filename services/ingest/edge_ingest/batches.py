@@ -7,6 +7,7 @@ one by one, the rest go in.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,11 @@ def proposed_columns(table: ParsedTable) -> tuple[dict[str, ColumnType], list[Re
     firsts: list[tuple[int, str, ColumnType]] = []
     rejections: list[Rejection] = []
     for key, tag in table.tags.items():
-        valid = np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
+        valid = (
+            np.arange(len(tag))
+            if not tag.null_count
+            else np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
+        )
         if _name_problem(key) is not None:
             rejections += _reject(table, valid, _name_problem(key) or "")
             continue
@@ -50,6 +55,7 @@ def proposed_columns(table: ParsedTable) -> tuple[dict[str, ColumnType], list[Re
     return proposal, rejections
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same names come in every write
 def _name_problem(name: str) -> str | None:
     try:
         validate_column_name(name)
