@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 import zmq
 
 from edge_common.errors import BadRequest, EdgeError, Unavailable, from_wire
@@ -209,14 +210,33 @@ class IngestWorker:
                 accepted.append(item)
         for _, together in itertools.groupby(accepted, key=lambda a: (a[2].db, a[3])):
             items = list(together)
-            record = items[0][2] if len(items) == 1 else _joined([a[2] for a in items])
-            payload = record.encode()
-            seq = self.wal.append(payload)
-            clients = [(client, reply) for client, reply, _, _ in items]
-            self.pending[seq] = _Pending(clients, payload, items[0][3], time.monotonic())
-            self.pers.send_multipart(
-                pack({"op": "apply", "worker": self.worker_id, "seq": seq}, payload), copy=False
-            )
+            if len(items) > 1:
+                try:
+                    record = _joined([a[2] for a in items])
+                except (pa.ArrowInvalid, pa.ArrowTypeError):  # (batches built from one
+                    # catalog agree; should two not, each write keeps a record of its own)
+                    log.exception("writes not joined; they are logged one by one")
+                    for item in items:
+                        self._log(item[2], [item[:2]], item[3])
+                    continue
+            else:
+                record = items[0][2]
+            self._log(record, [(client, reply) for client, reply, _, _ in items], items[0][3])
+
+    def _log(
+        self,
+        record: WriteRecord,
+        clients: list[tuple[list[bytes], dict[str, Any]]],
+        need_sync: bool,
+    ) -> None:
+        """Append ``record`` to the WAL and send it to the persister; ``clients`` are
+        answered once it is applied (and durable, with ``need_sync``)."""
+        payload = record.encode()
+        seq = self.wal.append(payload)
+        self.pending[seq] = _Pending(clients, payload, need_sync, time.monotonic())
+        self.pers.send_multipart(
+            pack({"op": "apply", "worker": self.worker_id, "seq": seq}, payload), copy=False
+        )
 
     def _admit(
         self, frames: list[Any]
