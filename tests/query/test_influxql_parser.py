@@ -801,3 +801,18 @@ def test_messages_match_influxd(influxd: str) -> None:
         if ours != theirs:
             mismatches.append((text, theirs, ours))
     assert mismatches == []
+
+
+def test_statements_parsed_before_come_from_memory() -> None:
+    q = "SELECT mean(v) FROM m WHERE host = $h AND time > now() - 1h GROUP BY time(1m)"
+    first = parse(q, {"h": "a"})
+    again = parse(q, {"h": "a"})
+    assert again == first and again is not first  # the list is the caller's own
+    assert again[0] is first[0]  # the statement itself is kept
+    other = parse(q, {"h": "b"})  # other parameters: parsed again
+    assert other != first and other[0] is not first[0]
+    assert parse(q, {"h": 1}) != parse(q, {"h": "1"})  # told apart by type
+    with pytest.raises(InfluxQLError):  # errors are not kept: raised each time
+        parse("SELECT * FROM")
+    with pytest.raises(InfluxQLError):
+        parse("SELECT * FROM")

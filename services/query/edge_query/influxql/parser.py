@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import zoneinfo
+from collections import OrderedDict
 
 from edge_query.influxql import ast
 from edge_query.influxql.lexer import (
@@ -54,12 +55,36 @@ def parse(
     text: str, params: dict[str, object] | None = None, now_ns: int | None = None
 ) -> list[ast.Statement]:
     """Parse ``;``-separated statements. ``$name`` takes its value from ``params``.
-    ``now()`` stays symbolic (``NowCall``), so ``now_ns`` isn't needed here."""
+    ``now()`` stays symbolic (``NowCall``), so ``now_ns`` isn't needed here.
+
+    Statements parsed before are answered from memory (a dashboard asks the same text at
+    every refresh, its times relative to now(); parsing took ~0.13 ms of a 2 ms question).
+    Nothing changes a statement once parsed; the list is the caller's own."""
+    key = None
+    if len(text) <= _KEPT_TEXT:
+        bound = sorted((k, type(v).__name__, repr(v)) for k, v in (params or {}).items())
+        key = (text, tuple(bound))
+        kept = _PARSED.get(key)
+        if kept is not None:
+            _PARSED.move_to_end(key)
+            return list(kept)
     parser = _Parser(text, params or {})
     try:
-        return parser.query()
+        statements = parser.query()
     except RecursionError:
         raise parser.error("query is nested too deeply", parser.lead + 1) from None
+    if key is not None:
+        _PARSED[key] = statements
+        if len(_PARSED) > _KEPT_STATEMENTS:
+            _PARSED.popitem(last=False)
+    return list(statements)
+
+
+_KEPT_TEXT = 8192  # characters: longer texts are parsed each time
+_KEPT_STATEMENTS = 512
+_PARSED: OrderedDict[tuple[str, tuple[tuple[str, str, str], ...]], list[ast.Statement]] = (
+    OrderedDict()
+)
 
 
 _PRECEDENCE = {"OR": 1, "AND": 2, "+": 4, "-": 4, "|": 4, "^": 4, "*": 5, "/": 5, "%": 5, "&": 5}
