@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bench.edge import EdgeServer
+from bench.edge import EdgeServer, run_edge
 
 # a cross join of 150,000 rows with itself: ~30 s of DataFusion work (40,000 rows: 1.9 s)
 _SLOW_SQL = "SELECT count(*) FROM slow a CROSS JOIN slow b WHERE a.v + b.v > 3"
@@ -95,10 +96,14 @@ def test_kill_query_stops_a_running_influxql_statement(
     edge: EdgeServer, loaded: httpx.Client
 ) -> None:
     """An InfluxQL query killed mid-way answers 200 with the statement's error, as influxd."""
-    q = "SELECT holt_winters(mean(v), 10, 4) FROM slow WHERE time >= 0 GROUP BY time(1ns)"
+    q = (  # 150,000 intervals to fit: minutes of Python
+        "SELECT holt_winters(mean(v), 10, 4) FROM slow WHERE time >= 1600000000000000000 "
+        "AND time < 1600000000000150000 GROUP BY time(1ns)"
+    )
     with httpx.Client(base_url=edge.url, timeout=120) as other:
         thread, out = _in_thread(lambda: other.post("/query", data={"q": q, "db": "killdb"}))
         qid = _listed(loaded, q)[0]
+        time.sleep(0.5)  # running by now (its fit takes many seconds)
         assert _influxql(loaded, f"kill query {qid}") == [{"statement_id": 0}]
         thread.join(60)
     response = out["response"]
@@ -106,7 +111,66 @@ def test_kill_query_stops_a_running_influxql_statement(
     assert response.json() == {"results": [{"statement_id": 0, "error": "query interrupted"}]}
 
 
+def test_kill_query_of_a_query_still_waiting_for_a_worker(
+    edge: EdgeServer, loaded: httpx.Client
+) -> None:
+    """Both workers busy: the next query waits in a worker's queue; killed there, it is
+    answered at once when its turn comes, as a killed statement, and never runs."""
+    clients = [httpx.Client(base_url=edge.url, timeout=120) for _ in range(3)]
+    slow = [
+        _in_thread(lambda c=c, q=q: c.get("/api/v3/query_sql", params={"db": "killdb", "q": q}))
+        for c, q in zip(clients, [_SLOW_SQL, _SLOW_SQL + " AND a.v > 1"], strict=False)
+    ]
+    for q in (_SLOW_SQL, _SLOW_SQL + " AND a.v > 1"):
+        _listed(loaded, q)
+    waiting_q = "SELECT count(v) FROM slow"
+    thread, out = _in_thread(
+        lambda: clients[2].post("/query", data={"q": waiting_q, "db": "killdb"})
+    )
+    qid = _listed(loaded, waiting_q)[0]
+    assert _influxql(loaded, f"KILL QUERY {qid}") == [{"statement_id": 0}]
+    rows = _influxql(loaded, "SHOW QUERIES")[0]["series"][0]["values"]
+    for row in rows:  # the two slow ones go too
+        if row[1].startswith("SELECT count(*) FROM slow a"):
+            assert _influxql(loaded, f"KILL QUERY {row[0]}") == [{"statement_id": 0}]
+    for t, _ in slow:
+        t.join(60)
+    thread.join(60)
+    for c in clients:
+        c.close()
+    response = out["response"]
+    assert response.status_code == 200
+    assert response.json() == {"results": [{"statement_id": 0, "error": "query interrupted"}]}
+    assert all("query interrupted" in o["response"].text for _, o in slow)
+
+
 def test_kill_query_of_an_unknown_id(loaded: httpx.Client) -> None:
     assert _influxql(loaded, "KILL QUERY 987654") == [
         {"statement_id": 0, "error": "no such query id: 987654"}
     ]
+
+
+def test_a_query_the_gateway_stops_waiting_for_is_stopped(tmp_path: Path) -> None:
+    """Past --request-timeout-ms the client gets 503, and the worker stops the query (no one
+    will read its answer) instead of computing it for half a minute: the next query on the
+    group's only worker is answered at once."""
+    with (
+        run_edge(tmp_path / "data", "--request-timeout-ms", "4000", "--query-workers", "1") as edge,
+        httpx.Client(base_url=edge.url, timeout=60) as http,
+    ):
+        lines = "\n".join(
+            f"slow,k=a v={i}i {1_600_000_000_000_000_000 + i}" for i in range(150_000)
+        )
+        assert http.post("/api/v3/write_lp", params={"db": "t"}, content=lines).status_code == 204
+        started = time.monotonic()
+        r = http.get("/api/v3/query_sql", params={"db": "t", "q": _SLOW_SQL})
+        assert r.status_code == 503 and "did not answer within 4 s" in r.text
+        r = http.get("/api/v3/query_sql", params={"db": "t", "q": "SELECT count(*) FROM slow"})
+        assert r.status_code == 200 and r.json() == [{"count(*)": 150_000}]
+        assert time.monotonic() - started < 15  # the slow query alone takes ~30 s
+        assert (
+            http.post("/query", data={"q": "SHOW QUERIES"}).json()["results"][0]["series"][0][
+                "values"
+            ][0][1]
+            == "SHOW QUERIES"
+        )

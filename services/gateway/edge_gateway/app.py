@@ -58,10 +58,13 @@ def create_app(settings: Settings) -> FastAPI:
         ingest_eps = [endpoints.ingest(i) for i in range(settings.ingest_workers)]
         query_eps = [endpoints.query(i) for i in range(settings.query_workers)]
         persister = WorkerPool(ctx, [endpoints.persister_query], timeout, "persister")
+        running = Running()  # SHOW QUERIES, KILL QUERY: the queries workers run
+        controls = [endpoints.query_control(i) for i in range(settings.query_workers)]
+        running.control = WorkerPool(ctx, controls, timeout, "query worker's control thread")
         gw = Gateway(
             settings,
             WorkerPool(ctx, ingest_eps, timeout, "ingest worker"),
-            WorkerPool(ctx, query_eps, timeout, "query worker", Running()),
+            WorkerPool(ctx, query_eps, timeout, "query worker", running),
             persister,
             Authenticator(
                 settings,
@@ -70,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
             ),
             counters,
         )
-        for pool in (gw.ingest, gw.query, gw.persister):
+        for pool in (gw.ingest, gw.query, gw.persister, running.control):
             pool.start()
         app.state.gateway = gw
         flights = start_flight(settings, endpoints, gw, asyncio.get_running_loop(), timeout)
@@ -80,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
             loop = asyncio.get_running_loop()
             for server in flights:  # shutdown waits for calls, which need this loop: not here
                 await loop.run_in_executor(None, server.shutdown)
-            for pool in (gw.ingest, gw.query, gw.persister):
+            for pool in (gw.ingest, gw.query, gw.persister, running.control):
                 pool.close()
             ctx.term()
 

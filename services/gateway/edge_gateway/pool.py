@@ -126,6 +126,8 @@ class WorkerPool:
                     async with asyncio.timeout(timeout_s or self.timeout_s):
                         reply, frames = await q.get()
                 except TimeoutError:
+                    if self.running is not None:  # no one will read its answer: stop it
+                        self.running.cancel(qid)
                     raise Unavailable(
                         f"the {self.name} did not answer within "
                         f"{timeout_s or self.timeout_s:.0f} s; the write or query may be retried"

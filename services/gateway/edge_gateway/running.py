@@ -5,19 +5,29 @@ worker's queries).
 A query's id (qid) counts from 1 for the gateway's life, as influxd's do. A query whose text
 may hold SHOW QUERIES or KILL QUERY is sent with the list (its own entry included, as
 influxd lists itself): the worker answers from it and, for KILL QUERY, tells the worker
-running the query named (``edge_query.cancel``).
+running the query named (``edge_query.cancel``). A query the gateway stops waiting for
+(``--request-timeout-ms``) is stopped the same way: its client was answered 503, and the
+worker would otherwise go on computing an answer no one reads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edge_gateway.pool import WorkerPool
 
 __all__ = ["Running"]
 
 _QUERY_OPS = frozenset(("query", "influxql"))
+# a text of SHOW QUERIES and KILL QUERY statements only: answered by a worker's control
+# thread, which is free even when every worker runs a query
+_CONTROL = re.compile(r"\s*(show\s+queries|kill\s+query\s+\d+(\s+on\s+\S+)?)\s*", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,9 @@ class Running:
     def __init__(self) -> None:
         self._qids = itertools.count(1)
         self.queries: dict[int, _Query] = {}
+        self.control: WorkerPool | None = None  # the query workers' control sockets
+        self._next_control = itertools.count()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.finished = 0
         self.duration_ns = 0  # of the finished ones
 
@@ -56,6 +69,41 @@ class Running:
         if query is not None:
             self.finished += 1
             self.duration_ns += time.monotonic_ns() - query.started_ns
+
+    def cancel(self, qid: int | None) -> None:
+        """Stop query ``qid`` where its worker runs it (or skip it in its queue); the
+        gateway does not wait for the worker to confirm."""
+        query = None if qid is None else self.queries.get(qid)
+        if query is None or query.worker < 0 or self.control is None:
+            return
+        link = self.control.links[query.worker]
+        ask = self.control.request({"op": "cancel", "cancel": query.request_id}, link=link)
+        task = asyncio.get_running_loop().create_task(ask)
+        self._tasks.add(task)  # kept until done; its failure (a worker gone) is moot
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: not logged as never retrieved
+
+    @staticmethod
+    def is_control(text: str) -> bool:
+        """Whether ``text`` holds only SHOW QUERIES and KILL QUERY statements."""
+        parts = [p for p in text.split(";") if p.strip()]
+        return bool(parts) and all(_CONTROL.fullmatch(p) for p in parts)
+
+    async def answer(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        """SHOW QUERIES / KILL QUERY (``is_control``), answered by a worker's control
+        thread; listed while it runs, as influxd lists itself."""
+        assert self.control is not None
+        qid, header = self.begin(header, -1, -1)
+        try:
+            links = self.control.links
+            link = links[next(self._next_control) % len(links)]
+            return await self.control.request(header, link=link)
+        finally:
+            self.end(qid)
 
     def stats(self) -> dict[str, int | float]:
         """influxd's queryExecutor statistics."""

@@ -1,7 +1,10 @@
 """KILL QUERY: stopping a query a worker is running, or one still waiting in its queue.
 
 A worker runs one request at a time on its main thread, so a kill cannot wait for it to
-look. A thread of its own listens on the worker's control socket; when told to cancel the
+look. A thread of its own listens on the worker's control socket: it answers SHOW QUERIES
+and KILL QUERY themselves (they need no data; the gateway sends them here, so a kill never
+waits for a free worker, and the one answering a kill tells the one running the query
+named) and cancels; when told to cancel the
 request the main thread is running, it makes the main thread raise :class:`Interrupted`
 where it stands (``_thread.interrupt_main`` with SIGUSR1: the handler runs between two
 Python instructions, and DataFusion's streams check for it while they run). The handler may
@@ -25,12 +28,14 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-import orjson
 import zmq
+
+from edge_common.errors import EdgeError, QueryError
+from edge_common.wire import error_header, pack, unpack
 
 __all__ = ["INTERRUPTED", "Canceller", "Interrupted", "send_cancel"]
 
@@ -52,10 +57,15 @@ class Interrupted(BaseException):
         self.canceller.acknowledged = True
 
 
+# an InfluxQL request of SHOW QUERIES / KILL QUERY → (content type, answer)
+Answer = Callable[[dict[str, Any]], tuple[str, bytes]]
+
+
 class Canceller:
-    def __init__(self, ctx: zmq.Context[Any], endpoint: str) -> None:
+    def __init__(self, ctx: zmq.Context[Any], endpoint: str, answer: Answer | None = None) -> None:
         self.ctx = ctx
         self.endpoint = endpoint
+        self.answer = answer
         self._lock = threading.Lock()
         self._current: Any = None  # the request id the main thread runs
         self._kill: Any = None  # ... which is to stop at once
@@ -110,7 +120,7 @@ class Canceller:
             raise Interrupted(self)
 
     def _listen(self) -> None:
-        sock = self.ctx.socket(zmq.PULL)
+        sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.bind(self.endpoint)
         try:
@@ -120,21 +130,40 @@ class Canceller:
                         if self._pending():  # not caught yet: again
                             _thread.interrupt_main(signal.SIGUSR1)
                     continue
+                identity, *frames = sock.recv_multipart(copy=False)
                 try:
-                    message = orjson.loads(sock.recv())
-                    self.cancel(message["id"])
-                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    header, _ = unpack(frames)
+                except Exception:
                     log.warning("ignored a malformed message on the control socket")
+                    continue
+                reply, payloads = self._serve(header)
+                sock.send_multipart([identity.bytes, *pack(reply, *payloads)])
         finally:
             sock.close(0)
+
+    def _serve(self, header: dict[str, Any]) -> tuple[dict[str, Any], tuple[bytes, ...]]:
+        head: dict[str, Any] = {"id": header.get("id"), "kind": "head"}
+        if header.get("op") == "cancel":
+            self.cancel(header.get("cancel"))
+            return {**head, "ok": True}, ()
+        if header.get("op") != "influxql" or self.answer is None:
+            return {**head, **error_header(QueryError("not a control request"))}, ()
+        try:
+            media, body = self.answer(header)
+        except EdgeError as err:
+            return {**head, **error_header(err)}, ()
+        except Exception as err:  # answered, never the thread's end
+            log.exception("control request failed")
+            return {**head, **error_header(QueryError(str(err)))}, ()
+        return {**head, "ok": True, "content_type": media, "whole": True}, (body,)
 
 
 def send_cancel(ctx: zmq.Context[Any], endpoint: str, request_id: Any) -> None:
     """Tell the worker at ``endpoint`` (its control socket) to stop ``request_id``."""
-    sock = ctx.socket(zmq.PUSH)
+    sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 1000)  # delivered unless the worker is gone for a second
     sock.connect(endpoint)
     try:
-        sock.send(orjson.dumps({"id": request_id}))
+        sock.send_multipart(pack({"op": "cancel", "cancel": request_id}))
     finally:
         sock.close()

@@ -59,7 +59,9 @@ class QueryWorker:
         self._call_id = 0
         self.store = object_store_from_settings(settings)
         self.parquet = self._new_parquet()
-        self.canceller = Canceller(ctx, self.endpoints.query_control(worker_id))
+        self.canceller = Canceller(
+            ctx, self.endpoints.query_control(worker_id), self._control_answer
+        )
         self._head_sent = False  # the request at hand has had its first answer
         self.stopping = False
 
@@ -175,9 +177,7 @@ class QueryWorker:
             return
         rid = header.get("id")
         if not self.canceller.begin(rid):  # killed while it waited in our queue
-            self._send(
-                identity, {"id": rid, "kind": "head", **error_header(QueryError(INTERRUPTED))}
-            )
+            self._answer_interrupted(identity, header)
             return
         self._head_sent = False
         try:
@@ -188,12 +188,22 @@ class QueryWorker:
             if self._head_sent:
                 self._send(identity, {"id": rid, "kind": "error", "message": INTERRUPTED})
             else:
-                self._send(
-                    identity, {"id": rid, "kind": "head", **error_header(QueryError(INTERRUPTED))}
-                )
+                self._answer_interrupted(identity, header)
             self._recover()
         finally:
             self.canceller.end()
+
+    def _answer_interrupted(self, identity: bytes, header: dict[str, Any]) -> None:
+        """A killed request's answer: for the 1.x API influxd's, a statement error inside
+        ``results`` (200); else the error itself."""
+        rid = header.get("id")
+        if header.get("op") != "influxql" or header.get("format") not in ("v1json", "v1csv"):
+            error = error_header(QueryError(INTERRUPTED))
+            self._send(identity, {"id": rid, "kind": "head", **error})
+            return
+        chunks, media = _rendered(header, [{"statement_id": 0, "error": INTERRUPTED}])
+        head = {"id": rid, "kind": "head", "ok": True, "content_type": media, "whole": True}
+        self._send(identity, head, b"".join(chunks))
 
     def _recover(self) -> None:
         """After an interrupted query: drop what it may have left half updated (the file
@@ -399,20 +409,33 @@ class QueryWorker:
         if ctx.interrupted:
             log.info("request %s interrupted (KILL QUERY)", header.get("id"))
             self._recover()
-        if fmt in ("v1json", "v1csv"):
-            chunks = render_v1(
-                results,
-                epoch=header.get("epoch") or None,
-                pretty=bool(header.get("pretty")),
-                fmt=fmt[2:],
-                chunked=bool(header.get("chunked")),
-                chunk_size=int(header.get("chunk_size") or 10_000),
-            )
-            return chunks, ("application/csv" if fmt == "v1csv" else "application/json")
-        if fmt not in CONTENT_TYPES:
-            raise QueryError(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
-        table = to_arrow(results)
-        return render(fmt, table.schema, iter(table.to_batches())), CONTENT_TYPES[fmt]
+        return _rendered(header, results)
+
+    def _control_answer(self, header: dict[str, Any]) -> tuple[str, bytes]:
+        """SHOW QUERIES and KILL QUERY, answered on the control thread while the main
+        thread may be running a long query (the gateway sends them there: a kill must not
+        wait for a free worker). They need no data, only the list that came with them."""
+
+        def none(*_: Any) -> Any:  # what these statements never call
+            raise QueryError("only SHOW QUERIES and KILL QUERY are answered here")
+
+        ctx = InfluxQLContext(
+            none,
+            none,
+            none,
+            none,
+            header.get("readable"),
+            time.time_ns(),
+            go_floats=header.get("format", "v1json") in ("v1json", "v1csv"),
+            writable=header.get("writable"),
+            running=header.get("running"),
+            kill=lambda worker, rid: send_cancel(
+                self.ctx, self.endpoints.query_control(worker), rid
+            ),
+        )
+        results = run_influxql(str(header["q"]), header.get("db") or None, None, ctx)
+        chunks, content_type = _rendered(header, results)
+        return content_type, b"".join(chunks)
 
     def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
         with self.canceller.shielded():
@@ -578,6 +601,26 @@ def _register(ctx: SessionContext, name: str, table: pa.Table, split: bool = Tru
     half = (len(batches) + 1) // 2
     parts = [batches[:half], batches[half:]] if split and len(batches) > 1 else [batches]
     ctx.register_record_batches(name, parts)
+
+
+def _rendered(header: dict[str, Any], results: list[dict[str, Any]]) -> tuple[Iterator[bytes], str]:
+    """InfluxQL results as the request asked: the 1.x answer (``format`` v1json or v1csv),
+    or one table in a v3 format."""
+    fmt = str(header.get("format", "v1json"))
+    if fmt in ("v1json", "v1csv"):
+        chunks = render_v1(
+            results,
+            epoch=header.get("epoch") or None,
+            pretty=bool(header.get("pretty")),
+            fmt=fmt[2:],
+            chunked=bool(header.get("chunked")),
+            chunk_size=int(header.get("chunk_size") or 10_000),
+        )
+        return chunks, ("application/csv" if fmt == "v1csv" else "application/json")
+    if fmt not in CONTENT_TYPES:
+        raise QueryError(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
+    table = to_arrow(results)
+    return render(fmt, table.schema, iter(table.to_batches())), CONTENT_TYPES[fmt]
 
 
 def _clean(message: str) -> str:

@@ -73,6 +73,20 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
     return StreamingResponse(body(), media_type=media)
 
 
+async def control_query(request: Request, header: dict[str, Any], api: str) -> Response:
+    """SHOW QUERIES / KILL QUERY alone: answered by a query worker's control thread, free
+    even while every worker runs a query (``running.Running.answer``)."""
+    running = gateway(request).query.running
+    assert running is not None
+    try:
+        head, payloads = await running.answer(header)
+        if not head.get("ok"):
+            raise from_wire(head["error"])
+    except EdgeError as err:
+        return error_response(err, api)
+    return Response(bytes(payloads[0].buffer), media_type=head["content_type"])
+
+
 async def _piece(stream: Any) -> bytes | None:
     """The next chunk of a worker's answer; None at its end."""
     async for reply, payloads in stream:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import threading
 import zoneinfo
 from collections import OrderedDict
 
@@ -64,24 +65,27 @@ def parse(
     if len(text) <= _KEPT_TEXT:
         bound = sorted((k, type(v).__name__, repr(v)) for k, v in (params or {}).items())
         key = (text, tuple(bound))
-        kept = _PARSED.get(key)
-        if kept is not None:
-            _PARSED.move_to_end(key)
-            return list(kept)
+        with _PARSED_LOCK:  # (a query worker's control thread parses too)
+            kept = _PARSED.get(key)
+            if kept is not None:
+                _PARSED.move_to_end(key)
+                return list(kept)
     parser = _Parser(text, params or {})
     try:
         statements = parser.query()
     except RecursionError:
         raise parser.error("query is nested too deeply", parser.lead + 1) from None
     if key is not None:
-        _PARSED[key] = statements
-        if len(_PARSED) > _KEPT_STATEMENTS:
-            _PARSED.popitem(last=False)
+        with _PARSED_LOCK:
+            _PARSED[key] = statements
+            if len(_PARSED) > _KEPT_STATEMENTS:
+                _PARSED.popitem(last=False)
     return list(statements)
 
 
 _KEPT_TEXT = 8192  # characters: longer texts are parsed each time
 _KEPT_STATEMENTS = 512
+_PARSED_LOCK = threading.Lock()
 _PARSED: OrderedDict[tuple[str, tuple[tuple[str, str, str], ...]], list[ast.Statement]] = (
     OrderedDict()
 )
