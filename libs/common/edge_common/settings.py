@@ -193,7 +193,8 @@ class Settings(BaseSettings):
     request_timeout_ms: int = Field(
         30_000,
         ge=100,
-        description="How long the gateway waits for a worker's answer before replying 503.",
+        description="How long the gateway waits for a worker's answer before replying 503; "
+        "a query past it is stopped in its worker.",
         validation_alias=_env("request_timeout_ms", "INFLUXDB3_REQUEST_TIMEOUT_MS"),
     )
     bearer_token: str | None = Field(
