@@ -201,3 +201,20 @@ def test_all_types_through_a_fresh_catalog() -> None:
     assert _rows(batch) == [
         {"time": 5, "host": "a", "f": 1.5, "i": -2, "u": 3, "s": "x", "b": True}
     ]
+
+
+def test_writes_that_arrive_together_join_in_order_stamped_as_the_last() -> None:
+    """An ingest worker's joined record (edge_ingest.worker._joined): tables in order of
+    first use, rows in write order, the union of columns, the last write's stamp (a
+    replay orders records by stamp; the joined one is applied after all its writes)."""
+    from edge_common.wire import WriteRecord
+    from edge_ingest.worker import _joined
+
+    a = WriteRecord(
+        "db", 10, {"cpu": pa.record_batch({"v": [1.0]}), "mem": pa.record_batch({"f": [5]})}
+    )
+    b = WriteRecord("db", 30, {"cpu": pa.record_batch({"v": [2.0], "w": [3.0]})})
+    joined = _joined([a, b])
+    assert (joined.db, joined.stamp_ns, list(joined.tables)) == ("db", 30, ["cpu", "mem"])
+    assert joined.tables["cpu"].to_pydict() == {"v": [1.0, 2.0], "w": [None, 3.0]}
+    assert joined.tables["mem"].to_pydict() == {"f": [5]}
