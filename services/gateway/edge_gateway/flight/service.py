@@ -243,6 +243,18 @@ class FlightService(flight.FlightServerBase):
 
     def _open(self, header: dict[str, Any]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """Start a query on a worker: its schema, and its batches as they arrive."""
+        running = self.gw.query.running
+        if (
+            header.get("language") == "influxql"
+            and running is not None
+            and running.control is not None
+            and running.is_control(str(header.get("q", "")))
+        ):  # SHOW QUERIES / KILL QUERY: a control thread's answer, one IPC stream
+            head, payloads = self._await(running.answer(header))
+            if not head.get("ok"):
+                raise from_wire(head["error"])
+            answer = pa.ipc.open_stream(pa.py_buffer(payloads[0].buffer))
+            return answer.schema, iter(answer)
         agen = self.gw.query.stream(header)
 
         async def step() -> tuple[dict[str, Any], list[Any]]:
