@@ -13,7 +13,7 @@ import pytest
 
 from bench.edge import EdgeServer, run_edge
 
-# a cross join of 150,000 rows with itself: ~30 s of DataFusion work (40,000 rows: 1.9 s)
+# a cross join of 150,000 rows with itself: ~16 s of DataFusion work here
 _SLOW_SQL = "SELECT count(*) FROM slow a CROSS JOIN slow b WHERE a.v + b.v > 3"
 
 
@@ -79,7 +79,7 @@ def test_kill_query_stops_a_running_sql_query(edge: EdgeServer, loaded: httpx.Cl
     response = out["response"]
     assert response.status_code >= 400
     assert "query interrupted" in response.text
-    assert out["seconds"] < 15  # stopped, not run to its end
+    assert out["seconds"] < 8  # stopped, not run to its end
     # gone from the list; killing it again is an error; the workers answer as before
     rows = _influxql(loaded, "SHOW QUERIES")[0]["series"][0]["values"]
     assert [r[0] for r in rows if r[0] == qid] == []
@@ -96,7 +96,7 @@ def test_kill_query_stops_a_running_influxql_statement(
     edge: EdgeServer, loaded: httpx.Client
 ) -> None:
     """An InfluxQL query killed mid-way answers 200 with the statement's error, as influxd."""
-    q = (  # 150,000 intervals to fit: minutes of Python
+    q = (  # 150,000 intervals to fit: over 90 s of Python here
         "SELECT holt_winters(mean(v), 10, 4) FROM slow WHERE time >= 1600000000000000000 "
         "AND time < 1600000000000150000 GROUP BY time(1ns)"
     )
@@ -167,7 +167,7 @@ def test_a_query_the_gateway_stops_waiting_for_is_stopped(tmp_path: Path) -> Non
         assert r.status_code == 503 and "did not answer within 4 s" in r.text
         r = http.get("/api/v3/query_sql", params={"db": "t", "q": "SELECT count(*) FROM slow"})
         assert r.status_code == 200 and r.json() == [{"count(*)": 150_000}]
-        assert time.monotonic() - started < 15  # the slow query alone takes ~30 s
+        assert time.monotonic() - started < 10  # the slow query alone takes ~16 s
         assert (
             http.post("/query", data={"q": "SHOW QUERIES"}).json()["results"][0]["series"][0][
                 "values"
