@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -30,14 +31,26 @@ def _spin(seconds: float) -> None:
         pass
 
 
-def test_the_running_request_is_interrupted_where_it_stands(canceller: Canceller) -> None:
-    assert canceller.begin(7)
-    threading.Timer(0.1, canceller.cancel, (7,)).start()
-    started = time.monotonic()
+def _cancelled_soon(canceller: Canceller, request_id: int) -> None:
+    """Start ``request_id`` and cancel it 0.05 s later from another thread, as in use."""
+    assert canceller.begin(request_id)
+    threading.Timer(0.05, canceller.cancel, (request_id,)).start()
+
+
+@contextlib.contextmanager
+def _stopped(canceller: Canceller) -> Iterator[None]:
+    """The body must be interrupted; the worker's part after it (acknowledge, end)."""
     with pytest.raises(Interrupted) as caught:
-        _spin(10)
+        yield
     caught.value.acknowledge()
     canceller.end()
+
+
+def test_the_running_request_is_interrupted_where_it_stands(canceller: Canceller) -> None:
+    _cancelled_soon(canceller, 7)
+    started = time.monotonic()
+    with _stopped(canceller):
+        _spin(10)
     assert time.monotonic() - started < 5
     _spin(0.3)  # acknowledged: not raised again
 
@@ -45,10 +58,9 @@ def test_the_running_request_is_interrupted_where_it_stands(canceller: Canceller
 def test_a_dropped_interrupt_is_raised_again_until_caught(canceller: Canceller) -> None:
     """pyzmq may run the handler where an exception is dropped: the control thread signals
     every 0.1 s until one is caught."""
-    assert canceller.begin(8)
-    threading.Timer(0.05, canceller.cancel, (8,)).start()  # (from another thread, as in use)
+    _cancelled_soon(canceller, 8)
     dropped = 0
-    with pytest.raises(Interrupted) as caught:
+    with _stopped(canceller):
         for _ in range(100):
             try:
                 _spin(0.05)
@@ -56,22 +68,17 @@ def test_a_dropped_interrupt_is_raised_again_until_caught(canceller: Canceller) 
                 dropped += 1
                 if dropped == 2:
                     raise
-    caught.value.acknowledge()
-    canceller.end()
     assert dropped == 2
 
 
 def test_nothing_is_raised_while_shielded(canceller: Canceller) -> None:
     """A message being sent is never cut: the interrupt comes once the send is over."""
-    assert canceller.begin(4)
-    threading.Timer(0.05, canceller.cancel, (4,)).start()
+    _cancelled_soon(canceller, 4)
     with canceller.shielded():
         _spin(0.4)  # signalled several times meanwhile
         inside = time.monotonic()
-    with pytest.raises(Interrupted) as caught:
+    with _stopped(canceller):
         _spin(5)
-    caught.value.acknowledge()
-    canceller.end()
     assert time.monotonic() - inside < 1
 
 

@@ -129,15 +129,14 @@ class RowCollector:
         time_ns = _joined(self._time)
         used = np.unique(series_id).tolist()
         table_names = sorted({self.series_list[s][0] for s in used})
+        series_table = np.full(len(self.series_list), -1, dtype=np.int64)
         if len(table_names) == 1:  # most bodies: fewer steps (a one-line write paid ~0.2 ms)
-            order = np.argsort(line_no, kind="stable")
-            row_table = np.zeros(self.num_rows, dtype=np.int64)
-            series_table = np.full(len(self.series_list), -1, dtype=np.int64)
             series_table[used] = 0
+            row_table = np.zeros(self.num_rows, dtype=np.int64)
+            order = np.argsort(line_no, kind="stable")
             bounds = [0, self.num_rows]
         else:
             table_index = {name: i for i, name in enumerate(table_names)}
-            series_table = np.full(len(self.series_list), -1, dtype=np.int64)
             for s in used:
                 series_table[s] = table_index[self.series_list[s][0]]
             row_table = series_table[series_id]

@@ -4,8 +4,10 @@ worker's queries).
 
 A query's id (qid) counts from 1 for the gateway's life, as influxd's do. A query whose text
 may hold SHOW QUERIES or KILL QUERY is sent with the list (its own entry included, as
-influxd lists itself): the worker answers from it and, for KILL QUERY, tells the worker
-running the query named (``edge_query.cancel``). A query the gateway stops waiting for
+influxd lists itself). A text of those statements alone goes to a query worker's control
+thread (``takes``, ``answer``), free even when every worker runs a query; it answers from
+the list and, for KILL QUERY, tells the control thread of the worker running the query
+named (``edge_query.cancel``). A query the gateway stops waiting for
 (``--request-timeout-ms``) is stopped the same way: its client was answered 503, and the
 worker would otherwise go on computing an answer no one reads.
 """
@@ -44,7 +46,6 @@ class Running:
         self._qids = itertools.count(1)
         self.queries: dict[int, _Query] = {}
         self.control: WorkerPool | None = None  # the query workers' control sockets
-        self._next_control = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.finished = 0
         self.duration_ns = 0  # of the finished ones
@@ -60,7 +61,8 @@ class Running:
         text = str(header.get("q", ""))
         database = str(header.get("db") or "").split("/")[0]  # "db/rp": the database
         self.queries[qid] = _Query(text, database, time.monotonic_ns(), worker, request_id)
-        if header["op"] == "influxql" and ("QUERIES" in text.upper() or "KILL" in text.upper()):
+        upper = text.upper()
+        if header["op"] == "influxql" and ("QUERIES" in upper or "KILL" in upper):
             header = {**header, "running": self.listing()}
         return qid, header
 
@@ -93,15 +95,21 @@ class Running:
         parts = [p for p in text.split(";") if p.strip()]
         return bool(parts) and all(_CONTROL.fullmatch(p) for p in parts)
 
+    def takes(self, header: dict[str, Any]) -> bool:
+        """Whether a query worker's control thread answers this request (``answer``)."""
+        return (
+            self.control is not None
+            and header.get("language") == "influxql"
+            and self.is_control(str(header.get("q", "")))
+        )
+
     async def answer(self, header: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-        """SHOW QUERIES / KILL QUERY (``is_control``), answered by a worker's control
-        thread; listed while it runs, as influxd lists itself."""
+        """SHOW QUERIES / KILL QUERY (``takes``), answered by the control thread of the
+        least busy worker; listed while it runs, as influxd lists itself."""
         assert self.control is not None
         qid, header = self.begin(header, -1, -1)
         try:
-            links = self.control.links
-            link = links[next(self._next_control) % len(links)]
-            return await self.control.request(header, link=link)
+            return await self.control.request(header)
         finally:
             self.end(qid)
 

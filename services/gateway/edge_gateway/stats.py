@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from edge_gateway.state import Gateway
 
-__all__ = ["HTTPD", "collect", "debug_vars", "new_counters", "prometheus"]
+__all__ = ["HTTPD", "asked", "collect", "debug_vars", "new_counters", "prometheus"]
 
 Module = tuple[str, dict[str, str], dict[str, int | float]]
 
@@ -45,6 +45,11 @@ _GAUGES = frozenset(
 )
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def asked(header: dict[str, Any]) -> bool:
+    """Whether an InfluxQL request may hold SHOW STATS (then ``collect`` goes with it)."""
+    return header.get("language") == "influxql" and "STATS" in str(header.get("q", "")).upper()
 
 
 def _runtime(pid: int) -> dict[str, int | float]:

@@ -1,15 +1,14 @@
 """KILL QUERY: stopping a query a worker is running, or one still waiting in its queue.
 
 A worker runs one request at a time on its main thread, so a kill cannot wait for it to
-look. A thread of its own listens on the worker's control socket: it answers SHOW QUERIES
+look. A thread of its own listens on the worker's control socket. It answers SHOW QUERIES
 and KILL QUERY themselves (they need no data; the gateway sends them here, so a kill never
-waits for a free worker, and the one answering a kill tells the one running the query
-named) and cancels; when told to cancel the
-request the main thread is running, it makes the main thread raise :class:`Interrupted`
-where it stands (``_thread.interrupt_main`` with SIGUSR1: the handler runs between two
-Python instructions, and DataFusion's streams check for it while they run). The handler may
-run inside code that drops what it raises (pyzmq checks for signals while it frees a
-message), so the thread signals again every 0.1 s until the exception is caught
+waits for a free worker) and takes cancels. Told to cancel the request the main thread is
+running, it makes the main thread raise :class:`Interrupted` where it stands
+(``_thread.interrupt_main`` with SIGUSR1: the handler runs between two Python
+instructions, and DataFusion's streams check for it while they run). The handler may run
+inside code that drops what it raises (pyzmq checks for signals while it frees a message),
+so the thread signals again every 0.1 s until the exception is caught
 (:meth:`Interrupted.acknowledge`). A request not yet started is remembered and answered
 "query interrupted" when its turn comes.
 

@@ -40,6 +40,7 @@ __all__ = ["QueryWorker"]
 log = logging.getLogger(__name__)
 _CHUNK_BYTES = 1 << 20
 _SMALL_ROWS = 65_536
+_V1 = ("v1json", "v1csv")  # the 1.x API's answer formats (the others are v3's)
 
 
 class QueryWorker:
@@ -197,7 +198,7 @@ class QueryWorker:
         """A killed request's answer: for the 1.x API influxd's, a statement error inside
         ``results`` (200); else the error itself."""
         rid = header.get("id")
-        if header.get("op") != "influxql" or header.get("format") not in ("v1json", "v1csv"):
+        if header.get("op") != "influxql" or header.get("format") not in _V1:
             error = error_header(QueryError(INTERRUPTED))
             self._send(identity, {"id": rid, "kind": "head", **error})
             return
@@ -388,7 +389,7 @@ class QueryWorker:
             self._rows,
             header.get("readable"),
             time.time_ns(),
-            go_floats=fmt in ("v1json", "v1csv"),
+            go_floats=fmt in _V1,
             drop=drop,
             writable=header.get("writable"),
             write=self._write,
@@ -398,9 +399,7 @@ class QueryWorker:
             settled=settled,
             running=header.get("running"),
             stats=header.get("stats"),
-            kill=lambda worker, rid: send_cancel(
-                self.ctx, self.endpoints.query_control(worker), rid
-            ),
+            kill=self._kill,
         )
         self._fetched_at = []
         results = run_influxql(
@@ -426,16 +425,18 @@ class QueryWorker:
             none,
             header.get("readable"),
             time.time_ns(),
-            go_floats=header.get("format", "v1json") in ("v1json", "v1csv"),
+            go_floats=header.get("format", "v1json") in _V1,
             writable=header.get("writable"),
             running=header.get("running"),
-            kill=lambda worker, rid: send_cancel(
-                self.ctx, self.endpoints.query_control(worker), rid
-            ),
+            kill=self._kill,
         )
         results = run_influxql(str(header["q"]), header.get("db") or None, None, ctx)
         chunks, content_type = _rendered(header, results)
         return content_type, b"".join(chunks)
+
+    def _kill(self, worker: int, request_id: Any) -> None:
+        """KILL QUERY: tell ``worker``'s control thread to stop ``request_id``."""
+        send_cancel(self.ctx, self.endpoints.query_control(worker), request_id)
 
     def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
         with self.canceller.shielded():
@@ -607,7 +608,7 @@ def _rendered(header: dict[str, Any], results: list[dict[str, Any]]) -> tuple[It
     """InfluxQL results as the request asked: the 1.x answer (``format`` v1json or v1csv),
     or one table in a v3 format."""
     fmt = str(header.get("format", "v1json"))
-    if fmt in ("v1json", "v1csv"):
+    if fmt in _V1:
         chunks = render_v1(
             results,
             epoch=header.get("epoch") or None,

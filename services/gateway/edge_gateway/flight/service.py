@@ -47,7 +47,7 @@ from edge_gateway.auth import Principal
 from edge_gateway.flight import metadata, sqlproto
 from edge_gateway.queries import query_request
 from edge_gateway.state import Gateway
-from edge_gateway.stats import collect
+from edge_gateway.stats import asked, collect
 
 __all__ = ["FlightService", "flight_error"]
 
@@ -237,19 +237,15 @@ class FlightService(flight.FlightServerBase):
         if not query:
             raise BadRequest("missing query")
         header = query_request(who, db, query, language, "arrow", params)
-        if language == "influxql" and "STATS" in query.upper():  # SHOW STATS: gathered here
+        if asked(header):  # SHOW STATS: the group's statistics, gathered here
             header["stats"] = self._await(collect(self.gw))
         return header
 
     def _open(self, header: dict[str, Any]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """Start a query on a worker: its schema, and its batches as they arrive."""
         running = self.gw.query.running
-        if (
-            header.get("language") == "influxql"
-            and running is not None
-            and running.control is not None
-            and running.is_control(str(header.get("q", "")))
-        ):  # SHOW QUERIES / KILL QUERY: a control thread's answer, one IPC stream
+        if running is not None and running.takes(header):
+            # SHOW QUERIES / KILL QUERY: a control thread's answer, one IPC stream
             head, payloads = self._await(running.answer(header))
             if not head.get("ok"):
                 raise from_wire(head["error"])

@@ -14,7 +14,7 @@ from edge_gateway.errors import error_response
 from edge_gateway.queries import choose_format, query_request
 from edge_gateway.routes.query import control_query, stream_query
 from edge_gateway.state import gateway
-from edge_gateway.stats import collect
+from edge_gateway.stats import asked, collect
 
 __all__ = ["router"]
 
@@ -56,10 +56,10 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
     }
     if header["epoch"] and header["epoch"] not in _EPOCHS:
         raise BadRequest(f"invalid epoch {header['epoch']!r}: use ns, u, ms, s, m or h")
-    if "STATS" in q.upper():  # SHOW STATS: the group's statistics, gathered here
-        header["stats"] = await collect(gateway(request))
-    running = gateway(request).query.running
-    if running is not None and running.control is not None and running.is_control(q):
+    gw = gateway(request)
+    if asked(header):  # SHOW STATS: the group's statistics, gathered here
+        header["stats"] = await collect(gw)
+    if gw.query.running is not None and gw.query.running.takes(header):
         return await control_query(request, header, api)
     return await stream_query(request, header, api)
 
