@@ -22,13 +22,13 @@ from tests.persister.loop import record, turn
 
 
 class _Replies:
-    """Stands in for the ROUTER socket: keeps what the persister sends."""
+    """Stands in for the caller (server.Caller): keeps what the persister sends."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
-    def send_multipart(self, frames: list[Any], copy: bool = True) -> None:
-        header, _ = unpack([zmq.Frame(bytes(f)) for f in frames[1:]])
+    def send(self, frames: list[Any]) -> None:
+        header, _ = unpack([bytes(f) for f in frames])
         header.pop("v", None)  # the wire format's version
         self.sent.append(header)
 
@@ -59,7 +59,6 @@ def test_writes_and_fetches_go_on_while_a_delete_rewrites(
     predicate = {"op": "=", "tag": "host", "value": "a"}
     p._delete(
         sock,
-        b"caller",
         {
             "op": "delete",
             "db": "db",

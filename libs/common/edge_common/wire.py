@@ -77,6 +77,11 @@ class Endpoints:
         return self._ipc("persister-query")
 
     @property
+    def persister_stream(self) -> Path:
+        """Where query workers call the persister (a Unix stream socket: edge_common.stream)."""
+        return self.run_dir / "persister-query.stream"
+
+    @property
     def flight_socket(self) -> Path:
         """The Flight server's unix socket (gRPC, not ZeroMQ)."""
         return self.run_dir / "flight.sock"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import zmq
 
@@ -31,6 +31,7 @@ from edge_common.persist import SnapshotManifest
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
+from edge_common.stream import StreamPeer, StreamServer
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
 from edge_persister.buffer import TableBuffer
@@ -158,9 +159,12 @@ class Persister:
             s.setsockopt(zmq.LINGER, 0)
         ing.bind(self.endpoints.persister_ingest)
         qry.bind(self.endpoints.persister_query)
+        streams = StreamServer(self.endpoints.persister_stream)
+        peers: dict[int, StreamPeer] = {}
         poller = zmq.Poller()
         poller.register(ing, zmq.POLLIN)
         poller.register(qry, zmq.POLLIN)
+        poller.register(streams.fileno(), zmq.POLLIN)
         log.info("persister ready: %d tables buffered", len(self.buffers))
         while not self.stopping:
             ready = dict(poller.poll(100))
@@ -171,8 +175,24 @@ class Persister:
                             frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
                         except zmq.Again:
                             break
-                        self._handle(sock, frames)
+                        self._handle(_ZmqCaller(sock, frames[0].bytes), frames[1:])
+            for fd in ready:
+                if not isinstance(fd, int):
+                    continue
+                if fd == streams.fileno():
+                    for new in streams.accept():
+                        peers[new.fileno()] = new  # (a closed peer's number may come back)
+                        poller.register(new.fileno(), zmq.POLLIN)
+                elif (at := peers.get(fd)) is not None:
+                    for frames in at.requests():
+                        self._handle(at, frames)
             self._persist()
+            for fd in [fd for fd, peer in peers.items() if peer.closed]:
+                poller.unregister(fd)  # before the next poll: its number is free again
+                del peers[fd]
+        for peer in peers.values():
+            peer.close()
+        streams.close()
         self._final_snapshot()
         self.persistence.close()
         self.persistence.publisher.close()
@@ -207,19 +227,18 @@ class Persister:
             if removed:
                 log.info("deleted %d WAL segments now in Parquet", removed)
 
-    def _handle(self, sock: zmq.Socket[Any], frames: list[Any]) -> None:
-        identity = frames[0].bytes
+    def _handle(self, caller: Caller, frames: list[Any]) -> None:
         header: dict[str, Any] = {}
         try:
-            header, payloads = unpack(frames[1:])
+            header, payloads = unpack(frames)
             if header.get("op") == "flush":
-                self._flush(sock, identity, header)
+                self._flush(caller, header)
                 return
             if header.get("op") == "drop":
-                self._drop(sock, identity, header)
+                self._drop(caller, header)
                 return
             if header.get("op") == "delete":
-                self._delete(sock, identity, header)
+                self._delete(caller, header)
                 return
             reply, out = self._dispatch(header, payloads)
         except EdgeError as err:
@@ -227,9 +246,9 @@ class Persister:
         except Exception as err:  # keep serving; report the failure to the caller
             log.exception("persister: %s failed", header.get("op"))
             reply, out = error_header(EdgeError(f"persister error: {err}")), []
-        _answer(sock, identity, header, reply, *out)
+        _answer(caller, header, reply, *out)
 
-    def _flush(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
+    def _flush(self, caller: Caller, header: dict[str, Any]) -> None:
         """Persist everything buffered now; answer once files and manifest are durable."""
 
         def answer(manifest: SnapshotManifest | None) -> None:
@@ -238,14 +257,13 @@ class Persister:
                 "snapshot_seq": None if manifest is None else manifest.seq,
                 "files": [] if manifest is None else [asdict(f) for f in manifest.files],
             }
-            _answer(sock, identity, header, reply)
+            _answer(caller, header, reply)
 
         self.persistence.request_flush(answer)
 
     def _after_flush(
         self,
-        sock: zmq.Socket[Any],
-        identity: bytes,
+        caller: Caller,
         header: dict[str, Any],
         work: Callable[[], dict[str, Any]],
     ) -> None:
@@ -258,11 +276,11 @@ class Persister:
                 reply = {"ok": True, **work()}
             except EdgeError as err:
                 reply = error_header(err)
-            _answer(sock, identity, header, reply)
+            _answer(caller, header, reply)
 
         self.persistence.request_flush(answer)
 
-    def _drop(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
+    def _drop(self, caller: Caller, header: dict[str, Any]) -> None:
         """DROP DATABASE / MEASUREMENT: persist what is buffered first (so the WAL holds
         nothing the drop must also cover), then remove it from the catalog, the buffer and
         the file index, record a tombstone manifest, and delete its files."""
@@ -272,15 +290,15 @@ class Persister:
             self._apply_drop(db, table)
             return {}
 
-        self._after_flush(sock, identity, header, work)
+        self._after_flush(caller, header, work)
 
-    def _delete(self, sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any]) -> None:
+    def _delete(self, caller: Caller, header: dict[str, Any]) -> None:
         """DELETE / DROP SERIES: persist what is buffered, then rewrite the files holding
         doomed rows (see :mod:`edge_persister.deletion`) on the snapshot thread: writes and
         queries go on meanwhile (rewriting many files takes seconds)."""
 
         def reply(body: dict[str, Any]) -> None:
-            _answer(sock, identity, header, body)
+            _answer(caller, header, body)
 
         def flushed(_: SnapshotManifest | None) -> None:
             try:
@@ -512,11 +530,27 @@ class Persister:
         }, frames
 
 
-def _answer(
-    sock: zmq.Socket[Any], identity: bytes, header: dict[str, Any], reply: dict[str, Any], *out: Any
-) -> None:
+class Caller(Protocol):
+    """Where an answer goes: a ZeroMQ peer (:class:`_ZmqCaller`) or a query worker's stream
+    connection (:class:`edge_common.stream.StreamPeer`)."""
+
+    def send(self, frames: list[Any]) -> None: ...
+
+
+class _ZmqCaller:
+    __slots__ = ("identity", "sock")
+
+    def __init__(self, sock: zmq.Socket[Any], identity: bytes) -> None:
+        self.sock = sock
+        self.identity = identity
+
+    def send(self, frames: list[Any]) -> None:
+        self.sock.send_multipart([self.identity, *frames], copy=False)
+
+
+def _answer(caller: Caller, header: dict[str, Any], reply: dict[str, Any], *out: Any) -> None:
     """Send ``reply`` to the caller of ``header``, carrying the keys it matches answers by."""
     for k in ("call", "id", "seq"):
         if k in header:
             reply[k] = header[k]
-    sock.send_multipart([identity, *pack(reply, *out)], copy=False)
+    caller.send(pack(reply, *out))

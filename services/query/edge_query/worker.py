@@ -19,6 +19,7 @@ from edge_common.merge import conform, overlaps
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
+from edge_common.stream import StreamClient, Unreachable
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, send_cancel
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
@@ -58,6 +59,7 @@ class QueryWorker:
         self._fetched_at: list[tuple[str | None, int]] = []
         self._ingest: zmq.Socket[Any] | None = None
         self._call_id = 0
+        self.persister = StreamClient(self.endpoints.persister_stream)
         self.store = object_store_from_settings(settings)
         self.parquet = self._new_parquet()
         self.canceller = Canceller(
@@ -80,9 +82,6 @@ class QueryWorker:
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 0)
         self.front.bind(self.endpoints.query(self.worker_id))
-        self.pers = self.ctx.socket(zmq.DEALER)
-        self.pers.setsockopt(zmq.LINGER, 0)
-        self.pers.connect(self.endpoints.persister_query)
         self.canceller.start()
         log.info("query worker %d ready", self.worker_id)
         while not self.stopping:
@@ -129,7 +128,19 @@ class QueryWorker:
     def _call(
         self, header: dict[str, Any], timeout_s: float | None = None
     ) -> tuple[dict[str, Any], list[Any]]:
-        return self._ask(self.pers, header, (), "call", timeout_s, "persister")
+        """Ask the persister (over its stream socket, edge_common.stream: every query
+        takes this hop)."""
+        wait = self.settings.request_timeout_ms / 1000 if timeout_s is None else timeout_s
+        try:
+            frames = self.persister.call(pack(header), wait)
+        except Unreachable as err:
+            raise Unavailable(
+                f"the persister gave no answer ({err}); the request may be retried"
+            ) from None
+        reply, payloads = unpack(frames)
+        if not reply.get("ok", True):
+            raise from_wire(reply["error"])
+        return reply, payloads
 
     def _write(self, db: str, body: bytes) -> int:
         """Line protocol through an ingest worker (its WAL, then the persister), as an HTTP
@@ -149,7 +160,7 @@ class QueryWorker:
     def _fetch_object(self, key: str) -> bytes:
         """A persisted file from a store only the persister holds (``memory``)."""
         _, frames = self._call({"op": "get_object", "key": key})
-        return bytes(frames[0].buffer)
+        return bytes(frames[0])
 
     def _refresh_catalog(self) -> None:
         # the whole catalog only when it changed since our copy (it may be large)
