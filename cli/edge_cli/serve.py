@@ -22,6 +22,7 @@ from types import FrameType
 import zmq
 
 from edge_common.settings import Settings
+from edge_common.stream import StreamClient, Unreachable
 from edge_common.wire import Endpoints, pack
 
 __all__ = ["serve"]
@@ -89,16 +90,22 @@ class Supervisor:
         except OSError:
             return False
         endpoints = Endpoints.for_data_dir(s.data_dir)
-        targets = [endpoints.persister_query]
-        targets += [endpoints.ingest(i) for i in range(s.ingest_workers)]
-        targets += [endpoints.query(i) for i in range(s.query_workers)]
+        ping = pack({"op": "ping", "id": 1})
+        for path in [endpoints.persister, *map(endpoints.query, range(s.query_workers))]:
+            client = StreamClient(path)
+            try:
+                client.call(ping, 1.0)
+            except Unreachable:
+                return False
+            finally:
+                client.close()
         ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
-        for target in targets:
+        for target in map(endpoints.ingest, range(s.ingest_workers)):
             sock = ctx.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
             try:
                 sock.connect(target)
-                sock.send_multipart(pack({"op": "ping", "id": 1}))
+                sock.send_multipart(ping)
                 if not sock.poll(1000):
                     return False
                 sock.recv_multipart()

@@ -146,17 +146,13 @@ def test_endpoints_short_path_stays_in_data_dir() -> None:
     assert len(str(run)) <= 60
     ep = Endpoints.for_data_dir(data_dir)
     assert ep.run_dir == run
-    addresses = [
-        ep.ingest(0),
-        ep.ingest(1),
-        ep.query(0),
-        ep.persister_ingest,
-        ep.persister_query,
-    ]
+    addresses = [ep.ingest(0), ep.ingest(1), ep.persister_ingest, ep.query_control(0)]
     assert addresses[0] == f"ipc://{run}/ingest-0.sock"
-    assert ep.persister_query == f"ipc://{run}/persister-query.sock"
     assert len(set(addresses)) == len(addresses)
     assert all(a.startswith(f"ipc://{run}/") and a.endswith(".sock") for a in addresses)
+    streams = [ep.query(0), ep.query(1), ep.persister]  # edge_common.stream's sockets
+    assert ep.persister == run / "persister.stream"
+    assert len(set(streams)) == len(streams) and all(p.parent == run for p in streams)
 
 
 def test_endpoints_long_path_moves_to_tempdir(tmp_path: Path) -> None:
@@ -167,8 +163,10 @@ def test_endpoints_long_path_moves_to_tempdir(tmp_path: Path) -> None:
     # deterministic per directory, distinct between directories
     assert Endpoints.for_data_dir(long_dir) == ep
     assert Endpoints.for_data_dir(tmp_path / ("e" * 80)) != ep
-    for address in (ep.ingest(63), ep.query(63), ep.persister_ingest, ep.persister_query):
+    for address in (ep.ingest(63), ep.query_control(63), ep.persister_ingest):
         assert len(address.removeprefix("ipc://").encode()) < 107
+    for path in (ep.query(63), ep.persister):
+        assert len(str(path).encode()) < 107
 
 
 def test_endpoints_prepare_makes_private_dir(tmp_path: Path) -> None:

@@ -21,10 +21,22 @@ import select
 import socket
 import struct
 import time
+from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["StreamClient", "StreamPeer", "StreamServer", "Unreachable"]
+import zmq
+
+__all__ = [
+    "Caller",
+    "Listener",
+    "Reading",
+    "StreamClient",
+    "StreamPeer",
+    "StreamServer",
+    "Unreachable",
+    "message",
+]
 
 _COUNT = struct.Struct("<I")
 _SIZE = struct.Struct("<Q")
@@ -33,13 +45,21 @@ _SEND_TIMEOUT_S = 30.0  # a peer that reads nothing for this long is dropped
 _RETRY_S = 0.05  # between connection attempts while the server (re)starts
 
 
+class Caller(Protocol):
+    """Where an answer goes: a stream connection (:class:`StreamPeer`) or a ZeroMQ peer."""
+
+    def send(self, frames: list[Any]) -> None: ...
+
+
 class Unreachable(Exception):
     """No answer: the server could not be reached, or went away before it answered."""
 
 
-def _prefix(frames: list[Any]) -> bytes:
-    sizes = [memoryview(f).nbytes for f in frames]
-    return _COUNT.pack(len(frames)) + b"".join(_SIZE.pack(n) for n in sizes)
+def message(frames: list[Any]) -> list[Any]:
+    """``frames`` as one message's pieces, ready for ``sendmsg`` or ``writelines``."""
+    views = [memoryview(f).cast("B") for f in frames]
+    head = _COUNT.pack(len(views)) + b"".join(_SIZE.pack(v.nbytes) for v in views)
+    return [memoryview(head), *(v for v in views if v.nbytes)]
 
 
 def _parse(buf: bytearray | memoryview) -> tuple[int, list[int]] | None:
@@ -57,10 +77,40 @@ def _parse(buf: bytearray | memoryview) -> tuple[int, list[int]] | None:
     return head + sum(sizes), sizes
 
 
+class Reading:
+    """Whole messages out of a byte stream that arrives in pieces."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.need = 4  # bytes to have before looking again
+
+    def feed(self, data: bytes) -> list[list[memoryview]]:
+        buf = self.buf
+        buf += data
+        out = []
+        while len(buf) >= self.need:
+            parsed = _parse(buf)
+            if parsed is None:
+                self.need = len(buf) + 1
+                break
+            total, sizes = parsed
+            if len(buf) < total:
+                self.need = total
+                break
+            whole = memoryview(bytes(buf[:total]))
+            del buf[:total]
+            self.need = 4
+            frames, pos = [], 4 + 8 * len(sizes)
+            for n in sizes:
+                frames.append(whole[pos : pos + n])
+                pos += n
+            out.append(frames)
+        return out
+
+
 def _send_all(sock: socket.socket, frames: list[Any], deadline: float) -> None:
     """Send one message whole, waiting (up to ``deadline``) while the peer's buffer is full."""
-    views = [memoryview(_prefix(frames))] + [memoryview(f).cast("B") for f in frames]
-    views = [v for v in views if v.nbytes]
+    views = message(frames)
     while views:
         try:
             sent = sock.sendmsg(views)
@@ -156,14 +206,15 @@ class StreamPeer:
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self.sock = sock
-        self.buf = bytearray()
+        self.reading = Reading()
         self.closed = False
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def requests(self) -> list[list[bytes]]:
+    def requests(self) -> list[list[memoryview]]:
         """The requests received whole so far (closed when the peer went away)."""
+        out = []
         while not self.closed:
             try:
                 data = self.sock.recv(1 << 20)
@@ -174,16 +225,7 @@ class StreamPeer:
             if not data:
                 self.close()
                 break
-            self.buf += data
-        out = []
-        while (parsed := _parse(self.buf)) is not None and parsed[0] <= len(self.buf):
-            total, sizes = parsed
-            frames, pos = [], 4 + 8 * len(sizes)
-            for n in sizes:
-                frames.append(bytes(self.buf[pos : pos + n]))
-                pos += n
-            del self.buf[:total]
-            out.append(frames)
+            out += self.reading.feed(data)
         return out
 
     def send(self, frames: list[Any]) -> None:
@@ -229,3 +271,44 @@ class StreamServer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class Listener:
+    """A server's side of its stream socket inside a ``zmq.Poller`` loop: new connections
+    accepted, every complete request queued in arrival order, closed connections dropped.
+
+    Requests are taken one at a time (:meth:`pop`): a request that raises (a query killed
+    by KILL QUERY) leaves those after it queued, each still to be answered."""
+
+    def __init__(self, path: Path, poller: zmq.Poller) -> None:
+        self.server = StreamServer(path)
+        self.poller = poller
+        self.peers: dict[int, StreamPeer] = {}
+        self.queue: deque[tuple[StreamPeer, list[memoryview]]] = deque()
+        poller.register(self.server.fileno(), zmq.POLLIN)
+
+    def take(self, ready: dict[Any, int]) -> None:
+        """Accept and read what ``poller.poll`` found ready."""
+        for fd in ready:
+            if not isinstance(fd, int):
+                continue
+            if fd == self.server.fileno():
+                for new in self.server.accept():
+                    self.peers[new.fileno()] = new  # (a closed peer's number may come back)
+                    self.poller.register(new.fileno(), zmq.POLLIN)
+            elif (peer := self.peers.get(fd)) is not None:
+                self.queue.extend((peer, frames) for frames in peer.requests())
+
+    def pop(self) -> tuple[StreamPeer, list[memoryview]] | None:
+        return self.queue.popleft() if self.queue else None
+
+    def sweep(self) -> None:
+        """Forget closed connections; call before the next poll (their numbers are free)."""
+        for fd in [fd for fd, peer in self.peers.items() if peer.closed]:
+            self.poller.unregister(fd)
+            del self.peers[fd]
+
+    def close(self) -> None:
+        for peer in self.peers.values():
+            peer.close()
+        self.server.close()

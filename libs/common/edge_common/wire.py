@@ -1,7 +1,8 @@
 """Everything that crosses a process boundary: socket addresses, frames and write records.
 
-Frames over ZeroMQ are ``[header, *payloads]``: the header is JSON with a format version
-``v`` and an ``op``; payloads are raw bytes (Arrow IPC streams). A write record is the unit
+Messages (over ZeroMQ, or a Unix stream socket: edge_common.stream) are
+``[header, *payloads]``: the header is JSON with a format version ``v`` and an ``op``;
+payloads are raw bytes (Arrow IPC streams). A write record is the unit
 an ingest worker appends to its WAL and sends to the persister: the very same bytes.
 """
 
@@ -61,8 +62,9 @@ class Endpoints:
     def ingest(self, worker: int) -> str:
         return self._ipc(f"ingest-{worker}")
 
-    def query(self, worker: int) -> str:
-        return self._ipc(f"query-{worker}")
+    def query(self, worker: int) -> Path:
+        """A query worker's stream socket (edge_common.stream)."""
+        return self.run_dir / f"query-{worker}.stream"
 
     def query_control(self, worker: int) -> str:
         """Where a query worker hears KILL QUERY while it runs a query (edge_query.cancel)."""
@@ -73,13 +75,10 @@ class Endpoints:
         return self._ipc("persister-ingest")
 
     @property
-    def persister_query(self) -> str:
-        return self._ipc("persister-query")
-
-    @property
-    def persister_stream(self) -> Path:
-        """Where query workers call the persister (a Unix stream socket: edge_common.stream)."""
-        return self.run_dir / "persister-query.stream"
+    def persister(self) -> Path:
+        """Where the gateway and the query workers call the persister (edge_common.stream;
+        the ingest workers' write records go to :attr:`persister_ingest`)."""
+        return self.run_dir / "persister.stream"
 
     @property
     def flight_socket(self) -> Path:

@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         timeout = settings.request_timeout_ms / 1000
         ingest_eps = [endpoints.ingest(i) for i in range(settings.ingest_workers)]
         query_eps = [endpoints.query(i) for i in range(settings.query_workers)]
-        persister = WorkerPool(ctx, [endpoints.persister_query], timeout, "persister")
+        persister = WorkerPool(ctx, [endpoints.persister], timeout, "persister")
         running = Running()  # SHOW QUERIES, KILL QUERY: the queries workers run
         controls = [endpoints.query_control(i) for i in range(settings.query_workers)]
         running.control = WorkerPool(ctx, controls, timeout, "query worker's control thread")

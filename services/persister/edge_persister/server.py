@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import zmq
 
@@ -31,7 +31,7 @@ from edge_common.persist import SnapshotManifest
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
-from edge_common.stream import StreamPeer, StreamServer
+from edge_common.stream import Caller, Listener
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
 from edge_persister.buffer import TableBuffer
@@ -153,46 +153,28 @@ class Persister:
         self.replay()
         events = self.settings.persist_events_bind or self.endpoints.persist_events
         self.persistence.publisher = ZmqPublisher(self.ctx, events)
-        ing = self.ctx.socket(zmq.ROUTER)
-        qry = self.ctx.socket(zmq.ROUTER)
-        for s in (ing, qry):
-            s.setsockopt(zmq.LINGER, 0)
+        ing = self.ctx.socket(zmq.ROUTER)  # write records from the ingest workers
+        ing.setsockopt(zmq.LINGER, 0)
         ing.bind(self.endpoints.persister_ingest)
-        qry.bind(self.endpoints.persister_query)
-        streams = StreamServer(self.endpoints.persister_stream)
-        peers: dict[int, StreamPeer] = {}
         poller = zmq.Poller()
         poller.register(ing, zmq.POLLIN)
-        poller.register(qry, zmq.POLLIN)
-        poller.register(streams.fileno(), zmq.POLLIN)
+        calls = Listener(self.endpoints.persister, poller)
         log.info("persister ready: %d tables buffered", len(self.buffers))
         while not self.stopping:
             ready = dict(poller.poll(100))
-            for sock in (ing, qry):
-                if sock in ready:
-                    for _ in range(64):
-                        try:
-                            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        self._handle(_ZmqCaller(sock, frames[0].bytes), frames[1:])
-            for fd in ready:
-                if not isinstance(fd, int):
-                    continue
-                if fd == streams.fileno():
-                    for new in streams.accept():
-                        peers[new.fileno()] = new  # (a closed peer's number may come back)
-                        poller.register(new.fileno(), zmq.POLLIN)
-                elif (at := peers.get(fd)) is not None:
-                    for frames in at.requests():
-                        self._handle(at, frames)
+            if ing in ready:
+                for _ in range(64):
+                    try:
+                        frames = ing.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    self._handle(_ZmqCaller(ing, frames[0].bytes), frames[1:])
+            calls.take(ready)
+            while (call := calls.pop()) is not None:
+                self._handle(*call)
             self._persist()
-            for fd in [fd for fd, peer in peers.items() if peer.closed]:
-                poller.unregister(fd)  # before the next poll: its number is free again
-                del peers[fd]
-        for peer in peers.values():
-            peer.close()
-        streams.close()
+            calls.sweep()
+        calls.close()
         self._final_snapshot()
         self.persistence.close()
         self.persistence.publisher.close()
@@ -528,13 +510,6 @@ class Persister:
             "catalog_version": self.catalog.catalog.version,
             "boot": self.boot_id,
         }, frames
-
-
-class Caller(Protocol):
-    """Where an answer goes: a ZeroMQ peer (:class:`_ZmqCaller`) or a query worker's stream
-    connection (:class:`edge_common.stream.StreamPeer`)."""
-
-    def send(self, frames: list[Any]) -> None: ...
 
 
 class _ZmqCaller:

@@ -19,7 +19,7 @@ from edge_common.merge import conform, overlaps
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
-from edge_common.stream import StreamClient, Unreachable
+from edge_common.stream import Caller, Listener, StreamClient, Unreachable
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, send_cancel
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
@@ -59,7 +59,7 @@ class QueryWorker:
         self._fetched_at: list[tuple[str | None, int]] = []
         self._ingest: zmq.Socket[Any] | None = None
         self._call_id = 0
-        self.persister = StreamClient(self.endpoints.persister_stream)
+        self.persister = StreamClient(self.endpoints.persister)
         self.store = object_store_from_settings(settings)
         self.parquet = self._new_parquet()
         self.canceller = Canceller(
@@ -79,22 +79,22 @@ class QueryWorker:
 
     def run(self) -> int:
         self.endpoints.prepare()  # the socket directory, whoever starts first
-        self.front = self.ctx.socket(zmq.ROUTER)
-        self.front.setsockopt(zmq.LINGER, 0)
-        self.front.bind(self.endpoints.query(self.worker_id))
+        poller = zmq.Poller()
+        requests = Listener(self.endpoints.query(self.worker_id), poller)
         self.canceller.start()
         log.info("query worker %d ready", self.worker_id)
         while not self.stopping:
             try:
-                if not self.front.poll(500):
-                    continue
-                frames = self.front.recv_multipart(copy=False)
-                self._handle(frames[0].bytes, frames[1:])
+                requests.take(dict(poller.poll(0 if requests.queue else 500)))
+                if (request := requests.pop()) is not None:
+                    self._handle(*request)
+                requests.sweep()
             except Interrupted as err:  # a kill as its query was ending: answered already
                 err.acknowledge()
                 self.canceller.end()
                 self._recover()
         self.canceller.stopping = True
+        requests.close()
         return 0
 
     # --- persister link ----------------------------------------------------------------
@@ -180,42 +180,42 @@ class QueryWorker:
         return schema
 
     # --- a query -----------------------------------------------------------------------
-    def _handle(self, identity: bytes, frames: list[Any]) -> None:
+    def _handle(self, caller: Caller, frames: list[Any]) -> None:
         try:
             header, _ = unpack(frames)
         except Exception as err:  # not our wire format: nothing to run
             error = err if isinstance(err, EdgeError) else QueryError(_clean(str(err)))
-            self._send(identity, {"id": None, "kind": "head", **error_header(error)})
+            self._send(caller, {"id": None, "kind": "head", **error_header(error)})
             return
         rid = header.get("id")
         if not self.canceller.begin(rid):  # killed while it waited in our queue
-            self._answer_interrupted(identity, header)
+            self._answer_interrupted(caller, header)
             return
         self._head_sent = False
         try:
-            self._serve(identity, header)
+            self._serve(caller, header)
         except Interrupted as err:
             err.acknowledge()
             log.info("request %s interrupted (KILL QUERY)", rid)
             if self._head_sent:
-                self._send(identity, {"id": rid, "kind": "error", "message": INTERRUPTED})
+                self._send(caller, {"id": rid, "kind": "error", "message": INTERRUPTED})
             else:
-                self._answer_interrupted(identity, header)
+                self._answer_interrupted(caller, header)
             self._recover()
         finally:
             self.canceller.end()
 
-    def _answer_interrupted(self, identity: bytes, header: dict[str, Any]) -> None:
+    def _answer_interrupted(self, caller: Caller, header: dict[str, Any]) -> None:
         """A killed request's answer: for the 1.x API influxd's, a statement error inside
         ``results`` (200); else the error itself."""
         rid = header.get("id")
         if header.get("op") != "influxql" or header.get("format") not in _V1:
             error = error_header(QueryError(INTERRUPTED))
-            self._send(identity, {"id": rid, "kind": "head", **error})
+            self._send(caller, {"id": rid, "kind": "head", **error})
             return
         chunks, media = _rendered(header, [{"statement_id": 0, "error": INTERRUPTED}])
         head = {"id": rid, "kind": "head", "ok": True, "content_type": media, "whole": True}
-        self._send(identity, head, b"".join(chunks))
+        self._send(caller, head, b"".join(chunks))
 
     def _recover(self) -> None:
         """After an interrupted query: drop what it may have left half updated (the file
@@ -223,15 +223,15 @@ class QueryWorker:
         self.parquet = self._new_parquet()
         self._planners.clear()
 
-    def _serve(self, identity: bytes, header: dict[str, Any]) -> None:
+    def _serve(self, caller: Caller, header: dict[str, Any]) -> None:
         try:
             if header.get("op") == "ping":
                 pong = {"id": header.get("id"), "kind": "head", "ok": True, "pid": os.getpid()}
-                self._send(identity, pong)
+                self._send(caller, pong)
                 return
             if header.get("op") == "tables":
                 self._send(
-                    identity,
+                    caller,
                     {"id": header.get("id"), "kind": "head", "ok": True},
                     ipc_stream(*self._tables(str(header["db"]))),
                 )
@@ -239,7 +239,7 @@ class QueryWorker:
             if header.get("op") == "schema":
                 schema = self._schema(str(header["db"]), str(header["q"]))
                 self._send(
-                    identity,
+                    caller,
                     {"id": header.get("id"), "kind": "head", "ok": True},
                     ipc_stream(schema, []),
                 )
@@ -247,7 +247,7 @@ class QueryWorker:
             if header.get("op") == "influxql":
                 chunks, content_type = self._influxql(header)
                 first = next(chunks, b"")
-                self._stream(identity, header.get("id"), content_type, first, chunks)
+                self._stream(caller, header.get("id"), content_type, first, chunks)
                 return
             fmt = str(header.get("format", "json"))
             if fmt not in CONTENT_TYPES:
@@ -258,11 +258,11 @@ class QueryWorker:
             chunks = render(fmt, schema, batches)
             first = next(chunks, b"")
         except EdgeError as err:
-            self._send(identity, {"id": header.get("id"), "kind": "head", **error_header(err)})
+            self._send(caller, {"id": header.get("id"), "kind": "head", **error_header(err)})
             return
         except Exception as err:  # DataFusion reports planning and execution errors this way
             self._send(
-                identity,
+                caller,
                 {
                     "id": header.get("id"),
                     "kind": "head",
@@ -270,10 +270,10 @@ class QueryWorker:
                 },
             )
             return
-        self._stream(identity, header.get("id"), CONTENT_TYPES[fmt], first, chunks)
+        self._stream(caller, header.get("id"), CONTENT_TYPES[fmt], first, chunks)
 
     def _stream(
-        self, identity: bytes, rid: Any, content_type: str, first: bytes, chunks: Iterator[bytes]
+        self, caller: Caller, rid: Any, content_type: str, first: bytes, chunks: Iterator[bytes]
     ) -> None:
         # Arrow chunks are whole IPC streams each: sent one by one, never joined
         whole = content_type == CONTENT_TYPES["arrow"]
@@ -287,29 +287,29 @@ class QueryWorker:
             except Exception as err:
                 log.exception("query failed while rendering")
                 error = QueryError(_clean(str(err)))
-                self._send(identity, {"id": rid, "kind": "head", **error_header(error)})
+                self._send(caller, {"id": rid, "kind": "head", **error_header(error)})
                 return
             if size < _CHUNK_BYTES:
                 head = {"id": rid, "kind": "head", "ok": True, "content_type": content_type}
-                self._send(identity, {**head, "whole": True}, b"".join(pending))
+                self._send(caller, {**head, "whole": True}, b"".join(pending))
                 return
-        self._send(identity, {"id": rid, "kind": "head", "ok": True, "content_type": content_type})
+        self._send(caller, {"id": rid, "kind": "head", "ok": True, "content_type": content_type})
         try:
             for chunk in chunks:
                 if whole:
-                    self._send(identity, {"id": rid, "kind": "chunk"}, *pending)
+                    self._send(caller, {"id": rid, "kind": "chunk"}, *pending)
                     pending, size = [], 0
                 pending.append(chunk)
                 size += len(chunk)
                 if not whole and size >= _CHUNK_BYTES:
-                    self._send(identity, {"id": rid, "kind": "chunk"}, b"".join(pending))
+                    self._send(caller, {"id": rid, "kind": "chunk"}, b"".join(pending))
                     pending, size = [], 0
             if pending:
-                self._send(identity, {"id": rid, "kind": "chunk"}, b"".join(pending))
-            self._send(identity, {"id": rid, "kind": "end"})
+                self._send(caller, {"id": rid, "kind": "chunk"}, b"".join(pending))
+            self._send(caller, {"id": rid, "kind": "end"})
         except Exception as err:
             log.exception("query failed while streaming")
-            self._send(identity, {"id": rid, "kind": "error", "message": _clean(str(err))})
+            self._send(caller, {"id": rid, "kind": "error", "message": _clean(str(err))})
 
     def _planning_context(self, db: str) -> SessionContext:
         """A context with every table of ``db``, empty: enough to plan, name and describe."""
@@ -449,9 +449,9 @@ class QueryWorker:
         """KILL QUERY: tell ``worker``'s control thread to stop ``request_id``."""
         send_cancel(self.ctx, self.endpoints.query_control(worker), request_id)
 
-    def _send(self, identity: bytes, header: dict[str, Any], *payloads: bytes) -> None:
+    def _send(self, caller: Caller, header: dict[str, Any], *payloads: bytes) -> None:
         with self.canceller.shielded():
-            self.front.send_multipart([identity, *pack(header, *payloads)], copy=False)
+            caller.send(pack(header, *payloads))
             if header.get("kind") == "head":
                 self._head_sent = True
 

@@ -249,7 +249,7 @@ class FlightService(flight.FlightServerBase):
             head, payloads = self._await(running.answer(header))
             if not head.get("ok"):
                 raise from_wire(head["error"])
-            answer = pa.ipc.open_stream(pa.py_buffer(payloads[0].buffer))
+            answer = pa.ipc.open_stream(pa.py_buffer(payloads[0]))
             return answer.schema, iter(answer)
         agen = self.gw.query.stream(header)
 
@@ -264,7 +264,7 @@ class FlightService(flight.FlightServerBase):
         if reply.get("kind") != "chunk":
             self._await(agen.aclose())
             raise QueryError(reply.get("message", "the query worker sent no result"))
-        first = pa.ipc.open_stream(pa.py_buffer(frames[0].buffer))
+        first = pa.ipc.open_stream(pa.py_buffer(frames[0]))
         return first.schema, self._batches(agen, step, first)
 
     def _batches(self, agen: AsyncGenerator[Any, None], step: Any, first: Any) -> Iterator[Any]:
@@ -274,7 +274,7 @@ class FlightService(flight.FlightServerBase):
                 reply, frames = self._await(step())
                 kind = reply.get("kind")
                 if kind == "chunk":
-                    yield from pa.ipc.open_stream(pa.py_buffer(frames[0].buffer))
+                    yield from pa.ipc.open_stream(pa.py_buffer(frames[0]))
                 elif kind == "end":
                     return
                 else:
@@ -290,7 +290,7 @@ class FlightService(flight.FlightServerBase):
 
     def _listed(self, db: str) -> pa.Table:
         frames = self._ask({"op": "tables", "db": db})
-        return pa.ipc.open_stream(pa.py_buffer(frames[0].buffer)).read_all()
+        return pa.ipc.open_stream(pa.py_buffer(frames[0])).read_all()
 
     def _schema_of(self, who: Principal, db: str, query: str, language: str) -> pa.Schema | None:
         """The answer's schema by planning alone (SQL); None when only running tells."""
@@ -298,7 +298,7 @@ class FlightService(flight.FlightServerBase):
             return None
         self._query_header(who, db, query, language, None)
         frames = self._ask({"op": "schema", "db": db, "q": query})
-        schema: pa.Schema = pa.ipc.open_stream(pa.py_buffer(frames[0].buffer)).schema
+        schema: pa.Schema = pa.ipc.open_stream(pa.py_buffer(frames[0])).schema
         return schema
 
     # --- RPCs --------------------------------------------------------------------------

@@ -48,7 +48,7 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
         media = head["content_type"]
         if head.get("whole"):  # the answer in the same message
             await stream.aclose()
-            return Response(bytes(payloads[0].buffer), media_type=media)
+            return Response(bytes(payloads[0]), media_type=media)
         first = await _piece(stream)
         if first is None:  # the end already
             await stream.aclose()
@@ -84,7 +84,7 @@ async def control_query(request: Request, header: dict[str, Any], api: str) -> R
             raise from_wire(head["error"])
     except EdgeError as err:
         return error_response(err, api)
-    return Response(bytes(payloads[0].buffer), media_type=head["content_type"])
+    return Response(bytes(payloads[0]), media_type=head["content_type"])
 
 
 async def _piece(stream: Any) -> bytes | None:
@@ -92,7 +92,7 @@ async def _piece(stream: Any) -> bytes | None:
     async for reply, payloads in stream:
         kind = reply.get("kind")
         if kind == "chunk":
-            return bytes(payloads[0].buffer)
+            return bytes(payloads[0])
         if kind == "end":
             return None
         if kind == "error":
