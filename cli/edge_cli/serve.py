@@ -19,8 +19,6 @@ import time
 from dataclasses import dataclass, field
 from types import FrameType
 
-import zmq
-
 from edge_common.settings import Settings
 from edge_common.stream import StreamClient, Unreachable
 from edge_common.wire import Endpoints, pack
@@ -91,7 +89,9 @@ class Supervisor:
             return False
         endpoints = Endpoints.for_data_dir(s.data_dir)
         ping = pack({"op": "ping", "id": 1})
-        for path in [endpoints.persister, *map(endpoints.query, range(s.query_workers))]:
+        workers = [*map(endpoints.ingest, range(s.ingest_workers))]
+        workers += [*map(endpoints.query, range(s.query_workers))]
+        for path in [endpoints.persister, *workers]:
             client = StreamClient(path)
             try:
                 client.call(ping, 1.0)
@@ -99,18 +99,6 @@ class Supervisor:
                 return False
             finally:
                 client.close()
-        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
-        for target in map(endpoints.ingest, range(s.ingest_workers)):
-            sock = ctx.socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
-            try:
-                sock.connect(target)
-                sock.send_multipart(ping)
-                if not sock.poll(1000):
-                    return False
-                sock.recv_multipart()
-            finally:
-                sock.close(0)
         return True
 
     def _wait_ready(self, timeout_s: float = 60.0) -> bool:

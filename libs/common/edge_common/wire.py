@@ -59,8 +59,9 @@ class Endpoints:
     def _ipc(self, name: str) -> str:
         return f"ipc://{self.run_dir / name}.sock"
 
-    def ingest(self, worker: int) -> str:
-        return self._ipc(f"ingest-{worker}")
+    def ingest(self, worker: int) -> Path:
+        """An ingest worker's stream socket (edge_common.stream)."""
+        return self.run_dir / f"ingest-{worker}.stream"
 
     def query(self, worker: int) -> Path:
         """A query worker's stream socket (edge_common.stream)."""

@@ -178,8 +178,12 @@ class WorkerPool:
         timeout_s: float | None = None,
     ) -> tuple[dict[str, Any], list[Any]]:
         """Send one request and wait for its single answer."""
-        async for reply in self.stream(header, *payloads, link=link, timeout_s=timeout_s):
-            return reply
+        answers = self.stream(header, *payloads, link=link, timeout_s=timeout_s)
+        try:
+            async for reply in answers:
+                return reply
+        finally:  # at once: the link's count of outstanding requests is what picks a worker
+            await answers.aclose()
         raise Unavailable(f"no answer from the {self.name}")
 
     async def stream(

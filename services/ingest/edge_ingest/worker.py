@@ -12,6 +12,7 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from edge_common.lp_rows import LineError
 from edge_common.merge import joined
 from edge_common.schema import Catalog, ColumnType, TableSchema, validate_database_name
 from edge_common.settings import Settings
+from edge_common.stream import Caller, Listener
 from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
 from edge_ingest.batches import Rejection, build_batch, proposed_columns
 from edge_ingest.wal import NoWal, WalWriter
@@ -38,7 +40,7 @@ _MAX_ERRORS_REPORTED = 100
 @dataclass
 class _Pending:
     # each write the record holds: its ROUTER envelope and the answer it gets
-    clients: list[tuple[list[bytes], dict[str, Any]]]
+    clients: list[tuple[Caller, dict[str, Any]]]
     payload: bytes
     need_sync: bool
     sent_at: float
@@ -63,9 +65,6 @@ class IngestWorker:
     # --- sockets -----------------------------------------------------------------------
     def _open(self) -> None:
         self.endpoints.prepare()  # the socket directory, whoever starts first
-        self.front = self.ctx.socket(zmq.ROUTER)
-        self.front.setsockopt(zmq.LINGER, 0)
-        self.front.bind(self.endpoints.ingest(self.worker_id))
         self.pers = self.ctx.socket(zmq.DEALER)
         self.pers.setsockopt(zmq.LINGER, 0)
         self.pers.connect(self.endpoints.persister_ingest)
@@ -82,25 +81,24 @@ class IngestWorker:
         )
         self._hello()
         poller = zmq.Poller()
-        poller.register(self.front, zmq.POLLIN)
         poller.register(self.pers, zmq.POLLIN)
         poller.register(self.sync_rx, zmq.POLLIN)
+        requests = Listener(self.endpoints.ingest(self.worker_id), poller)
         log.info("ingest worker %d ready (WAL at seq %d)", self.worker_id, self.wal.last_seq)
         while not (self.stopping and not self.pending):
-            events = dict(poller.poll(500))
+            events = dict(poller.poll(0 if requests.queue and not self.stopping else 500))
             if self.sync_rx in events:
                 self._drain_sync()
             if self.pers in events:
                 self._drain_persister()
-            if self.front in events and not self.stopping:
-                waiting = []
-                for _ in range(8):
-                    try:
-                        waiting.append(self.front.recv_multipart(zmq.NOBLOCK, copy=False))
-                    except zmq.Again:
-                        break
-                self._handle(waiting)
+            if not self.stopping:
+                requests.take(events)
+                waiting = [r for r in (requests.pop() for _ in range(8)) if r is not None]
+                if waiting:
+                    self._handle(waiting)
             self._resend_stale()
+            requests.sweep()
+        requests.close()
         self.wal.close()
         return 0
 
@@ -194,18 +192,18 @@ class IngestWorker:
             return
         del self.pending[seq]
 
-    def _reply(self, client: list[Any], header: dict[str, Any]) -> None:
-        self.front.send_multipart([*client, *pack(header)])
+    def _reply(self, client: Caller, header: dict[str, Any]) -> None:
+        client.send(pack(header))
 
     # --- a write -----------------------------------------------------------------------
-    def _handle(self, waiting: list[list[Any]]) -> None:
+    def _handle(self, waiting: Sequence[tuple[Caller, list[Any]]]) -> None:
         """The requests that were waiting, in order. Writes to one database that arrived
         together become one record: one WAL append, one apply by the persister, each client
         answered when it is durable (a one-line write cost the persister as much as
         thousands of lines; under concurrent small writes they now share it)."""
-        accepted: list[tuple[list[bytes], dict[str, Any], WriteRecord, bool]] = []
-        for frames in waiting:
-            item = self._admit(frames)
+        accepted: list[tuple[Caller, dict[str, Any], WriteRecord, bool]] = []
+        for client, frames in waiting:
+            item = self._admit(client, frames)
             if item is not None:
                 accepted.append(item)
         for _, together in itertools.groupby(accepted, key=lambda a: (a[2].db, a[3])):
@@ -226,7 +224,7 @@ class IngestWorker:
     def _log(
         self,
         record: WriteRecord,
-        clients: list[tuple[list[bytes], dict[str, Any]]],
+        clients: list[tuple[Caller, dict[str, Any]]],
         need_sync: bool,
     ) -> None:
         """Append ``record`` to the WAL and send it to the persister; ``clients`` are
@@ -239,24 +237,22 @@ class IngestWorker:
         )
 
     def _admit(
-        self, frames: list[Any]
-    ) -> tuple[list[bytes], dict[str, Any], WriteRecord, bool] | None:
+        self, client: Caller, frames: list[Any]
+    ) -> tuple[Caller, dict[str, Any], WriteRecord, bool] | None:
         """Answer a request that needs no record (ping, error, nothing to store); else its
-        envelope, answer, record and whether it waits for the fsync."""
-        identity, head_frame = frames[0], frames[1]
+        caller, answer, record and whether it waits for the fsync."""
         try:
-            header, payloads = unpack([head_frame, *frames[2:]])
+            header, payloads = unpack(frames)
         except EdgeError as err:
-            self._reply([identity.bytes], error_header(err))
+            self._reply(client, error_header(err))
             return None
-        client = [identity.bytes]
         client_header = {"id": header.get("id")}
         if header.get("op") == "ping":
             pong = {"ok": True, "worker": self.worker_id, "pid": os.getpid()}
             self._reply(client, {**client_header, **pong})
             return None
         try:
-            result, record = self._prepare(header, payloads[0].bytes if payloads else b"")
+            result, record = self._prepare(header, bytes(payloads[0]) if payloads else b"")
         except EdgeError as err:
             self._reply(client, {**client_header, **error_header(err)})
             return None

@@ -57,8 +57,8 @@ class QueryWorker:
         # persister's fetch replies named meanwhile (equal: the answer is current)
         self._answered_from: tuple[str | None, int] | None = None
         self._fetched_at: list[tuple[str | None, int]] = []
-        self._ingest: zmq.Socket[Any] | None = None
-        self._call_id = 0
+        self._ingest: list[StreamClient] = []
+        self._writes = 0
         self.persister = StreamClient(self.endpoints.persister)
         self.store = object_store_from_settings(settings)
         self.parquet = self._new_parquet()
@@ -97,61 +97,46 @@ class QueryWorker:
         requests.close()
         return 0
 
-    # --- persister link ----------------------------------------------------------------
+    # --- persister and ingest links (edge_common.stream) -------------------------------
     def _ask(
         self,
-        sock: zmq.Socket[Any],
+        client: StreamClient,
         header: dict[str, Any],
         payloads: tuple[bytes, ...],
-        key: str,
         timeout_s: float | None,
         who: str,
     ) -> tuple[dict[str, Any], list[Any]]:
-        """Send one request on ``sock`` and wait for the answer carrying its ``key``."""
-        self._call_id += 1
-        call_id = self._call_id
-        with self.canceller.shielded():
-            sock.send_multipart(pack({**header, key: call_id}, *payloads))
         wait = self.settings.request_timeout_ms / 1000 if timeout_s is None else timeout_s
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not sock.poll(100):
-                continue
-            reply, frames = unpack(sock.recv_multipart(copy=False))
-            if reply.get(key) != call_id:
-                continue  # the answer to a request that already timed out
-            if not reply.get("ok", True):
-                raise from_wire(reply["error"])
-            return reply, frames
-        raise Unavailable(f"the {who} did not answer in time; the request may be retried")
+        try:
+            frames = client.call(pack(header, *payloads), wait)
+        except Unreachable as err:
+            raise Unavailable(
+                f"the {who} gave no answer ({err}); the request may be retried"
+            ) from None
+        reply, out = unpack(frames)
+        if not reply.get("ok", True):
+            raise from_wire(reply["error"])
+        return reply, out
 
     def _call(
         self, header: dict[str, Any], timeout_s: float | None = None
     ) -> tuple[dict[str, Any], list[Any]]:
-        """Ask the persister (over its stream socket, edge_common.stream: every query
-        takes this hop)."""
-        wait = self.settings.request_timeout_ms / 1000 if timeout_s is None else timeout_s
-        try:
-            frames = self.persister.call(pack(header), wait)
-        except Unreachable as err:
-            raise Unavailable(
-                f"the persister gave no answer ({err}); the request may be retried"
-            ) from None
-        reply, payloads = unpack(frames)
-        if not reply.get("ok", True):
-            raise from_wire(reply["error"])
-        return reply, payloads
+        """Ask the persister (every query does, at least once)."""
+        return self._ask(self.persister, header, (), timeout_s, "persister")
 
     def _write(self, db: str, body: bytes) -> int:
         """Line protocol through an ingest worker (its WAL, then the persister), as an HTTP
-        write goes: answered once durable. Returns the points written."""
-        if self._ingest is None:
-            self._ingest = self.ctx.socket(zmq.DEALER)
-            self._ingest.setsockopt(zmq.LINGER, 0)
-            for i in range(self.settings.ingest_workers):  # DEALER spreads sends over them
-                self._ingest.connect(self.endpoints.ingest(i))
+        write goes: answered once durable. Returns the points written. (Sent again should
+        the worker go away before answering: points with their times, written twice, are
+        stored once.)"""
+        if not self._ingest:
+            self._ingest = [
+                StreamClient(self.endpoints.ingest(i)) for i in range(self.settings.ingest_workers)
+            ]
+        self._writes += 1  # spread over the ingest workers
+        client = self._ingest[self._writes % len(self._ingest)]
         header = {"op": "write", "db": db, "precision": "ns", "accept_partial": False}
-        reply, _ = self._ask(self._ingest, header, (body,), "id", None, "ingest worker")
+        reply, _ = self._ask(client, header, (body,), None, "ingest worker")
         if reply.get("rejected"):
             first = (reply.get("errors") or [{}])[0]
             raise QueryError(f"SELECT ... INTO wrote nothing: {first.get('error_message')}")
