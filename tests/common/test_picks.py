@@ -57,6 +57,20 @@ def test_series_keys_ignore_column_order_and_differing_dictionaries() -> None:
     assert k1 == k2[::-1] and k1[0] != k1[1]
 
 
+def test_series_keys_of_few_rows_equal_those_of_many() -> None:
+    """A batch of a few rows is keyed row by row, a larger one column-wise: the same keys."""
+    rng = random.Random(11)
+    rows = [
+        {"h": rng.choice(["a", "b", "c", None]), "z": rng.choice(["q", "r", None])}
+        for _ in range(200)
+    ]
+    whole = SeriesHasher().keys(pa.Table.from_pylist(rows), ["h", "z"]).tolist()
+    hasher = SeriesHasher()
+    for i in range(0, 200, 5):  # 5 rows at a time: the row-by-row path
+        part = pa.Table.from_pylist(rows[i : i + 5])
+        assert hasher.keys(part, ["z", "h"]).tolist() == whole[i : i + 5]
+
+
 def test_picks_of_parts_give_the_picks_of_the_whole() -> None:
     """Picking per part and then again over the union equals picking over everything:
     what lets the buffer keep picks per chunk and each Parquet file hand over its own."""

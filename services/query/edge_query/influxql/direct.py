@@ -436,10 +436,12 @@ def _reduce(
         return total, has, None
     low, high = _limits(x.dtype)
     if func in ("max", "min", "spread"):
-        top = np.full(size, low, dtype=x.dtype)
-        np.maximum.at(top, gid, x)
-        bottom = np.full(size, high, dtype=x.dtype)
-        np.minimum.at(bottom, gid, x)
+        if func != "min":
+            top = np.full(size, low, dtype=x.dtype)
+            np.maximum.at(top, gid, x)
+        if func != "max":
+            bottom = np.full(size, high, dtype=x.dtype)
+            np.minimum.at(bottom, gid, x)
         if func == "spread":
             return top - bottom, has, None
         best = top if func == "max" else bottom
