@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+import edge_query.influxql.timefmt as timefmt
 from edge_query.influxql.parser import parse
 from edge_query.influxql.timefmt import format_times
 from edge_query.influxql.translate import split_condition
@@ -61,3 +63,18 @@ def test_times_shown_in_the_zone() -> None:
     ]
     assert format_times(ns[:1], None, "Asia/Kolkata") == ["2016-01-01T05:30:00+05:30"]
     assert format_times(ns[:1], "s", "Asia/Kolkata") == [1451606400]
+
+
+def test_few_times_are_written_as_many_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small answer's times come from remembered seconds, a large one's from numpy: the
+    same texts, fractions and times before 1970 included."""
+    rng = np.random.default_rng(1)
+    whole = rng.integers(-2_000_000_000, 4_000_000_000, 500) * 1_000_000_000
+    fractions = rng.integers(0, 1_000_000_000, 500) * (rng.random(500) < 0.5)
+    edges = [0, 1, -1, 999_999_999, -1_000_000_000, 1_500_000_000_123_000_000]
+    for ns in (whole + fractions, np.array(edges, dtype=np.int64)):
+        few = format_times(ns, None)
+        monkeypatch.setattr(timefmt, "_FEW", 0)
+        assert format_times(ns, None) == few
+        monkeypatch.setattr(timefmt, "_FEW", 1024)
+    assert format_times(np.array([-1], dtype=np.int64), None) == ["1969-12-31T23:59:59.999999999Z"]
