@@ -280,3 +280,62 @@ def test_deleted_rows_stay_deleted_after_a_crash(tmp_path: Path) -> None:
         assert q("SELECT count(v) FROM c")["results"][0]["series"][0]["values"][0][1] == 1
     finally:
         edge.stop()
+
+
+def test_queries_while_processes_die_get_their_own_answer_or_503(tmp_path: Path) -> None:
+    """Each client asks a question whose answer is its own (the count of one tag value's
+    points) while the persister and the query workers are killed under it: every 200 is
+    that client's answer, never another's or a stale one, every other answer is a 503, and
+    all answer again once the processes are back."""
+    edge = start_edge(tmp_path / "data", "--request-timeout-ms", "4000")
+    lines = [f"m,k={i} v={j} {j + 1}" for i in range(8) for j in range(i + 1)]
+    r = httpx.post(
+        f"{edge.url}/api/v3/write_lp",
+        params={"db": "q", "precision": "s"},
+        content="\n".join(lines),
+    )
+    assert r.status_code == 204, r.text
+    wrong: list[str] = []
+    answered: list[int] = []
+    stop = threading.Event()
+
+    def ask(k: int) -> None:
+        sql = k % 2 == 0
+        with httpx.Client(base_url=edge.url, timeout=30) as client:
+            while not stop.is_set():
+                if sql:
+                    q = f"SELECT count(*) AS n FROM m WHERE k = '{k}'"
+                    r = client.get("/api/v3/query_sql", params={"db": "q", "q": q})
+                    got = r.json()[0]["n"] if r.status_code == 200 else None
+                else:
+                    q = f"SELECT count(v) FROM m WHERE k = '{k}'"
+                    r = client.get("/query", params={"db": "q", "q": q})
+                    result = r.json()["results"][0] if r.status_code == 200 else {}
+                    got = result["series"][0]["values"][0][1] if "series" in result else result
+                answered.append(r.status_code)
+                if r.status_code == 200 and got != k + 1:
+                    wrong.append(f"{q}: {got}")
+                elif r.status_code not in (200, 503):
+                    wrong.append(f"{q}: {r.status_code} {r.text}")
+
+    askers = [threading.Thread(target=ask, args=(k,)) for k in range(8)]
+    try:
+        for t in askers:
+            t.start()
+        for victim in ["persister", "query-0", "query-1", "persister", "query-0", "persister"]:
+            time.sleep(0.4)
+            old = edge.kill(victim)
+            wait_replaced(edge, victim, old)
+        edge.wait_healthy()
+        time.sleep(0.5)
+        before = len(answered)
+        time.sleep(1.0)
+        stop.set()
+        for t in askers:
+            t.join(timeout=60)
+        assert not wrong, wrong[:5]
+        assert answered.count(200) > 100 and len(answered) > before + 8  # and still answering
+        assert all(code == 200 for code in answered[before:])
+    finally:
+        stop.set()
+        edge.stop()
