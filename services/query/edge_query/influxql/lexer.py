@@ -44,6 +44,7 @@ KEYWORDS = frozenset(
 )
 _BLANK = " \t\n\r"
 _BLANKS = re.compile("[ \t\n\r]+")
+_SKIPPED = frozenset(" \t\n\r-/")  # what may start blanks or a comment
 _WORD = re.compile("[A-Za-z_][A-Za-z0-9_]*")  # ASCII only, as _is_ident_start/_is_ident_char
 _OPERATORS = ("=~", "!=", "!~", "<>", "<=", ">=", "::", "+", "-", "*", "/", "%", "&", "|", "^")
 _PUNCT = "=<>(),;.:"
@@ -53,7 +54,7 @@ _MICRO = "µμ"  # MICRO SIGN and GREEK SMALL LETTER MU
 _ESCAPES = {"n": "\n", "\\": "\\", '"': '"', "'": "'"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (never changed once scanned; frozen, one cost 0.82 µs, now 0.18)
 class Token:
     """``kind``: EOF IDENT KEYWORD STRING INTEGER NUMBER DURATION REGEX PARAM OP, or a BAD…
     kind. ``value``: the identifier / upper-case keyword / unescaped string or regex / literal
@@ -108,8 +109,13 @@ def _ends_with_word(text: str) -> bool:
 def _skip(text: str, i: int) -> tuple[int, bool, str | None]:
     """Skip blanks and comments: (offset, skipped anything, kind of the last comment skipped:
     "line", "block" or None). An unterminated ``/*`` stops the skip there, kind "open"."""
-    start, last = i, None
     n = len(text)
+    if i < n:  # most often: the token follows at once, or after one space
+        if text[i] not in _SKIPPED:
+            return i, False, None
+        if text[i] == " " and (i + 1 == n or text[i + 1] not in _SKIPPED):
+            return i + 1, True, None
+    start, last = i, None
     while i < n:
         ch = text[i]
         if ch in _BLANK:

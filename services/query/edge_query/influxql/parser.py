@@ -93,6 +93,7 @@ _PARSED: OrderedDict[tuple[str, tuple[tuple[str, str, str], ...]], list[ast.Stat
 
 _PRECEDENCE = {"OR": 1, "AND": 2, "+": 4, "-": 4, "|": 4, "^": 4, "*": 5, "/": 5, "%": 5, "&": 5}
 _PRECEDENCE.update(dict.fromkeys(("=", "!=", "<>", "=~", "!~", "<", "<=", ">", ">="), 3))
+_REGEX_KINDS = frozenset(("REGEX", "BADREGEX"))
 _COMPARISONS = frozenset(("=", "!=", "<", "<=", ">", ">="))
 _SELECT_ONLY = frozenset(("+", "-", "*", "/", "%", "&", "|", "^"))
 _TYPES = ("float", "integer", "unsigned", "string", "boolean")
@@ -122,8 +123,12 @@ class _Parser:
 
     # --- tokens ---------------------------------------------------------------------------
     def peek(self, regex: bool = False) -> Token:
-        if self.cached[:2] == (self.i, regex):
-            return self.cached[2]
+        at, scanned_for_regex, tok = self.cached
+        # a token other than "/" and a regex reads the same with or without ``regex``
+        if at == self.i and (
+            scanned_for_regex == regex or (tok.value != "/" and tok.kind not in _REGEX_KINDS)
+        ):
+            return tok
         tok = scan(self.text, self.i, regex=regex)
         if tok.kind == "PARAM" and tok.value in self.params:
             tok = _bind(tok, self.params[tok.value])
