@@ -136,6 +136,11 @@ def _skip(text: str, i: int) -> tuple[int, bool, str | None]:
 def _scan_quoted(text: str, i: int, quote: str) -> tuple[str, str, int, int]:
     """Scan a '…' or "…" literal from its opening quote: (kind, value, end, error offset).
     kind is STRING, BADSTRING (newline or EOF before the closing quote) or BADESCAPE."""
+    close = text.find(quote, i + 1)
+    if close > 0:  # most often: no escape, no newline in it
+        value = text[i + 1 : close]
+        if "\\" not in value and "\n" not in value:
+            return "STRING", value, close + 1, i
     out: list[str] = []
     j = i + 1
     while j < len(text):
