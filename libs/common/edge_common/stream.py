@@ -1,4 +1,5 @@
-"""Request and answer over a Unix stream socket: the query path's round trip to the persister.
+"""Requests and their answers over Unix stream sockets: the gateway's to the ingest workers,
+the query workers and the persister, and the query workers' to the persister.
 
 ZeroMQ carries everything else between the processes. Requests and answers took it too,
 and every query makes at least two round trips. Measured on the 2-core machine: a round
@@ -10,11 +11,13 @@ side of ZeroMQ cost it ~0.1 ms a request, a protocol that parses answers as they
 far less. A query's round trips (SHOW DATABASES: gateway, query worker, persister and
 back) 0.93 → 0.55 ms; the TSBS single-groupby 1.81 → 1.40 ms.
 
-A message is a list of frames, laid out as ``u32 count``, a ``u64`` size per frame, then the frames,
-and sent with one ``sendmsg``. A connection carries one request at a time and each request
-gets one answer, in order. A caller that gives up on an answer (a timeout, a KILL QUERY
-raised while it waited) closes the connection, so no late answer is ever read as the
-answer to the next request; the server finds the connection closed and drops it.
+A message is a list of frames, laid out as a ``u32`` count, a ``u64`` size per frame, then
+the frames, and sent with one ``sendmsg``. The gateway's connections carry many requests
+at once, answered in any order (each answer names its request; ``edge_gateway.pool``). A
+:class:`StreamClient` carries one request at a time, each answered once, in order; a
+caller that gives up on an answer (a timeout, a KILL QUERY raised while it waited) closes
+the connection, so no late answer is ever read as the answer to the next request; the
+server finds the connection closed and drops it.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ __all__ = [
 ]
 
 _COUNT = struct.Struct("<I")
-_SIZE = struct.Struct("<Q")
 _MAX_FRAMES = 1 << 16
 _SEND_TIMEOUT_S = 30.0  # a peer that reads nothing for this long is dropped
 _RETRY_S = 0.05  # between connection attempts while the server (re)starts
@@ -132,7 +134,9 @@ def _send_all(sock: socket.socket, frames: list[Any], deadline: float) -> None:
             sent = sock.sendmsg(views)
         except BlockingIOError:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [sock], [], left)[1]:
+            waiting = select.poll()  # (not select(): descriptors past 1,024)
+            waiting.register(sock, select.POLLOUT)
+            if left <= 0 or not waiting.poll(left * 1000):
                 raise TimeoutError("the peer reads nothing") from None
             continue
         while sent and views:

@@ -1,12 +1,12 @@
 """Clients for a pool of workers: one link per worker, requests sent to the worker with the
 fewest outstanding, answers matched to requests by id.
 
-A link is a Unix stream socket (edge_common.stream: the query workers and the persister,
-whom every query calls; a round trip costs a quarter of ZeroMQ's) or a ZeroMQ DEALER (the
-ingest workers, the query workers' control threads). A worker that dies takes its
-outstanding requests with it: its connection drops (seen by the stream's reader, or by a
-ZeroMQ socket monitor) and they fail at once with 503 (not acknowledged); the supervisor's
-restart binds the same address again, to which the link connects again.
+A link is a Unix stream socket (edge_common.stream: the ingest workers, the query workers,
+the persister; ZeroMQ's asyncio side cost the gateway ~0.1 ms a request more) or a ZeroMQ
+DEALER (the query workers' control threads, edge_query.cancel). A worker that dies takes
+its outstanding requests with it: its connection drops (seen by the stream's reader, or by
+a ZeroMQ socket monitor) and they fail at once with 503 (not acknowledged); the
+supervisor's restart binds the same address again, to which the link connects again.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ _MAX_ERRORS_REPORTED = 100
 
 @dataclass
 class _Pending:
-    # each write the record holds: its ROUTER envelope and the answer it gets
+    # each write the record holds: its caller and the answer it gets
     clients: list[tuple[Caller, dict[str, Any]]]
     payload: bytes
     need_sync: bool

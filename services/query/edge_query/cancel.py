@@ -14,9 +14,10 @@ so the thread signals again every 0.1 s until the exception is caught
 
 ``Interrupted`` is a BaseException: the many ``except Exception`` of planning and running
 must not swallow it. A query stopped anywhere may leave a cache half updated, so the worker
-drops its caches after one (``QueryWorker._recover``). It is never raised while a message
-is being sent (:meth:`Canceller.shielded`): pyzmq sends a multipart message frame by frame,
-and one cut short would have the next message's frames appended to it.
+drops its caches after one (``QueryWorker._recover``). It is never raised while an answer
+is being sent to the gateway (:meth:`Canceller.shielded`): a message cut short would have
+the next one's bytes read as its rest. (Raised while the worker waits on the persister, it
+closes that connection: ``edge_common.stream.StreamClient``.)
 """
 
 from __future__ import annotations
