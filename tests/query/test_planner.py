@@ -278,3 +278,26 @@ def test_comparisons_of_two_scans_keep_the_common_ones(ctx: SessionContext) -> N
         "UNION ALL SELECT usage FROM cpu WHERE usage > 1"
     )
     assert plan_needs(ctx, both, None)["cpu"].to_wire()["compare"] == [["usage", ">", 1.0]]
+
+
+def test_names_column_as_the_pattern_decides() -> None:
+    """Which columns a SQL text may name: the word set gives what the pattern gave."""
+    import random
+    import re
+
+    from edge_query.worker import _names_column
+
+    def by_pattern(sql: str, name: str) -> bool:
+        word = re.escape(name)
+        return re.search(rf'"{word}"|(?<![\w"]){word}(?![\w"])', sql) is not None
+
+    rng = random.Random(5)
+    alphabet = ["a", "b", "_", "1", " ", '"', ".", ",", "(", ")", "é", "-"]
+    names = ["a", "b", "ab", "a_1", "é", "a-b", "a b", "1", "_"]
+    for _ in range(3000):
+        sql = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 14)))
+        for name in names:
+            assert _names_column(sql, name) == by_pattern(sql, name), (sql, name)
+    assert _names_column('SELECT "usage user" FROM cpu', "usage user")
+    assert _names_column("SELECT usage_idle FROM cpu", "usage_idle")
+    assert not _names_column("SELECT usage_idle2 FROM cpu", "usage_idle")

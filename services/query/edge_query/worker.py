@@ -3,6 +3,7 @@ time range from the persister, run the query in DataFusion, stream the rendered 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -586,9 +587,24 @@ _TABLES_SCHEMA = pa.schema(
 
 
 def _names_column(sql: str, name: str) -> bool:
-    """Whether ``sql`` may name column ``name``: quoted, or as a whole word."""
+    """Whether ``sql`` may name column ``name``: quoted, or as a whole word. (Asked for each
+    column a query did not fetch, 16 of TSBS's cpu: a pattern each cost ~0.15 ms a query.)"""
+    if f'"{name}"' in sql:
+        return True
+    if _WORD.fullmatch(name):
+        return name in _bare_words(sql)
     word = re.escape(name)
-    return re.search(rf'"{word}"|(?<![\w"]){word}(?![\w"])', sql) is not None
+    return re.search(rf'(?<![\w"]){word}(?![\w"])', sql) is not None
+
+
+_WORD = re.compile(r"\w+")
+_BARE_WORD = re.compile(r'(?<![\w"])\w+(?![\w"])')
+
+
+@functools.lru_cache(maxsize=64)
+def _bare_words(sql: str) -> frozenset[str]:
+    """The whole words of ``sql`` not touching a double quote."""
+    return frozenset(_BARE_WORD.findall(sql))
 
 
 def _register(ctx: SessionContext, name: str, table: pa.Table, split: bool = True) -> None:
