@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 from datafusion import SessionContext
 
 from edge_common.schema import ColumnType, DatabaseSchema, TableSchema
 from edge_query.planner import TableNeed, new_context, plan_needs, register_empty
+from edge_query.worker import _names_column
 
 DAY = 86_400 * 10**9
 T0 = 1_704_067_200 * 10**9  # 2024-01-01T00:00:00Z
@@ -282,10 +286,6 @@ def test_comparisons_of_two_scans_keep_the_common_ones(ctx: SessionContext) -> N
 
 def test_names_column_as_the_pattern_decides() -> None:
     """Which columns a SQL text may name: the word set gives what the pattern gave."""
-    import random
-    import re
-
-    from edge_query.worker import _names_column
 
     def by_pattern(sql: str, name: str) -> bool:
         word = re.escape(name)
