@@ -7,18 +7,18 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-import zmq
 
 from edge_query.cancel import Canceller, Interrupted, send_cancel
 from edge_query.influxql.executor import go_duration
 
 
 @pytest.fixture
-def canceller(tmp_path: object) -> Iterator[Canceller]:
+def canceller(tmp_path: Path) -> Iterator[Canceller]:
     previous = signal.getsignal(signal.SIGUSR1)
-    c = Canceller(zmq.Context.instance(), f"ipc://{tmp_path}/control.sock")
+    c = Canceller(tmp_path / "control.stream")
     c.start()
     yield c
     c.stopping = True
@@ -83,7 +83,7 @@ def test_nothing_is_raised_while_shielded(canceller: Canceller) -> None:
 
 
 def test_a_waiting_request_is_skipped_and_others_untouched(canceller: Canceller) -> None:
-    send_cancel(zmq.Context.instance(), canceller.endpoint, 9)  # over the control socket
+    send_cancel(canceller.endpoint, 9)  # over the control socket
     assert canceller.begin(5)  # another request runs meanwhile, untouched
     _spin(0.5)
     canceller.end()

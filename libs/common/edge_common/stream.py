@@ -1,7 +1,9 @@
 """Requests and their answers over Unix stream sockets: the gateway's to the ingest workers,
-the query workers and the persister, and the query workers' to the persister.
+the query workers (and their KILL QUERY control threads) and the persister, and the query
+workers' to the persister and to each other's control threads.
 
-ZeroMQ carries everything else between the processes. Requests and answers took it too,
+ZeroMQ carries the rest: the ingest workers' write records to the persister and the persist
+events. Requests and answers took it too,
 and every query makes at least two round trips. Measured on the 2-core machine: a round
 trip of a 300-byte message over ZeroMQ ``ipc://`` costs ~110 µs and ~100 µs of CPU (~50 a
 side: each side's I/O thread wakes and hands the message on), over this module's socket

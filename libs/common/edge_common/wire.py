@@ -67,9 +67,10 @@ class Endpoints:
         """A query worker's stream socket (edge_common.stream)."""
         return self.run_dir / f"query-{worker}.stream"
 
-    def query_control(self, worker: int) -> str:
-        """Where a query worker hears KILL QUERY while it runs a query (edge_query.cancel)."""
-        return self._ipc(f"query-{worker}-control")
+    def query_control(self, worker: int) -> Path:
+        """Where a query worker hears KILL QUERY while it runs a query (edge_query.cancel;
+        a stream socket, edge_common.stream)."""
+        return self.run_dir / f"query-{worker}-control.stream"
 
     @property
     def persister_ingest(self) -> str:

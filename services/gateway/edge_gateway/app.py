@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import zmq.asyncio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -53,18 +52,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = zmq.asyncio.Context()
         timeout = settings.request_timeout_ms / 1000
         ingest_eps = [endpoints.ingest(i) for i in range(settings.ingest_workers)]
         query_eps = [endpoints.query(i) for i in range(settings.query_workers)]
-        persister = WorkerPool(ctx, [endpoints.persister], timeout, "persister")
+        persister = WorkerPool([endpoints.persister], timeout, "persister")
         running = Running()  # SHOW QUERIES, KILL QUERY: the queries workers run
         controls = [endpoints.query_control(i) for i in range(settings.query_workers)]
-        running.control = WorkerPool(ctx, controls, timeout, "query worker's control thread")
+        running.control = WorkerPool(controls, timeout, "query worker's control thread")
         gw = Gateway(
             settings,
-            WorkerPool(ctx, ingest_eps, timeout, "ingest worker"),
-            WorkerPool(ctx, query_eps, timeout, "query worker", running),
+            WorkerPool(ingest_eps, timeout, "ingest worker"),
+            WorkerPool(query_eps, timeout, "query worker", running),
             persister,
             Authenticator(
                 settings,
@@ -73,8 +71,6 @@ def create_app(settings: Settings) -> FastAPI:
             ),
             counters,
         )
-        for pool in (gw.ingest, gw.query, gw.persister, running.control):
-            pool.start()
         app.state.gateway = gw
         flights = start_flight(settings, endpoints, gw, asyncio.get_running_loop(), timeout)
         try:
@@ -85,7 +81,6 @@ def create_app(settings: Settings) -> FastAPI:
                 await loop.run_in_executor(None, server.shutdown)
             for pool in (gw.ingest, gw.query, gw.persister, running.control):
                 pool.close()
-            ctx.term()
 
     # one place decides who may call anything: every route, including ones added later
     app = FastAPI(

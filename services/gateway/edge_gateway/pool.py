@@ -1,12 +1,11 @@
 """Clients for a pool of workers: one link per worker, requests sent to the worker with the
 fewest outstanding, answers matched to requests by id.
 
-A link is a Unix stream socket (edge_common.stream: the ingest workers, the query workers,
-the persister; ZeroMQ's asyncio side cost the gateway ~0.1 ms a request more) or a ZeroMQ
-DEALER (the query workers' control threads, edge_query.cancel). A worker that dies takes
-its outstanding requests with it: its connection drops (seen by the stream's reader, or by
-a ZeroMQ socket monitor) and they fail at once with 503 (not acknowledged); the
-supervisor's restart binds the same address again, to which the link connects again.
+A link is a connection to the worker's Unix stream socket (edge_common.stream; ZeroMQ's
+asyncio side had cost the gateway ~0.1 ms a request more), carrying many requests at once.
+A worker that dies takes its outstanding requests with it: its connection drops and they
+fail at once with 503 (not acknowledged); the supervisor's restart binds the same address
+again, to which the link connects again.
 """
 
 from __future__ import annotations
@@ -17,10 +16,6 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any, cast
-
-import zmq
-import zmq.asyncio
-from zmq.utils.monitor import parse_monitor_message
 
 from edge_common.errors import Unavailable
 from edge_common.stream import Reading, message
@@ -42,47 +37,7 @@ def _lost(waiting: Waiting) -> None:
         q.put_nowait(({"lost": True}, []))
 
 
-class _ZmqLink:
-    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str, index: int) -> None:
-        self.index = index  # the worker's number
-        self.sock = ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.monitor = self.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-        self.sock.connect(endpoint)
-        self.outstanding = 0
-        self.waiting: Waiting = {}
-        self.tasks: list[asyncio.Task[None]] = []
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.tasks = [loop.create_task(self._read_forever()), loop.create_task(self._watch())]
-
-    async def send(self, frames: list[Any], deadline: float) -> None:
-        await self.sock.send_multipart(frames, copy=False)
-
-    async def _watch(self) -> None:
-        """When the worker's connection drops, fail what it was handling."""
-        while True:
-            event = parse_monitor_message(await self.monitor.recv_multipart())
-            if event["event"] == zmq.EVENT_DISCONNECTED:
-                _lost(self.waiting)
-
-    async def _read_forever(self) -> None:
-        while True:
-            frames = await self.sock.recv_multipart(copy=False)
-            header, payloads = unpack(frames)
-            q = self.waiting.get(header.get("id", -1))
-            if q is not None:
-                q.put_nowait((header, payloads))
-
-    def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        self.sock.disable_monitor()
-        self.monitor.close(0)
-        self.sock.close(0)
-
-
-class _StreamLink(asyncio.Protocol):
+class _Link(asyncio.Protocol):
     """One connection to a worker's stream socket, opened when first needed and again
     after it dropped; answers parsed as they arrive (no task, no await per message)."""
 
@@ -94,9 +49,6 @@ class _StreamLink(asyncio.Protocol):
         self.transport: asyncio.WriteTransport | None = None
         self.reading = Reading()
         self._connecting = asyncio.Lock()
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        pass  # connected by the first request
 
     async def send(self, frames: list[Any], deadline: float) -> None:
         transport = self.transport
@@ -137,31 +89,20 @@ class _StreamLink(asyncio.Protocol):
             self.transport.close()
 
 
-_Link = _ZmqLink | _StreamLink
-
-
 class WorkerPool:
     def __init__(
         self,
-        ctx: zmq.asyncio.Context,
-        endpoints: Sequence[str | Path],
+        endpoints: Sequence[Path],
         timeout_s: float,
         name: str,
         running: Running | None = None,
     ) -> None:
-        """``endpoints``: ZeroMQ addresses, or the paths of stream sockets."""
-        self.links: list[_Link] = [
-            _ZmqLink(ctx, e, i) if isinstance(e, str) else _StreamLink(e, i)
-            for i, e in enumerate(endpoints)
-        ]
+        """``endpoints``: the workers' stream sockets; each is connected by its first
+        request."""
+        self.links = [_Link(e, i) for i, e in enumerate(endpoints)]
         self.timeout_s = timeout_s
         self.name = name
         self.running = running  # the query pool's: the queries it is running
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        for link in self.links:
-            link.start(loop)
 
     def close(self) -> None:
         for link in self.links:

@@ -29,12 +29,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import zmq
 
 from edge_common.errors import EdgeError, QueryError
+from edge_common.stream import Listener, StreamClient, Unreachable
 from edge_common.wire import error_header, pack, unpack
 
 __all__ = ["INTERRUPTED", "Canceller", "Interrupted", "send_cancel"]
@@ -62,8 +64,7 @@ Answer = Callable[[dict[str, Any]], tuple[str, bytes]]
 
 
 class Canceller:
-    def __init__(self, ctx: zmq.Context[Any], endpoint: str, answer: Answer | None = None) -> None:
-        self.ctx = ctx
+    def __init__(self, endpoint: Path, answer: Answer | None = None) -> None:
         self.endpoint = endpoint
         self.answer = answer
         self._lock = threading.Lock()
@@ -120,26 +121,26 @@ class Canceller:
             raise Interrupted(self)
 
     def _listen(self) -> None:
-        sock = self.ctx.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.bind(self.endpoint)
+        poller = zmq.Poller()
+        requests = Listener(self.endpoint, poller)
         try:
             while not self.stopping:
-                if not sock.poll(100):
-                    with self._lock:
-                        if self._pending():  # not caught yet: again
-                            _thread.interrupt_main(signal.SIGUSR1)
-                    continue
-                identity, *frames = sock.recv_multipart(copy=False)
-                try:
-                    header, _ = unpack(frames)
-                except Exception:
-                    log.warning("ignored a malformed message on the control socket")
-                    continue
-                reply, payloads = self._serve(header)
-                sock.send_multipart([identity.bytes, *pack(reply, *payloads)])
+                requests.take(dict(poller.poll(100)))
+                with self._lock:
+                    if self._pending():  # not caught yet: again
+                        _thread.interrupt_main(signal.SIGUSR1)
+                while (request := requests.pop()) is not None:
+                    peer, frames = request
+                    try:
+                        header, _ = unpack(frames)
+                    except Exception:
+                        log.warning("ignored a malformed message on the control socket")
+                        continue
+                    reply, payloads = self._serve(header)
+                    peer.send(pack(reply, *payloads))
+                requests.sweep()
         finally:
-            sock.close(0)
+            requests.close()
 
     def _serve(self, header: dict[str, Any]) -> tuple[dict[str, Any], tuple[bytes, ...]]:
         head: dict[str, Any] = {"id": header.get("id"), "kind": "head"}
@@ -158,12 +159,13 @@ class Canceller:
         return {**head, "ok": True, "content_type": media, "whole": True}, (body,)
 
 
-def send_cancel(ctx: zmq.Context[Any], endpoint: str, request_id: Any) -> None:
-    """Tell the worker at ``endpoint`` (its control socket) to stop ``request_id``."""
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 1000)  # delivered unless the worker is gone for a second
-    sock.connect(endpoint)
+def send_cancel(endpoint: Path, request_id: Any) -> None:
+    """Tell the worker at ``endpoint`` (its control socket) to stop ``request_id``; a worker
+    gone for a second is not told (it no longer runs the query)."""
+    client = StreamClient(endpoint)
     try:
-        sock.send_multipart(pack({"op": "cancel", "cancel": request_id}))
+        client.call(pack({"op": "cancel", "cancel": request_id}), 1.0)
+    except Unreachable:
+        log.info("cancel of request %s not delivered: its worker is gone", request_id)
     finally:
-        sock.close()
+        client.close()

@@ -63,9 +63,7 @@ class QueryWorker:
         self.persister = StreamClient(self.endpoints.persister)
         self.store = object_store_from_settings(settings)
         self.parquet = self._new_parquet()
-        self.canceller = Canceller(
-            ctx, self.endpoints.query_control(worker_id), self._control_answer
-        )
+        self.canceller = Canceller(self.endpoints.query_control(worker_id), self._control_answer)
         self._head_sent = False  # the request at hand has had its first answer
         self.stopping = False
 
@@ -433,7 +431,7 @@ class QueryWorker:
 
     def _kill(self, worker: int, request_id: Any) -> None:
         """KILL QUERY: tell ``worker``'s control thread to stop ``request_id``."""
-        send_cancel(self.ctx, self.endpoints.query_control(worker), request_id)
+        send_cancel(self.endpoints.query_control(worker), request_id)
 
     def _send(self, caller: Caller, header: dict[str, Any], *payloads: bytes) -> None:
         with self.canceller.shielded():
