@@ -14,6 +14,7 @@ import math
 import random
 import re
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -1072,3 +1073,87 @@ def test_time_zones_whose_offset_changes_like_influxd(servers: tuple[str, EdgeSe
     assert (
         _same_over_get(servers, "dstdb", DST, "series") == len(DST) - 1
     )  # one range holds no points
+
+
+def _rp_steps(now_s: int) -> list[tuple[str, dict[str, str], str]]:
+    """(method, parameters, line protocol or "") of the retention policy test, in order."""
+    hour = 3600
+
+    def q(text: str, method: str = "POST", **params: str) -> tuple[str, dict[str, str], str]:
+        return method, {"q": text, "db": "rpdb", **params}, ""
+
+    def w(body: str, **params: str) -> tuple[str, dict[str, str], str]:
+        return "WRITE", {"db": "rpdb", "precision": "s", **params}, body
+
+    return [
+        q("CREATE DATABASE rpdb"),
+        w(f"m,h=a v=1 {now_s - hour}"),
+        q('CREATE RETENTION POLICY "r2d" ON rpdb DURATION 2d REPLICATION 1 DEFAULT'),
+        q("SHOW RETENTION POLICIES ON rpdb", "GET"),
+        w(f"m,h=b v=2 {now_s - hour // 2}"),  # to the new default
+        w(f"m,h=c v=3 {now_s - 5 * 24 * hour}\nm,h=e v=5 {now_s - 100}"),  # one too old
+        w(f"m,h=c v=3 {now_s - 5 * 24 * hour}"),  # all too old
+        q("SELECT * FROM m", "GET"),
+        q("SELECT * FROM autogen.m", "GET"),
+        q("SELECT * FROM rpdb.r2d.m", "GET"),
+        q("SELECT * FROM rpdb..m", "GET"),
+        q("SELECT * FROM m", "GET", rp="autogen"),
+        q("SELECT * FROM nope.m", "GET"),
+        q("SELECT * FROM m", "GET", rp="nope"),
+        q('CREATE RETENTION POLICY "r2d" ON rpdb DURATION 2d REPLICATION 1 DEFAULT'),
+        q('CREATE RETENTION POLICY "r2d" ON rpdb DURATION 3d REPLICATION 1'),
+        q("CREATE RETENTION POLICY autogen ON rpdb DURATION INF REPLICATION 1 DEFAULT"),
+        q("CREATE RETENTION POLICY short ON rpdb DURATION 30m REPLICATION 1"),
+        q("CREATE RETENTION POLICY short ON rpdb DURATION 2h REPLICATION 1 SHARD DURATION 3h"),
+        q("CREATE RETENTION POLICY short ON nodb DURATION 2h REPLICATION 1"),
+        q("CREATE RETENTION POLICY empty ON rpdb DURATION 2h REPLICATION 2"),
+        q("SELECT * FROM empty.m", "GET"),
+        q("ALTER RETENTION POLICY autogen ON rpdb DURATION 2h"),
+        q("ALTER RETENTION POLICY nope ON rpdb DURATION 2h"),
+        q("ALTER RETENTION POLICY autogen ON nodb DURATION 2h"),
+        q("ALTER RETENTION POLICY autogen ON rpdb DURATION 2w SHARD DURATION 1d DEFAULT"),
+        q("ALTER RETENTION POLICY empty ON rpdb SHARD DURATION 30m"),
+        q("SHOW RETENTION POLICIES ON rpdb", "GET"),
+        w(f"m,h=d v=4 {now_s - 600}", rp="r2d"),
+        w(f"m,h=f v=6 {now_s - 600}"),  # autogen is the default again
+        q("SELECT * FROM r2d.m", "GET"),
+        q("SELECT * FROM m", "GET"),
+        q("SELECT v INTO r2d.m2 FROM autogen.m"),
+        q("SELECT * FROM r2d.m2", "GET"),
+        q("SHOW FIELD KEYS FROM r2d.m2", "GET"),
+        q("SHOW TAG KEYS FROM r2d.m", "GET"),
+        q("DROP RETENTION POLICY r2d ON rpdb"),
+        q("DROP RETENTION POLICY r2d ON rpdb"),
+        q("DROP RETENTION POLICY r2d ON nodb"),
+        q("SHOW RETENTION POLICIES ON rpdb", "GET"),
+        q("SELECT * FROM r2d.m", "GET"),
+        q("SHOW RETENTION POLICIES ON nodb", "GET"),
+        q("CREATE DATABASE rpdb2 WITH DURATION 3d REPLICATION 1 SHARD DURATION 1h NAME short"),
+        q("SHOW RETENTION POLICIES ON rpdb2", "GET"),
+        q("CREATE DATABASE rpdb2 WITH DURATION 3d REPLICATION 1 SHARD DURATION 1h NAME short"),
+        q("CREATE DATABASE rpdb2 WITH DURATION 4d"),
+        q("CREATE DATABASE rpdb3 WITH DURATION 30m"),
+        q("CREATE DATABASE rpdb3 WITH DURATION 3d"),
+        q("SHOW RETENTION POLICIES ON rpdb3", "GET"),
+        q("DROP DATABASE rpdb2"),
+        q("DROP DATABASE rpdb3"),
+    ]
+
+
+def test_retention_policies_like_influxd(servers: tuple[str, EdgeServer]) -> None:
+    """CREATE / ALTER / DROP RETENTION POLICY, the default policy, writes and reads naming
+    one (``rp``, ``db.rp.m``, ``rp.m``, INTO) and points older than a policy keeps."""
+    influxd, edge = servers
+    for method, params, body in _rp_steps(int(time.time())):
+        answers = []
+        for base in (influxd, edge.url):
+            if method == "WRITE":
+                r = httpx.post(f"{base}/write", params=params, content=body)
+            elif method == "GET":
+                r = httpx.get(f"{base}/query", params=params)
+            else:
+                r = httpx.post(f"{base}/query", data=params)
+            answers.append((r.status_code, _norm(r.json()) if r.content else None))
+        assert answers[1] == answers[0], (params, body)
+    names = httpx.get(f"{edge.url}/query", params={"q": "SHOW DATABASES"}).json()
+    assert ["rpdb/r2d"] not in names["results"][0]["series"][0]["values"]

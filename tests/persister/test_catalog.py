@@ -8,9 +8,10 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from edge_common.errors import BadRequest, LimitExceeded
+from edge_common.errors import BadRequest, DatabaseNotFound, LimitExceeded, QueryError
 from edge_common.objectstore import FileObjectStore, MemoryObjectStore, ObjectStore
 from edge_common.paths import catalog_key, catalog_prefix
+from edge_common.retention import RetentionPolicy
 from edge_common.schema import Catalog, ColumnType
 from edge_common.settings import Settings
 from edge_persister.catalog import CatalogOwner
@@ -247,3 +248,52 @@ def test_adopt_adds_missing_columns_from_arrow(tmp_path: Path) -> None:
     owner.adopt("db", "cpu", schema.remove(3))  # nothing new
     assert owner.catalog.version == version
     assert CatalogOwner(_settings(tmp_path), store).catalog == owner.catalog
+
+
+def test_retention_policies_keep_influxds_rules(tmp_path: Path) -> None:
+    """CREATE / ALTER / DROP RETENTION POLICY and CREATE DATABASE … WITH, as the catalog
+    owner checks them (influxd's messages; tests/compat compares them over HTTP too)."""
+    owner = CatalogOwner(_settings(tmp_path), _store(tmp_path))
+    hour, day = 3_600_000_000_000, 86_400_000_000_000
+    with pytest.raises(DatabaseNotFound, match="database not found: nodb"):
+        owner.create_policy("nodb", {"name": "r", "duration_ns": day}, False)
+    owner.create_database("db")
+    owner.create_policy("db", {"name": "r", "duration_ns": 2 * day}, True)
+    d = owner.catalog.databases["db"]
+    assert list(d.policies) == ["autogen", "r"] and d.default_policy == "r"
+    assert d.policies["r"] == RetentionPolicy(2 * day, day, 1)
+    owner.create_policy("db", {"name": "r", "duration_ns": 2 * day}, True)  # the same: fine
+    with pytest.raises(QueryError, match="retention policy already exists"):
+        owner.create_policy("db", {"name": "r", "duration_ns": 3 * day}, False)
+    with pytest.raises(QueryError, match="conflicts with an existing policy"):
+        owner.create_policy("db", {"name": "autogen"}, True)
+    with pytest.raises(QueryError, match="must be at least 1h0m0s"):
+        owner.create_policy("db", {"name": "s", "duration_ns": hour // 2}, False)
+    with pytest.raises(QueryError, match="greater than the shard duration"):
+        owner.create_policy(
+            "db", {"name": "s", "duration_ns": 2 * hour, "shard_duration_ns": 3 * hour}, False
+        )
+    with pytest.raises(QueryError, match="retention policy not found: nope"):
+        owner.alter_policy("db", "nope", {"duration_ns": day}, False)
+    with pytest.raises(QueryError, match="greater than the shard duration"):
+        owner.alter_policy("db", "autogen", {"duration_ns": 2 * hour}, False)  # shard: 168h
+    owner.alter_policy("db", "autogen", {"duration_ns": 14 * day}, True)
+    d = owner.catalog.databases["db"]
+    assert d.policies["autogen"] == RetentionPolicy(14 * day, 7 * day, 1)
+    assert d.default_policy == "autogen"
+    owner.alter_policy("db", "r", {"shard_duration_ns": 60_000_000_000, "replication": 3}, False)
+    assert owner.catalog.databases["db"].policies["r"] == RetentionPolicy(2 * day, hour, 3)
+    assert owner.drop_policy("db", "r") == "db/r"
+    assert owner.drop_policy("db", "r") is None  # gone already: no error, as influxd
+    assert owner.drop_policy("nodb", "r") is None
+    owner.create_database("w", {"name": "short", "duration_ns": 3 * day})
+    w = owner.catalog.databases["w"]
+    assert w.retention_policies() == {"short": RetentionPolicy(3 * day, day, 1)}
+    assert w.default_policy == "short" and owner.catalog.storage("w") == "w/short"
+    owner.create_database("w", {"name": "short", "duration_ns": 3 * day})  # the same
+    with pytest.raises(QueryError, match="conflicts with an existing policy"):
+        owner.create_database("w", {"duration_ns": 4 * day})
+    # every change was stored: a new owner reads them back
+    again = CatalogOwner(_settings(tmp_path), _store(tmp_path)).catalog
+    assert again.databases["db"].policies == owner.catalog.databases["db"].policies
+    assert again.databases["w"].default_policy == "short"

@@ -27,6 +27,9 @@ HOUR = 3_600_000_000_000
 MINUTE = 60_000_000_000
 SECOND = 1_000_000_000
 
+_HOUR = 3_600_000_000_000
+_DAY = 24 * _HOUR
+
 
 def D(text: str, ns: int) -> ast.DurationLiteral:
     return ast.DurationLiteral(ns, text)
@@ -492,9 +495,44 @@ STATEMENTS = [
     ('CREATE DATABASE "my db"', ast.CreateDatabase("my db")),
     (
         "CREATE DATABASE mydb WITH DURATION 7d REPLICATION 1 SHARD DURATION 1h NAME rp",
-        ast.CreateDatabase("mydb"),
+        ast.CreateDatabase(
+            "mydb",
+            {
+                "duration_ns": 7 * _DAY,
+                "replication": 1,
+                "shard_duration_ns": _HOUR,
+                "name": "rp",
+            },
+        ),
     ),
-    ("CREATE DATABASE mydb WITH DURATION INF", ast.CreateDatabase("mydb")),
+    ("CREATE DATABASE mydb WITH DURATION INF", ast.CreateDatabase("mydb", {"duration_ns": 0})),
+    ("CREATE DATABASE mydb WITH NAME rp", ast.CreateDatabase("mydb", {"name": "rp"})),
+    (
+        "CREATE RETENTION POLICY rp ON db DURATION 2d REPLICATION 1",
+        ast.CreateRetentionPolicy("rp", "db", 2 * _DAY, 1),
+    ),
+    (
+        'CREATE RETENTION POLICY "a year" ON db DURATION 52w REPLICATION 3 SHARD DURATION 1d '
+        "DEFAULT",
+        ast.CreateRetentionPolicy("a year", "db", 364 * _DAY, 3, _DAY, True),
+    ),
+    (
+        "CREATE RETENTION POLICY rp ON db DURATION INF REPLICATION 1 DEFAULT",
+        ast.CreateRetentionPolicy("rp", "db", 0, 1, 0, True),
+    ),
+    (
+        "ALTER RETENTION POLICY rp ON db DURATION 3d",
+        ast.AlterRetentionPolicy("rp", "db", duration_ns=3 * _DAY),
+    ),
+    (
+        "ALTER RETENTION POLICY rp ON db DEFAULT SHARD DURATION 2h REPLICATION 2",
+        ast.AlterRetentionPolicy("rp", "db", None, 2, 2 * _HOUR, True),
+    ),
+    (
+        "ALTER RETENTION POLICY DEFAULT ON db DEFAULT",
+        ast.AlterRetentionPolicy("default", "db", default=True),
+    ),
+    ("DROP RETENTION POLICY rp ON db", ast.DropRetentionPolicy("rp", "db")),
     ("DROP DATABASE mydb", ast.DropDatabase("mydb")),
     ("DROP MEASUREMENT cpu", ast.DropMeasurement("cpu")),
     ("DROP SERIES FROM cpu", ast.DropSeries([M("cpu")])),
@@ -651,6 +689,58 @@ ERRORS = [
         1,
     ),
     ("GRANT ALL TO bob", f"GRANT is not supported: {_TOKENS} at line 1, char 1", 1),
+    # retention policies: influxd 1.6.7's messages
+    (
+        "CREATE RETENTION POLICY r ON d DURATION 2d",
+        "found EOF, expected REPLICATION at line 1, char 43",
+        43,
+    ),
+    (
+        "CREATE RETENTION POLICY r ON d DURATION 2d REPLICATION 1 foo",
+        "found foo, expected ; at line 1, char 58",
+        58,
+    ),
+    (
+        "CREATE RETENTION POLICY r ON d DURATION 2d REPLICATION 1 SHARD DURATION INF",
+        "invalid duration INF for shard duration at line 1, char 73",
+        73,
+    ),
+    (
+        "CREATE RETENTION POLICY r ON d DURATION 2d REPLICATION 0",
+        "invalid value 0: must be 1 <= n <= 2147483647 at line 1, char 56",
+        56,
+    ),
+    ("CREATE RETENTION POLICY r d DURATION 2d", "found d, expected ON at line 1, char 27", 27),
+    ("CREATE RETENTION r", "found r, expected POLICY at line 1, char 18", 18),
+    (
+        "CREATE RETENTION POLICY r ON d DURATION 2x REPLICATION 1",
+        "invalid duration at line 1, char 41",
+        41,
+    ),
+    (
+        "ALTER RETENTION POLICY r ON d",
+        "found EOF, expected DURATION, REPLICATION, SHARD, DEFAULT at line 1, char 31",
+        31,
+    ),
+    (
+        "ALTER RETENTION POLICY r ON d DURATION 1d DURATION 2d",
+        "found duplicate DURATION option at line 1, char 43",
+        43,
+    ),
+    (
+        "ALTER RETENTION POLICY r ON d SHARD 1d",
+        "found 1d, expected DURATION at line 1, char 37",
+        37,
+    ),
+    ("ALTER x", "found x, expected RETENTION at line 1, char 7", 7),
+    ("ALTER RETENTION POLICY r ON d DEFAULT x", "found x, expected ; at line 1, char 39", 39),
+    ("DROP RETENTION POLICY r", "found EOF, expected ON at line 1, char 25", 25),
+    ("DROP RETENTION POLICY ON d", "found ON, expected identifier at line 1, char 23", 23),
+    (
+        "CREATE DATABASE d WITH SHARD DURATION 3d DURATION 2d",
+        "found DURATION, expected ; at line 1, char 42",
+        42,
+    ),
     (
         "SELECT * FROM m; CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT 1 END",
         "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",

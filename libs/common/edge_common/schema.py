@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from edge_common.auth import TokenRecord
 from edge_common.errors import BadRequest, LimitExceeded, SchemaConflict
+from edge_common.retention import AUTOGEN, RetentionPolicy, storage_name
 
 __all__ = [
     "TIME_COLUMN",
@@ -155,6 +156,13 @@ class TableSchema:
 class DatabaseSchema:
     name: str
     tables: dict[str, TableSchema] = field(default_factory=dict)
+    # its retention policies by name (none declared: "autogen", for ever) and the default
+    # one (edge_common.retention); a database holding another's policy's rows has none
+    policies: dict[str, RetentionPolicy] = field(default_factory=dict)
+    default_policy: str = AUTOGEN
+
+    def retention_policies(self) -> dict[str, RetentionPolicy]:
+        return self.policies or {AUTOGEN: RetentionPolicy()}
 
 
 @dataclass
@@ -168,6 +176,36 @@ class Catalog:
     def table(self, db: str, table: str) -> TableSchema | None:
         d = self.databases.get(db)
         return None if d is None else d.tables.get(table)
+
+    def storage(self, db: str, rp: str | None = None) -> str:
+        """The database holding the rows of ``db``'s policy ``rp`` (None: its default)."""
+        if rp is None:
+            d = self.databases.get(db)
+            rp = AUTOGEN if d is None else d.default_policy
+        return storage_name(db, rp)
+
+    def owner(self, storage: str) -> tuple[str, str] | None:
+        """(database, policy) whose rows ``storage`` holds; None for a database holding
+        no declared policy's rows."""
+        db, _, rp = storage.rpartition("/")
+        d = self.databases.get(db)
+        if d is not None and rp in d.policies:
+            return db, rp
+        if storage in self.databases and AUTOGEN in self.databases[storage].retention_policies():
+            return storage, AUTOGEN
+        return None
+
+    def policy_of(self, storage: str) -> RetentionPolicy | None:
+        found = self.owner(storage)
+        if found is None:
+            return None
+        return self.databases[found[0]].retention_policies()[found[1]]
+
+    def is_policy_storage(self, name: str) -> bool:
+        """Whether ``name`` holds the rows of another database's policy (not listed as a
+        database of its own by the 1.x API)."""
+        found = self.owner(name)
+        return found is not None and found[0] != name
 
     def ensure(
         self,
@@ -192,6 +230,7 @@ class Catalog:
                 )
             d = self.databases[db] = DatabaseSchema(db)
             changed = True
+            self._declare(db)
         t = d.tables.get(table)
         if t is None:
             validate_table_name(table)
@@ -216,6 +255,21 @@ class Catalog:
             self.version += 1
         return t, changed
 
+    def _declare(self, storage: str) -> None:
+        """A write naming a policy the database lacks (``db/rp``, made on first write as a
+        database is) declares it, kept for ever, so that SHOW RETENTION POLICIES lists it."""
+        db, _, rp = storage.rpartition("/")
+        if not db or not rp:
+            return
+        d = self.databases.get(db)
+        if d is None:
+            d = self.databases[validate_database_name(db)] = DatabaseSchema(db)
+        if rp in d.policies:
+            return
+        if not d.policies:
+            d.policies[AUTOGEN] = RetentionPolicy()
+        d.policies[rp] = RetentionPolicy()
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": 1,
@@ -223,6 +277,14 @@ class Catalog:
             "databases": {
                 dn: {tn: {c: ty.value for c, ty in t.columns.items()} for tn, t in d.tables.items()}
                 for dn, d in self.databases.items()
+            },
+            "policies": {
+                dn: {
+                    "default": d.default_policy,
+                    "policies": {n: p.to_json() for n, p in d.policies.items()},
+                }
+                for dn, d in self.databases.items()
+                if d.policies
             },
             "tokens": [t.to_json() for t in self.tokens.values()],
         }
@@ -236,6 +298,10 @@ class Catalog:
             d = cat.databases[dn] = DatabaseSchema(dn)
             for tn, cols in tables.items():
                 d.tables[tn] = TableSchema(tn, {c: ColumnType(v) for c, v in cols.items()})
+        for dn, held in data.get("policies", {}).items():
+            d = cat.databases[dn]
+            d.default_policy = held["default"]
+            d.policies = {n: RetentionPolicy.from_json(p) for n, p in held["policies"].items()}
         for t in data.get("tokens", []):
             record = TokenRecord.from_json(t)
             cat.tokens[record.name] = record

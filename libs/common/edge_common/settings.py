@@ -164,6 +164,13 @@ class Settings(BaseSettings):
         "hour) of a table are joined into one when no more (0 turns compaction off).",
         validation_alias=_env("compaction_max_rows", "INFLUXDB3_COMPACTION_MAX_ROWS"),
     )
+    retention_check_interval_s: int = Field(
+        1800,
+        ge=1,
+        description="How often (seconds) files whose rows are all older than their retention "
+        "policy's duration are deleted (influxd's [retention] check-interval, 30m).",
+        validation_alias=_env("retention_check_interval_s", "INFLUXDB3_RETENTION_CHECK_INTERVAL_S"),
+    )
     persist_events_bind: str | None = Field(
         None,
         description="ZeroMQ endpoint the persist-event PUB socket binds (e.g. "

@@ -17,7 +17,9 @@ from edge_common.errors import BadRequest
 from edge_common.lp_rows import FieldGroup, ParsedTable
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema, validate_column_name
 
-__all__ = ["Rejection", "build_batch", "proposed_columns"]
+BEYOND_RETENTION = "points beyond retention policy"  # influxd's words
+
+__all__ = ["BEYOND_RETENTION", "Rejection", "build_batch", "proposed_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +77,20 @@ def _conflict(name: str, expected: ColumnType, got: ColumnType) -> str:
 
 
 def build_batch(
-    table: ParsedTable, schema: TableSchema, name_problems: list[Rejection]
+    table: ParsedTable,
+    schema: TableSchema,
+    name_problems: list[Rejection],
+    oldest_ns: int | None = None,
 ) -> tuple[pa.RecordBatch | None, list[Rejection]]:
     """The rows that fit ``schema`` as one batch (columns in catalog order), and the
-    rejections of the rows that do not."""
+    rejections of the rows that do not (and of those before ``oldest_ns``, past their
+    retention policy's duration)."""
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
     rejections = list(name_problems)
+    if oldest_ns is not None and len(pos := np.flatnonzero(table.time_ns < oldest_ns)):
+        rejections += _reject(table, pos, BEYOND_RETENTION)
+        bad[pos] = True
     if name_problems:
         bad_lines = np.array([r.line_number for r in name_problems])
         bad |= np.isin(table.line_numbers, bad_lines)

@@ -27,7 +27,7 @@ from edge_common.schema import Catalog, ColumnType, TableSchema, validate_databa
 from edge_common.settings import Settings
 from edge_common.stream import Caller, Listener
 from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
-from edge_ingest.batches import Rejection, build_batch, proposed_columns
+from edge_ingest.batches import BEYOND_RETENTION, Rejection, build_batch, proposed_columns
 from edge_ingest.wal import NoWal, WalWriter
 
 __all__ = ["IngestWorker"]
@@ -251,6 +251,13 @@ class IngestWorker:
             pong = {"ok": True, "worker": self.worker_id, "pid": os.getpid()}
             self._reply(client, {**client_header, **pong})
             return None
+        if header.get("op") == "catalog":  # a retention policy changed: writes follow it
+            try:
+                self.catalog = Catalog.from_json(self._call({"op": "catalog"})["catalog"])
+                self._reply(client, {**client_header, "ok": True})
+            except EdgeError as err:
+                self._reply(client, {**client_header, **error_header(err)})
+            return None
         try:
             result, record = self._prepare(header, bytes(payloads[0]) if payloads else b"")
         except EdgeError as err:
@@ -281,7 +288,9 @@ class IngestWorker:
     def _prepare(
         self, header: dict[str, Any], body: bytes
     ) -> tuple[dict[str, Any], WriteRecord | None]:
-        db = validate_database_name(str(header["db"]))
+        named = validate_database_name(str(header["db"]))
+        # the rows of a policy named go where it keeps them; of none, to the default's
+        db = validate_database_name(self.catalog.storage(named, header.get("rp") or None))
         self._check_room()
         now = time.time_ns()
         parsed = parse(body, precision=str(header.get("precision", "auto")), default_time_ns=now)
@@ -294,10 +303,12 @@ class IngestWorker:
         for name, table in parsed.tables.items():
             proposals[name], name_problems[name] = proposed_columns(table)
         schemas = self._ensure(db, proposals)
+        policy = self.catalog.policy_of(db)
+        oldest = None if policy is None else policy.cutoff(now)
         batches = {}
         rejections: list[Rejection] = []
         for name, table in parsed.tables.items():
-            batch, rejected = build_batch(table, schemas[name], name_problems[name])
+            batch, rejected = build_batch(table, schemas[name], name_problems[name], oldest)
             rejections += rejected
             if batch is not None and batch.num_rows:
                 batches[name] = batch
@@ -358,6 +369,7 @@ def _result(errors: list[LineError], written: int, body: bytes) -> dict[str, Any
     return {
         "written": written,
         "rejected": len(errors),
+        "beyond_retention": sum(e.error_message == BEYOND_RETENTION for e in errors),
         "errors": [
             {
                 "line_number": e.line_number,

@@ -5,14 +5,23 @@ acknowledged; the newest one is loaded on start."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from edge_common.auth import TokenRecord, hashes_equal
-from edge_common.errors import Conflict, LimitExceeded, NotFound
+from edge_common.errors import Conflict, DatabaseNotFound, LimitExceeded, NotFound, QueryError
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import catalog_key, catalog_prefix, catalog_version
+from edge_common.retention import (
+    AUTOGEN,
+    MIN_DURATION_NS,
+    RetentionPolicy,
+    go_duration,
+    shard_duration,
+    storage_name,
+)
 from edge_common.schema import (
     Catalog,
     ColumnType,
@@ -82,9 +91,17 @@ class CatalogOwner:
         self._save(trial)
         self.catalog = trial
 
-    def create_database(self, name: str) -> None:
-        """An empty database (1.x clients create them before writing); no-op if it exists."""
-        if name in self.catalog.databases:
+    def create_database(self, name: str, policy: dict[str, Any] | None = None) -> None:
+        """An empty database (1.x clients create them before writing); no-op if it exists.
+        ``policy`` (CREATE DATABASE … WITH): its default retention policy, as influxd makes
+        it (``name``, else "autogen"; ``duration_ns``, ``shard_duration_ns``,
+        ``replication``, any of them absent)."""
+        rp_name, rp = (AUTOGEN, None) if policy is None else _spec(policy)
+        existing = self.catalog.databases.get(name)
+        if existing is not None:
+            held = existing.retention_policies().get(rp_name)
+            if rp is not None and (held != rp or existing.default_policy != rp_name):
+                raise QueryError("retention policy conflicts with an existing policy")
             return
         validate_database_name(name)
         if len(self.catalog.databases) >= self.settings.max_databases:
@@ -93,8 +110,71 @@ class CatalogOwner:
                 f"{self.settings.max_databases} databases"
             )
         trial = Catalog.from_json(self.catalog.to_json())
-        trial.databases[name] = DatabaseSchema(name)
+        d = trial.databases[name] = DatabaseSchema(name)
+        if rp is not None:
+            d.policies, d.default_policy = {rp_name: rp}, rp_name
         self._commit(trial)
+
+    def create_policy(self, db: str, spec: dict[str, Any], make_default: bool) -> None:
+        """CREATE RETENTION POLICY, with influxd's checks and answers: the same policy
+        again is no change; another one of that name is an error."""
+        name, rp = _spec(spec)
+        d = self._database(db)
+        held = d.retention_policies().get(name)
+        if held is not None:
+            if held != rp:
+                raise QueryError("retention policy already exists")
+            if make_default and d.default_policy != name:
+                raise QueryError("retention policy conflicts with an existing policy")
+            return
+        self._put_policy(db, name, rp, make_default)
+
+    def alter_policy(self, db: str, name: str, spec: dict[str, Any], make_default: bool) -> None:
+        """ALTER RETENTION POLICY: the options given change; the rest stay (a new duration
+        keeps the shard duration, as influxd's does)."""
+        duration = spec.get("duration_ns")
+        _check_duration(duration)
+        d = self._database(db)
+        held = d.retention_policies().get(name)
+        if held is None:
+            raise QueryError(f"retention policy not found: {name}")
+        shard = spec.get("shard_duration_ns")
+        after = duration if duration is not None else held.duration_ns
+        if after and after < (shard if shard is not None else held.shard_duration_ns):
+            raise QueryError("retention policy duration must be greater than the shard duration")
+        rp = RetentionPolicy(
+            after,
+            held.shard_duration_ns if shard is None else shard_duration(after, shard),
+            held.replication if spec.get("replication") is None else int(spec["replication"]),
+        )
+        self._put_policy(db, name, rp, make_default)
+
+    def _put_policy(self, db: str, name: str, rp: RetentionPolicy, make_default: bool) -> None:
+        trial = Catalog.from_json(self.catalog.to_json())
+        t = trial.databases[db]
+        t.policies = {**t.retention_policies(), name: rp}  # (a new one last, as influxd's)
+        if make_default:
+            t.default_policy = name
+        self._commit(trial)
+
+    def drop_policy(self, db: str, name: str) -> str | None:
+        """DROP RETENTION POLICY: forgets it and returns the database holding its rows, for
+        the caller to drop (None: there was no such policy, nor perhaps such a database,
+        which influxd does not call an error)."""
+        d = self.catalog.databases.get(db)
+        if d is None or name not in d.retention_policies():
+            return None
+        trial = Catalog.from_json(self.catalog.to_json())
+        t = trial.databases[db]
+        t.policies = {n: p for n, p in t.retention_policies().items() if n != name}
+        self._commit(trial)
+        return storage_name(db, name)
+
+    def _database(self, db: str) -> DatabaseSchema:
+        d = self.catalog.databases.get(db)
+        if d is None or self.catalog.is_policy_storage(db):
+            raise DatabaseNotFound(f"database not found: {db}")
+        return d
 
     def drop(self, db: str, table: str | None) -> bool:
         """Remove a database or one of its tables; whether there was anything to remove."""
@@ -133,3 +213,21 @@ class CatalogOwner:
             return
         cols = {f.name: ColumnType.from_arrow(f.type) for f in schema if f.name != "time"}
         self.ensure(db, {table: {c: k.value for c, k in cols.items()}}, limits=False)
+
+
+def _check_duration(duration_ns: int | None) -> None:
+    if duration_ns and duration_ns < MIN_DURATION_NS:
+        least = go_duration(MIN_DURATION_NS)
+        raise QueryError(f"retention policy duration must be at least {least}")
+
+
+def _spec(spec: dict[str, Any]) -> tuple[str, RetentionPolicy]:
+    """A new policy's name and settings from a statement's options, as influxd fills them
+    in: for ever, a shard duration that follows from the duration, one replica."""
+    duration = int(spec.get("duration_ns") or 0)
+    _check_duration(duration)
+    shard = shard_duration(duration, int(spec.get("shard_duration_ns") or 0))
+    if duration and duration < shard:
+        raise QueryError("retention policy duration must be greater than the shard duration")
+    rp = RetentionPolicy(duration, shard, int(spec.get("replication") or 1))
+    return str(spec.get("name") or AUTOGEN), rp

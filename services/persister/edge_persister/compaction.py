@@ -72,6 +72,10 @@ class Compactor:
             except EdgeError as err:  # no manifest names it: the next start sweeps it
                 log.warning("could not delete %s: %s", path, err)
 
+    def retire(self, paths: list[str]) -> None:
+        """Delete ``paths`` (no longer in the index) once queries under way are done."""
+        self.retired.append((time.monotonic() + _GRACE_S, paths))
+
     def drop(self, prefix: str) -> None:
         """Delete now the replaced files under ``prefix`` (``table_prefix``): their database
         or table is being dropped, and its files must go with it."""
@@ -109,7 +113,7 @@ class Compactor:
             if manifest is not None:
                 persistence.index.add(manifest)
                 persistence.counts["compactions"] += 1
-                self.retired.append((time.monotonic() + _GRACE_S, list(manifest.replaced)))
+                self.retire(list(manifest.replaced))
 
         persistence.run_exclusive(work, done)
 

@@ -78,6 +78,9 @@ class FileIndex:
             for _, f in files
         ]
 
+    def under_all(self) -> list[ParquetFile]:
+        return [f for files in self.files.values() for _, f in files]
+
     def overlapping(self, db: str, table: str, lo: int | None, hi: int | None) -> list[ParquetFile]:
         return [
             f

@@ -29,6 +29,7 @@ from edge_common.objectstore import object_store_from_settings
 from edge_common.paths import snapshot_key, table_prefix
 from edge_common.persist import SnapshotManifest
 from edge_common.picks import Pick
+from edge_common.retention import storage_name
 from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
 from edge_common.stream import Caller, Listener
@@ -39,6 +40,7 @@ from edge_persister.catalog import CatalogOwner
 from edge_persister.compaction import Compactor, sweep
 from edge_persister.deletion import rewrite
 from edge_persister.events import MemoryPublisher, ZmqPublisher
+from edge_persister.expiry import Expiry
 from edge_persister.persistence import FileIndex, Persistence
 
 __all__ = ["Persister"]
@@ -81,6 +83,7 @@ class Persister:
             self.applied.setdefault(worker, _Applied()).upto = upto
         self.wal_root = settings.data_dir / "wal"
         self.compactor = Compactor(self.store, settings.node_id, settings.compaction_max_rows)
+        self.expiry = Expiry(self.store, settings.node_id, settings.retention_check_interval_s)
         self.stopping = False
 
     # --- state -------------------------------------------------------------------------
@@ -204,6 +207,7 @@ class Persister:
             self.buffers, self.catalog.catalog, {w: a.upto for w, a in self.applied.items()}
         )
         self.compactor.turn(p, self.catalog.catalog)
+        self.expiry.turn(p, self.catalog.catalog, self._expired)
         if p.poll() is not None:
             removed = p.delete_covered_wal(self.wal_root)
             if removed:
@@ -216,7 +220,7 @@ class Persister:
             if header.get("op") == "flush":
                 self._flush(caller, header)
                 return
-            if header.get("op") == "drop":
+            if header.get("op") in ("drop", "drop_policy"):
                 self._drop(caller, header)
                 return
             if header.get("op") == "delete":
@@ -263,12 +267,30 @@ class Persister:
         self.persistence.request_flush(answer)
 
     def _drop(self, caller: Caller, header: dict[str, Any]) -> None:
-        """DROP DATABASE / MEASUREMENT: persist what is buffered first (so the WAL holds
-        nothing the drop must also cover), then remove it from the catalog, the buffer and
-        the file index, record a tombstone manifest, and delete its files."""
+        """DROP DATABASE / MEASUREMENT / RETENTION POLICY: persist what is buffered first
+        (so the WAL holds nothing the drop must also cover), then remove it from the
+        catalog, the buffer and the file index, record a tombstone manifest, and delete its
+        files. A database goes with the databases holding its policies' rows; a policy's
+        rows go before the policy (a crash between leaves a policy without rows)."""
         db, table = str(header["db"]), header.get("table")
 
         def work() -> dict[str, Any]:
+            schema = self.catalog.catalog.databases.get(db)
+            if header["op"] == "drop_policy":
+                name = str(header["name"])
+                if schema is not None and name in schema.retention_policies():
+                    storage = storage_name(db, name)
+                    if storage == db:  # autogen's rows are the database's own tables
+                        for t in sorted(schema.tables):
+                            self._apply_drop(db, t)
+                    else:
+                        self._apply_drop(storage, None)
+                self.catalog.drop_policy(db, name)
+                return {}
+            if table is None and schema is not None:
+                for rp in schema.policies:
+                    if storage_name(db, rp) != db:
+                        self._apply_drop(storage_name(db, rp), None)
             self._apply_drop(db, table)
             return {}
 
@@ -352,13 +374,29 @@ class Persister:
                     self.store.delete(old)
                 except EdgeError as err:  # the manifest already hides it; log and go on
                     log.warning("could not delete %s: %s", old, err)
-        for t in tables:
-            buf = self.buffers.get((db, t))
-            if not index.under(db, t) and (buf is None or buf.time_range() is None):
-                self.catalog.drop(db, t)
-                self.buffers.pop((db, t), None)
+        self._forget_empty(db, tables)
         rewritten = 0 if manifest is None else len(manifest.replaced)
         log.info("deleted %d rows from %s (%d files rewritten)", n, db, rewritten)
+
+    def _forget_empty(self, db: str, tables: list[str]) -> None:
+        """Tables left without a row, in a file or buffered, are gone."""
+        for t in tables:
+            buf = self.buffers.get((db, t))
+            if not self.persistence.index.under(db, t) and (
+                buf is None or buf.time_range() is None
+            ):
+                self.catalog.drop(db, t)
+                self.buffers.pop((db, t), None)
+
+    def _expired(self, manifest: SnapshotManifest) -> None:
+        """On the loop, once the manifest dropping files past their retention is stored."""
+        old = set(manifest.replaced)
+        gone = {(f.database, f.table) for f in self.persistence.index.under_all() if f.path in old}
+        self.persistence.index.add(manifest)
+        self.compactor.retire(sorted(old))
+        for db in {d for d, _ in gone}:
+            self._forget_empty(db, sorted(t for d, t in gone if d == db))
+        log.info("dropped %d files past their retention policy", len(old))
 
     def _apply_drop(self, db: str, table: str | None) -> None:
         index = self.persistence.index
@@ -417,7 +455,14 @@ class Persister:
                 return {"ok": True, "same": True}, []
             return {"ok": True, "catalog": current.to_json(), "boot": self.boot_id}, []
         if op == "create_database":
-            self.catalog.create_database(str(header["db"]))
+            self.catalog.create_database(str(header["db"]), header.get("policy"))
+            return {"ok": True}, []
+        if op == "create_policy":
+            self.catalog.create_policy(str(header["db"]), header["policy"], bool(header["default"]))
+            return {"ok": True}, []
+        if op == "alter_policy":
+            db, name = str(header["db"]), str(header["name"])
+            self.catalog.alter_policy(db, name, header["policy"], bool(header["default"]))
             return {"ok": True}, []
         if op == "tokens":
             tokens = [t.to_json() for t in self.catalog.catalog.tokens.values()]

@@ -123,17 +123,32 @@ class QueryWorker:
         """Ask the persister (every query does, at least once)."""
         return self._ask(self.persister, header, (), timeout_s, "persister")
 
+    def _ingest_clients(self) -> list[StreamClient]:
+        if not self._ingest:
+            self._ingest = [
+                StreamClient(self.endpoints.ingest(i)) for i in range(self.settings.ingest_workers)
+            ]
+        return self._ingest
+
+    def _ingest_catalogs(self) -> None:
+        """Have each ingest worker take the catalog anew, and wait for it: a write without
+        a retention policy goes to the default one, and one of its points older than its
+        policy allows is refused, by the catalog the ingest worker holds. (One not reached
+        is down, and takes the catalog when it starts.)"""
+        for client in self._ingest_clients():
+            try:
+                self._ask(client, {"op": "catalog"}, (), 10.0, "ingest worker")
+            except Unavailable:
+                log.warning("an ingest worker did not take the new catalog; it will on start")
+
     def _write(self, db: str, body: bytes) -> int:
         """Line protocol through an ingest worker (its WAL, then the persister), as an HTTP
         write goes: answered once durable. Returns the points written. (Sent again should
         the worker go away before answering: points with their times, written twice, are
         stored once.)"""
-        if not self._ingest:
-            self._ingest = [
-                StreamClient(self.endpoints.ingest(i)) for i in range(self.settings.ingest_workers)
-            ]
+        clients = self._ingest_clients()
         self._writes += 1  # spread over the ingest workers
-        client = self._ingest[self._writes % len(self._ingest)]
+        client = clients[self._writes % len(clients)]
         header = {"op": "write", "db": db, "precision": "ns", "accept_partial": False}
         reply, _ = self._ask(client, header, (body,), None, "ingest worker")
         if reply.get("rejected"):
@@ -336,9 +351,16 @@ class QueryWorker:
             schema, batches = self.execute(db, sql, None, extra, pick)
             return pa.Table.from_batches(list(batches), schema)
 
-        def create_database(name: str) -> None:
-            self._call({"op": "create_database", "db": name})
+        def create_database(name: str, policy: dict[str, Any] | None) -> None:
+            self._call({"op": "create_database", "db": name, "policy": policy})
             self._refresh_catalog()
+            if policy is not None:  # writes to it go to its default policy
+                self._ingest_catalogs()
+
+        def retention(op: dict[str, Any]) -> None:
+            self._call(op, timeout_s=600.0)  # (a dropped policy's rows are deleted)
+            self._refresh_catalog()
+            self._ingest_catalogs()
 
         def catalog(fresh: bool) -> Catalog:
             # our copy, looked up again when a statement needs the newest (SHOW, after
@@ -376,6 +398,8 @@ class QueryWorker:
         def drop(db: str, table: str | None) -> None:
             self._call({"op": "drop", "db": db, "table": table}, timeout_s=600.0)
             self._refresh_catalog()
+            if table is None:  # made again, it may have other policies
+                self._ingest_catalogs()
 
         ctx = InfluxQLContext(
             catalog,
@@ -395,6 +419,8 @@ class QueryWorker:
             running=header.get("running"),
             stats=header.get("stats"),
             kill=self._kill,
+            rp=header.get("rp") or None,
+            retention=retention,
         )
         self._fetched_at = []
         results = run_influxql(

@@ -44,8 +44,8 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
         raise BadRequest('missing required parameter "q"')
     db = values.get("db") or None
     header = query_request(principal(request), db, q, "influxql", fmt, values.get("params"))
-    if db and values.get("rp") and values["rp"] not in ("autogen", "default"):
-        header["db"] = f"{db}/{values['rp']}"
+    if db and values.get("rp") not in (None, "", "default"):
+        header["rp"] = values["rp"]  # the retention policy a FROM without one reads
     header |= {
         "epoch": values.get("epoch") or None,
         "pretty": values.get("pretty") == "true",

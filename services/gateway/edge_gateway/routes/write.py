@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from edge_common.errors import BadRequest, EdgeError, from_wire
 from edge_common.lineprotocol import precision_factor
+from edge_common.retention import storage_name
 from edge_common.schema import validate_database_name
 from edge_gateway.auth import authorize
 from edge_gateway.body import read_body
@@ -40,7 +41,12 @@ def _flag(value: str | None, default: bool, name: str) -> bool:
 
 
 async def _write(
-    request: Request, db: str | None, precision: str, accept_partial: bool, no_sync: bool
+    request: Request,
+    db: str | None,
+    precision: str,
+    accept_partial: bool,
+    no_sync: bool,
+    rp: str | None = None,
 ) -> dict[str, Any]:
     gw = gateway(request)
     if not db:
@@ -59,6 +65,7 @@ async def _write(
             "precision": precision,
             "accept_partial": accept_partial,
             "no_sync": no_sync,
+            "rp": rp,  # (1.x) the retention policy; None: the database's default
         },
         body,
     )
@@ -129,11 +136,18 @@ async def write_v1(
             raise BadRequest(f"invalid precision {precision!r}: use n, u, ms, s, m or h")
         if not db:
             raise BadRequest("database is required")
-        if rp and rp not in ("autogen", "default"):
-            db = f"{db}/{rp}"
-        reply = await _write(request, db, "ns" if precision == "n" else precision, True, False)
+        if rp:  # kept where edge_common.retention says (checked as a database name)
+            validate_database_name(storage_name(db, rp))
+        policy = None if rp in (None, "", "default") else rp
+        unit = "ns" if precision == "n" else precision
+        reply = await _write(request, db, unit, True, False, policy)
     except EdgeError as err:
         return error_response(err, "v1")
+    if reply["rejected"] and reply.get("beyond_retention") == reply["rejected"]:
+        return JSONResponse(
+            {"error": f"partial write: points beyond retention policy dropped={reply['rejected']}"},
+            status_code=400,
+        )
     if reply["rejected"]:
         first = reply["errors"][0]
         reason = f"unable to parse '{first['original_line']}': {first['error_message']}"

@@ -7,16 +7,20 @@ character offsets into the query text) are kept where errors must point at somet
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
+    "AlterRetentionPolicy",
     "BinaryExpr",
     "BoolLiteral",
     "Call",
     "CreateDatabase",
+    "CreateRetentionPolicy",
     "Delete",
     "Dimension",
     "DropDatabase",
     "DropMeasurement",
+    "DropRetentionPolicy",
     "DropSeries",
     "DurationLiteral",
     "Expr",
@@ -236,6 +240,35 @@ class ShowStatement:
 @dataclass
 class CreateDatabase:
     name: str
+    # WITH …: its default retention policy (name, duration_ns, replication,
+    # shard_duration_ns; those given)
+    policy: dict[str, Any] | None = None
+
+
+@dataclass
+class CreateRetentionPolicy:
+    name: str
+    database: str
+    duration_ns: int = 0  # 0: INF
+    replication: int = 1
+    shard_duration_ns: int = 0  # 0: as the duration implies
+    default: bool = False
+
+
+@dataclass
+class AlterRetentionPolicy:
+    name: str
+    database: str
+    duration_ns: int | None = None  # None: unchanged
+    replication: int | None = None
+    shard_duration_ns: int | None = None
+    default: bool = False
+
+
+@dataclass
+class DropRetentionPolicy:
+    name: str
+    database: str
 
 
 @dataclass
@@ -272,6 +305,9 @@ Statement = (
     | ShowStatement
     | KillQuery
     | CreateDatabase
+    | CreateRetentionPolicy
+    | AlterRetentionPolicy
+    | DropRetentionPolicy
     | DropDatabase
     | DropMeasurement
     | DropSeries

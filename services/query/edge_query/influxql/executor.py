@@ -16,6 +16,7 @@ from edge_query.cancel import INTERRUPTED, Interrupted
 from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
+from edge_query.influxql.policies import change_policy, holding, source_of, storages
 from edge_query.influxql.select import Fetch, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
@@ -25,13 +26,27 @@ from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["InfluxQLContext", "run_influxql"]
 
+# SHOW statements about the server, not the rows of one database's retention policy
+_SHOW_ANY = frozenset(
+    (
+        "DATABASES",
+        "USERS",
+        "SHARDS",
+        "SHARD GROUPS",
+        "SUBSCRIPTIONS",
+        "CONTINUOUS QUERIES",
+        "RETENTION POLICIES",
+    )
+)
+
 
 @dataclass
 class InfluxQLContext:
     catalog: Callable[[bool], Catalog]  # the catalog (True: looked up again first)
     # (database, SQL, extra tables by name or None, first()/last() picks of a table) → rows
     run_sql: Callable[[str, str, dict[str, pa.Table] | None, TablePick | None], pa.Table]
-    create_database: Callable[[str], None]
+    # (name, its default retention policy's settings: CREATE DATABASE … WITH) → made
+    create_database: Callable[[str, dict[str, Any] | None], None]
     # (database, need) → the rows of one stored table, without SQL (influxql.direct)
     fetch: Callable[[str, TableNeed], pa.Table]
     readable: list[str] | None  # databases the caller may read; None: all
@@ -53,6 +68,9 @@ class InfluxQLContext:
     kill: Callable[[int, Any], None] | None = None  # (worker, request id): KILL QUERY
     stats: list[list[Any]] | None = None  # SHOW STATS: [module, tags, values] (edge_gateway.stats)
     interrupted: bool = False  # a KILL QUERY stopped this request
+    rp: str | None = None  # the request's retention policy, for sources naming none
+    # a persister operation on retention policies (create_policy, alter_policy, drop_policy)
+    retention: Callable[[dict[str, Any]], None] | None = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -124,15 +142,24 @@ def go_duration(ns: int) -> str:
 def _delete(
     stmt: ast.Delete | ast.DropSeries, database: str | None, ctx: InfluxQLContext
 ) -> list[dict[str, Any]]:
-    """DELETE [FROM …] [WHERE tags and time] and DROP SERIES [FROM …] [WHERE tags]."""
-    assert ctx.delete is not None
+    """DELETE [FROM …] [WHERE tags and time] and DROP SERIES [FROM …] [WHERE tags]: in
+    every retention policy of the database, as influxd's reach every shard."""
     if not database:
         raise QueryError("database name required")
     if not ctx.may_change(database):
         raise Forbidden(f"this token may not change database {database!r}")
-    schema = ctx.catalog(True).databases.get(database)
-    if schema is None:
+    catalog = ctx.catalog(True)
+    if database not in catalog.databases:
         raise DatabaseNotFound(f"database not found: {database}")
+    for storage in storages(catalog, database):
+        _delete_in(stmt, storage, catalog.databases[storage], ctx)
+    return []
+
+
+def _delete_in(
+    stmt: ast.Delete | ast.DropSeries, database: str, schema: DatabaseSchema, ctx: InfluxQLContext
+) -> None:
+    assert ctx.delete is not None
     tables = _named_tables(stmt.sources, schema) if stmt.sources else None
     residual, rng = split_condition(stmt.condition, ctx.now_ns)
     if isinstance(stmt, ast.DropSeries) and (rng.bounded_below or rng.bounded_above):
@@ -140,7 +167,7 @@ def _delete(
     fields = {n for t in schema.tables.values() for n, k in t.columns.items() if k.is_field}
     predicate = None if residual is None else _tag_predicate(residual, fields)
     if tables == []:
-        return []  # FROM names nothing that exists
+        return  # FROM names nothing that exists
     ctx.delete(
         database,
         tables,
@@ -148,7 +175,6 @@ def _delete(
         rng.lo if rng.bounded_below else None,
         rng.hi if rng.bounded_above else None,
     )
-    return []
 
 
 def _named_tables(sources: list[ast.Source], schema: DatabaseSchema) -> list[str]:
@@ -200,14 +226,14 @@ def _names(e: ast.Expr) -> list[str]:
 
 
 def _select_into(
-    stmt: ast.SelectStatement, db: str, schema: DatabaseSchema, ctx: InfluxQLContext
+    stmt: ast.SelectStatement, db: str, schema: DatabaseSchema, ctx: InfluxQLContext, home: str
 ) -> list[dict[str, Any]]:
+    """``db``: where the rows are read; ``home``: the database the statement runs in."""
     assert stmt.into is not None
-    target = stmt.into.database or db
-    if not ctx.may_change(target):
-        raise Forbidden(f"this token may not write database {target!r}")
-    if target not in ctx.catalog(False).databases and target not in ctx.catalog(True).databases:
-        raise DatabaseNotFound(f"database not found: {target}")
+    into = stmt.into.database or home
+    if not ctx.may_change(into):
+        raise Forbidden(f"this token may not write database {into!r}")
+    target = holding(ctx, into, stmt.into.retention_policy)
     if ctx.write is None:
         raise QueryError("SELECT ... INTO needs a write path")
     # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
@@ -302,6 +328,12 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         target = stmt.database or database
         if stmt.what != "DATABASES" and target is not None and not ctx.sees(target):
             raise DatabaseNotFound(f"database not found: {target}")
+        if stmt.what not in _SHOW_ANY and target is not None:
+            # what a policy's rows show: of the one FROM names, else the default's
+            storage = holding(ctx, target, source_of(stmt, target)[1])
+            if storage not in ctx.catalog(False).databases:
+                return []  # a policy that holds no rows yet
+            stmt, database = replace(stmt, database=None), storage
         return run_show(
             stmt,
             ctx.catalog(True),
@@ -314,30 +346,42 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
     if isinstance(stmt, ast.CreateDatabase):
         if not ctx.may_change(stmt.name):
             raise Forbidden(f"this token may not create database {stmt.name!r}")
-        ctx.create_database(stmt.name)
+        ctx.create_database(stmt.name, stmt.policy)
         return []
-    if isinstance(stmt, ast.DropDatabase | ast.DropMeasurement) and ctx.drop is not None:
-        db = stmt.name if isinstance(stmt, ast.DropDatabase) else database
-        if not db:
+    if isinstance(
+        stmt, ast.CreateRetentionPolicy | ast.AlterRetentionPolicy | ast.DropRetentionPolicy
+    ):
+        return change_policy(stmt, ctx)
+    if isinstance(stmt, ast.DropDatabase) and ctx.drop is not None:
+        if not ctx.may_change(stmt.name):
+            raise Forbidden(f"this token may not change database {stmt.name!r}")
+        ctx.drop(stmt.name, None)  # (with the databases of its policies)
+        return []
+    if isinstance(stmt, ast.DropMeasurement) and ctx.drop is not None:
+        if not database:
             raise QueryError("database name required")
-        if not ctx.may_change(db):
-            raise Forbidden(f"this token may not change database {db!r}")
-        ctx.drop(db, None if isinstance(stmt, ast.DropDatabase) else stmt.name)
+        if not ctx.may_change(database):
+            raise Forbidden(f"this token may not change database {database!r}")
+        catalog = ctx.catalog(True)
+        if database in catalog.databases:  # from every policy, as influxd's every shard
+            for storage in storages(catalog, database):
+                ctx.drop(storage, stmt.name)
         return []
     if isinstance(stmt, ast.Delete | ast.DropSeries) and ctx.delete is not None:
         return _delete(stmt, database, ctx)
     if isinstance(stmt, ast.SelectStatement):
-        db = _database_of(stmt, database)
-        if not db:
+        home, rp = source_of(stmt, database)
+        if not home:
             raise QueryError("database name required")
-        schema = ctx.catalog(False).databases.get(db) if ctx.sees(db) else None
-        if schema is None and ctx.sees(db):
+        db = holding(ctx, home, rp)
+        schema = ctx.catalog(False).databases.get(db)
+        if schema is None:
             schema = ctx.catalog(True).databases.get(db)
         if schema is None:
-            raise DatabaseNotFound(f"database not found: {db}")
+            return []  # a policy that holds no rows yet
         if stmt.into is not None:  # writes: answered once, from the newest catalog
             schema = ctx.catalog(True).databases.get(db) or schema
-            series = _select_into(stmt, db, schema, ctx)
+            series = _select_into(stmt, db, schema, ctx, database or home)
             if ctx.settled is not None:
                 ctx.settled(False)
             return series

@@ -14,6 +14,7 @@ import datetime
 import threading
 import zoneinfo
 from collections import OrderedDict
+from typing import Any
 
 from edge_query.influxql import ast
 from edge_query.influxql.lexer import (
@@ -242,6 +243,8 @@ class _Parser:
             return self.drop(tok)
         if word == "KILL":
             return self.kill()
+        if word == "ALTER":
+            return self.alter()
         raise self.unsupported(tok, word)
 
     def kill(self) -> ast.KillQuery:
@@ -298,46 +301,111 @@ class _Parser:
             raise self.unexpected(after, "FROM", "WHERE")
         return sources, condition
 
-    def create(self, start: Token) -> ast.CreateDatabase:
+    def create(self, start: Token) -> ast.Statement:
         word = self.choose(_CREATE_WORDS)
+        if word == "RETENTION":
+            self.expect("KEYWORD", "POLICY")
+            return self.create_policy()
         if word != "DATABASE":
             raise self.unsupported(start, f"CREATE {_OBJECT_NAMES.get(word, word)}")
         stmt = ast.CreateDatabase(self.ident())
         if self.accept("KEYWORD", "WITH"):
-            self.retention_options()
+            stmt.policy = self.retention_options()
         return stmt
 
-    def retention_options(self) -> None:
+    def retention_options(self) -> dict[str, Any]:
         """CREATE DATABASE … WITH [DURATION d] [REPLICATION n] [SHARD DURATION d] [NAME rp]:
-        checked, then ignored (one retention policy, "autogen", keeps everything)."""
+        the default retention policy's settings (edge_persister.catalog's spec)."""
         tok = self.peek()
         if tok.kind != "KEYWORD" or tok.value not in ("DURATION", "NAME", "REPLICATION", "SHARD"):
             raise self.unexpected(tok, "DURATION", "NAME", "REPLICATION", "SHARD")
+        spec: dict[str, Any] = {}
         if self.accept("KEYWORD", "DURATION"):
-            self.retention_duration()
+            spec["duration_ns"] = self.retention_duration()
         if self.accept("KEYWORD", "REPLICATION"):
-            tok = self.peek()
-            if tok.kind != "INTEGER":
-                raise self.unexpected(tok, "integer")
-            n = int(self.next().value)
-            if not 1 <= n <= _MAX_INT32:
-                raise self.error(f"invalid value {n}: must be 1 <= n <= {_MAX_INT32}", tok.pos)
+            spec["replication"] = self.replication()
         if self.accept("KEYWORD", "SHARD"):
             self.expect("KEYWORD", "DURATION")
-            self.retention_duration()
+            spec["shard_duration_ns"] = self.retention_duration()
         if self.accept("KEYWORD", "NAME"):
-            self.ident()
+            spec["name"] = self.ident()
+        return spec
 
-    def retention_duration(self) -> None:
+    def create_policy(self) -> ast.CreateRetentionPolicy:
+        """CREATE RETENTION POLICY rp ON db DURATION d REPLICATION n [SHARD DURATION d]
+        [DEFAULT], influxd's order and errors."""
+        name = self.ident()
+        self.expect("KEYWORD", "ON")
+        stmt = ast.CreateRetentionPolicy(name, self.ident())
+        self.expect("KEYWORD", "DURATION")
+        stmt.duration_ns = self.retention_duration()
+        self.expect("KEYWORD", "REPLICATION")
+        stmt.replication = self.replication()
+        if self.accept("KEYWORD", "SHARD"):
+            self.expect("KEYWORD", "DURATION")
+            stmt.shard_duration_ns = self.shard_duration()
+        stmt.default = self.accept("KEYWORD", "DEFAULT") is not None
+        return stmt
+
+    def alter(self) -> ast.AlterRetentionPolicy:
+        """ALTER RETENTION POLICY rp ON db, then at least one of DURATION d, REPLICATION n,
+        SHARD DURATION d, DEFAULT, in any order, each once."""
+        self.expect("KEYWORD", "RETENTION")
+        self.expect("KEYWORD", "POLICY")
+        tok = self.peek()
+        if tok.kind == "KEYWORD" and tok.value == "DEFAULT":  # influxd's name for it
+            self.next()
+            name = "default"
+        else:
+            name = self.ident()
+        self.expect("KEYWORD", "ON")
+        stmt = ast.AlterRetentionPolicy(name, self.ident())
+        found: set[str] = set()
+        while True:
+            tok = self.peek()
+            if tok.kind == "KEYWORD" and tok.value in found:
+                raise self.error(f"found duplicate {tok.value} option", tok.pos)
+            if self.accept("KEYWORD", "DURATION"):
+                stmt.duration_ns = self.retention_duration()
+            elif self.accept("KEYWORD", "REPLICATION"):
+                stmt.replication = self.replication()
+            elif self.accept("KEYWORD", "SHARD"):
+                self.expect("KEYWORD", "DURATION")
+                stmt.shard_duration_ns = self.shard_duration()
+            elif self.accept("KEYWORD", "DEFAULT"):
+                stmt.default = True
+            elif not found:
+                raise self.unexpected(tok, "DURATION", "REPLICATION", "SHARD", "DEFAULT")
+            else:
+                return stmt
+            found.add(tok.value)
+
+    def replication(self) -> int:
+        tok = self.peek()
+        if tok.kind != "INTEGER":
+            raise self.unexpected(tok, "integer")
+        n = int(self.next().value)
+        if not 1 <= n <= _MAX_INT32:
+            raise self.error(f"invalid value {n}: must be 1 <= n <= {_MAX_INT32}", tok.pos)
+        return n
+
+    def shard_duration(self) -> int:
+        tok = self.peek()
+        if tok.kind == "KEYWORD" and tok.value == "INF":
+            raise self.error("invalid duration INF for shard duration", tok.pos)
+        return self.retention_duration()
+
+    def retention_duration(self) -> int:
+        """A duration in ns; INF is 0 (for ever)."""
         tok = self.peek()
         if tok.kind == "KEYWORD" and tok.value == "INF":
             self.next()
-            return
+            return 0
         if tok.kind != "DURATION":
             raise self.unexpected(tok, "duration")
         self.next()
         try:
-            parse_duration(tok.value)
+            return parse_duration(tok.value)
         except ValueError as err:
             raise self.error(str(err), tok.pos) from None
 
@@ -349,6 +417,11 @@ class _Parser:
             return ast.DropMeasurement(self.ident())
         if word == "SERIES":
             return ast.DropSeries(*self.from_where())
+        if word == "RETENTION":
+            self.expect("KEYWORD", "POLICY")
+            name = self.ident()
+            self.expect("KEYWORD", "ON")
+            return ast.DropRetentionPolicy(name, self.ident())
         raise self.unsupported(start, f"DROP {_OBJECT_NAMES.get(word, word)}")
 
     def show(self, start: Token) -> ast.ShowStatement:

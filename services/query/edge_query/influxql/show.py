@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from edge_common.errors import DatabaseNotFound, QueryError
 from edge_common.picks import Pick
+from edge_common.retention import go_duration
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.direct import regex_resolver, tag_equalities, tag_values, texts_in
@@ -99,36 +100,42 @@ def run_show(
     sees: Callable[[str], bool],
 ) -> list[Series]:
     what = stmt.what
+    # the databases of the 1.x API: not those holding another's retention policy's rows
+    names = [n for n in sorted(catalog.databases) if sees(n) and not catalog.is_policy_storage(n)]
     if what == "DATABASES":
-        dbs = [[n] for n in sorted(catalog.databases) if sees(n)]
-        return [{"name": "databases", "columns": ["name"], "values": dbs}]
+        return [{"name": "databases", "columns": ["name"], "values": [[n] for n in names]}]
     if what == "USERS":  # access is by tokens (influxdb3 create token): no users to list
         return [{"columns": ["user", "admin"]}]
     # Edge keeps no shards (each table's files are its own, by ten-minute window) and has
     # no subscriptions (its persist events are another mechanism): influxd's empty answers
     if what == "SHARDS":
-        return [
-            {"name": n, "columns": _SHARD_COLUMNS} for n in sorted(catalog.databases) if sees(n)
-        ]
+        return [{"name": n, "columns": _SHARD_COLUMNS} for n in names]
     if what == "SHARD GROUPS":
         return [{"name": "shard groups", "columns": _SHARD_GROUP_COLUMNS}]
     if what == "SUBSCRIPTIONS":
         return []
     if what == "CONTINUOUS QUERIES":  # none: one empty series per database, as influxd
-        return [
-            {"name": n, "columns": ["name", "query"]} for n in sorted(catalog.databases) if sees(n)
-        ]
+        return [{"name": n, "columns": ["name", "query"]} for n in names]
     dbname = stmt.database or database
     if not dbname:
         raise QueryError("database name required")
     db = catalog.databases.get(dbname)
     if db is None:
         raise DatabaseNotFound(f"database not found: {dbname}")
-    if what == "RETENTION POLICIES":
+    if what == "RETENTION POLICIES":  # in the order they were made, as influxd's
         return [
             {
                 "columns": ["name", "duration", "shardGroupDuration", "replicaN", "default"],
-                "values": [["autogen", "0s", "168h0m0s", 1, True]],
+                "values": [
+                    [
+                        name,
+                        go_duration(p.duration_ns),
+                        go_duration(p.shard_duration_ns),
+                        p.replication,
+                        name == db.default_policy,
+                    ]
+                    for name, p in db.retention_policies().items()
+                ],
             }
         ]
     tables = _measurements(stmt, db)

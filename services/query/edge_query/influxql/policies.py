@@ -1,0 +1,77 @@
+"""Retention policies in statements: which database holds the rows a statement names
+(``db.rp.m``, ``rp.m``, the request's ``rp``, else the database's default; see
+``edge_common.retention``), and CREATE / ALTER / DROP RETENTION POLICY."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from edge_common.errors import DatabaseNotFound, Forbidden, QueryError
+from edge_common.retention import storage_name
+from edge_common.schema import Catalog
+from edge_query.influxql import ast
+
+if TYPE_CHECKING:
+    from edge_query.influxql.executor import InfluxQLContext
+
+__all__ = ["change_policy", "holding", "source_of", "storages"]
+
+
+def holding(ctx: InfluxQLContext, db: str, rp: str | None) -> str:
+    """The database holding the rows of ``db``'s retention policy ``rp`` (None: the
+    request's, else ``db``'s default); ``db`` must exist and be readable, ``rp`` exist."""
+    rp = rp or ctx.rp
+    catalog = ctx.catalog(False)
+    owner = catalog.databases.get(db)
+    if owner is None or (rp is not None and rp not in owner.retention_policies()):
+        catalog = ctx.catalog(True)  # made since this copy was taken?
+        owner = catalog.databases.get(db)
+    # (a policy's own database, "db/rp" as InfluxDB 3 names it, is read as a database)
+    if owner is None or not ctx.sees(db):
+        raise DatabaseNotFound(f"database not found: {db}")
+    if rp is not None and rp not in owner.retention_policies():
+        raise QueryError(f"retention policy not found: {rp}")
+    return catalog.storage(db, rp)
+
+
+def storages(catalog: Catalog, db: str) -> list[str]:
+    """The databases holding the rows of each of ``db``'s policies (those holding any)."""
+    d = catalog.databases[db]
+    named = [storage_name(db, rp) for rp in d.retention_policies()]
+    return [n for n in dict.fromkeys([db, *named]) if n in catalog.databases]
+
+
+def source_of(stmt: ast.Statement, database: str | None) -> tuple[str | None, str | None]:
+    """(database, retention policy) of a statement's first measurement; the request's
+    database when it names none."""
+    for src in getattr(stmt, "sources", ()):
+        if isinstance(src, ast.Measurement):
+            return src.database or database, src.retention_policy
+    return getattr(stmt, "database", None) or database, None
+
+
+def change_policy(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, Any]]:
+    """CREATE / ALTER / DROP RETENTION POLICY (the persister checks as influxd does)."""
+    assert isinstance(
+        stmt, ast.CreateRetentionPolicy | ast.AlterRetentionPolicy | ast.DropRetentionPolicy
+    )
+    if not ctx.may_change(stmt.database):
+        raise Forbidden(f"this token may not change database {stmt.database!r}")
+    if ctx.retention is None:
+        raise QueryError("retention policies cannot be changed here")
+    op: dict[str, Any] = {"db": stmt.database, "name": stmt.name}
+    if isinstance(stmt, ast.DropRetentionPolicy):
+        op["op"] = "drop_policy"
+    else:
+        op["op"] = (
+            "create_policy" if isinstance(stmt, ast.CreateRetentionPolicy) else "alter_policy"
+        )
+        op["default"] = stmt.default
+        op["policy"] = {
+            "name": stmt.name,
+            "duration_ns": stmt.duration_ns,
+            "shard_duration_ns": stmt.shard_duration_ns,
+            "replication": stmt.replication,
+        }
+    ctx.retention(op)
+    return []
