@@ -1122,6 +1122,9 @@ def _rp_steps(now_s: int) -> list[tuple[str, dict[str, str], str]]:
         q("SELECT * FROM r2d.m2", "GET"),
         q("SHOW FIELD KEYS FROM r2d.m2", "GET"),
         q("SHOW TAG KEYS FROM r2d.m", "GET"),
+        q("SHOW MEASUREMENTS", "GET"),  # of every policy
+        q("SHOW MEASUREMENTS LIMIT 1 OFFSET 1", "GET"),
+        q("SHOW MEASUREMENTS WITH MEASUREMENT =~ /2/", "GET"),
         q("DROP RETENTION POLICY r2d ON rpdb"),
         q("DROP RETENTION POLICY r2d ON rpdb"),
         q("DROP RETENTION POLICY r2d ON nodb"),

@@ -16,7 +16,13 @@ from edge_query.cancel import INTERRUPTED, Interrupted
 from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
-from edge_query.influxql.policies import change_policy, holding, source_of, storages
+from edge_query.influxql.policies import (
+    change_policy,
+    holding,
+    measurements_of_every_policy,
+    source_of,
+    storages,
+)
 from edge_query.influxql.select import Fetch, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
@@ -328,6 +334,8 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         target = stmt.database or database
         if stmt.what != "DATABASES" and target is not None and not ctx.sees(target):
             raise DatabaseNotFound(f"database not found: {target}")
+        if stmt.what == "MEASUREMENTS" and target is not None and ctx.rp is None:
+            return measurements_of_every_policy(stmt, target, ctx)
         if stmt.what not in _SHOW_ANY and target is not None:
             # what a policy's rows show: of the one FROM names, else the default's
             storage = holding(ctx, target, source_of(stmt, target)[1])

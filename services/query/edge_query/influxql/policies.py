@@ -4,17 +4,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from edge_common.errors import DatabaseNotFound, Forbidden, QueryError
 from edge_common.retention import storage_name
 from edge_common.schema import Catalog
 from edge_query.influxql import ast
+from edge_query.influxql.show import run_show
 
 if TYPE_CHECKING:
     from edge_query.influxql.executor import InfluxQLContext
 
-__all__ = ["change_policy", "holding", "source_of", "storages"]
+__all__ = ["change_policy", "holding", "measurements_of_every_policy", "source_of", "storages"]
 
 
 def holding(ctx: InfluxQLContext, db: str, rp: str | None) -> str:
@@ -75,3 +77,29 @@ def change_policy(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, A
         }
     ctx.retention(op)
     return []
+
+
+def measurements_of_every_policy(
+    stmt: ast.ShowStatement, db: str, ctx: InfluxQLContext
+) -> list[dict[str, Any]]:
+    """SHOW MEASUREMENTS without a policy named: those of every policy, as influxd's (one
+    index per database) lists them (a Grafana user picks the policy after the measurement)."""
+    catalog = ctx.catalog(True)
+    if db not in catalog.databases:
+        raise DatabaseNotFound(f"database not found: {db}")
+    names: set[str] = set()
+    whole = dataclasses.replace(stmt, database=None, limit=None, offset=None)
+    for storage in storages(catalog, db):
+        for series in run_show(
+            whole,
+            catalog,
+            storage,
+            lambda d, sql: ctx.run_sql(d, sql, None, None),
+            ctx.fetch,
+            ctx.now_ns,
+            ctx.sees,
+        ):
+            names.update(row[0] for row in series["values"])
+    lo = stmt.offset or 0
+    values = [[n] for n in sorted(names)][lo : None if stmt.limit is None else lo + stmt.limit]
+    return [{"name": "measurements", "columns": ["name"], "values": values}] if values else []
