@@ -697,6 +697,26 @@ def test_csv_output(servers: tuple[str, EdgeServer]) -> None:
     assert ours.text.splitlines() == theirs.text.splitlines()
 
 
+@pytest.mark.parametrize("pretty", ["false", "true"])
+@pytest.mark.parametrize("chunked", ["false", "true"])
+def test_json_bytes_like_influxd(
+    servers: tuple[str, EdgeServer], pretty: str, chunked: str
+) -> None:
+    """The JSON text itself, not only what it parses to: key order (a series' tags after
+    its name), four-space pretty printing, a line break at the end (values chosen with no
+    character Go escapes and no float Go writes with another exponent)."""
+    influxd, edge = servers
+    for q in (
+        "SELECT last(usage_user) FROM cpu GROUP BY host",
+        "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 2; SHOW TAG KEYS FROM mem",
+        "SELECT * FROM nope",
+    ):
+        params = {"db": DB, "q": q, "pretty": pretty, "chunked": chunked, "chunk_size": "1"}
+        theirs = httpx.get(f"{influxd}/query", params=params).content
+        ours = httpx.get(f"{edge.url}/query", params=params).content
+        assert ours == theirs, q
+
+
 def test_missing_query_and_unknown_db(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     for base in (influxd, edge.url):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,16 +52,37 @@ def render_v1(
     if fmt == "csv":
         yield _csv(results)
         return
-    option = orjson.OPT_INDENT_2 if pretty else 0
+    dumps = _pretty if pretty else orjson.dumps
+    for r in results:
+        if "series" in r:
+            r["series"] = [_in_order(s) for s in r["series"]]
     if not chunked:
-        yield orjson.dumps({"results": results}, option=option)
+        yield dumps({"results": results}) + b"\n"
         return
     for r in results:
         pieces = list(_chunks(r, chunk_size))
         for i, piece in enumerate(pieces):
             if i < len(pieces) - 1:
                 piece["partial"] = True
-            yield orjson.dumps({"results": [piece]}, option=option) + b"\n"
+            yield dumps({"results": [piece]}) + b"\n"
+
+
+_SERIES_KEYS = ("name", "tags", "columns", "values", "partial")
+_INDENT = re.compile(rb"(?m)^( +)")
+
+
+def _in_order(series: dict[str, Any]) -> dict[str, Any]:
+    """A series' keys in influxd's order (tags after the name; its JSON shows them so)."""
+    if "tags" not in series:
+        return series
+    return {k: series[k] for k in (*_SERIES_KEYS, *series) if k in series}
+
+
+def _pretty(doc: Any) -> bytes:
+    """``pretty=true`` as influxd writes it: four spaces a level (orjson indents by two;
+    each line's indent is doubled: a JSON string holds no raw line break)."""
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    return _INDENT.sub(lambda m: m.group(1) * 2, text)
 
 
 def _chunks(result: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
