@@ -717,6 +717,37 @@ def test_json_bytes_like_influxd(
         assert ours == theirs, q
 
 
+_ON_NO_DATABASE = [
+    "SHOW MEASUREMENTS",
+    "SHOW SERIES",
+    "SHOW TAG KEYS",
+    "SHOW FIELD KEYS",
+    "SHOW TAG VALUES WITH KEY = a",
+    "SHOW SERIES CARDINALITY",
+    "SHOW MEASUREMENT CARDINALITY",
+    "SHOW SERIES EXACT CARDINALITY",
+    "SHOW MEASUREMENT EXACT CARDINALITY",
+    "SHOW TAG KEY CARDINALITY",
+    "SHOW FIELD KEY CARDINALITY",
+    "SHOW RETENTION POLICIES",
+    "SELECT * FROM m",
+    "DELETE FROM m",
+    "DROP MEASUREMENT m",
+    "DROP SERIES FROM m",
+]
+
+
+@pytest.mark.parametrize("q", _ON_NO_DATABASE)
+def test_statements_on_a_database_that_does_not_exist(
+    servers: tuple[str, EdgeServer], q: str
+) -> None:
+    """influxd's answers, some of them an error and some not (SHOW MEASUREMENTS is empty)."""
+    influxd, edge = servers
+    theirs = httpx.post(f"{influxd}/query", data={"db": "nosuchdb", "q": q}).json()
+    ours = httpx.post(f"{edge.url}/query", data={"db": "nosuchdb", "q": q}).json()
+    assert ours == theirs
+
+
 def test_missing_query_and_unknown_db(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     for base in (influxd, edge.url):
@@ -1145,6 +1176,13 @@ def _rp_steps(now_s: int) -> list[tuple[str, dict[str, str], str]]:
         q("SHOW MEASUREMENTS", "GET"),  # of every policy
         q("SHOW MEASUREMENTS LIMIT 1 OFFSET 1", "GET"),
         q("SHOW MEASUREMENTS WITH MEASUREMENT =~ /2/", "GET"),
+        q("DELETE FROM m WHERE h = 'd'"),  # in every policy
+        q("SELECT * FROM r2d.m", "GET"),
+        q("DROP SERIES FROM m WHERE h = 'a'"),
+        q("SELECT * FROM autogen.m", "GET"),
+        q("SELECT * FROM r2d.m2", "GET"),
+        q("DROP MEASUREMENT m2"),
+        q("SELECT * FROM r2d.m2", "GET"),
         q("DROP RETENTION POLICY r2d ON rpdb"),
         q("DROP RETENTION POLICY r2d ON rpdb"),
         q("DROP RETENTION POLICY r2d ON nodb"),

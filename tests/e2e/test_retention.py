@@ -169,6 +169,8 @@ def test_rows_of_a_policy_survive_kill_9(tmp_path: Path) -> None:
     group dies: replayed into the policies they were written to."""
     edge = start_edge(tmp_path / "data", env=_ENV)
     try:
+        none = {"name": "databases", "columns": ["name"]}  # no "values", as influxd's
+        assert _query(edge, "", "SHOW DATABASES")["results"][0]["series"] == [none]
         _query(edge, "", "CREATE DATABASE keep")
         _query(edge, "keep", "CREATE RETENTION POLICY two ON keep DURATION 2d REPLICATION 1")
         now = int(time.time())

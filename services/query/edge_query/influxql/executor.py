@@ -32,6 +32,8 @@ from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["InfluxQLContext", "run_influxql"]
 
+# SHOW statements answered with an estimate of 0 for a database that does not exist
+_ESTIMATES = frozenset(("SERIES CARDINALITY", "MEASUREMENT CARDINALITY"))
 # SHOW statements about the server, not the rows of one database's retention policy
 _SHOW_ANY = frozenset(
     (
@@ -336,6 +338,8 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             raise DatabaseNotFound(f"database not found: {target}")
         if stmt.what == "MEASUREMENTS" and target is not None and ctx.rp is None:
             return measurements_of_every_policy(stmt, target, ctx)
+        if stmt.what in _ESTIMATES and not stmt.exact and target not in ctx.catalog(True).databases:
+            return [{"columns": ["cardinality estimation"], "values": [[0]]}]  # as influxd's
         if stmt.what not in _SHOW_ANY and target is not None:
             # what a policy's rows show: of the one FROM names, else the default's
             storage = holding(ctx, target, source_of(stmt, target)[1])
@@ -371,9 +375,10 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         if not ctx.may_change(database):
             raise Forbidden(f"this token may not change database {database!r}")
         catalog = ctx.catalog(True)
-        if database in catalog.databases:  # from every policy, as influxd's every shard
-            for storage in storages(catalog, database):
-                ctx.drop(storage, stmt.name)
+        if database not in catalog.databases:
+            raise DatabaseNotFound(f"database not found: {database}")
+        for storage in storages(catalog, database):  # every policy's, as influxd's shards
+            ctx.drop(storage, stmt.name)
         return []
     if isinstance(stmt, ast.Delete | ast.DropSeries) and ctx.delete is not None:
         return _delete(stmt, database, ctx)

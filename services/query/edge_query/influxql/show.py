@@ -102,8 +102,9 @@ def run_show(
     what = stmt.what
     # the databases of the 1.x API: not those holding another's retention policy's rows
     names = [n for n in sorted(catalog.databases) if sees(n) and not catalog.is_policy_storage(n)]
-    if what == "DATABASES":
-        return [{"name": "databases", "columns": ["name"], "values": [[n] for n in names]}]
+    if what == "DATABASES":  # (no "values" when there are none, as influxd's)
+        listing: Series = {"name": "databases", "columns": ["name"]}
+        return [listing | {"values": [[n] for n in names]} if names else listing]
     if what == "USERS":  # access is by tokens (influxdb3 create token): no users to list
         return [{"columns": ["user", "admin"]}]
     # Edge keeps no shards (each table's files are its own, by ten-minute window) and has
