@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from influxdb import InfluxDBClient
@@ -42,6 +43,42 @@ def test_influx_cli_show_use_select_and_import(edge: EdgeServer, tmp_path: Path)
     r = influx(edge, stdin="USE clidb1\nSELECT mean(usage) FROM cpu\nexit\n", tty=True)
     assert "Using database clidb1" in r.stdout
     assert "1.75" in r.stdout
+
+
+def test_influx_import_of_an_influx_inspect_export_with_retention_policies(
+    edge: EdgeServer, tmp_path: Path
+) -> None:
+    """A 1.x server's data moves over as ``influx_inspect export`` writes it: the DDL makes
+    the database and its policies (durations as influxd prints them), each DML block names
+    its policy, and the rows land in it."""
+    now = time.time_ns()
+    lp = tmp_path / "export.txt"
+    lp.write_text(
+        "# DDL\n"
+        "CREATE DATABASE mig WITH NAME autogen\n"
+        "CREATE RETENTION POLICY year ON mig DURATION 8736h0m0s REPLICATION 1\n"
+        "\n# DML\n# CONTEXT-DATABASE:mig\n# CONTEXT-RETENTION-POLICY:autogen\n"
+        "# writing tsm data\n"
+        f"cpu,host=a v=1 {now - 3600 * 10**9}\n"
+        "# CONTEXT-RETENTION-POLICY:year\n"
+        f"cpu,host=a v=2 {now - 3600 * 10**9}\n"
+        f"cpu,host=b v=3 {now - 7200 * 10**9}\n"
+    )
+    r = influx(edge, "-import", "-path", str(lp))
+    assert r.returncode == 0, r.stderr
+    assert "Processed 3 inserts" in r.stdout and "Failed 0 inserts" in r.stdout
+    r = influx(edge, "-database", "mig", "-format", "csv", "-execute", "SHOW RETENTION POLICIES")
+    assert r.stdout.strip().splitlines() == [
+        "name,duration,shardGroupDuration,replicaN,default",
+        "autogen,0s,168h0m0s,1,true",
+        "year,8736h0m0s,168h0m0s,1,false",
+    ]
+    q = "SELECT count(v) FROM autogen.cpu; SELECT count(v) FROM year.cpu"
+    r = influx(edge, "-database", "mig", "-format", "csv", "-execute", q)
+    assert r.stdout.strip().splitlines() == ["name,time,count", "cpu,0,1", "cpu,0,2"]
+    r = influx(edge, stdin="USE mig.year\nSELECT sum(v) FROM cpu\nexit\n", tty=True)
+    assert "Using database mig" in r.stdout and "Using retention policy year" in r.stdout
+    assert " 5\n" in r.stdout.replace("\r", ""), r.stdout
 
 
 def test_influxdb_python_client(edge: EdgeServer) -> None:
