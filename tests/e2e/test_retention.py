@@ -18,6 +18,8 @@ import pytest
 from influxdb import InfluxDBClient
 
 from bench.edge import EdgeServer, run_edge, start_edge
+from edge_common.stream import StreamClient
+from edge_common.wire import pack, unpack
 
 _HOUR = 3600
 _DAY = 24 * _HOUR
@@ -191,3 +193,31 @@ def test_rows_of_a_policy_survive_kill_9(tmp_path: Path) -> None:
         assert [r[0] for r in rps] == ["autogen", "two"]
     finally:
         edge.stop()
+
+
+def test_ingest_workers_catch_up_with_a_default_they_were_not_told_of(edge: EdgeServer) -> None:
+    """Should the query worker that changed the default die before telling the ingest
+    workers, each learns of the newer catalog from the persister's answer to its next
+    write, and the writes after that follow the new default."""
+    _query(edge, "", "CREATE DATABASE quiet")
+
+    def write(i: int) -> int:
+        r = httpx.post(
+            f"{edge.url}/write",
+            params={"db": "quiet", "precision": "s"},
+            content=f"m,i={i} v=1 {int(time.time()) - i}",
+        )
+        return r.status_code
+
+    with ThreadPoolExecutor(6) as pool:  # both ingest workers hold the catalog with "quiet"
+        assert set(pool.map(write, range(12))) == {204}
+    caller = StreamClient(edge.data_dir / "run" / "persister.stream")
+    change = {"op": "create_policy", "db": "quiet", "policy": {"name": "new"}, "default": True}
+    reply, _ = unpack(caller.call(pack(change), 10.0))  # the persister alone: no one is told
+    caller.close()
+    assert reply["ok"], reply
+    with ThreadPoolExecutor(6) as pool:  # each worker's first write may still go to autogen
+        assert set(pool.map(write, range(100, 112))) == {204}
+        assert set(pool.map(write, range(200, 224))) == {204}
+    counts = _values(_query(edge, "quiet", "SELECT count(v) FROM new.m"))
+    assert counts and counts[0][1] >= 24

@@ -59,6 +59,7 @@ class IngestWorker:
         self._durable_seq = 0
         self._call_id = 0
         self._persister_full = False
+        self._catalog_behind = False  # the persister's catalog is newer (see _take_catalog)
         self._full_checked = 0.0
         self.stopping = False
 
@@ -161,6 +162,9 @@ class IngestWorker:
         if reply.get("op") != "applied":
             return
         self._persister_full = bool(reply.get("full"))
+        # a catalog newer than ours (a retention policy changed, and the query worker that
+        # changed it could not tell us): the next write takes it first
+        self._catalog_behind |= int(reply.get("catalog_version", 0)) > self.catalog.version
         p = self.pending.get(int(reply["seq"]))
         if p is None:
             return
@@ -253,7 +257,7 @@ class IngestWorker:
             return None
         if header.get("op") == "catalog":  # a retention policy changed: writes follow it
             try:
-                self.catalog = Catalog.from_json(self._call({"op": "catalog"})["catalog"])
+                self._take_catalog()
                 self._reply(client, {**client_header, "ok": True})
             except EdgeError as err:
                 self._reply(client, {**client_header, **error_header(err)})
@@ -269,6 +273,10 @@ class IngestWorker:
             return None
         need_sync = not header.get("no_sync") and not self.settings.wal_disable
         return client, reply, record, need_sync
+
+    def _take_catalog(self) -> None:
+        self.catalog = Catalog.from_json(self._call({"op": "catalog"})["catalog"])
+        self._catalog_behind = False
 
     def _check_room(self) -> None:
         """Refuse writes while the persister's buffer is over its ceiling (asking it again
@@ -289,6 +297,8 @@ class IngestWorker:
         self, header: dict[str, Any], body: bytes
     ) -> tuple[dict[str, Any], WriteRecord | None]:
         named = validate_database_name(str(header["db"]))
+        if self._catalog_behind:
+            self._take_catalog()
         # the rows of a policy named go where it keeps them; of none, to the default's
         db = validate_database_name(self.catalog.storage(named, header.get("rp") or None))
         self._check_room()

@@ -429,7 +429,12 @@ class Persister:
         op = header.get("op")
         if op == "apply":
             self.apply(int(header["worker"]), int(header["seq"]), payloads[0].buffer)
-            return {"op": "applied", "ok": True, "full": self.persistence.is_full(self.buffers)}, []
+            return {
+                "op": "applied",
+                "ok": True,
+                "full": self.persistence.is_full(self.buffers),
+                "catalog_version": self.catalog.catalog.version,  # (see the ingest worker)
+            }, []
         if op == "get_object":
             data = self.store.get(str(header["key"]))
             if data is None:
