@@ -1218,3 +1218,62 @@ def test_retention_policies_like_influxd(servers: tuple[str, EdgeServer]) -> Non
         assert answers[1] == answers[0], (params, body)
     names = httpx.get(f"{edge.url}/query", params={"q": "SHOW DATABASES"}).json()
     assert ["rpdb/r2d"] not in names["results"][0]["series"][0]["values"]
+
+
+_CQS = [
+    "CREATE CONTINUOUS QUERY cq1 ON cqdb BEGIN SELECT mean(v) INTO m_1h FROM m "
+    "GROUP BY time(1h) END",
+    "CREATE CONTINUOUS QUERY cq1 ON cqdb BEGIN SELECT mean(v) INTO m_1h FROM m "
+    "GROUP BY time(1h) END",  # the same again: fine
+    "CREATE CONTINUOUS QUERY cq1 ON cqdb BEGIN SELECT max(v) INTO m_1h FROM m "
+    "GROUP BY time(1h) END",  # another of that name
+    'CREATE CONTINUOUS QUERY "cq 2" ON cqdb RESAMPLE EVERY 30m FOR 2h BEGIN SELECT mean(v) AS v '
+    "INTO cqdb.autogen.m2 FROM m WHERE host = 'a' GROUP BY time(1h, 5m), host fill(0) END",
+    "CREATE CONTINUOUS QUERY cq3 ON cqdb RESAMPLE FOR 3h BEGIN SELECT v INTO m3 FROM m, /^x/ "
+    "GROUP BY time(1h) END",
+    "CREATE CONTINUOUS QUERY cq4 ON cqdb RESAMPLE EVERY 2h BEGIN SELECT count(v) INTO r.m4 "
+    "FROM r.m GROUP BY time(1h), * END",
+    "CREATE CONTINUOUS QUERY cq5 ON nodb BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1h) END",
+    "SHOW CONTINUOUS QUERIES",
+    "DROP CONTINUOUS QUERY cq1 ON cqdb",
+    "DROP CONTINUOUS QUERY cq1 ON cqdb",
+    "DROP CONTINUOUS QUERY cq1 ON nodb",
+    "SHOW CONTINUOUS QUERIES",
+    # parse errors
+    "CREATE CONTINUOUS QUERY cq ON cqdb BEGIN SELECT mean(v) INTO m3 FROM m END",
+    "CREATE CONTINUOUS QUERY cq ON cqdb BEGIN SELECT mean(v) FROM m GROUP BY time(1h) END",
+    "CREATE CONTINUOUS QUERY cq ON cqdb RESAMPLE BEGIN SELECT mean(v) INTO x FROM m "
+    "GROUP BY time(1h) END",
+    "CREATE CONTINUOUS QUERY cq ON cqdb BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1h)",
+    "CREATE CONTINUOUS QUERY cq ON cqdb SELECT mean(v) INTO x FROM m GROUP BY time(1h) END",
+    "CREATE CONTINUOUS QUERY cq ON cqdb RESAMPLE FOR 30m BEGIN SELECT mean(v) INTO x FROM m "
+    "GROUP BY time(1h) END",
+    "DROP CONTINUOUS QUERY cq1",
+]
+
+
+def test_continuous_queries_like_influxd(servers: tuple[str, EdgeServer]) -> None:
+    """CREATE / DROP / SHOW CONTINUOUS QUERIES: the same answers, the queries listed as
+    influxd keeps them (measurements named with database and retention policy), the same
+    errors. (That Edge runs them: tests/e2e/test_continuous.py.)"""
+    influxd, edge = servers
+    for base in (influxd, edge.url):
+        for q in (
+            "CREATE DATABASE cqdb",
+            "CREATE RETENTION POLICY r ON cqdb DURATION 1d REPLICATION 1",
+        ):
+            assert httpx.post(f"{base}/query", data={"q": q}).status_code == 200
+    for q in _CQS:
+        theirs = httpx.post(f"{influxd}/query", data={"db": "cqdb", "q": q})
+        ours = httpx.post(f"{edge.url}/query", data={"db": "cqdb", "q": q})
+        if q == "SHOW CONTINUOUS QUERIES":  # (other tests' databases differ: this one's)
+            pick = [_cq_series(r.json()) for r in (ours, theirs)]
+            assert pick[0] == pick[1] and pick[0]["values"], q
+            continue
+        assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), q
+    for base in (influxd, edge.url):
+        assert httpx.post(f"{base}/query", data={"q": "DROP DATABASE cqdb"}).status_code == 200
+
+
+def _cq_series(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in doc["results"][0]["series"] if s["name"] == "cqdb")

@@ -533,6 +533,23 @@ STATEMENTS = [
         ast.AlterRetentionPolicy("default", "db", default=True),
     ),
     ("DROP RETENTION POLICY rp ON db", ast.DropRetentionPolicy("rp", "db")),
+    (
+        "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 30m FOR 2h BEGIN "
+        "SELECT mean(v) INTO m2 FROM m GROUP BY time(1h) END",
+        ast.CreateContinuousQuery(
+            "cq",
+            "db",
+            sel(
+                ast.Call("mean", (V("v"),)),
+                sources=[M("m")],
+                into=M("m2"),
+                dimensions=[ast.Dimension(ast.Call("time", (ast.DurationLiteral(_HOUR, "1h"),)))],
+            ),
+            30 * 60 * 10**9,
+            2 * _HOUR,
+        ),
+    ),
+    ("DROP CONTINUOUS QUERY cq ON db", ast.DropContinuousQuery("cq", "db")),
     ("DROP DATABASE mydb", ast.DropDatabase("mydb")),
     ("DROP MEASUREMENT cpu", ast.DropMeasurement("cpu")),
     ("DROP SERIES FROM cpu", ast.DropSeries([M("cpu")])),
@@ -743,8 +760,8 @@ ERRORS = [
     ),
     (
         "SELECT * FROM m; CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT 1 END",
-        "CREATE CONTINUOUS QUERY is not supported at line 1, char 18",
-        18,
+        "found END, expected INTO at line 1, char 66",
+        66,
     ),
     ("SHOW STATS FOR x", "found x, expected string at line 1, char 16", 16),
     ("SHOW SHARD", "found EOF, expected GROUPS at line 1, char 12", 12),

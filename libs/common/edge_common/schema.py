@@ -160,6 +160,10 @@ class DatabaseSchema:
     # one (edge_common.retention); a database holding another's policy's rows has none
     policies: dict[str, RetentionPolicy] = field(default_factory=dict)
     default_policy: str = AUTOGEN
+    # continuous queries by name: "query" (the CREATE statement as influxd lists it) and
+    # when it runs: "interval", "offset" (its GROUP BY time()), "every", "for" (RESAMPLE;
+    # 0: the interval), all in ns (edge_gateway.continuous)
+    continuous_queries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def retention_policies(self) -> dict[str, RetentionPolicy]:
         return self.policies or {AUTOGEN: RetentionPolicy()}
@@ -286,6 +290,11 @@ class Catalog:
                 for dn, d in self.databases.items()
                 if d.policies
             },
+            "continuous_queries": {
+                dn: {n: dict(q) for n, q in d.continuous_queries.items()}
+                for dn, d in self.databases.items()
+                if d.continuous_queries
+            },
             "tokens": [t.to_json() for t in self.tokens.values()],
         }
 
@@ -302,6 +311,8 @@ class Catalog:
             d = cat.databases[dn]
             d.default_policy = held["default"]
             d.policies = {n: RetentionPolicy.from_json(p) for n, p in held["policies"].items()}
+        for dn, queries in data.get("continuous_queries", {}).items():
+            cat.databases[dn].continuous_queries = {n: dict(q) for n, q in queries.items()}
         for t in data.get("tokens", []):
             record = TokenRecord.from_json(t)
             cat.tokens[record.name] = record

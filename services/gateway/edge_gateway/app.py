@@ -15,6 +15,7 @@ from edge_common.errors import EdgeError
 from edge_common.settings import Settings
 from edge_common.wire import Endpoints
 from edge_gateway.auth import Authenticator, FailureLimiter, TokenCache, authenticate
+from edge_gateway.continuous import ContinuousQuerier
 from edge_gateway.errors import api_of, error_response
 from edge_gateway.flight.service import FlightService
 from edge_gateway.pool import WorkerPool
@@ -73,9 +74,11 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.gateway = gw
         flights = start_flight(settings, endpoints, gw, asyncio.get_running_loop(), timeout)
+        querier = asyncio.create_task(ContinuousQuerier(persister, gw.query).run())
         try:
             yield
         finally:
+            querier.cancel()
             loop = asyncio.get_running_loop()
             for server in flights:  # shutdown waits for calls, which need this loop: not here
                 await loop.run_in_executor(None, server.shutdown)

@@ -170,6 +170,27 @@ class CatalogOwner:
         self._commit(trial)
         return storage_name(db, name)
 
+    def create_continuous_query(self, db: str, name: str, query: dict[str, Any]) -> None:
+        """CREATE CONTINUOUS QUERY (``query``: as DatabaseSchema keeps it): the same one
+        again is no change, another one of that name an error (influxd's)."""
+        held = self._database(db).continuous_queries.get(name)
+        if held is not None and held["query"] == query["query"]:
+            return
+        if held is not None:
+            raise QueryError("continuous query already exists")
+        trial = Catalog.from_json(self.catalog.to_json())
+        trial.databases[db].continuous_queries[name] = query
+        self._commit(trial)
+
+    def drop_continuous_query(self, db: str, name: str) -> None:
+        """DROP CONTINUOUS QUERY: one not there (or its database) is no error, as influxd."""
+        d = self.catalog.databases.get(db)
+        if d is None or name not in d.continuous_queries:
+            return
+        trial = Catalog.from_json(self.catalog.to_json())
+        del trial.databases[db].continuous_queries[name]
+        self._commit(trial)
+
     def _database(self, db: str) -> DatabaseSchema:
         d = self.catalog.databases.get(db)
         if d is None or self.catalog.is_policy_storage(db):

@@ -465,6 +465,13 @@ class Persister:
         if op == "create_policy":
             self.catalog.create_policy(str(header["db"]), header["policy"], bool(header["default"]))
             return {"ok": True}, []
+        if op == "create_continuous_query":
+            db, name = str(header["db"]), str(header["name"])
+            self.catalog.create_continuous_query(db, name, header["query"])
+            return {"ok": True}, []
+        if op == "drop_continuous_query":
+            self.catalog.drop_continuous_query(str(header["db"]), str(header["name"]))
+            return {"ok": True}, []
         if op == "alter_policy":
             db, name = str(header["db"]), str(header["name"])
             self.catalog.alter_policy(db, name, header["policy"], bool(header["default"]))

@@ -26,6 +26,7 @@ from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, send_cancel
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.diagnostics import diagnostics
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
+from edge_query.influxql.policies import continuous_run
 from edge_query.influxql.response import render_v1, to_arrow
 from edge_query.planner import (
     READ_ONLY,
@@ -357,10 +358,11 @@ class QueryWorker:
             if policy is not None:  # writes to it go to its default policy
                 self._ingest_catalogs()
 
-        def retention(op: dict[str, Any]) -> None:
+        def change_catalog(op: dict[str, Any]) -> None:
             self._call(op, timeout_s=600.0)  # (a dropped policy's rows are deleted)
             self._refresh_catalog()
-            self._ingest_catalogs()
+            if op["op"].endswith("_policy"):  # (writes follow the default policy)
+                self._ingest_catalogs()
 
         def catalog(fresh: bool) -> Catalog:
             # our copy, looked up again when a statement needs the newest (SHOW, after
@@ -420,12 +422,14 @@ class QueryWorker:
             stats=header.get("stats"),
             kill=self._kill,
             rp=header.get("rp") or None,
-            retention=retention,
+            change_catalog=change_catalog,
         )
         self._fetched_at = []
-        results = run_influxql(
-            str(header["q"]), header.get("db") or None, header.get("params") or None, ctx
-        )
+        text = str(header["q"])
+        if (run := header.get("continuous")) is not None:  # edge_gateway.continuous
+            self._refresh_catalog()
+            text = continuous_run(self.catalog, run["db"], run["name"], run["start"], run["end"])
+        results = run_influxql(text, header.get("db") or None, header.get("params") or None, ctx)
         if ctx.interrupted:
             log.info("request %s interrupted (KILL QUERY)", header.get("id"))
             self._recover()

@@ -14,10 +14,12 @@ __all__ = [
     "BinaryExpr",
     "BoolLiteral",
     "Call",
+    "CreateContinuousQuery",
     "CreateDatabase",
     "CreateRetentionPolicy",
     "Delete",
     "Dimension",
+    "DropContinuousQuery",
     "DropDatabase",
     "DropMeasurement",
     "DropRetentionPolicy",
@@ -266,6 +268,21 @@ class AlterRetentionPolicy:
 
 
 @dataclass
+class CreateContinuousQuery:
+    name: str
+    database: str
+    select: SelectStatement  # with INTO and GROUP BY time()
+    every_ns: int = 0  # RESAMPLE EVERY (0: the GROUP BY interval)
+    for_ns: int = 0  # RESAMPLE FOR (0: the GROUP BY interval)
+
+
+@dataclass
+class DropContinuousQuery:
+    name: str
+    database: str
+
+
+@dataclass
 class DropRetentionPolicy:
     name: str
     database: str
@@ -306,6 +323,8 @@ Statement = (
     | KillQuery
     | CreateDatabase
     | CreateRetentionPolicy
+    | CreateContinuousQuery
+    | DropContinuousQuery
     | AlterRetentionPolicy
     | DropRetentionPolicy
     | DropDatabase

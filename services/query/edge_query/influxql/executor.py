@@ -17,6 +17,7 @@ from edge_query.influxql import ast
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.policies import (
+    change_continuous_query,
     change_policy,
     holding,
     measurements_of_every_policy,
@@ -77,8 +78,9 @@ class InfluxQLContext:
     stats: list[list[Any]] | None = None  # SHOW STATS: [module, tags, values] (edge_gateway.stats)
     interrupted: bool = False  # a KILL QUERY stopped this request
     rp: str | None = None  # the request's retention policy, for sources naming none
-    # a persister operation on retention policies (create_policy, alter_policy, drop_policy)
-    retention: Callable[[dict[str, Any]], None] | None = None
+    # a persister operation that changes the catalog: retention policies (create_policy,
+    # alter_policy, drop_policy), continuous queries (create_continuous_query, drop_…)
+    change_catalog: Callable[[dict[str, Any]], None] | None = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -364,6 +366,8 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         stmt, ast.CreateRetentionPolicy | ast.AlterRetentionPolicy | ast.DropRetentionPolicy
     ):
         return change_policy(stmt, ctx)
+    if isinstance(stmt, ast.CreateContinuousQuery | ast.DropContinuousQuery):
+        return change_continuous_query(stmt, ctx)
     if isinstance(stmt, ast.DropDatabase) and ctx.drop is not None:
         if not ctx.may_change(stmt.name):
             raise Forbidden(f"this token may not change database {stmt.name!r}")

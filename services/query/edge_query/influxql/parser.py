@@ -26,6 +26,7 @@ from edge_query.influxql.lexer import (
     timestamp,
     words,
 )
+from edge_query.influxql.text import duration_text
 
 __all__ = ["InfluxQLError", "parse"]
 
@@ -265,13 +266,22 @@ class _Parser:
             return self.error(what, start.pos)
         return self.error(f"{what} is not supported", start.pos)
 
-    def select(self) -> ast.SelectStatement:
+    def select(self, continuous: bool = False) -> ast.SelectStatement:
+        """A SELECT; ``continuous``: a continuous query's, which must write INTO and group
+        by time() (influxd's errors)."""
         fields = self.fields()
         into = self.target() if self.accept("KEYWORD", "INTO") else None
+        if continuous and into is None:
+            raise self.unexpected(self.peek(), "INTO")
         self.expect("KEYWORD", "FROM")
+        first = self.peek()
         stmt = ast.SelectStatement(fields, self.sources(subqueries=True), into)
         stmt.condition = self.condition()
         stmt.dimensions = self.dimensions()
+        if continuous and not any(
+            isinstance(d.expr, ast.Call) and d.expr.name == "time" for d in stmt.dimensions
+        ):
+            raise self.error(f"found {first.found()}, expected GROUP BY time(...)", first.pos)
         stmt.fill, stmt.fill_value = self.fill()
         stmt.order_by = self.order_by()
         stmt.limit, stmt.offset = self.int_after("LIMIT"), self.int_after("OFFSET")
@@ -306,12 +316,51 @@ class _Parser:
         if word == "RETENTION":
             self.expect("KEYWORD", "POLICY")
             return self.create_policy()
+        if word == "CONTINUOUS":
+            self.expect("KEYWORD", "QUERY")
+            return self.create_continuous()
         if word != "DATABASE":
             raise self.unsupported(start, f"CREATE {_OBJECT_NAMES.get(word, word)}")
         stmt = ast.CreateDatabase(self.ident())
         if self.accept("KEYWORD", "WITH"):
             stmt.policy = self.retention_options()
         return stmt
+
+    def create_continuous(self) -> ast.CreateContinuousQuery:
+        """CREATE CONTINUOUS QUERY cq ON db [RESAMPLE [EVERY d] [FOR d]] BEGIN SELECT … INTO
+        … GROUP BY time(…) … END."""
+        name = self.ident()
+        self.expect("KEYWORD", "ON")
+        database = self.ident()
+        every = for_ = 0
+        if self.accept("KEYWORD", "RESAMPLE"):
+            tok = self.peek()
+            if self.accept("KEYWORD", "EVERY"):
+                every = self.retention_duration(infinite=False)
+            if self.accept("KEYWORD", "FOR"):
+                for_ = self.retention_duration(infinite=False)
+            if not every and not for_:
+                raise self.unexpected(tok, "EVERY", "FOR")
+        self.expect("KEYWORD", "BEGIN")
+        self.expect("KEYWORD", "SELECT")
+        select = self.select(continuous=True)
+        self.expect("KEYWORD", "END")
+        interval = next(
+            d.expr.args[0].ns
+            for d in select.dimensions
+            if isinstance(d.expr, ast.Call)
+            and d.expr.name == "time"
+            and d.expr.args
+            and isinstance(d.expr.args[0], ast.DurationLiteral)
+        )
+        if for_ and for_ < interval:
+            raise self.error(
+                "FOR duration must be >= GROUP BY time duration: must be a minimum of "
+                f"{duration_text(interval)}, got {duration_text(for_)}",
+                self.i,
+                located=False,
+            )
+        return ast.CreateContinuousQuery(name, database, select, every, for_)
 
     def retention_options(self) -> dict[str, Any]:
         """CREATE DATABASE … WITH [DURATION d] [REPLICATION n] [SHARD DURATION d] [NAME rp]:
@@ -395,10 +444,10 @@ class _Parser:
             raise self.error("invalid duration INF for shard duration", tok.pos)
         return self.retention_duration()
 
-    def retention_duration(self) -> int:
-        """A duration in ns; INF is 0 (for ever)."""
+    def retention_duration(self, infinite: bool = True) -> int:
+        """A duration in ns; INF (where ``infinite``) is 0, for ever."""
         tok = self.peek()
-        if tok.kind == "KEYWORD" and tok.value == "INF":
+        if infinite and tok.kind == "KEYWORD" and tok.value == "INF":
             self.next()
             return 0
         if tok.kind != "DURATION":
@@ -422,6 +471,11 @@ class _Parser:
             name = self.ident()
             self.expect("KEYWORD", "ON")
             return ast.DropRetentionPolicy(name, self.ident())
+        if word == "CONTINUOUS":
+            self.expect("KEYWORD", "QUERY")
+            name = self.ident()
+            self.expect("KEYWORD", "ON")
+            return ast.DropContinuousQuery(name, self.ident())
         raise self.unsupported(start, f"DROP {_OBJECT_NAMES.get(word, word)}")
 
     def show(self, start: Token) -> ast.ShowStatement:

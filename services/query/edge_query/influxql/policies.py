@@ -11,12 +11,23 @@ from edge_common.errors import DatabaseNotFound, Forbidden, QueryError
 from edge_common.retention import storage_name
 from edge_common.schema import Catalog
 from edge_query.influxql import ast
+from edge_query.influxql.parser import parse
+from edge_query.influxql.select import interval_of
 from edge_query.influxql.show import run_show
+from edge_query.influxql.text import continuous_text, statement_text
 
 if TYPE_CHECKING:
     from edge_query.influxql.executor import InfluxQLContext
 
-__all__ = ["change_policy", "holding", "measurements_of_every_policy", "source_of", "storages"]
+__all__ = [
+    "change_continuous_query",
+    "change_policy",
+    "continuous_run",
+    "holding",
+    "measurements_of_every_policy",
+    "source_of",
+    "storages",
+]
 
 
 def holding(ctx: InfluxQLContext, db: str, rp: str | None) -> str:
@@ -59,7 +70,7 @@ def change_policy(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, A
     )
     if not ctx.may_change(stmt.database):
         raise Forbidden(f"this token may not change database {stmt.database!r}")
-    if ctx.retention is None:
+    if ctx.change_catalog is None:
         raise QueryError("retention policies cannot be changed here")
     op: dict[str, Any] = {"db": stmt.database, "name": stmt.name}
     if isinstance(stmt, ast.DropRetentionPolicy):
@@ -75,7 +86,7 @@ def change_policy(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, A
             "shard_duration_ns": stmt.shard_duration_ns,
             "replication": stmt.replication,
         }
-    ctx.retention(op)
+    ctx.change_catalog(op)
     return []
 
 
@@ -103,3 +114,56 @@ def measurements_of_every_policy(
     lo = stmt.offset or 0
     values = [[n] for n in sorted(names)][lo : None if stmt.limit is None else lo + stmt.limit]
     return [{"name": "measurements", "columns": ["name"], "values": values}] if values else []
+
+
+def change_continuous_query(
+    stmt: ast.CreateContinuousQuery | ast.DropContinuousQuery, ctx: InfluxQLContext
+) -> list[dict[str, Any]]:
+    """CREATE / DROP CONTINUOUS QUERY. A new one is kept as influxd lists it, its
+    measurements named with the database and its default retention policy (edge_gateway's
+    continuous querier runs it)."""
+    if not ctx.may_change(stmt.database):
+        raise Forbidden(f"this token may not change database {stmt.database!r}")
+    if ctx.change_catalog is None:
+        raise QueryError("continuous queries cannot be changed here")
+    op: dict[str, Any] = {"db": stmt.database, "name": stmt.name}
+    if isinstance(stmt, ast.DropContinuousQuery):
+        ctx.change_catalog({**op, "op": "drop_continuous_query"})
+        return []
+    owner = ctx.catalog(True).databases.get(stmt.database)
+    policy = owner.default_policy if owner is not None else "autogen"
+    interval, offset = next(
+        interval_of(d.expr, ctx.now_ns)
+        for d in stmt.select.dimensions
+        if isinstance(d.expr, ast.Call) and d.expr.name == "time"
+    )
+    query = {
+        "query": continuous_text(stmt, policy),
+        "interval": interval,
+        "offset": offset,
+        "every": stmt.every_ns,
+        "for": stmt.for_ns,
+    }
+    ctx.change_catalog({**op, "op": "create_continuous_query", "query": query})
+    return []
+
+
+def continuous_run(catalog: Catalog, db: str, name: str, start_ns: int, end_ns: int) -> str:
+    """The text of one run of continuous query ``name`` of ``db``: its SELECT … INTO over
+    ``start_ns <= time < end_ns`` (the gateway's continuous querier picks the window)."""
+    d = catalog.databases.get(db)
+    held = None if d is None else d.continuous_queries.get(name)
+    if held is None:
+        raise QueryError(f"continuous query not found: {name}")
+    stmt = parse(str(held["query"]))[0]
+    assert isinstance(stmt, ast.CreateContinuousQuery)
+    select = stmt.select
+    time = ast.VarRef("time")
+    window = ast.BinaryExpr(
+        "AND",
+        ast.BinaryExpr(">=", time, ast.IntegerLiteral(start_ns)),
+        ast.BinaryExpr("<", time, ast.IntegerLiteral(end_ns)),
+    )
+    if select.condition is not None:
+        window = ast.BinaryExpr("AND", ast.ParenExpr(select.condition), window)
+    return statement_text(dataclasses.replace(select, condition=window))

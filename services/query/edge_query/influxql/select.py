@@ -42,7 +42,7 @@ from edge_query.influxql.zones import (
 )
 from edge_query.planner import TableNeed, TablePick
 
-__all__ = ["Fetch", "Series", "run_select"]
+__all__ = ["Fetch", "Series", "interval_of", "run_select"]
 
 Series = dict[str, Any]
 
@@ -141,7 +141,7 @@ def _select_one(
     fetch: Fetch | None = None,
 ) -> list[Series]:
     group, interval = group_tags(stmt, table)
-    interval_ns = None if interval is None else _interval(interval, now_ns)[0]
+    interval_ns = None if interval is None else interval_of(interval, now_ns)[0]
     cols = expand(stmt, table, group, interval_ns, pool)
     transforms = [c.transform for c in cols if c.transform is not None]
     if transforms and len(transforms) != len(cols):
@@ -172,7 +172,7 @@ def _select_one(
     if aggregate and interval is not None:
         if not rng.bounded_above:
             rng.hi = now_ns
-        every, offset = _interval(interval, now_ns)
+        every, offset = interval_of(interval, now_ns)
         offset, clock = zoned(stmt, every, offset, rng)
         # from the interval holding the lower bound, which may start before it (1.x)
         lo = window_start(rng.lo, every, offset, clock) if rng.bounded_below else rng.lo
@@ -267,7 +267,7 @@ def _select_one(
         result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     if aggregate and interval is not None:
-        every, offset = _interval(interval, now_ns)
+        every, offset = interval_of(interval, now_ns)
         offset, clock = zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
         series = [_fill(s, stmt, rng, every, offset, counts, clock) for s in series]
@@ -453,7 +453,8 @@ def _select_multi(
     return [s for s in series if s["values"]]
 
 
-def _interval(call: ast.Call, now_ns: int) -> tuple[int, int]:
+def interval_of(call: ast.Call, now_ns: int) -> tuple[int, int]:
+    """GROUP BY time(interval[, offset]): (interval, offset) in ns."""
     if not call.args or not isinstance(call.args[0], ast.DurationLiteral):
         raise QueryError("time() takes a duration, e.g. time(10m)")
     every = call.args[0].ns

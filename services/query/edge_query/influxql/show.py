@@ -115,8 +115,14 @@ def run_show(
         return [{"name": "shard groups", "columns": _SHARD_GROUP_COLUMNS}]
     if what == "SUBSCRIPTIONS":
         return []
-    if what == "CONTINUOUS QUERIES":  # none: one empty series per database, as influxd
-        return [{"name": n, "columns": ["name", "query"]} for n in names]
+    if what == "CONTINUOUS QUERIES":  # a series per database, as influxd's (values if any)
+        out: list[Series] = []
+        for n in names:
+            queries = catalog.databases[n].continuous_queries
+            out.append({"name": n, "columns": ["name", "query"]})
+            if queries:
+                out[-1]["values"] = [[k, v["query"]] for k, v in queries.items()]
+        return out
     dbname = stmt.database or database
     if not dbname:
         raise QueryError("database name required")

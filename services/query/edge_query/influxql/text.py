@@ -13,7 +13,13 @@ from edge_query.influxql import ast
 from edge_query.influxql.lexer import quote_ident
 from edge_query.influxql.timefmt import format_times
 
-__all__ = ["expr_text", "read_only_warning", "statement_text"]
+__all__ = [
+    "continuous_text",
+    "duration_text",
+    "expr_text",
+    "read_only_warning",
+    "statement_text",
+]
 
 _UNITS = (
     ("w", 7 * 86_400 * 10**9),
@@ -48,7 +54,15 @@ def read_only_warning(stmt: ast.Statement, database: str | None) -> dict[str, st
     }
 
 
-def _qualified(stmt: ast.Statement, database: str) -> ast.Statement:
+def continuous_text(stmt: ast.CreateContinuousQuery, policy: str) -> str:
+    """A continuous query as influxd keeps and lists it: its measurements named with the
+    database and the retention policy (``policy``: the database's default)."""
+    select = _qualified(stmt.select, stmt.database, policy)
+    assert isinstance(select, ast.SelectStatement)
+    return statement_text(dataclasses.replace(stmt, select=select))
+
+
+def _qualified(stmt: ast.Statement, database: str, policy: str = "autogen") -> ast.Statement:
     """SELECT … INTO as influxd runs it: every measurement named with database and
     retention policy."""
     if not isinstance(stmt, ast.SelectStatement):
@@ -56,7 +70,7 @@ def _qualified(stmt: ast.Statement, database: str) -> ast.Statement:
 
     def full(m: ast.Measurement) -> ast.Measurement:
         return dataclasses.replace(
-            m, database=m.database or database, retention_policy=m.retention_policy or "autogen"
+            m, database=m.database or database, retention_policy=m.retention_policy or policy
         )
 
     sources: list[ast.Source] = [
@@ -67,6 +81,13 @@ def _qualified(stmt: ast.Statement, database: str) -> ast.Statement:
 
 
 def statement_text(stmt: ast.Statement) -> str:
+    if isinstance(stmt, ast.CreateContinuousQuery):
+        out = f"CREATE CONTINUOUS QUERY {_ident(stmt.name)} ON {_ident(stmt.database)} "
+        if stmt.every_ns or stmt.for_ns:
+            out += "RESAMPLE "
+            out += f"EVERY {duration_text(stmt.every_ns)} " if stmt.every_ns else ""
+            out += f"FOR {duration_text(stmt.for_ns)} " if stmt.for_ns else ""
+        return f"{out}BEGIN {_select(stmt.select)} END"
     if isinstance(stmt, ast.CreateDatabase):
         return f"CREATE DATABASE {_ident(stmt.name)}"
     if isinstance(stmt, ast.DropDatabase):
@@ -171,7 +192,7 @@ def expr_text(e: ast.Expr) -> str:
     if isinstance(e, ast.NumberLiteral):
         return f"{e.value:.3f}"
     if isinstance(e, ast.DurationLiteral):
-        return _duration(e.ns)
+        return duration_text(e.ns)
     if isinstance(e, ast.RegexLiteral):
         return _regex(e.pattern)
     raise ValueError(f"no text form for {type(e).__name__}")
@@ -190,7 +211,8 @@ def _regex(pattern: str) -> str:
     return "/" + pattern.replace("/", "\\/") + "/"
 
 
-def _duration(ns: int) -> str:
+def duration_text(ns: int) -> str:
+    """A duration as influxd writes it: in its largest whole unit ("1h", "90s")."""
     if ns == 0:
         return "0s"
     for unit, size in _UNITS:
