@@ -135,7 +135,8 @@ class QueryWorker:
         """Have each ingest worker take the catalog anew, and wait for it: a write without
         a retention policy goes to the default one, and one of its points older than its
         policy allows is refused, by the catalog the ingest worker holds. (One not reached
-        is down, and takes the catalog when it starts.)"""
+        takes the catalog when it starts, or when the persister's answer to a write says
+        its copy is behind.)"""
         for client in self._ingest_clients():
             try:
                 self._ask(client, {"op": "catalog"}, (), 10.0, "ingest worker")
