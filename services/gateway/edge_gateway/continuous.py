@@ -59,14 +59,14 @@ class ContinuousQuerier:
         if not reply.get("same"):
             self.catalog = Catalog.from_json(reply["catalog"])
             self.have = [reply.get("boot"), self.catalog.version]
-        due = []
+        due, last = [], {}
         for db, schema in self.catalog.databases.items():
             for name, query in schema.continuous_queries.items():
                 boundary, start, end = window(query, now_ns)
-                if self.last.get((db, name)) != boundary:
-                    self.last[(db, name)] = boundary
-                    if end > start:
-                        due.append((db, name, query, start, end))
+                last[(db, name)] = boundary
+                if self.last.get((db, name)) != boundary and end > start:
+                    due.append((db, name, query, start, end))
+        self.last = last  # (of the queries there are: dropped ones are forgotten)
         for db, name, query, start, end in due:
             await self._run(db, name, query, start, end)
 

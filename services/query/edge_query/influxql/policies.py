@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edge_common.errors import DatabaseNotFound, Forbidden, QueryError
@@ -68,10 +69,7 @@ def change_policy(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, A
     assert isinstance(
         stmt, ast.CreateRetentionPolicy | ast.AlterRetentionPolicy | ast.DropRetentionPolicy
     )
-    if not ctx.may_change(stmt.database):
-        raise Forbidden(f"this token may not change database {stmt.database!r}")
-    if ctx.change_catalog is None:
-        raise QueryError("retention policies cannot be changed here")
+    change = _changer(ctx, stmt.database)
     op: dict[str, Any] = {"db": stmt.database, "name": stmt.name}
     if isinstance(stmt, ast.DropRetentionPolicy):
         op["op"] = "drop_policy"
@@ -86,7 +84,7 @@ def change_policy(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, A
             "shard_duration_ns": stmt.shard_duration_ns,
             "replication": stmt.replication,
         }
-    ctx.change_catalog(op)
+    change(op)
     return []
 
 
@@ -122,13 +120,10 @@ def change_continuous_query(
     """CREATE / DROP CONTINUOUS QUERY. A new one is kept as influxd lists it, its
     measurements named with the database and its default retention policy (edge_gateway's
     continuous querier runs it)."""
-    if not ctx.may_change(stmt.database):
-        raise Forbidden(f"this token may not change database {stmt.database!r}")
-    if ctx.change_catalog is None:
-        raise QueryError("continuous queries cannot be changed here")
+    change = _changer(ctx, stmt.database)
     op: dict[str, Any] = {"db": stmt.database, "name": stmt.name}
     if isinstance(stmt, ast.DropContinuousQuery):
-        ctx.change_catalog({**op, "op": "drop_continuous_query"})
+        change({**op, "op": "drop_continuous_query"})
         return []
     owner = ctx.catalog(True).databases.get(stmt.database)
     policy = owner.default_policy if owner is not None else "autogen"
@@ -144,8 +139,18 @@ def change_continuous_query(
         "every": stmt.every_ns,
         "for": stmt.for_ns,
     }
-    ctx.change_catalog({**op, "op": "create_continuous_query", "query": query})
+    change({**op, "op": "create_continuous_query", "query": query})
     return []
+
+
+def _changer(ctx: InfluxQLContext, db: str) -> Callable[[dict[str, Any]], None]:
+    """How a statement that changes ``db``'s catalog entry reaches the persister, once the
+    caller may change ``db``."""
+    if not ctx.may_change(db):
+        raise Forbidden(f"this token may not change database {db!r}")
+    if ctx.change_catalog is None:
+        raise QueryError("the catalog cannot be changed here")
+    return ctx.change_catalog
 
 
 def continuous_run(catalog: Catalog, db: str, name: str, start_ns: int, end_ns: int) -> str:

@@ -101,7 +101,11 @@ def run_show(
 ) -> list[Series]:
     what = stmt.what
     # the databases of the 1.x API: not those holding another's retention policy's rows
-    names = [n for n in sorted(catalog.databases) if sees(n) and not catalog.is_policy_storage(n)]
+    names = (
+        [n for n in sorted(catalog.databases) if sees(n) and not catalog.is_policy_storage(n)]
+        if what in ("DATABASES", "SHARDS", "CONTINUOUS QUERIES")
+        else []
+    )
     if what == "DATABASES":  # (no "values" when there are none, as influxd's)
         listing: Series = {"name": "databases", "columns": ["name"]}
         return [listing | {"values": [[n] for n in names]} if names else listing]
