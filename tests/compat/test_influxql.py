@@ -587,6 +587,26 @@ QUERIES = [
     "SELECT integral(free) FROM mem GROUP BY host",
     "SELECT integral(free, 1s) FROM mem",
     "SELECT integral(used_pct, 1h) FROM mem WHERE host = 'h0'",
+    # found by comparing generated statements (see test_generated_statements_like_influxd)
+    "SELECT a + b FROM sparse",
+    "SELECT a, t FROM sparse WHERE t =~ /x$/",
+    "SELECT a, t FROM sparse GROUP BY t",
+    "SELECT last(a), t FROM sparse GROUP BY t",
+    "SELECT last(free), last(usage_user) FROM cpu, mem GROUP BY host ORDER BY time DESC",
+    "SELECT last(free), last(usage_user) FROM cpu, mem GROUP BY host ORDER BY time DESC SLIMIT 3",
+    "SELECT ln(free) FROM mem GROUP BY host ORDER BY time DESC",
+    f"SELECT mean(b) FROM sparse WHERE {_HALF} GROUP BY time(10m) fill(previous) "
+    "ORDER BY time DESC",
+    f'SELECT count(v) FROM "temp c" WHERE {_HALF} GROUP BY time(7m) fill(previous) '
+    "ORDER BY time DESC",
+    f"SELECT count(free) FROM mem WHERE {_HOUR} GROUP BY time(10m) fill(linear)",
+    "SELECT difference(free) FROM mem WHERE time < '2016-01-01T00:05:00Z'",
+    "SELECT derivative(free, 1s) FROM mem",
+    "SELECT first(b), first(b) FROM sparse GROUP BY t ORDER BY time DESC",
+    f"SELECT integral(usage_user) FROM cpu WHERE {_HALF}",
+    f"SELECT integral(free) FROM mem WHERE {_HALF}",
+    'SELECT percentile(v, 5) FROM "temp c"',
+    f'SELECT percentile(v, 5) FROM "temp c" WHERE {_HOUR} GROUP BY time(7m)',
 ]
 
 

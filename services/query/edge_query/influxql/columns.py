@@ -39,6 +39,12 @@ class Column:
     percent: float = 0.0
     transform: Transform | None = None
     by: tuple[str, ...] = ()  # top(f, tag…, N): one point per value of these tags
+    reads: tuple[str, ...] | None = None  # every name a raw expression reads (else field)
+
+    def names_read(self) -> tuple[str, ...]:
+        if self.reads is not None:
+            return self.reads
+        return () if self.field is None else (self.field,)
 
 
 def is_field(table: TableSchema, name: str | None) -> bool:
@@ -134,7 +140,9 @@ def expand(
                 col.transform = transform
                 add(col)
         elif isinstance(e, ast.Call) and e.name in _MATH and _is_raw(e):
-            add(Column(f.alias or e.name, _raw_expr(e, table), "raw", field=_expr_field(e)))
+            col = Column(f.alias or e.name, _raw_expr(e, table), "raw", field=_expr_field(e))
+            col.reads = tuple(_expr_names(e))
+            add(col)
         elif isinstance(e, ast.Call) and e.name in _MATH:
             calls = [a for a in e.args if isinstance(a, ast.Call)]
             if len(calls) != 1:
@@ -164,7 +172,9 @@ def expand(
         else:
             refs = _expr_names(e)
             field = next((n for n in refs if is_field(table, n)), refs[0] if refs else None)
-            add(Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw", field=field))
+            col = Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw", field=field)
+            col.reads = tuple(refs)
+            add(col)
     kinds = {c.kind for c in cols}
     if kinds == {"agg", "raw"}:
         cols = _at_selected_point(cols)

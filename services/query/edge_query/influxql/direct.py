@@ -391,7 +391,8 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         picked_time = when
     if d.every is not None:  # the start of the interval of any row of the group
         times = (t[at] - d.offset) // d.every * d.every + d.offset
-    elif len(d.cols) == 1 and d.cols[0].func in ("first", "last", "min", "max"):
+    elif len({c.sql for c in d.cols}) == 1 and d.cols[0].func in ("first", "last", "min", "max"):
+        # one selector (asked once or more), as select.py's SQL
         assert picked_time is not None
         times = picked_time[groups]
     else:

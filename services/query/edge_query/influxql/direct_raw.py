@@ -3,7 +3,7 @@ time > now() - 1h``, columns that are fields and tags as stored, conditions on t
 to text and on time (the shape of ``influxql.direct``'s aggregates, and its reasons).
 
 The answer is the table select.py's SQL would return: group tags as text, ``__time``, the
-columns, rows holding a value in any column shown, ordered by the group tags (a missing one
+columns, rows holding a value in any field shown, ordered by the group tags (a missing one
 last), time, then the other tags (a missing one first: 1.x's series key order).
 """
 
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.columns import Column
+from edge_query.influxql.columns import Column, is_field
 from edge_query.influxql.direct import MOST_CELLS, Resolve, selected, tag_equalities
 from edge_query.influxql.translate import TimeRange, quote_ident
 from edge_query.planner import TableNeed
@@ -75,9 +75,10 @@ def direct_raw(
 
 def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
     t, keep, codes = selected(data, d.rng, d.equal, set(d.table.tag_names))
-    shown = np.zeros(len(t), dtype=bool)  # a value in any column shown
+    shown = np.zeros(len(t), dtype=bool)  # a value in any field shown (a tag makes no row)
     for c in d.cols:
-        shown |= np.asarray(data.column(c.field or "").is_valid(), dtype=bool)
+        if is_field(d.table, c.field):
+            shown |= np.asarray(data.column(c.field or "").is_valid(), dtype=bool)
     rows = np.flatnonzero(keep & shown)
     # sort keys, least significant first: the other tags (missing first), time, the group
     # tags (missing last)

@@ -70,12 +70,17 @@ def run_select(
     pool = union(tables) if len(tables) > 1 else None
     series: list[Series] = []
     for table in tables:
-        series += _select_one(stmt, table, run_sql, now_ns, go_floats, pool, fetch)
-    if stmt.soffset:
-        series = series[stmt.soffset :]
-    if stmt.slimit:
-        series = series[: stmt.slimit]
+        found = _select_one(stmt, table, run_sql, now_ns, go_floats, pool, fetch)
+        # SLIMIT and SOFFSET count the series of each measurement, as 1.x's iterators do
+        found = found[stmt.soffset or 0 :]
+        series += found[: stmt.slimit] if stmt.slimit else found
+    if _descending(stmt):  # 1.x emits its series in the order of time too
+        series.reverse()
     return series
+
+
+def _descending(stmt: ast.SelectStatement) -> bool:
+    return bool(stmt.order_by) and not stmt.order_by[0].ascending
 
 
 def _sources(stmt: ast.SelectStatement, db: DatabaseSchema) -> list[TableSchema]:
@@ -143,6 +148,11 @@ def _select_one(
     group, interval = group_tags(stmt, table)
     interval_ns = None if interval is None else interval_of(interval, now_ns)[0]
     cols = expand(stmt, table, group, interval_ns, pool)
+    # a tag both shown and grouped by: in SQL its column takes a name of its own
+    shown_names = [c.name for c in cols]
+    for c in cols:
+        if c.name in group:
+            c.name = f"__shown_{c.name}"
     transforms = [c.transform for c in cols if c.transform is not None]
     if transforms and len(transforms) != len(cols):
         raise QueryError("mixing aggregate and non-aggregate queries is not supported")
@@ -167,7 +177,7 @@ def _select_one(
         for g in group
     ]
     t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
-    desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
+    desc = _descending(stmt)
     shown = (rng.lo, rng.hi)  # the range the answer shows; a transformation may look back
     if aggregate and interval is not None:
         if not rng.bounded_above:
@@ -197,7 +207,8 @@ def _select_one(
         keys = [*(quote_ident(g) for g in group), "__time"]
     elif aggregate:
         mains = [c for c in cols if c.func != "aux"]
-        lone = len(mains) == 1 and mains[0].func in SELECTORS
+        # one selector (asked once or more: 1.x makes one iterator of the same call)
+        lone = len({c.sql for c in mains}) == 1 and mains[0].func in SELECTORS
         time_sql = selector_time(mains[0]) if lone else str(rng.lo if rng.bounded_below else 0)
         select = [
             *tag_sql,
@@ -215,10 +226,14 @@ def _select_one(
         others = [g for g in sorted(table.tag_names) if g not in group]
         select += [f"{quote_ident(g)} AS __k{i}" for i, g in enumerate(others)]
         ties = [f"__k{i} NULLS FIRST" for i in range(len(others))]
-        any_value = " OR ".join(f"{quote_ident(c.name)} IS NOT NULL" for c in cols)
+        # a row where a field the columns read holds a value (1.x reads the fields' points;
+        # tags come from the series, so a tag alone makes no row; an expression null there
+        # is shown as null)
+        read = sorted({n for c in cols for n in c.names_read() if is_field(table, n)})
+        any_value = " OR ".join(f"{quote_ident(n)} IS NOT NULL" for n in read)
         sql = (
-            f"SELECT * FROM (SELECT {', '.join(select)} FROM {quote_ident(table.name)} "
-            f"WHERE {where}) WHERE {any_value}"
+            f"SELECT {', '.join(select)} FROM {quote_ident(table.name)} "
+            f"WHERE ({where}) AND ({any_value})"
         )
     else:
         # a group without a value of the aggregated fields: no series, as 1.x. Rows holding
@@ -266,11 +281,20 @@ def _select_one(
             extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
         result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
+    for s in series:
+        s["columns"] = ["time", *shown_names]
+    picked = [i + 1 for i, c in enumerate(cols) if c.func != "aux"]
+    if aggregate and all(cols[i - 1].func == "percentile" for i in picked):
+        # a percentile whose rank falls before the first point picks none: no row there
+        # (and no series without rows), as 1.x
+        for s in series:
+            s["values"] = [r for r in s["values"] if any(r[i] is not None for i in picked)]
+        series = [s for s in series if s["values"]]
     if aggregate and interval is not None:
         every, offset = interval_of(interval, now_ns)
         offset, clock = zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
-        series = [_fill(s, stmt, rng, every, offset, counts, clock) for s in series]
+        series = [_fill(s, stmt, rng, every, offset, counts, clock, desc) for s in series]
         series = [s for s in series if s["values"]]
     lo = stmt.offset or 0
     hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
@@ -364,7 +388,10 @@ def _select_multi(
             f"ORDER BY {', '.join([*tags, first_seen, name])}"
         )
     elif col.func in ("mode", "integral"):
-        start = rng.lo if rng.bounded_below else 0
+        # (1.x's integral of floats is at time 0 even with a time range: its reducer sets
+        # no time; that of integers at the range's start)
+        integer = table.columns.get(col.field or "") in (ColumnType.INTEGER, ColumnType.UINTEGER)
+        start = rng.lo if rng.bounded_below and (col.func == "mode" or integer) else 0
         t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
         part = f"PARTITION BY {', '.join(tags)} " if tags else ""
         if col.func == "mode":  # the most frequent value; ties: the smallest
@@ -444,7 +471,7 @@ def _select_multi(
     series = _cut(run_sql(sql), table.name, group, [col.name, *by_names], go_floats)
     for s in series:  # the tag arguments come as columns named as the tags
         s["columns"] = [*s["columns"][:2], *col.by]
-    desc = bool(stmt.order_by) and not stmt.order_by[0].ascending
+    desc = _descending(stmt)
     for s in series:
         if desc:
             s["values"].reverse()
@@ -534,6 +561,7 @@ def _fill(
     offset: int,
     counts: list[bool],
     clock: ZoneClock | None = None,
+    desc: bool = False,
 ) -> Series:
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
@@ -545,7 +573,9 @@ def _fill(
             return [t, *prev[1:]]
         if mode == "value":
             return [t, *([stmt.fill_value] * width)]
-        return [t, *(0 if is_count else None for is_count in counts)]
+        # count() of an empty interval is 0 under fill(null) alone: previous() with
+        # nothing before, and linear() at the ends, leave it null as 1.x does
+        return [t, *(0 if is_count and mode == "null" else None for is_count in counts)]
 
     # the first interval holding the lower bound (or, unbounded, this series' first point)
     start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else s["values"][0][0]
@@ -559,15 +589,18 @@ def _fill(
         rows = {v[0]: v for v in s["values"]}
         out = []
         prev: list[Any] | None = None
-        t = start
-        while t <= end:
+        # fill(previous) carries values in the order of the answer, as 1.x (DESC: later
+        # intervals fill the earlier ones); the rows are returned oldest first
+        times = range(start, end + 1, every)
+        for t in reversed(times) if desc else times:
             row = rows.get(t)
             if row is None:
                 out.append(empty(t, prev))
             else:
                 out.append(row)
                 prev = row
-            t += every
+        if desc:
+            out.reverse()
     if mode == "linear":
         out = _linear(out)
     s["values"] = out

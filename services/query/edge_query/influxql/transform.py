@@ -121,6 +121,10 @@ def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
             window = [v for _, v in points[i - t.window + 1 : i + 1]]
             out.append([points[i][0], sum(window) / t.window])
         return out
+    if t.name != "elapsed":
+        # several series merged (no GROUP BY): of points at one time only the first (in
+        # series key order) counts, as 1.x's derivative and difference skip the others
+        points = [p for i, p in enumerate(points) if i == 0 or p[0] != points[i - 1][0]]
     for (t0, v0), (t1, v1) in itertools.pairwise(points):
         if t.name == "elapsed":
             elapsed = abs(t1 - t0) // t.unit_ns  # Go's division: toward zero
@@ -129,8 +133,6 @@ def apply(t: Transform, rows: list[list[Any]]) -> list[list[Any]]:
         if t.name.endswith("difference"):
             value: Any = v1 - v0
         else:
-            if t1 == t0:
-                continue
             value = (v1 - v0) / (abs(t1 - t0) / t.unit_ns)
         if t.name.startswith("non_negative") and value < 0:
             continue
