@@ -607,6 +607,17 @@ QUERIES = [
     f"SELECT integral(free) FROM mem WHERE {_HALF}",
     'SELECT percentile(v, 5) FROM "temp c"',
     f'SELECT percentile(v, 5) FROM "temp c" WHERE {_HOUR} GROUP BY time(7m)',
+    # a subquery takes the outer GROUP BY tags and interval; its fill(null) becomes none
+    f"SELECT max(v) FROM (SELECT mean(usage_user) AS v FROM cpu GROUP BY host) WHERE {_HALF} "
+    "GROUP BY time(10m)",
+    f"SELECT max(v) FROM (SELECT mean(usage_user) AS v FROM cpu) WHERE {_HALF} "
+    "GROUP BY time(10m), host",
+    f"SELECT count(v) FROM (SELECT count(b) AS v FROM sparse WHERE {_HALF} GROUP BY time(5m)) "
+    f"WHERE {_HALF} GROUP BY time(10m)",
+    f"SELECT sum(v) FROM (SELECT count(cores) AS v FROM cpu WHERE {_HALF} GROUP BY time(5m)) "
+    "GROUP BY host",
+    f"SELECT mean(v) FROM (SELECT count(b) AS v FROM sparse WHERE {_HALF} GROUP BY time(10m) "
+    "fill(0))",
 ]
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Column",
     "expand",
     "group_tags",
+    "has_aggregate",
     "is_field",
     "is_plain",
     "selector_time",
@@ -167,7 +168,7 @@ def expand(
         elif isinstance(e, ast.Call):
             for col in _aggregate(e, table, f.alias, pool_of):
                 add(col)
-        elif _has_aggregate(e):
+        elif has_aggregate(e):
             add(_aggregate_expr(e, table, f.alias or _expr_name(e)))
         else:
             refs = _expr_names(e)
@@ -269,13 +270,13 @@ def _raw_expr(
     raise QueryError(f"unsupported expression in the field list: {e}")
 
 
-def _has_aggregate(e: ast.Expr) -> bool:
+def has_aggregate(e: ast.Expr) -> bool:
     if isinstance(e, ast.Call):
-        return e.name not in _MATH or any(_has_aggregate(a) for a in e.args)
+        return e.name not in _MATH or any(has_aggregate(a) for a in e.args)
     if isinstance(e, ast.BinaryExpr):
-        return _has_aggregate(e.lhs) or _has_aggregate(e.rhs)
+        return has_aggregate(e.lhs) or has_aggregate(e.rhs)
     if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
-        return _has_aggregate(e.expr)
+        return has_aggregate(e.expr)
     return False
 
 

@@ -21,7 +21,9 @@ from edge_common.errors import QueryError
 from edge_common.merge import within
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.columns import has_aggregate
 from edge_query.influxql.select import Fetch
+from edge_query.influxql.transform import TRANSFORMS
 from edge_query.influxql.translate import split_condition
 from edge_query.planner import TableNeed
 
@@ -30,11 +32,54 @@ __all__ = ["as_table", "as_tables", "inner_statement", "rows_needed", "run_with_
 Series = dict[str, Any]
 
 
+def _is_time(d: ast.Dimension) -> bool:
+    return isinstance(d.expr, ast.Call) and d.expr.name == "time"
+
+
+def _key(d: ast.Dimension) -> tuple[str, str | None]:
+    e = d.expr
+    return type(e).__name__, getattr(e, "name", None) or getattr(e, "pattern", None)
+
+
+def _aggregates(stmt: ast.SelectStatement) -> bool:
+    """Whether the statement aggregates (a transformation of raw points does not)."""
+    for f in stmt.fields:
+        e = f.expr
+        if isinstance(e, ast.Call) and e.name in TRANSFORMS:
+            if any(isinstance(a, ast.Call) for a in e.args):
+                return True
+        elif has_aggregate(e):
+            return True
+    return False
+
+
+def _inherited(stmt: ast.SelectStatement, inner: ast.SelectStatement) -> ast.SelectStatement:
+    """As 1.x builds a subquery: the outer GROUP BY tags group the inner statement too, an
+    aggregating inner statement without time() takes the outer interval, and fill(null) of
+    an interval becomes fill(none) (its nulls would be skipped outside anyway; count()'s
+    zeros would not)."""
+    dims = list(inner.dimensions)
+    seen = {_key(d) for d in dims}
+    aggregating = _aggregates(inner)
+    for d in stmt.dimensions:
+        if _is_time(d):
+            if aggregating and not any(_is_time(x) for x in dims):
+                dims.append(d)
+        elif _key(d) not in seen:
+            dims.append(d)
+            seen.add(_key(d))
+    fill = inner.fill
+    if any(_is_time(d) for d in dims) and inner.fill_value is None and fill in (None, "null"):
+        fill = "none"
+    return replace(inner, dimensions=dims, fill=fill)
+
+
 def inner_statement(stmt: ast.SelectStatement, now_ns: int) -> ast.SelectStatement:
-    """The subquery of ``stmt``, with the outer time bounds when it has none."""
+    """The subquery of ``stmt`` as 1.x runs it (``_inherited``), with the outer time
+    bounds when it has none."""
     if len(stmt.sources) != 1 or not isinstance(stmt.sources[0], ast.SubQuery):
         raise QueryError("a subquery must be the only source of its FROM (not built yet)")
-    inner = stmt.sources[0].statement
+    inner = _inherited(stmt, stmt.sources[0].statement)
     _, outer = split_condition(stmt.condition, now_ns)
     _, own = split_condition(inner.condition, now_ns)
     if own.bounded_below or own.bounded_above or not (outer.bounded_below or outer.bounded_above):
