@@ -15,6 +15,7 @@ from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
 from edge_query.influxql.translate import quote_ident
 
 __all__ = [
+    "REDUCED",
     "SELECTORS",
     "Column",
     "expand",
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 SELECTORS = {"first", "last", "min", "max", "percentile"}
+# aggregates worked out in Python over each series' points (edge_query.influxql.reducers)
+REDUCED = {"mode", "integral"}
 _AGGREGATES = {"count", "sum", "mean", "median", "spread", "stddev", *SELECTORS}
 
 
@@ -388,7 +391,8 @@ def _text(e: ast.Expr) -> str:
 
 def _special(call: ast.Call, table: TableSchema, alias: str | None) -> Column:
     """top(f, N), bottom(f, N), sample(f, N) and distinct(f): several rows per series,
-    kind "multi"."""
+    kind "multi"; mode(f) and integral(f[, unit]): one value per group like any aggregate,
+    worked out in Python (``REDUCED``)."""
     if not call.args or not isinstance(call.args[0], ast.VarRef):
         raise QueryError(f"expected field argument in {call.name}()")
     field = call.args[0].name
@@ -436,6 +440,8 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> Column:
         call.name,
         field if kind and kind.is_field else None,
     )
+    if call.name in REDUCED:  # one value per group like any aggregate, worked out apart
+        col.kind, col.sql = "agg", "NULL"
     col.percent = float(n)
     if call.name in ("top", "bottom"):
         col.by = tuple(a.name for a in call.args[1:-1] if isinstance(a, ast.VarRef))

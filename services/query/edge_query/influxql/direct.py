@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,9 @@ class Direct:
     start: int  # the time shown without GROUP BY time() (a lone selector: its point's)
     need: TableNeed
     fixed: dict[str, str]  # tag → its one allowed text, for tags not fetched (see direct())
+    # column position → name of a column counting its field's points in each group (as
+    # select.py's SQL adds them for fill())
+    tallies: dict[int, str] = field(default_factory=dict)
 
     def run(self, data: pa.Table) -> pa.Table | None:
         """The SQL's answer over ``data``; None when SQL should answer over these rows
@@ -382,13 +385,15 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         out[g] = pa.array(texts, pa.string())
     picked_time: np.ndarray | None = None
     cols: dict[str, pa.Array] = {}
-    for c in d.cols:
+    for i, c in enumerate(d.cols):
         v, held_by = values[c.field or ""]
         n = every_n if isinstance(held_by, slice) else np.bincount(gid[held_by], minlength=size)
         arr, has, when = _reduce(c.func or "", v[held_by], gid[held_by], t[held_by], n)
         kind = d.table.columns[c.field or ""]
         cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=~has[groups])
         picked_time = when
+        if i in d.tallies:
+            cols[d.tallies[i]] = pa.array(n[groups], pa.int64())
     if d.every is not None:  # the start of the interval of any row of the group
         times = (t[at] - d.offset) // d.every * d.every + d.offset
     elif len({c.sql for c in d.cols}) == 1 and d.cols[0].func in ("first", "last", "min", "max"):

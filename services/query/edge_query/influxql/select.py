@@ -21,6 +21,7 @@ from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import (
+    REDUCED,
     SELECTORS,
     Column,
     expand,
@@ -31,6 +32,7 @@ from edge_query.influxql.columns import (
 )
 from edge_query.influxql.direct import Direct, direct, regex_resolver
 from edge_query.influxql.direct_raw import DirectRaw, direct_raw
+from edge_query.influxql.reducers import percentile_times, with_reduced
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 from edge_query.influxql.zones import (
@@ -45,6 +47,8 @@ from edge_query.planner import TableNeed, TablePick
 __all__ = ["Fetch", "Series", "interval_of", "run_select"]
 
 Series = dict[str, Any]
+_WHOLE = 2.0**63  # whole floats below this are written as integers, as Go writes them
+_MISSING = object()  # a column without any point in an interval (filled as fill() says)
 
 
 class RunSql(Protocol):
@@ -65,6 +69,7 @@ def run_select(
     go_floats: bool = True,
     fetch: Fetch | None = None,
 ) -> list[Series]:
+    _check_selector_limits(stmt)
     tables = _sources(stmt, db)
     # a wildcard over several measurements lists every column of all of them, in each series
     pool = union(tables) if len(tables) > 1 else None
@@ -77,6 +82,20 @@ def run_select(
     if _descending(stmt):  # 1.x emits its series in the order of time too
         series.reverse()
     return series
+
+
+def _check_selector_limits(stmt: ast.SelectStatement) -> None:
+    """top(f, N) and bottom(f, N) may not ask for more points than the LIMIT (1.x)."""
+    for f in stmt.fields:
+        e = f.expr
+        if not (isinstance(e, ast.Call) and e.name in ("top", "bottom") and e.args):
+            continue
+        n = e.args[-1]
+        if isinstance(n, ast.IntegerLiteral) and stmt.limit and n.value > stmt.limit:
+            raise QueryError(
+                f"limit ({n.value}) in {e.name} function can not be larger than the LIMIT "
+                f"({stmt.limit}) in the select statement"
+            )
 
 
 def _descending(stmt: ast.SelectStatement) -> bool:
@@ -178,6 +197,9 @@ def _select_one(
     ]
     t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
     desc = _descending(stmt)
+    every, offset = 0, 0
+    clock: ZoneClock | None = None
+    tallies: dict[int, str] = {}
     shown = (rng.lo, rng.hi)  # the range the answer shows; a transformation may look back
     if aggregate and interval is not None:
         if not rng.bounded_above:
@@ -205,6 +227,14 @@ def _select_one(
             *(f"{c.sql} AS {quote_ident(c.name)}" for c in cols),
         ]
         keys = [*(quote_ident(g) for g in group), "__time"]
+        # fill() other than null, over several fields: which intervals each column has
+        # no point in (1.x fills those cells too, not only intervals without any row; and
+        # under fill(none) a count() there is null, not 0)
+        fields_of = {i: c.field for i, c in enumerate(cols) if c.func != "aux" and c.field}
+        fill_mode = "value" if stmt.fill_value is not None else stmt.fill
+        if fill_mode not in (None, "null") and len(set(fields_of.values())) > 1:
+            tallies = {i: f"__n{i}" for i, f in fields_of.items() if is_field(table, f)}
+            select += [f"count({quote_ident(fields_of[i])}) AS {n}" for i, n in tallies.items()]
     elif aggregate:
         mains = [c for c in cols if c.func != "aux"]
         # one selector (asked once or more: 1.x makes one iterator of the same call)
@@ -269,6 +299,8 @@ def _select_one(
             if aggregate
             else direct_raw(table, cols, group, residual, rng, resolve)
         )
+        if isinstance(plan, Direct):
+            plan.tallies = tallies
         if plan is not None:
             rows = fetch(plan.need)
             # else SQL answers, over the rows here (a table given is not fetched again)
@@ -283,6 +315,16 @@ def _select_one(
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     for s in series:
         s["columns"] = ["time", *shown_names]
+    if tallies:
+        _mark_missing(series, result, tallies)
+    base_where = _where(residual, rng, table, now_ns)
+    if aggregate and any(c.func in REDUCED for c in cols):
+        windowing = (every, offset, clock) if interval is not None else None
+        reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
+        points = _points(table, reduced, group, base_where, run_sql)
+        series = with_reduced(
+            series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats
+        )
     picked = [i + 1 for i, c in enumerate(cols) if c.func != "aux"]
     if aggregate and all(cols[i - 1].func == "percentile" for i in picked):
         # a percentile whose rank falls before the first point picks none: no row there
@@ -290,11 +332,18 @@ def _select_one(
         for s in series:
             s["values"] = [r for r in s["values"] if any(r[i] is not None for i in picked)]
         series = [s for s in series if s["values"]]
+        single = cols[picked[0] - 1]
+        if len(picked) == 1 and interval is None and single.field and series:
+            # the time shown is that of the point picked; of equal values, the one Go's
+            # sort leaves at the rank (SQL's answer has the earliest)
+            points = _points(table, [single.field], group, base_where, run_sql)
+            percentile_times(series, points, single.field, single.percent, group, desc)
     if aggregate and interval is not None:
         every, offset = interval_of(interval, now_ns)
         offset, clock = zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
-        series = [_fill(s, stmt, rng, every, offset, counts, clock, desc) for s in series]
+        if any(c.func != "integral" for c in cols):  # (1.x leaves integral() unfilled)
+            series = [_fill(s, stmt, rng, every, offset, counts, clock, desc) for s in series]
         series = [s for s in series if s["values"]]
     lo = stmt.offset or 0
     hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
@@ -307,6 +356,41 @@ def _select_one(
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
     return [s for s in series if s["values"]]
+
+
+def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
+    """Cells of columns that had no point in their interval become ``_MISSING``. The
+    series' rows are ``result``'s, in its order."""
+    empty = {i: [n == 0 for n in result.column(name).to_pylist()] for i, name in tallies.items()}
+    k = 0
+    for s in series:
+        for row in s["values"]:
+            for i, flags in empty.items():
+                if flags[k]:
+                    row[i + 1] = _MISSING
+            k += 1
+
+
+def _points(
+    table: TableSchema, fields: list[str], group: list[str], where: str, run_sql: RunSql
+) -> pa.Table:
+    """The points of ``fields`` a reducer reads (edge_query.influxql.reducers): the group
+    tags as text, the time, the fields; by group, time, then series key (1.x's order of
+    points at one time)."""
+    tags = [
+        f"CAST({quote_ident(g)} AS VARCHAR) AS {quote_ident(g)}"
+        if g in table.columns
+        else f"NULL AS {quote_ident(g)}"
+        for g in group
+    ]
+    others = [quote_ident(g) for g in sorted(table.tag_names) if g not in group]
+    t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT) AS __time"
+    held = " OR ".join(f"{quote_ident(f)} IS NOT NULL" for f in fields) or "FALSE"
+    order = [*(quote_ident(g) for g in group), "__time", *(f"{o} NULLS FIRST" for o in others)]
+    return run_sql(
+        f"SELECT {', '.join([*tags, t, *map(quote_ident, fields)])} FROM "
+        f"{quote_ident(table.name)} WHERE ({where}) AND ({held}) ORDER BY {', '.join(order)}"
+    )
 
 
 def _pick(
@@ -363,8 +447,21 @@ def _select_multi(
         raise QueryError(
             f"{cols[0].func}() must be the only field of its query (not built yet otherwise)"
         )
+    # GROUP BY time(): each interval apart (its start shown by distinct(), the points' own
+    # times by top() and bottom())
+    bucket = None
     if interval is not None:
-        raise QueryError(f"{cols[0].func}() with GROUP BY time() is not built yet")
+        if not rng.bounded_above:
+            rng.hi = now_ns
+        every, offset = interval_of(interval, now_ns)
+        offset, clock = zoned(stmt, every, offset, rng)
+        if clock is not None:
+            raise QueryError(f"{cols[0].func}() with GROUP BY time() and tz() is not built yet")
+        origin = f"arrow_cast({offset}, 'Timestamp(Nanosecond, None)')"
+        bucket = (
+            f"CAST(date_bin(INTERVAL '{every} nanoseconds', {quote_ident(TIME_COLUMN)}, "
+            f"{origin}) AS BIGINT)"
+        )
     col = cols[0]
     if col.field is None:
         return []
@@ -380,53 +477,19 @@ def _select_multi(
     src = quote_ident(table.name)
     name = quote_ident(col.name)
     if col.func == "distinct":
-        start = rng.lo if rng.bounded_below else 0
-        first_seen = f"min({quote_ident(TIME_COLUMN)})"  # 1.x lists values as first seen
+        start = bucket or str(rng.lo if rng.bounded_below else 0)
+        # 1.x lists values by the time it first met them (descending: their last time)
+        seen = "max" if _descending(stmt) else "min"
+        first_seen = f"{seen}({quote_ident(TIME_COLUMN)})"
         sql = (
             f"SELECT {', '.join([*tag_sql, f'{start} AS __time', f'{value} AS {name}'])} "
-            f"FROM {src} WHERE {where} GROUP BY {', '.join([*tags, value])} "
-            f"ORDER BY {', '.join([*tags, first_seen, name])}"
+            f"FROM {src} WHERE {where} "
+            f"GROUP BY {', '.join([*tags, *([bucket] if bucket else []), value])} "
+            f"ORDER BY {', '.join([*tags, '__time', first_seen, name])}"
         )
-    elif col.func in ("mode", "integral"):
-        # (1.x's integral of floats is at time 0 even with a time range: its reducer sets
-        # no time; that of integers at the range's start)
-        integer = table.columns.get(col.field or "") in (ColumnType.INTEGER, ColumnType.UINTEGER)
-        start = rng.lo if rng.bounded_below and (col.func == "mode" or integer) else 0
-        t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
-        part = f"PARTITION BY {', '.join(tags)} " if tags else ""
-        if col.func == "mode":  # the most frequent value; ties: the smallest
-            inner = (
-                f"SELECT {', '.join([*tag_sql, f'{value} AS __v'])}, count(*) AS __n "
-                f"FROM {src} WHERE {where} GROUP BY {', '.join([*tags, value])}"
-            )
-            # booleans tied: true, as 1.x; other ties: the smallest (1.x: Go map order)
-            boolean = table.columns.get(col.field or "") is ColumnType.BOOLEAN
-            tie = "__v DESC" if boolean else "__v ASC"
-            ranked = (
-                f"SELECT *, row_number() OVER ({part}ORDER BY __n DESC, {tie}) AS __rn "
-                f"FROM ({inner})"
-            )
-            sql = (
-                f"SELECT {', '.join([*tags, f'{start} AS __time', f'__v AS {name}'])} "
-                f"FROM ({ranked}) WHERE __rn = 1 ORDER BY {', '.join([*tags, '__time'])}"
-                if tags
-                else f"SELECT {start} AS __time, __v AS {name} FROM ({ranked}) WHERE __rn = 1"
-            )
-        else:  # trapezoids between consecutive points, per unit of time
-            lagged = (
-                f"SELECT {', '.join(tag_sql)}{', ' if tag_sql else ''}"
-                f"CAST({value} AS DOUBLE) AS __v, {t} AS __t, "
-                f"lag(CAST({value} AS DOUBLE)) OVER ({part}ORDER BY {t}) AS __pv, "
-                f"lag({t}) OVER ({part}ORDER BY {t}) AS __pt FROM {src} WHERE {where}"
-            )
-            area = f"coalesce(sum((__v + __pv) / 2.0 * (__t - __pt) / {int(col.percent)}.0), 0.0)"
-            sql = (
-                f"SELECT {', '.join([*tags, f'{start} AS __time', f'{area} AS {name}'])} "
-                f"FROM ({lagged})"
-                + (f" GROUP BY {', '.join(tags)} ORDER BY {', '.join(tags)}" if tags else "")
-            )
     else:
-        part = f"PARTITION BY {', '.join(tags)} " if tags else ""
+        parts = [*tags, *(["__bucket"] if bucket else [])]
+        part = f"PARTITION BY {', '.join(parts)} " if parts else ""
         t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
         # top, bottom: the largest, smallest (earliest first on ties); sample: N at random
         order = {
@@ -449,11 +512,12 @@ def _select_multi(
         ]
         inner = (
             f"SELECT {', '.join([*tag_sql, *by_sql, f'{t} AS __time', f'{value} AS {name}'])}, "
-            f"concat_ws(',', {series_key or repr('')}) AS __series "
+            + (f"{bucket} AS __bucket, " if bucket else "")
+            + f"concat_ws(',', {series_key or repr('')}) AS __series "
             f"FROM {src} WHERE {where}"
         )
         if by:
-            best = f"PARTITION BY {', '.join([*tags, *by])} "
+            best = f"PARTITION BY {', '.join([*parts, *by])} "
             inner = (
                 f"SELECT * FROM (SELECT *, row_number() OVER ({best}ORDER BY "
                 f"{order.replace(value, name).replace(t, '__time')}) AS __best FROM ({inner})) "
@@ -471,10 +535,16 @@ def _select_multi(
     series = _cut(run_sql(sql), table.name, group, [col.name, *by_names], go_floats)
     for s in series:  # the tag arguments come as columns named as the tags
         s["columns"] = [*s["columns"][:2], *col.by]
-    desc = _descending(stmt)
+    # ORDER BY time DESC: the intervals newest first, each one's points still oldest first
+    # (1.x orders what a call picks by time)
+    desc = _descending(stmt) and interval is not None
     for s in series:
         if desc:
-            s["values"].reverse()
+            windows: dict[int, list[list[Any]]] = {}
+            for row in s["values"]:
+                t = row[0]
+                windows.setdefault(t - (t - offset) % every, []).append(row)
+            s["values"] = [row for w in sorted(windows, reverse=True) for row in windows[w]]
         lo = stmt.offset or 0
         s["values"] = s["values"][lo : None if not stmt.limit else lo + stmt.limit]
     return [s for s in series if s["values"]]
@@ -517,7 +587,9 @@ def _column_values(col: pa.ChunkedArray, go_floats: bool) -> list[Any]:
         # whole values found by numpy, converted one by one: usually few of them
         arr = col.to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
-            whole = np.flatnonzero((np.floor(arr) == arr) & (np.abs(arr) < 1e21))
+            # (Go writes digits up to 1e21; past 2**63 the JSON encoder takes no int, and
+            # the float it writes instead is the same number)
+            whole = np.flatnonzero((np.floor(arr) == arr) & (np.abs(arr) < _WHOLE))
         for i in whole.tolist():
             values[i] = int(values[i])
     return values
@@ -565,8 +637,18 @@ def _fill(
 ) -> Series:
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
+        s["values"] = [[None if v is _MISSING else v for v in r] for r in s["values"]]
         return s
     width = len(s["columns"]) - 1
+
+    def cell(j: int, before: Any) -> Any:
+        """The value filled in for column ``j`` (``before``: its value in the interval
+        before, in the answer's order)."""
+        if mode == "previous":
+            return None if before is _MISSING else before
+        if mode == "value":
+            return stmt.fill_value
+        return 0 if counts[j] and mode == "null" else None
 
     def empty(t: int, prev: list[Any] | None) -> list[Any]:
         if mode == "previous" and prev is not None:
@@ -584,21 +666,27 @@ def _fill(
         raise QueryError("too many GROUP BY time() intervals: narrow the time range")
     if clock is not None:  # windows of a zone whose offset changes: influxd's steps
         first = rng.lo if rng.bounded_below else None
-        out = fill_windows(s["values"], first, end, every, offset, clock, empty)
+        rows_in = [[None if v is _MISSING else v for v in r] for r in s["values"]]
+        out = fill_windows(rows_in, first, end, every, offset, clock, empty)
     else:
         rows = {v[0]: v for v in s["values"]}
         out = []
-        prev: list[Any] | None = None
-        # fill(previous) carries values in the order of the answer, as 1.x (DESC: later
-        # intervals fill the earlier ones); the rows are returned oldest first
+        # each column is filled on its own, as 1.x fills each call's points: an interval
+        # without a row, or a column without a point in it (_MISSING); fill(previous)
+        # carries values in the order of the answer (DESC: later intervals fill the
+        # earlier ones); the rows are returned oldest first
+        last: list[Any] = [_MISSING] * width
         times = range(start, end + 1, every)
         for t in reversed(times) if desc else times:
-            row = rows.get(t)
-            if row is None:
-                out.append(empty(t, prev))
-            else:
-                out.append(row)
-                prev = row
+            row = rows.get(t) or [t, *([_MISSING] * width)]
+            filled = [t]
+            for j, v in enumerate(row[1:]):
+                if v is _MISSING:
+                    v = cell(j, last[j])
+                else:
+                    last[j] = v
+                filled.append(v)
+            out.append(filled)
         if desc:
             out.reverse()
     if mode == "linear":
