@@ -1,10 +1,17 @@
 """SELECT statements made at random (from a fixed seed) over the compat data, to be asked of
 influxd 1.6.7 and of Edge: combinations no list written by hand would think of.
 
-Left out, each for a reason listed with the allowed differences in test_influxql.py:
-OFFSET without LIMIT and SOFFSET without SLIMIT (influxd 1.6.7 answers one point, resp.
-nothing), top()/bottom() with a LIMIT, integral() over several series or in descending
-order, SLIMIT with conditions on fields, and a lone percentile() in descending order.
+``statements``: aggregates, selectors, transformations, GROUP BY time() and fill(), LIMIT
+and SLIMIT over one measurement at a time. ``shapes``: the other forms of the language:
+several and regex sources, wildcards, type casts, conditions on every field type, the SHOW
+statements with FROM and WHERE, subqueries.
+
+Left out, each for a reason listed with the allowed differences in the README: OFFSET
+without LIMIT and SOFFSET without SLIMIT (influxd 1.6.7 answers one point, resp. nothing),
+top()/bottom() with a LIMIT, integral() over several series or in descending order, SLIMIT
+with conditions on fields, a lone percentile() in descending order, a percentile() that
+picks no point in an interval, an aggregate of a boolean over several measurements (influxd
+1.6.7 panics), and a subquery that answers nothing (influxd checks its types first).
 """
 
 from __future__ import annotations
@@ -156,6 +163,107 @@ class _Maker:
 def statements(seed: int, count: int) -> list[str]:
     """``count`` different statements made from ``seed``."""
     maker = _Maker(seed)
+    out: dict[str, None] = {}
+    while len(out) < count:
+        out[maker.statement()] = None
+    return list(out)
+
+
+# --- the other forms of the language -------------------------------------------------------
+
+_ALL = {
+    "cpu": (["usage_user", "usage_system", "cores"], ["host", "region"]),
+    "mem": (["free", "used_pct", "swap"], ["host"]),
+    "events": (["msg", "ok"], ["kind", "svc"]),
+    "sparse": (["a", "b"], ["t"]),
+    '"temp c"': (["v"], ["room", "floor"]),
+}
+_SOURCES = [*_ALL, "/c/", "/^(cpu|mem)$/", "cpu, mem", "/.*/", "compat.autogen.cpu", "compat..mem"]
+_SHAPE_RANGES = [
+    "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:30:00Z'",
+    "time < '2016-01-01T00:10:00Z'",
+]
+
+
+class _Shapes(_Maker):
+    def statement(self) -> str:
+        source = self.pick(_SOURCES)
+        fields, tags = _ALL.get(
+            source, (["usage_user", "free", "a", "v", "msg", "ok", "swap"], ["host", "t", "kind"])
+        )
+        shape = self.pick(["raw", "aggregate", "show", "star", "cast", "where", "subquery"])
+        if shape == "show":
+            return self.show(source, tags)
+        if shape == "star":
+            what = self.pick(["*", "*::field", "*::tag, usage_user", "/u/", "/^[a-f]/"])
+            q = f"SELECT {what} FROM {source}"
+        elif shape == "cast":
+            to = self.pick(["field", "tag", "integer", "float", "string", "boolean"])
+            q = f"SELECT {self.pick(fields)}::{to}, {self.pick(tags)}::tag FROM {source}"
+        elif shape == "raw":
+            q = f"SELECT {', '.join(self.r.sample(fields, self.r.randint(1, len(fields))))} "
+            q += f"FROM {source}"
+        elif shape == "aggregate":
+            call = self.pick(["count", "first", "last", "max", "min", "distinct", "mode"])
+            q = f"SELECT {call}({self.pick([*fields, '*', '/u/'])}) FROM {source}"
+        elif shape == "where":
+            f, t = self.pick(fields), self.pick(tags)
+            test = self.pick(
+                [
+                    f"{t} = 'h1' OR {t} = 'eu'",
+                    "msg = 'started'",
+                    "ok = true",
+                    "swap = false",
+                    f"{t} =~ /^h[01]$/ AND nosuch = 'x'",
+                    f"\"{t}\" <> 'h0'",
+                    f"{f} > 10 OR {self.pick(fields)} < 5",
+                    f"{t} = ''",
+                    f"{t} != ''",
+                    f"{f} + 1 > 50",
+                    "msg =~ /stop/",
+                ]
+            )
+            q = f"SELECT {self.pick(fields)} FROM {source} WHERE {test}"
+        else:
+            inner = f"{self.pick(['usage_user', 'free', 'v', 'a'])} AS x, {self.pick(tags)}"
+            outer = self.pick(["max", "min", "mean", "count", "last"])
+            q = f"SELECT {outer}(x) FROM (SELECT {inner} FROM {source} "
+            q += f"WHERE {self.pick(_SHAPE_RANGES)})"
+            if self.chance(0.5):
+                q += f" GROUP BY {self.pick([*tags, '*'])}"
+        if " WHERE " not in q and self.chance(0.3):
+            q += " WHERE " + self.pick(_SHAPE_RANGES)
+        if "GROUP BY" not in q and self.chance(0.3):
+            q += f" GROUP BY {self.pick([*tags, '*'])}"
+        if self.chance(0.2):
+            q += f" LIMIT {self.pick(['1', '2', '3'])}"
+        return q
+
+    def show(self, source: str, tags: list[str]) -> str:
+        t = self.pick(tags)
+        return self.pick(
+            [
+                f"SHOW TAG VALUES FROM {source} WITH KEY = {t}",
+                f"SHOW TAG KEYS FROM {source}",
+                f"SHOW FIELD KEYS FROM {source}",
+                f"SHOW SERIES FROM {source}",
+                f"SHOW SERIES FROM {source} WHERE {t} = 'h1'",
+                f"SHOW MEASUREMENTS WITH MEASUREMENT =~ /{self.pick(['c', 'm', 'e', 't'])}/",
+                f"SHOW TAG VALUES FROM {source} WITH KEY =~ /{self.pick(['o', 'e', 'h'])}/ "
+                f"WHERE {t} != 'x'",
+                f"SHOW SERIES CARDINALITY FROM {source}",
+                f"SHOW TAG VALUES CARDINALITY FROM {source} WITH KEY = {t}",
+                f"SHOW FIELD KEY CARDINALITY FROM {source}",
+                f"SHOW MEASUREMENTS WHERE {t} = 'h1'",
+                f"SHOW TAG KEYS FROM {source} WHERE {t} =~ /1/ LIMIT 1",
+                f"SHOW SERIES FROM {source} LIMIT 2 OFFSET 1",
+            ]
+        )
+
+
+def shapes(seed: int, count: int) -> list[str]:
+    """``count`` different statements of the other forms, made from ``seed``."""
+    maker = _Shapes(seed)
     out: dict[str, None] = {}
     while len(out) < count:
         out[maker.statement()] = None

@@ -627,6 +627,23 @@ QUERIES = [
     f"SELECT mean(a), last(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(previous)",
     "SELECT percentile(usage_system, 90) FROM cpu",  # equal values: the time Go's sort picks
     "SELECT exp(usage_user) FROM cpu WHERE host = 'h2' LIMIT 3",
+    # type casts, GROUP BY * over several measurements, a missing tag's series first, the
+    # series a SHOW TAG KEYS … WHERE matches, booleans in arithmetic and comparisons
+    "SELECT usage_user::integer, host::string, cores::float FROM cpu WHERE host = 'h1' LIMIT 2",
+    "SELECT msg::string, ok::boolean, ok::integer, msg::float FROM events",
+    "SELECT usage_user::string FROM cpu",
+    "SELECT free, a, swap FROM /.*/ GROUP BY * LIMIT 1",
+    "SELECT count(msg) FROM events GROUP BY svc",
+    "SELECT msg FROM events GROUP BY svc",
+    "SHOW TAG KEYS FROM cpu WHERE host = 'h1'",
+    "SHOW TAG KEYS WHERE kind = 'deploy'",
+    "SHOW TAG KEYS FROM /.*/ WHERE kind =~ /1/",
+    "SELECT swap FROM mem WHERE swap + 1 > 50",
+    "SELECT used_pct FROM mem WHERE free > 1180 OR swap < 5 GROUP BY host",
+    "SELECT max(msg) FROM events",
+    "SELECT mode(*) FROM cpu, mem",
+    "SELECT integral(/u/) FROM cpu",
+    f'SELECT count(x) FROM (SELECT v AS x, floor FROM "temp c" WHERE {_HALF}) GROUP BY *',
     # a subquery takes the outer GROUP BY tags and interval; its fill(null) becomes none
     f"SELECT max(v) FROM (SELECT mean(usage_user) AS v FROM cpu GROUP BY host) WHERE {_HALF} "
     "GROUP BY time(10m)",
@@ -708,12 +725,16 @@ def _same(ours: Any, theirs: Any) -> bool:
     return bool(ours == theirs)
 
 
-GENERATED = [*generated.statements(1, 400), *generated.statements(2, 400)]
+GENERATED = [
+    *generated.statements(1, 400),
+    *generated.statements(2, 400),
+    *generated.shapes(1, 400),
+]
 
 
 def test_generated_statements_like_influxd(servers: tuple[str, EdgeServer]) -> None:
-    """800 SELECT statements made at random from fixed seeds (tests/compat/generated.py,
-    which lists what it leaves out and why), each answer equal to influxd's."""
+    """1,200 statements made at random from fixed seeds (tests/compat/generated.py, which
+    lists what it leaves out and why), each answer equal to influxd's."""
     influxd, edge = servers
     differ = []
     for q in GENERATED:
@@ -721,6 +742,10 @@ def test_generated_statements_like_influxd(servers: tuple[str, EdgeServer]) -> N
         if r.text.startswith("json: "):
             # influxd 1.6.7 fails to write -Inf (log of 0) and answers this text instead
             assert _ask(edge.url, q)[0] == 200, q
+            continue
+        if r.json()["results"][0].get("statement_id") == -1:
+            # influxd 1.6.7 panicked (mean() of a boolean over several measurements)
+            assert "error" in _ask(edge.url, q)[1]["results"][0], q
             continue
         mine = httpx.get(f"{edge.url}/query", params={"db": DB, "q": q}, timeout=60)
         same = mine.status_code == r.status_code and _same(mine.json(), r.json())

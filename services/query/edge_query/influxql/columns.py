@@ -128,6 +128,10 @@ def expand(
             ):  # asked as the other kind: no such column
                 add(Column(f.alias or e.name, "NULL", "raw", field=None))
                 continue
+            if e.type_hint in _CASTS:
+                cast = _cast_sql(e.name, e.type_hint, kind)
+                add(Column(f.alias or e.name, cast or "NULL", "raw", field=cast and e.name))
+                continue
             add(Column(f.alias or e.name, _col_sql(e.name, table, True), "raw", field=e.name))
         elif isinstance(e, ast.Call) and e.name in TRANSFORMS:
             transform, inner = parse_transform(e, interval_ns)
@@ -167,7 +171,24 @@ def expand(
             "mode",
             "integral",
         ):
-            add(_special(e, table, f.alias))
+            if (
+                e.name in REDUCED
+                and e.args
+                and isinstance(e.args[0], ast.Wildcard | ast.RegexLiteral)
+            ):
+                # mode(*), integral(/re/): one column per field it takes, as count(*)
+                source = pool_of or table
+                every = [
+                    n for n in _fields(source) if e.name == "mode" or source.columns[n] in _NUMBERS
+                ]
+                if isinstance(e.args[0], ast.RegexLiteral):
+                    rx = re.compile(e.args[0].pattern)
+                    every = [n for n in every if rx.search(n)]
+                for n in every:
+                    one = ast.Call(e.name, (ast.VarRef(n), *e.args[1:]))
+                    add(_special(one, table, f"{e.name}_{n}"))
+            else:
+                add(_special(e, table, f.alias))
         elif isinstance(e, ast.Call):
             for col in _aggregate(e, table, f.alias, pool_of):
                 add(col)
@@ -221,6 +242,21 @@ def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list
     if hint == "tag":
         return tags
     return sorted(fields + tags)
+
+
+_CASTS = {"integer": "Int64", "unsigned": "UInt64", "float": "Float64", "string": "", "boolean": ""}
+_NUMBERS = (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
+
+
+def _cast_sql(name: str, hint: str, kind: ColumnType | None) -> str | None:
+    """``field::integer`` and the like as 1.x reads them: numbers convert among
+    themselves (a float truncated toward zero), a string or boolean only as itself;
+    anything else, a tag included, is no value (None)."""
+    if kind in _NUMBERS and hint in ("integer", "unsigned", "float"):
+        return f"arrow_cast({quote_ident(name)}, '{_CASTS[hint]}')"
+    if (kind, hint) in ((ColumnType.STRING, "string"), (ColumnType.BOOLEAN, "boolean")):
+        return quote_ident(name)
+    return None
 
 
 def _col_sql(name: str, table: TableSchema, shown: bool = False) -> str:
@@ -507,7 +543,9 @@ def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: 
         return Column(out, "NULL", "agg", func, None)
     col = quote_ident(field)
     if not _takes(func, kind):
-        raise QueryError(f"unsupported {func}() type: {kind.value}")
+        # influxd's words, naming the Go iterator its engine would have needed
+        go = "unsigned" if kind is ColumnType.UINTEGER else kind.value
+        raise QueryError(f"unsupported {func} iterator type: *query.{go}InterruptIterator")
     sql = _plain_sql(func, field)
     if func == "percentile":
         if len(call.args) != 2 or not isinstance(

@@ -182,10 +182,8 @@ def with_reduced(
             mains = [i + 1 for i, c in enumerate(cols) if c.func != "aux"]
             rows = {t: r for t, r in rows.items() if any(r[i] is not None for i in mains)}
         s["values"] = sorted(rows.values(), key=lambda r: r[0])
-    out = [s for s in series if s["values"]] + [s for s in fresh if s["values"]]
-    if fresh and group:  # in the order of the group tags (a missing one last)
-        out.sort(key=lambda s: [(v == "", v) for v in (s["tags"].get(g, "") for g in group)])
-    return out
+    # (the caller puts the series in the order of their tags)
+    return [s for s in series if s["values"]] + [s for s in fresh if s["values"]]
 
 
 def percentile_times(

@@ -84,6 +84,14 @@ def run_select(
     return series
 
 
+def _in_tag_order(series: list[Series], group: list[str]) -> list[Series]:
+    """Series by their group tags' values, a missing one ("") first, as 1.x orders them
+    (SQL and the direct paths put a missing one last)."""
+    if group:
+        series.sort(key=lambda s: [s.get("tags", {}).get(g, "") for g in group])
+    return series
+
+
 def _check_selector_limits(stmt: ast.SelectStatement) -> None:
     """top(f, N) and bottom(f, N) may not ask for more points than the LIMIT (1.x)."""
     for f in stmt.fields:
@@ -164,7 +172,8 @@ def _select_one(
     pool: TableSchema | None = None,
     fetch: Fetch | None = None,
 ) -> list[Series]:
-    group, interval = group_tags(stmt, table)
+    # (GROUP BY * over several measurements: the tags of them all, as 1.x)
+    group, interval = group_tags(stmt, pool or table)
     interval_ns = None if interval is None else interval_of(interval, now_ns)[0]
     cols = expand(stmt, table, group, interval_ns, pool)
     # a tag both shown and grouped by: in SQL its column takes a name of its own
@@ -355,7 +364,7 @@ def _select_one(
             if len(transforms) > 1:
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
-    return [s for s in series if s["values"]]
+    return _in_tag_order([s for s in series if s["values"]], group)
 
 
 def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
@@ -547,7 +556,7 @@ def _select_multi(
             s["values"] = [row for w in sorted(windows, reverse=True) for row in windows[w]]
         lo = stmt.offset or 0
         s["values"] = s["values"][lo : None if not stmt.limit else lo + stmt.limit]
-    return [s for s in series if s["values"]]
+    return _in_tag_order([s for s in series if s["values"]], group)
 
 
 def interval_of(call: ast.Call, now_ns: int) -> tuple[int, int]:

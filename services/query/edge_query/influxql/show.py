@@ -164,15 +164,18 @@ def run_show(
                 out.append({"name": t.name, "columns": ["fieldKey", "fieldType"], "values": rows})
         return out
     if what == "TAG KEYS":
-        return [
-            {
-                "name": t.name,
-                "columns": ["tagKey"],
-                "values": _page([[k] for k in sorted(t.tag_names)], stmt),
-            }
-            for t in tables
-            if t.tag_names
-        ]
+        out = []
+        for t in tables:
+            names = sorted(t.tag_names)
+            where = _where(stmt, t, now_ns) if stmt.condition is not None else None
+            if where is not None and names:  # the keys of the series the WHERE matches
+                held = ", ".join(f"count({quote_ident(k)}) AS {quote_ident(k)}" for k in names)
+                counts = run_sql(dbname, f"SELECT {held} FROM {quote_ident(t.name)} WHERE {where}")
+                names = [k for k in names if counts.column(k)[0].as_py()]
+            if names:
+                values = _page([[k] for k in names], stmt)
+                out.append({"name": t.name, "columns": ["tagKey"], "values": values})
+        return out
     if what == "TAG VALUES":
         out = []
         for t in tables:

@@ -9,6 +9,7 @@ inner statement that has none of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -65,7 +66,7 @@ def _inherited(stmt: ast.SelectStatement, inner: ast.SelectStatement) -> ast.Sel
         if _is_time(d):
             if aggregating and not any(_is_time(x) for x in dims):
                 dims.append(d)
-        elif _key(d) not in seen:
+        elif isinstance(d.expr, ast.VarRef) and _key(d) not in seen:  # a tag named
             dims.append(d)
             seen.add(_key(d))
     fill = inner.fill
@@ -170,11 +171,24 @@ def run_with_subquery(
     """Run the inner statement (over stored tables: ``fetch`` serves it as any), then
     ``stmt`` over its answer."""
     inner = inner_statement(stmt, now_ns)
-    made = as_tables(select(inner, db, run_sql, now_ns, False, fetch), db)
+    answer = select(inner, db, run_sql, now_ns, False, fetch)
+    made = as_tables(answer, db)
     if not made:
         return []
-    # the outer statement reads each measurement the inner one answered, as stored tables
-    outer = replace(stmt, sources=[ast.Measurement(name=n) for n in sorted(made)])
+    # the outer statement reads each measurement the inner one answered, as stored tables;
+    # its GROUP BY * (or a regex) means the inner statement's GROUP BY tags, not the tags
+    # it selected as columns (as 1.x)
+    grouped = sorted({k for s in answer for k in s.get("tags", {})})
+    dims: list[ast.Dimension] = []
+    for d in stmt.dimensions:
+        if isinstance(d.expr, ast.Wildcard):
+            dims += [ast.Dimension(ast.VarRef(k)) for k in grouped]
+        elif isinstance(d.expr, ast.RegexLiteral):
+            rx = re.compile(d.expr.pattern)
+            dims += [ast.Dimension(ast.VarRef(k)) for k in grouped if rx.search(k)]
+        else:
+            dims.append(d)
+    outer = replace(stmt, sources=[ast.Measurement(name=n) for n in sorted(made)], dimensions=dims)
     scope = DatabaseSchema(db.name, {n: schema for n, (schema, _) in made.items()})
     extra = {n: table for n, (_, table) in made.items()}
     # (the outer statement's picks are of no use: its tables are in memory already, and

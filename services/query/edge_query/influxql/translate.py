@@ -134,6 +134,8 @@ def to_sql(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
         if expr.op in _CMP:
             return _compare(expr, table, now_ns)
         if expr.op in _ARITH:
+            if _kind(expr, table) == "other":  # arithmetic on a boolean or text: no value
+                return "CAST(NULL AS DOUBLE)"
             op = "#" if expr.op == "^" else expr.op
             return f"({_operand(expr.lhs, table, now_ns)} {op} {_operand(expr.rhs, table, now_ns)})"
     if isinstance(expr, ast.BoolLiteral):
@@ -188,7 +190,34 @@ def _compare(expr: ast.BinaryExpr, table: TableSchema, now_ns: int) -> str:
             # an unknown name compares as a missing tag: only '' matches
             matches = (lit.value == "") == (op == "=")
             return "TRUE" if matches else "FALSE"
+    kinds = {_kind(expr.lhs, table), _kind(expr.rhs, table)}
+    if None not in kinds and len(kinds) > 1:  # a boolean with a number, say: never true
+        return "FALSE"
     return f"({_operand(expr.lhs, table, now_ns)} {op} {_operand(expr.rhs, table, now_ns)})"
+
+
+def _kind(expr: ast.Expr, table: TableSchema) -> str | None:
+    """What a WHERE operand holds: "number", "boolean", "text", "other" (arithmetic on
+    something not a number), or None (unknown: a name the table lacks, now(), …)."""
+    if isinstance(expr, ast.VarRef):
+        kind = table.columns.get(expr.name)
+        if kind in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER):
+            return "number"
+        if kind is ColumnType.BOOLEAN:
+            return "boolean"
+        return "text" if kind in (ColumnType.STRING, ColumnType.TAG) else None
+    if isinstance(expr, ast.IntegerLiteral | ast.NumberLiteral):
+        return "number"
+    if isinstance(expr, ast.StringLiteral):
+        return "text"
+    if isinstance(expr, ast.BoolLiteral):
+        return "boolean"
+    if isinstance(expr, ast.ParenExpr | ast.UnaryExpr):
+        return _kind(expr.expr, table)
+    if isinstance(expr, ast.BinaryExpr) and expr.op in _ARITH:
+        sides = {_kind(expr.lhs, table), _kind(expr.rhs, table)}
+        return "other" if sides & {"boolean", "text", "other"} else "number"
+    return None
 
 
 def _regex_match(expr: ast.BinaryExpr, table: TableSchema) -> str:
