@@ -34,6 +34,9 @@ def test_influx_cli_show_use_select_and_import(edge: EdgeServer, tmp_path: Path)
     assert "Processed 2 inserts" in r.stdout and "Failed 0 inserts" in r.stdout
     r = influx(edge, "-execute", "SHOW DATABASES")
     assert r.returncode == 0 and "clidb1" in r.stdout
+    # (the CLI asks chunked answers: a series without rows once failed the request)
+    r = influx(edge, "-database", "clidb1", "-execute", "SHOW USERS; SHOW CONTINUOUS QUERIES")
+    assert r.returncode == 0 and "user admin" in r.stdout.replace("  ", " "), r.stdout
     r = influx(edge, "-database", "clidb1", "-format", "csv", "-execute", "SELECT * FROM cpu")
     assert r.stdout.strip().splitlines() == [
         "name,time,host,usage",

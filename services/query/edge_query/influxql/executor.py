@@ -106,6 +106,8 @@ def run_influxql(
                 result["series"] = series
             if ctx.read_only and (warning := read_only_warning(stmt, _database_of(stmt, database))):
                 result["messages"] = [warning]
+            if isinstance(stmt, ast.ShowStatement) and not _rows_chunked(stmt.what):
+                result["_whole"] = True  # chunked: a series a message, unsplit (the renderer's)
             zone = getattr(stmt, "timezone", None)
             if zone not in (None, "", "UTC") and getattr(stmt, "into", None) is None:
                 result["_tz"] = zone  # times shown in this zone (the renderer's business)
@@ -299,6 +301,13 @@ def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
             if isinstance(src, ast.Measurement) and src.database:
                 return src.database
     return database
+
+
+def _rows_chunked(what: str) -> bool:
+    """Whether influxd splits this SHOW's series into chunks of rows, as a SELECT's: those
+    it runs as a SELECT over its system iterators. The others (TAG KEYS, TAG VALUES,
+    MEASUREMENTS, DATABASES, …) come a series a message, whole, never partial."""
+    return what in ("SERIES", "FIELD KEYS") or what.endswith("CARDINALITY")
 
 
 def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> list[dict[str, Any]]:

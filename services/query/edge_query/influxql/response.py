@@ -46,8 +46,11 @@ def render_v1(
     chunked: bool,
     chunk_size: int,
 ) -> Iterator[bytes]:
-    for r in results:
+    whole = set()
+    for i, r in enumerate(results):
         r.pop("code", None)  # the v3 API's status hint; not part of the 1.x answer
+        if r.pop("_whole", False):
+            whole.add(i)
     results = _times(results, epoch)
     if fmt == "csv":
         yield _csv(results)
@@ -59,7 +62,12 @@ def render_v1(
     if not chunked:
         yield dumps({"results": results}) + b"\n"
         return
-    for r in results:
+    for n, r in enumerate(results):
+        if n in whole and r.get("series"):  # a series a message, as influxd's meta statements
+            for s in r["series"]:
+                yield dumps({"results": [{"statement_id": r["statement_id"], "series": [s]}]})
+                yield b"\n"
+            continue
         pieces = list(_chunks(r, chunk_size))
         for i, piece in enumerate(pieces):
             if i < len(pieces) - 1:
@@ -90,7 +98,10 @@ def _chunks(result: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
         yield result
         return
     for s in result["series"]:
-        values = s["values"]
+        values = s.get("values")
+        if values is None:  # a series without rows (SHOW USERS of none)
+            yield {"statement_id": result["statement_id"], "series": [s]}
+            continue
         for start in range(0, max(len(values), 1), size):
             part = {**s, "values": values[start : start + size]}
             if start + size < len(values):
