@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from edge_common.errors import (
     BadRequest,
@@ -21,7 +23,7 @@ from edge_common.errors import (
     Unavailable,
 )
 
-__all__ = ["error_response", "status_of"]
+__all__ = ["csv_error_response", "error_response", "status_of"]
 
 _STATUS: dict[type[EdgeError], int] = {
     BadRequest: 400,
@@ -66,6 +68,15 @@ def error_response(err: EdgeError, api: str = "v3") -> JSONResponse:
     if status == 429:
         body.pop("data", None)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def csv_error_response(err: EdgeError) -> Response:
+    """A request error of the 1.x ``/query`` asked for CSV, as influxd writes it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["error"])
+    writer.writerow([err.message])
+    return Response(out.getvalue(), status_code=status_of(err), media_type="text/csv")
 
 
 def api_of(path: str) -> str:

@@ -658,7 +658,8 @@ def _rendered(header: dict[str, Any], results: list[dict[str, Any]]) -> tuple[It
             chunked=bool(header.get("chunked")),
             chunk_size=int(header.get("chunk_size") or 10_000),
         )
-        return chunks, ("application/csv" if fmt == "v1csv" else "application/json")
+        # (influxd answers text/csv whichever CSV type was asked)
+        return chunks, ("text/csv" if fmt == "v1csv" else "application/json")
     if fmt not in CONTENT_TYPES:
         raise QueryError(f"unknown format {fmt!r}: use json, jsonl, csv, pretty or parquet")
     table = to_arrow(results)

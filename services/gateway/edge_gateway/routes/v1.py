@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from edge_common.errors import BadRequest, EdgeError
 from edge_gateway.auth import principal
 from edge_gateway.body import read_body
-from edge_gateway.errors import error_response
+from edge_gateway.errors import csv_error_response, error_response
 from edge_gateway.queries import choose_format, query_request
 from edge_gateway.routes.query import control_query, stream_query
 from edge_gateway.state import gateway
@@ -66,13 +66,13 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
 
 @router.api_route("/query", methods=["GET", "POST"])
 async def query_v1(request: Request) -> Response:
+    accept = request.headers.get("accept", "")
+    fmt = "v1csv" if "application/csv" in accept or "text/csv" in accept else "v1json"
     try:
         values = await _form(request)
-        accept = request.headers.get("accept", "")
-        fmt = "v1csv" if "application/csv" in accept or "text/csv" in accept else "v1json"
         return await _influxql(request, values, fmt, "v1")
     except EdgeError as err:
-        return error_response(err, "v1")
+        return csv_error_response(err) if fmt == "v1csv" else error_response(err, "v1")
 
 
 @router.api_route("/api/v3/query_influxql", methods=["GET", "POST"])

@@ -51,6 +51,8 @@ def render_v1(
         r.pop("code", None)  # the v3 API's status hint; not part of the 1.x answer
         if r.pop("_whole", False):
             whole.add(i)
+    if fmt == "csv" and not epoch:  # influxd's CSV writes times as nanoseconds, zone or not
+        epoch = "ns"
     results = _times(results, epoch)
     if fmt == "csv":
         yield _csv(results)
@@ -124,7 +126,9 @@ def _csv(results: list[dict[str, Any]]) -> bytes:
                     out.write("\n")
                 columns = s["columns"]
                 writer.writerow(["name", "tags", *columns])
-            tags = ",".join(f"{k}={v}" for k, v in sorted(s.get("tags", {}).items()))
+            tags = ",".join(  # (a tag the series lacks, "" in JSON, is left out)
+                f"{_csv_tag(k)}={_csv_tag(v)}" for k, v in sorted(s.get("tags", {}).items()) if v
+            )
             for row in s["values"]:
                 writer.writerow(
                     [s.get("name", ""), tags, *("" if v is None else _csv_value(v) for v in row)]
@@ -132,9 +136,17 @@ def _csv(results: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
+def _csv_tag(text: str) -> str:
+    """A tag key or value as influxd writes it in CSV: commas, equal signs and spaces
+    escaped, as in a series key."""
+    return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+
+
 def _csv_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, float):  # as Go's FormatFloat(v, 'f', -1): 1 for 1.0, no exponent
+        return np.format_float_positional(v, trim="-")
     return str(v)
 
 

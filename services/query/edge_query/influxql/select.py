@@ -361,6 +361,8 @@ def _select_one(
             s["values"].reverse()
         if transforms:  # over the rows in the asked order, as 1.x
             s["values"] = _transformed(transforms, s["values"], shown, lo, hi)
+            if go_floats:
+                _go_whole(s["values"])
             if len(transforms) > 1:
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
@@ -699,9 +701,20 @@ def _fill(
         if desc:
             out.reverse()
     if mode == "linear":
-        out = _linear(out)
+        out = _go_whole(_linear(out))
     s["values"] = out
     return s
+
+
+def _go_whole(rows: list[list[Any]]) -> list[list[Any]]:
+    """Whole floats worked out here (transformations, interpolation) as integers, as Go's
+    encoder writes them (1, not 1.0); times and other values as they are."""
+    for row in rows:
+        for j in range(1, len(row)):
+            v = row[j]
+            if type(v) is float and v.is_integer() and abs(v) < _WHOLE:
+                row[j] = int(v)
+    return rows
 
 
 def _linear(rows: list[list[Any]]) -> list[list[Any]]:
