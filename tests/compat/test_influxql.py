@@ -64,10 +64,6 @@ ALLOWED: dict[str, str] = {
         "sample() picks points at random (test_sample_picks_n_points_of_each_series checks it)"
     ),
     # query text → why the answers may differ (checked only for answering without error)
-    "SELECT mode(usage_system) FROM cpu GROUP BY host": (
-        "four values tie for most frequent in every series; influxd 1.6.7 picks among tied "
-        "values in Go map order (it differs from series to series); Edge returns the smallest"
-    ),
 }
 _MAP_ORDER = "influxd 1.6.7's integral emits grouped series in Go map order"
 UNORDERED: dict[str, str] = {
