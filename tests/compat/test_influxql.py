@@ -623,6 +623,8 @@ QUERIES = [
     f"SELECT sum(a), sum(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(0)",
     f"SELECT count(a), count(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(none)",
     f"SELECT mean(a), last(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(previous)",
+    f"SELECT integral(a), integral(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(0)",
+    f"SELECT integral(a), integral(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(previous)",
     "SELECT percentile(usage_system, 90) FROM cpu",  # equal values: the time Go's sort picks
     "SELECT exp(usage_user) FROM cpu WHERE host = 'h2' LIMIT 3",
     # type casts, GROUP BY * over several measurements, a missing tag's series first, the

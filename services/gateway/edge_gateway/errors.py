@@ -23,7 +23,7 @@ from edge_common.errors import (
     Unavailable,
 )
 
-__all__ = ["csv_error_response", "error_response", "status_of"]
+__all__ = ["error_response", "query_error_response", "status_of"]
 
 _STATUS: dict[type[EdgeError], int] = {
     BadRequest: 400,
@@ -70,8 +70,13 @@ def error_response(err: EdgeError, api: str = "v3") -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def csv_error_response(err: EdgeError) -> Response:
-    """A request error of the 1.x ``/query`` asked for CSV, as influxd writes it."""
+def query_error_response(err: EdgeError, api: str, fmt: str | None) -> Response:
+    """A query's request error in the shape its API answers: ``fmt`` v1csv (the 1.x
+    ``/query`` asked for CSV) in CSV, as influxd writes it; else ``error_response``."""
+    return _csv_error_response(err) if fmt == "v1csv" else error_response(err, api)
+
+
+def _csv_error_response(err: EdgeError) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["error"])

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from edge_common.errors import BadRequest, EdgeError, QueryError, from_wire
 from edge_gateway.auth import principal
 from edge_gateway.body import read_body
-from edge_gateway.errors import csv_error_response, error_response
+from edge_gateway.errors import error_response, query_error_response
 from edge_gateway.queries import choose_format, query_request
 from edge_gateway.state import gateway
 
@@ -59,9 +59,7 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
             return Response(first, media_type=media)
     except EdgeError as err:
         await stream.aclose()
-        if header.get("format") == "v1csv":
-            return csv_error_response(err)
-        return error_response(err, api)
+        return query_error_response(err, api, header.get("format"))
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -85,9 +83,7 @@ async def control_query(request: Request, header: dict[str, Any], api: str) -> R
         if not head.get("ok"):
             raise from_wire(head["error"])
     except EdgeError as err:
-        if header.get("format") == "v1csv":
-            return csv_error_response(err)
-        return error_response(err, api)
+        return query_error_response(err, api, header.get("format"))
     return Response(bytes(payloads[0]), media_type=head["content_type"])
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from edge_common.errors import BadRequest, EdgeError
 from edge_gateway.auth import principal
 from edge_gateway.body import read_body
-from edge_gateway.errors import csv_error_response, error_response
+from edge_gateway.errors import error_response, query_error_response
 from edge_gateway.queries import choose_format, query_request
 from edge_gateway.routes.query import control_query, stream_query
 from edge_gateway.state import gateway
@@ -72,7 +72,7 @@ async def query_v1(request: Request) -> Response:
         values = await _form(request)
         return await _influxql(request, values, fmt, "v1")
     except EdgeError as err:
-        return csv_error_response(err) if fmt == "v1csv" else error_response(err, "v1")
+        return query_error_response(err, "v1", fmt)
 
 
 @router.api_route("/api/v3/query_influxql", methods=["GET", "POST"])

@@ -178,13 +178,13 @@ def expand(
             ):
                 # mode(*), integral(/re/): one column per field it takes, as count(*)
                 source = pool_of or table
-                every = [
+                takes = [
                     n for n in _fields(source) if e.name == "mode" or source.columns[n] in _NUMBERS
                 ]
                 if isinstance(e.args[0], ast.RegexLiteral):
                     rx = re.compile(e.args[0].pattern)
-                    every = [n for n in every if rx.search(n)]
-                for n in every:
+                    takes = [n for n in takes if rx.search(n)]
+                for n in takes:
                     one = ast.Call(e.name, (ast.VarRef(n), *e.args[1:]))
                     add(_special(one, table, f"{e.name}_{n}"))
             else:
@@ -244,7 +244,8 @@ def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list
     return sorted(fields + tags)
 
 
-_CASTS = {"integer": "Int64", "unsigned": "UInt64", "float": "Float64", "string": "", "boolean": ""}
+_CASTS = {"integer", "unsigned", "float", "string", "boolean"}
+_TO_NUMBER = {"integer": "Int64", "unsigned": "UInt64", "float": "Float64"}  # (Arrow's types)
 _NUMBERS = (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
 
 
@@ -252,8 +253,8 @@ def _cast_sql(name: str, hint: str, kind: ColumnType | None) -> str | None:
     """``field::integer`` and the like as 1.x reads them: numbers convert among
     themselves (a float truncated toward zero), a string or boolean only as itself;
     anything else, a tag included, is no value (None)."""
-    if kind in _NUMBERS and hint in ("integer", "unsigned", "float"):
-        return f"arrow_cast({quote_ident(name)}, '{_CASTS[hint]}')"
+    if kind in _NUMBERS and hint in _TO_NUMBER:
+        return f"arrow_cast({quote_ident(name)}, '{_TO_NUMBER[hint]}')"
     if (kind, hint) in ((ColumnType.STRING, "string"), (ColumnType.BOOLEAN, "boolean")):
         return quote_ident(name)
     return None

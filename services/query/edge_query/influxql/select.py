@@ -326,11 +326,10 @@ def _select_one(
         s["columns"] = ["time", *shown_names]
     if tallies:
         _mark_missing(series, result, tallies)
-    base_where = _where(residual, rng, table, now_ns)
     if aggregate and any(c.func in REDUCED for c in cols):
         windowing = (every, offset, clock) if interval is not None else None
         reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
-        points = _points(table, reduced, group, base_where, run_sql)
+        points = _points(table, reduced, group, _where(residual, rng, table, now_ns), run_sql)
         series = with_reduced(
             series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats
         )
@@ -345,14 +344,16 @@ def _select_one(
         if len(picked) == 1 and interval is None and single.field and series:
             # the time shown is that of the point picked; of equal values, the one Go's
             # sort leaves at the rank (SQL's answer has the earliest)
-            points = _points(table, [single.field], group, base_where, run_sql)
+            where = _where(residual, rng, table, now_ns)
+            points = _points(table, [single.field], group, where, run_sql)
             percentile_times(series, points, single.field, single.percent, group, desc)
     if aggregate and interval is not None:
         every, offset = interval_of(interval, now_ns)
         offset, clock = zoned(stmt, every, offset, rng)
         counts = [c.func == "count" for c in cols]
-        if any(c.func != "integral" for c in cols):  # (1.x leaves integral() unfilled)
-            series = [_fill(s, stmt, rng, every, offset, counts, clock, desc) for s in series]
+        # (1.x adds no intervals to integral()'s, but fills its cells as any column's)
+        add = any(c.func != "integral" for c in cols)
+        series = [_fill(s, stmt, rng, every, offset, counts, clock, desc, add) for s in series]
         series = [s for s in series if s["values"]]
     lo = stmt.offset or 0
     hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
@@ -645,10 +646,13 @@ def _fill(
     counts: list[bool],
     clock: ZoneClock | None = None,
     desc: bool = False,
+    add: bool = True,
 ) -> Series:
+    """The intervals of the range a series lacks (``add``), and the cells of columns
+    without a point in their interval (``_MISSING``), filled as fill() says."""
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
-        s["values"] = [[None if v is _MISSING else v for v in r] for r in s["values"]]
+        s["values"] = _present(s["values"])
         return s
     width = len(s["columns"]) - 1
 
@@ -673,12 +677,13 @@ def _fill(
     # the first interval holding the lower bound (or, unbounded, this series' first point)
     start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else s["values"][0][0]
     end = rng.hi
-    if (end - start) // every > 1_000_000:
+    if add and (end - start) // every > 1_000_000:
         raise QueryError("too many GROUP BY time() intervals: narrow the time range")
-    if clock is not None:  # windows of a zone whose offset changes: influxd's steps
+    if clock is not None and not add:
+        out = _present(s["values"])
+    elif clock is not None:  # windows of a zone whose offset changes: influxd's steps
         first = rng.lo if rng.bounded_below else None
-        rows_in = [[None if v is _MISSING else v for v in r] for r in s["values"]]
-        out = fill_windows(rows_in, first, end, every, offset, clock, empty)
+        out = fill_windows(_present(s["values"]), first, end, every, offset, clock, empty)
     else:
         rows = {v[0]: v for v in s["values"]}
         out = []
@@ -687,7 +692,7 @@ def _fill(
         # carries values in the order of the answer (DESC: later intervals fill the
         # earlier ones); the rows are returned oldest first
         last: list[Any] = [_MISSING] * width
-        times = range(start, end + 1, every)
+        times = range(start, end + 1, every) if add else sorted(rows)
         for t in reversed(times) if desc else times:
             row = rows.get(t) or [t, *([_MISSING] * width)]
             filled = [t]
@@ -704,6 +709,11 @@ def _fill(
         out = _go_whole(_linear(out))
     s["values"] = out
     return s
+
+
+def _present(rows: list[list[Any]]) -> list[list[Any]]:
+    """``rows`` with each ``_MISSING`` cell null (where no fill() fills it)."""
+    return [[None if v is _MISSING else v for v in r] for r in rows]
 
 
 def _go_whole(rows: list[list[Any]]) -> list[list[Any]]:
