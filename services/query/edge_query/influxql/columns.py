@@ -12,7 +12,7 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
-from edge_query.influxql.translate import quote_ident
+from edge_query.influxql.translate import CASTS, NUMBERS, cast_sql, quote_ident
 
 __all__ = [
     "REDUCED",
@@ -128,8 +128,8 @@ def expand(
             ):  # asked as the other kind: no such column
                 add(Column(f.alias or e.name, "NULL", "raw", field=None))
                 continue
-            if e.type_hint in _CASTS:
-                cast = _cast_sql(e.name, e.type_hint, kind)
+            if e.type_hint in CASTS:
+                cast = cast_sql(e.name, e.type_hint, kind)
                 add(Column(f.alias or e.name, cast or "NULL", "raw", field=cast and e.name))
                 continue
             add(Column(f.alias or e.name, _col_sql(e.name, table, True), "raw", field=e.name))
@@ -138,9 +138,11 @@ def expand(
             if isinstance(inner, ast.Call):
                 inner_cols = _aggregate(inner, table, None)
             elif isinstance(inner, ast.VarRef):
-                inner_cols = [
-                    Column(inner.name, _col_sql(inner.name, table), "raw", field=inner.name)
-                ]
+                sql: str | None = _col_sql(inner.name, table)
+                if inner.type_hint in CASTS:  # derivative(x::integer)
+                    sql = cast_sql(inner.name, inner.type_hint, table.columns.get(inner.name))
+                field = inner.name if sql is not None else None
+                inner_cols = [Column(inner.name, sql or "NULL", "raw", field=field)]
             else:
                 raise QueryError(f"expected field argument in {e.name}()")
             for col in inner_cols:
@@ -179,7 +181,7 @@ def expand(
                 # mode(*), integral(/re/): one column per field it takes, as count(*)
                 source = pool_of or table
                 takes = [
-                    n for n in _fields(source) if e.name == "mode" or source.columns[n] in _NUMBERS
+                    n for n in _fields(source) if e.name == "mode" or source.columns[n] in NUMBERS
                 ]
                 if isinstance(e.args[0], ast.RegexLiteral):
                     rx = re.compile(e.args[0].pattern)
@@ -242,22 +244,6 @@ def _select_pool(table: TableSchema, group: list[str], hint: str | None) -> list
     if hint == "tag":
         return tags
     return sorted(fields + tags)
-
-
-_CASTS = {"integer", "unsigned", "float", "string", "boolean"}
-_TO_NUMBER = {"integer": "Int64", "unsigned": "UInt64", "float": "Float64"}  # (Arrow's types)
-_NUMBERS = (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
-
-
-def _cast_sql(name: str, hint: str, kind: ColumnType | None) -> str | None:
-    """``field::integer`` and the like as 1.x reads them: numbers convert among
-    themselves (a float truncated toward zero), a string or boolean only as itself;
-    anything else, a tag included, is no value (None)."""
-    if kind in _NUMBERS and hint in _TO_NUMBER:
-        return f"arrow_cast({quote_ident(name)}, '{_TO_NUMBER[hint]}')"
-    if (kind, hint) in ((ColumnType.STRING, "string"), (ColumnType.BOOLEAN, "boolean")):
-        return quote_ident(name)
-    return None
 
 
 def _col_sql(name: str, table: TableSchema, shown: bool = False) -> str:
@@ -525,7 +511,15 @@ def _aggregate(
         return [_agg_column(name, f, call, table, f"{name}_{f}") for f in fields]
     if not isinstance(arg, ast.VarRef):
         raise QueryError(f"expected field argument in {name}()")
-    return [_agg_column(name, arg.name, call, table, alias or name)]
+    cast = None
+    if arg.type_hint in CASTS:  # max(x::integer): of the values as cast
+        cast = cast_sql(arg.name, arg.type_hint, table.columns.get(arg.name))
+        if cast is None:  # a type the field is not: no values, no series (1.x)
+            return [Column(alias or name, "NULL", "agg", name, None)]
+    col = _agg_column(name, arg.name, call, table, alias or name)
+    if cast is not None and col.field is not None:
+        col.sql = col.sql.replace(quote_ident(arg.name), cast)
+    return [col]
 
 
 def _takes(func: str, kind: ColumnType) -> bool:

@@ -13,7 +13,17 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 
-__all__ = ["TimeRange", "quote_ident", "quote_str", "split_condition", "to_sql", "where_sql"]
+__all__ = [
+    "CASTS",
+    "NUMBERS",
+    "TimeRange",
+    "cast_sql",
+    "quote_ident",
+    "quote_str",
+    "split_condition",
+    "to_sql",
+    "where_sql",
+]
 
 MIN_NS = -(2**63) + 2
 MAX_NS = 2**63 - 2
@@ -143,10 +153,28 @@ def to_sql(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
     raise QueryError(f"unsupported expression in WHERE: {expr}")
 
 
+CASTS = {"integer", "unsigned", "float", "string", "boolean"}
+NUMBERS = (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER)
+_TO_NUMBER = {"integer": "Int64", "unsigned": "UInt64", "float": "Float64"}  # (Arrow's types)
+
+
+def cast_sql(name: str, hint: str, kind: ColumnType | None) -> str | None:
+    """``field::integer`` and the like as 1.x reads them: numbers convert among
+    themselves (a float truncated toward zero), a string or boolean only as itself;
+    anything else, a tag included, is no value (None)."""
+    if kind in NUMBERS and hint in _TO_NUMBER:
+        return f"arrow_cast({quote_ident(name)}, '{_TO_NUMBER[hint]}')"
+    if (kind, hint) in ((ColumnType.STRING, "string"), (ColumnType.BOOLEAN, "boolean")):
+        return quote_ident(name)
+    return None
+
+
 def _operand(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
     if isinstance(expr, ast.VarRef):
         if expr.name not in table.columns:
             return "NULL"
+        if expr.type_hint in CASTS:
+            return cast_sql(expr.name, expr.type_hint, table.columns[expr.name]) or "NULL"
         return quote_ident(expr.name)
     if isinstance(expr, ast.StringLiteral):
         return quote_str(expr.value)
@@ -201,7 +229,11 @@ def _kind(expr: ast.Expr, table: TableSchema) -> str | None:
     something not a number), or None (unknown: a name the table lacks, now(), …)."""
     if isinstance(expr, ast.VarRef):
         kind = table.columns.get(expr.name)
-        if kind in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER):
+        if expr.type_hint in CASTS:  # what the cast makes of it (None: no value)
+            if cast_sql(expr.name, expr.type_hint, kind) is None:
+                return None
+            return {"string": "text", "boolean": "boolean"}.get(expr.type_hint, "number")
+        if kind in NUMBERS:
             return "number"
         if kind is ColumnType.BOOLEAN:
             return "boolean"
