@@ -161,7 +161,10 @@ class _Maker:
 
 def statements(seed: int, count: int) -> list[str]:
     """``count`` different statements made from ``seed``."""
-    maker = _Maker(seed)
+    return _different(_Maker(seed), count)
+
+
+def _different(maker: _Maker, count: int) -> list[str]:
     out: dict[str, None] = {}
     while len(out) < count:
         out[maker.statement()] = None
@@ -262,8 +265,4 @@ class _Shapes(_Maker):
 
 def shapes(seed: int, count: int) -> list[str]:
     """``count`` different statements of the other forms, made from ``seed``."""
-    maker = _Shapes(seed)
-    out: dict[str, None] = {}
-    while len(out) < count:
-        out[maker.statement()] = None
-    return list(out)
+    return _different(_Shapes(seed), count)

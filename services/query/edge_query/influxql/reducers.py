@@ -149,14 +149,12 @@ def with_reduced(
         by_key[tuple(s.get("tags", {}).get(g, "") for g in group)] = s
     if not points.num_rows:
         return series
-    times = np.asarray(points.column("__time"), dtype=np.int64)
-    keys = list(zip(*(points.column(g).to_pylist() for g in group), strict=True))
-    starts = [i for i in range(len(times)) if i == 0 or (group and keys[i] != keys[i - 1])]
+    times, keys, runs = _by_group(points, group)
     wanted = [(i, c) for i, c in enumerate(cols) if c.func in REDUCED and c.field]
     values = {c.field: points.column(c.field).to_pylist() for _, c in wanted if c.field}
     fresh: list[Series] = []
-    for a, b in zip(starts, [*starts[1:], len(times)], strict=True):
-        key = tuple(v or "" for v in keys[a]) if group else ()
+    for a, b in runs:
+        key = keys[a]
         found = by_key.get(key)
         if found is None:
             found = {"name": table.name, "columns": ["time", *names], "values": []}
@@ -197,12 +195,10 @@ def percentile_times(
     """Each series' lone percentile() row gets the time of the point influxd picks: at the
     rank after Go's sort by value, which leaves equal values in no set order."""
     rows = {tuple(s.get("tags", {}).get(g, "") for g in group): s["values"][0] for s in series}
-    times = np.asarray(points.column("__time"), dtype=np.int64)
-    keys = list(zip(*(points.column(g).to_pylist() for g in group), strict=True))
+    times, keys, runs = _by_group(points, group)
     column = points.column(field).to_pylist()
-    starts = [i for i in range(len(times)) if i == 0 or (group and keys[i] != keys[i - 1])]
-    for a, b in zip(starts, [*starts[1:], len(times)], strict=True):
-        row = rows.get(tuple(v or "" for v in keys[a]) if group else ())
+    for a, b in runs:
+        row = rows.get(keys[a])
         pts = [(int(times[j]), column[j]) for j in range(a, b) if column[j] is not None]
         n = len(pts)
         rank = math.floor(n * percent / 100 + 0.5) - 1
@@ -212,6 +208,22 @@ def percentile_times(
             pts.reverse()
         _sort_by_value(pts)
         row[0] = pts[rank][0]
+
+
+def _by_group(
+    points: pa.Table, group: list[str]
+) -> tuple[np.ndarray, list[tuple[str, ...]], list[tuple[int, int]]]:
+    """``points`` (sorted by their group tags): their times, each one's group key (the
+    tags' texts, "" for a missing one, as a series shows them) and the [a, b) runs of rows
+    of each group."""
+    times = np.asarray(points.column("__time"), dtype=np.int64)
+    columns = [points.column(g).to_pylist() for g in group]
+    keys = [tuple(v or "" for v in k) for k in zip(*columns, strict=True)] if group else []
+    if not group:
+        keys = [()] * len(times)
+    starts = [i for i in range(len(times)) if i == 0 or keys[i] != keys[i - 1]]
+    ends = [*starts[1:], len(times)] if starts else []
+    return times, keys, list(zip(starts, ends, strict=True))
 
 
 def _reduce(
