@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from edge_common.schema import Catalog
-from edge_gateway.pool import WorkerPool
+from edge_gateway.pool import WorkerPool, next_piece
 
 __all__ = ["ContinuousQuerier", "window"]
 
@@ -87,13 +87,9 @@ class ContinuousQuerier:
                 log.warning("continuous query %s on %s: %s", name, db, head.get("error"))
                 return
             body = bytes(payloads[0]) if head.get("whole") else b""
-            while not head.get("whole"):  # (a whole answer has no end message)
-                reply, payloads = await stream.__anext__()
-                if reply.get("kind") == "chunk":
-                    body += bytes(payloads[0])
-                elif reply.get("kind") in ("end", "error"):
-                    body += str(reply.get("message", "")).encode()
-                    break
+            if not head.get("whole"):  # (a whole answer has no end message)
+                while (piece := await next_piece(stream)) is not None:
+                    body += piece
             if b'"error"' in body:  # a statement's error: in the 1.x answer
                 log.warning("continuous query %s on %s: %s", name, db, body[:300].decode())
         except Exception as err:

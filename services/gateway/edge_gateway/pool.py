@@ -17,12 +17,12 @@ from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from edge_common.errors import Unavailable
+from edge_common.errors import QueryError, Unavailable
 from edge_common.stream import Reading, message
 from edge_common.wire import pack, unpack
 from edge_gateway.running import Running
 
-__all__ = ["WorkerPool"]
+__all__ = ["WorkerPool", "next_piece"]
 
 # request ids: counted from the clock, so that a restarted gateway never reuses an id a
 # worker may still remember (a cancelled request waiting in its queue, edge_query.cancel)
@@ -184,3 +184,19 @@ class WorkerPool:
             return reply
 
         return list(await asyncio.gather(*(one(link) for link in self.links)))
+
+
+async def next_piece(
+    stream: AsyncGenerator[tuple[dict[str, Any], list[Any]], None],
+) -> bytes | None:
+    """The next chunk of a query worker's streamed answer (after its head); None at its
+    end; its error raised as a QueryError."""
+    async for reply, payloads in stream:
+        kind = reply.get("kind")
+        if kind == "chunk":
+            return bytes(payloads[0])
+        if kind == "end":
+            return None
+        if kind == "error":
+            raise QueryError(reply.get("message", "query failed"))
+    return None

@@ -9,10 +9,11 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from edge_common.errors import BadRequest, EdgeError, QueryError, from_wire
+from edge_common.errors import BadRequest, EdgeError, from_wire
 from edge_gateway.auth import principal
 from edge_gateway.body import read_body
 from edge_gateway.errors import error_response, query_error_response
+from edge_gateway.pool import next_piece
 from edge_gateway.queries import choose_format, query_request
 from edge_gateway.state import gateway
 
@@ -49,11 +50,11 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
         if head.get("whole"):  # the answer in the same message
             await stream.aclose()
             return Response(bytes(payloads[0]), media_type=media)
-        first = await _piece(stream)
+        first = await next_piece(stream)
         if first is None:  # the end already
             await stream.aclose()
             return Response(b"", media_type=media)
-        second = await _piece(stream)
+        second = await next_piece(stream)
         if second is None:
             await stream.aclose()
             return Response(first, media_type=media)
@@ -65,7 +66,7 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
         try:
             yield first
             yield second
-            while (piece := await _piece(stream)) is not None:
+            while (piece := await next_piece(stream)) is not None:
                 yield piece
         finally:
             await stream.aclose()
@@ -85,19 +86,6 @@ async def control_query(request: Request, header: dict[str, Any], api: str) -> R
     except EdgeError as err:
         return query_error_response(err, api, header.get("format"))
     return Response(bytes(payloads[0]), media_type=head["content_type"])
-
-
-async def _piece(stream: Any) -> bytes | None:
-    """The next chunk of a worker's answer; None at its end."""
-    async for reply, payloads in stream:
-        kind = reply.get("kind")
-        if kind == "chunk":
-            return bytes(payloads[0])
-        if kind == "end":
-            return None
-        if kind == "error":
-            raise QueryError(reply.get("message", "query failed"))
-    return None
 
 
 @router.get("/api/v3/query_sql")

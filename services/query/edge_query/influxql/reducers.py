@@ -395,6 +395,8 @@ class _Pdq:
         return j, False
 
     def partition_equal(self, a: int, b: int, pivot: int) -> int:
+        # (its loop repeats partition()'s: kept as Go's source writes both, to be checked
+        # against it line by line)
         self.swap(a, pivot)
         i, j = a + 1, b - 1
         while True:
