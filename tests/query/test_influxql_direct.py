@@ -156,6 +156,16 @@ DIRECT = [
     "GROUP BY time(30m)",
     f"SELECT max(f) FROM cpu WHERE host = 'a' AND host = 'b' AND {RANGE} GROUP BY time(1m)",
     f"SELECT max(f) FROM cpu WHERE host = 'zzz' AND {RANGE} GROUP BY time(1m)",
+    # median() and percentile(): each group's values ranked (of equal values the earliest
+    # first); a percentile whose rank falls outside the values has none
+    f"SELECT median(f), median(i), median(u) FROM cpu WHERE {RANGE} GROUP BY time(10m), host",
+    f"SELECT percentile(f, 90), percentile(i, 5), percentile(u, 50) FROM cpu WHERE {RANGE} "
+    "GROUP BY time(10m) fill(none)",
+    f"SELECT percentile(f, 1) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(30m)",
+    f"SELECT percentile(i, 100), percentile(i, 0), percentile(i, 250) FROM cpu WHERE {RANGE} "
+    "GROUP BY time(30m), region",
+    "SELECT percentile(i, 75) FROM cpu GROUP BY host",
+    "SELECT median(f), percentile(f, 50), max(f) FROM cpu GROUP BY region",
     # without GROUP BY time(): one row per tag set; a lone selector shows its point's time
     "SELECT last(f) FROM cpu GROUP BY host",
     "SELECT first(i) FROM cpu GROUP BY *",
@@ -200,7 +210,6 @@ BY_SQL = [  # outside what the direct path takes: asked of SQL alone
     f"SELECT max(f) FROM cpu WHERE (host = 'a' OR host = 'b') AND {RANGE} GROUP BY time(1m)",
     f"SELECT max(f) FROM cpu WHERE host != 'a' AND {RANGE} GROUP BY time(1m)",
     f"SELECT max(f) FROM cpu WHERE host = '' AND {RANGE} GROUP BY time(1m)",
-    f"SELECT median(f) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
     f"SELECT abs(max(f)) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
     f"SELECT count(distinct(i)) FROM cpu WHERE {RANGE} GROUP BY time(10m)",
     f"SELECT derivative(max(f)) FROM cpu WHERE f < 90 AND {RANGE} GROUP BY time(10m)",

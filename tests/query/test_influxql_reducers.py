@@ -4,10 +4,14 @@ are compared with influxd's own in tests/compat; here, what they must do on any 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from typing import Any
 
+import numpy as np
 import pytest
 
 from edge_query.influxql.reducers import MOST_SORTED, go_sort, integral, mode
+from edge_query.influxql.vectorized import integrals, modes
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 12, 13, 49, 50, 51, 200, 3000])
@@ -57,3 +61,77 @@ def test_integral_interpolates_at_interval_ends() -> None:
     # point is not at the interval's start, so it is emitted)
     out = integral([(0, 0.0), (15, 7.5), (20, 10.0)], 1, window, True, False)
     assert out == [(0, 25.0), (10, 0.5 * (5.0 + 7.5) * 5 + 0.5 * (7.5 + 10.0) * 5)]
+
+
+def _groups(seed: int, integer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """Random series as with_reduced gets them: by group, then time; repeated times, nulls,
+    points on interval ends, single-point groups, many equal values (ties)."""
+    rng = np.random.default_rng(seed)
+    times: list[int] = []
+    runs: list[tuple[int, int]] = []
+    for _ in range(int(rng.integers(1, 9))):
+        n = int(rng.choice([1, 2, 5, 40, 300]))
+        t = np.sort(rng.integers(-50, 400, n)) * 10  # on a 10-step grid: on interval ends too
+        runs.append((len(times), len(times) + n))
+        times += t.tolist()
+    n = len(times)
+    values = rng.integers(-3, 4, n) if integer else np.round(rng.normal(0, 3, n), 1)
+    held = rng.random(n) > 0.1
+    return np.array(times, dtype=np.int64), values, held, runs
+
+
+def _one_by_one(times: Any, values: Any, held: Any, a: int, b: int) -> list[tuple[int, Any]]:
+    return [(int(times[j]), values[j].item()) for j in range(a, b) if held[j]]
+
+
+@pytest.mark.parametrize("integer", [False, True])
+@pytest.mark.parametrize("every", [None, 70, 1000])
+@pytest.mark.parametrize("seed", range(12))
+def test_integrals_at_once_are_the_point_by_point_answers(
+    seed: int, every: int | None, integer: bool
+) -> None:
+    times, values, held, runs = _groups(seed, integer)
+    offset = 30
+
+    def window(t: int) -> tuple[int, int]:
+        assert every is not None
+        return t - (t - offset) % every, t - (t - offset) % every + every
+
+    def many(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert every is not None
+        start = t - (t - offset) % every
+        return start, start + every
+
+    found = integrals(times, values, held, runs, many if every else None, 7, integer)
+    for k, (a, b) in enumerate(runs):
+        pts = _one_by_one(times, values, held, a, b)
+        expected = integral(pts, 7, window if every else None, True, integer)
+        assert found.get(k, []) == expected  # the same floats: the same steps in the same order
+
+
+@pytest.mark.parametrize("every", [None, 70, 1000])
+@pytest.mark.parametrize("seed", range(12))
+def test_modes_at_once_are_the_point_by_point_answers(seed: int, every: int | None) -> None:
+    times, values, held, runs = _groups(seed, integer=seed % 2 == 0)
+
+    def many(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert every is not None
+        start = t - t % every
+        return start, start + every
+
+    found, left = modes(times, values, held, runs, many if every else None, -5)
+    settled = {(g, a) for g, a, _ in left}
+    for k, (a, b) in enumerate(runs):
+        cells: dict[int, list[tuple[int, Any]]] = {}
+        for t, v in _one_by_one(times, values, held, a, b):
+            cells.setdefault(t - t % every if every else -5, []).append((t, v))
+        # a cell in a tie is left to mode(): those come back by their rows
+        expected = [(start, mode(pts)) for start, pts in cells.items()]
+        got = found.get(k, [])
+        assert len(got) + sum(1 for g, _ in settled if g == k) == len(expected)
+        assert set(got) <= set(expected)
+        for g, first, end in left:
+            if g == k:
+                pts = _one_by_one(times, values, held, first, end)
+                counts = sorted(Counter(v for _, v in pts).values())
+                assert len(counts) > 1 and counts[-1] == counts[-2] > 1  # a true tie

@@ -536,26 +536,28 @@ def _agg_column(func: str, field: str, call: ast.Call, table: TableSchema, out: 
     kind = table.columns.get(field)
     if kind is None or not kind.is_field:  # a tag or unknown name: 1.x returns no series
         return Column(out, "NULL", "agg", func, None)
-    col = quote_ident(field)
     if not _takes(func, kind):
         # influxd's words, naming the Go iterator its engine would have needed
         go = "unsigned" if kind is ColumnType.UINTEGER else kind.value
         raise QueryError(f"unsupported {func} iterator type: *query.{go}InterruptIterator")
-    sql = _plain_sql(func, field)
+    percent = 0.0
     if func == "percentile":
         if len(call.args) != 2 or not isinstance(
             call.args[1], ast.IntegerLiteral | ast.NumberLiteral
         ):
             raise QueryError("percentile() takes a field and a number")
-        sql = _percentile(col, col, float(call.args[1].value))
+        percent = float(call.args[1].value)
+    sql = _plain_sql(func, field, percent)
     assert sql is not None
-    percent = float(call.args[1].value) if func == "percentile" else 0.0  # type: ignore[union-attr]
     return Column(out, sql, "agg", func, field, percent)
 
 
-def _plain_sql(func: str, field: str) -> str | None:
-    """SQL of aggregate ``func`` over the field alone (None: it takes more arguments)."""
+def _plain_sql(func: str, field: str, percent: float = 0.0) -> str | None:
+    """SQL of aggregate ``func`` over the field alone (None: it takes more arguments);
+    ``percent``: percentile()'s."""
     col = quote_ident(field)
+    if func == "percentile":
+        return _percentile(col, col, percent)
     nn = f"FILTER (WHERE {col} IS NOT NULL)"
     return {
         "count": f"count({col})",
@@ -579,7 +581,7 @@ def is_plain(col: Column) -> bool:
         col.kind == "agg"
         and col.field is not None
         and col.func is not None
-        and col.sql == _plain_sql(col.func, col.field)
+        and col.sql == _plain_sql(col.func, col.field, col.percent)
     )
 
 

@@ -6,8 +6,9 @@ fixed costs were most of the answer: planning the SQL twice (once to learn what 
 once to run it) and starting the plan took ~2.7 ms of the query worker's ~5. Here the rows
 to fetch follow from the statement itself and the groups are formed with numpy.
 
-Taken when every column is count, sum, mean, min, max, spread, first or last of one field
-(numbers; count of any field; a transformation of it is applied to the answer afterwards),
+Taken when every column is count, sum, mean, median, min, max, spread, first, last or
+percentile of one field (numbers; count of any field; a transformation of it is applied to
+the answer afterwards),
 grouped by tags and/or time() (not in a zone whose offset moves), and the condition beyond
 the time range is ANDed ``tag = 'text'`` and Grafana's ``tag =~ /^(a|b)$/``. The answer is
 the table select.py's SQL would return (columns, types, groups, order: tags ascending with
@@ -30,7 +31,7 @@ import pyarrow.compute as pc
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.columns import Column, is_plain
+from edge_query.influxql.columns import SELECTORS, Column, is_plain
 from edge_query.influxql.translate import TimeRange
 from edge_query.planner import TableNeed
 
@@ -47,7 +48,7 @@ __all__ = [
     "texts_in",
 ]
 
-_FUNCS = {"count", "sum", "mean", "min", "max", "spread", "first", "last"}
+_FUNCS = {"count", "sum", "mean", "median", "min", "max", "spread", "first", "last", "percentile"}
 _NUMERIC = {ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER}
 _DENSE_SLACK = 1 << 16  # groups numbered densely up to 4 per row plus this many
 # rows x (time + fields) answered here; more go to SQL over the fetched rows. Since the
@@ -388,7 +389,7 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     for i, c in enumerate(d.cols):
         v, held_by = values[c.field or ""]
         n = every_n if isinstance(held_by, slice) else np.bincount(gid[held_by], minlength=size)
-        arr, has, when = _reduce(c.func or "", v[held_by], gid[held_by], t[held_by], n)
+        arr, has, when = _reduce(c, v[held_by], gid[held_by], t[held_by], n)
         kind = d.table.columns[c.field or ""]
         cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=~has[groups])
         picked_time = when
@@ -396,7 +397,7 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
             cols[d.tallies[i]] = pa.array(n[groups], pa.int64())
     if d.every is not None:  # the start of the interval of any row of the group
         times = (t[at] - d.offset) // d.every * d.every + d.offset
-    elif len({c.sql for c in d.cols}) == 1 and d.cols[0].func in ("first", "last", "min", "max"):
+    elif len({c.sql for c in d.cols}) == 1 and d.cols[0].func in SELECTORS:
         # one selector (asked once or more), as select.py's SQL
         assert picked_time is not None
         times = picked_time[groups]
@@ -415,19 +416,22 @@ def _renumber(gid: np.ndarray) -> tuple[np.ndarray, int]:
 def _type(func: str, kind: ColumnType) -> pa.DataType:
     if func == "count":
         return pa.int64()
-    if func == "mean":
+    if func in ("mean", "median"):
         return pa.float64()
     return kind.arrow_type
 
 
 def _reduce(
-    func: str, x: np.ndarray, gid: np.ndarray, t: np.ndarray, n: np.ndarray
+    col: Column, x: np.ndarray, gid: np.ndarray, t: np.ndarray, n: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Of the values ``x`` (one per row holding one, of group ``gid``, at time ``t``; ``n``
     of them in each group): (value per group, whether it has one, the time of the point a
     selector picked)."""
+    func = col.func or ""
     size = len(n)
     has = n > 0
+    if func in ("median", "percentile"):
+        return _ranked(func, col.percent, x, gid, t, n)
     if func == "count":
         return n.astype(np.int64), np.ones(size, dtype=bool), None
     if func == "mean":
@@ -463,6 +467,44 @@ def _reduce(
     best = np.full(size, low, dtype=x.dtype)
     np.maximum.at(best, gid[hit], x[hit])
     return best, has, when
+
+
+def _ranked(
+    func: str, percent: float, x: np.ndarray, gid: np.ndarray, t: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """median() and percentile() as 1.x computes them, over each group's values sorted; a
+    percentile's point, of equal values the earliest (as select.py's SQL picks it)."""
+    # by value (quicksort), then by group keeping that order: a radix sort when the group
+    # numbers fit 16 bits (432,000 values in 100 groups: 14 ms, against 62 for lexsort)
+    by_value = np.argsort(x)
+    groups = gid[by_value]
+    if len(n) <= 1 << 16:
+        groups = groups.astype(np.uint16)
+    ranked = x[by_value[np.argsort(groups, kind="stable")]]
+    starts = np.cumsum(n) - n  # where each group's values begin in that order
+    if func == "percentile":
+        # the nearest rank, floor(n * p / 100 + 0.5), 1-based: none when outside the values
+        # (the same float steps as influxd's, so the same rank at every edge)
+        rank = np.floor(n * percent / 100.0 + 0.5).astype(np.int64)
+        has = (rank >= 1) & (rank <= n)
+        if len(ranked):
+            value = ranked[np.where(has, starts + rank - 1, 0)]
+        else:
+            value = np.zeros(len(n), dtype=x.dtype)
+        hit = x == value[gid]
+        when = np.full(len(n), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(when, gid[hit], t[hit])
+        return value, has, when
+    has = n > 0
+    if not len(ranked):
+        return np.zeros(len(n), dtype=np.float64), has, None
+    lo = ranked[np.where(has, starts + (n - 1) // 2, 0)]
+    hi = ranked[np.where(has, starts + n // 2, 0)]
+    # of an even count, the two middle values' mean as influxd takes it: lo + (hi - lo) / 2
+    # (the difference in the field's own type, then as a float)
+    with np.errstate(over="ignore"):
+        middle = lo.astype(np.float64) + (hi - lo).astype(np.float64) / 2
+    return np.where(n % 2 == 1, hi.astype(np.float64), middle), has, None
 
 
 def _limits(dtype: np.dtype[Any]) -> tuple[Any, Any]:

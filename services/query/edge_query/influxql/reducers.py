@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from edge_common.schema import ColumnType, TableSchema
 from edge_query.influxql.columns import REDUCED, Column
 from edge_query.influxql.translate import TimeRange
+from edge_query.influxql.vectorized import Bounds, integrals, modes
 from edge_query.influxql.zones import ZoneClock, windows
 
 __all__ = ["go_sort", "integral", "mode", "percentile_times", "with_reduced"]
@@ -151,25 +153,35 @@ def with_reduced(
         return series
     times, keys, runs = _by_group(points, group)
     wanted = [(i, c) for i, c in enumerate(cols) if c.func in REDUCED and c.field]
-    values = {c.field: points.column(c.field).to_pylist() for _, c in wanted if c.field}
+    # per column, each group's (time, value) pairs: over all groups at once with numpy
+    # where that gives influxd's numbers (edge_query.influxql.vectorized), else point by
+    # point below
+    found = {i: _at_once(c, points, times, runs, table, rng, windowing, desc) for i, c in wanted}
     fresh: list[Series] = []
-    for a, b in runs:
-        key = keys[a]
-        found = by_key.get(key)
-        if found is None:
-            found = {"name": table.name, "columns": ["time", *names], "values": []}
+    for k, (a, b) in enumerate(runs):
+        key = keys[k]
+        s = by_key.get(key)  # type: ignore[assignment]
+        if s is None:
+            s = {"name": table.name, "columns": ["time", *names], "values": []}
             if group:
-                found["tags"] = dict(zip(group, key, strict=True))
-            by_key[key] = found
-            fresh.append(found)
-        s = found
+                s["tags"] = dict(zip(group, key, strict=True))
+            by_key[key] = s
+            fresh.append(s)
         rows = {row[0]: row for row in s["values"]}
         for i, col in wanted:
-            column = values[col.field or ""]
-            pts = [(int(times[j]), column[j]) for j in range(a, b) if column[j] is not None]
-            if desc:
-                pts.reverse()
-            for t, v in _reduce(col, pts, table, rng, windowing, desc):
+            by_group = found[i]
+            if by_group is not None:
+                pairs = by_group.get(k, [])
+            else:
+                pairs = _reduce(
+                    col,
+                    _pts(points, col.field or "", times, a, b, desc),
+                    table,
+                    rng,
+                    windowing,
+                    desc,
+                )
+            for t, v in pairs:
                 if go_floats and isinstance(v, float) and v.is_integer() and abs(v) < 2.0**63:
                     v = int(v)
                 row = rows.get(t)
@@ -184,6 +196,58 @@ def with_reduced(
     return [s for s in series if s["values"]] + [s for s in fresh if s["values"]]
 
 
+def _pts(
+    points: pa.Table, field: str, times: np.ndarray, a: int, b: int, desc: bool
+) -> list[Point]:
+    """Rows [a, b) of ``field`` as (time, value) points, in the order fed to the reducer
+    (the query's)."""
+    column = points.column(field).slice(a, b - a).to_pylist()
+    pts = [(int(t), v) for t, v in zip(times[a:b].tolist(), column, strict=True) if v is not None]
+    if desc:
+        pts.reverse()
+    return pts
+
+
+def _at_once(
+    col: Column,
+    points: pa.Table,
+    times: np.ndarray,
+    runs: list[tuple[int, int]],
+    table: TableSchema,
+    rng: TimeRange,
+    windowing: Windowing | None,
+    desc: bool,
+) -> dict[int, list[tuple[int, Any]]] | None:
+    """``col`` for every group at once (``vectorized``), as group → (time, value) pairs;
+    None where only the point-by-point reducers give influxd's answer (text and boolean
+    fields, integral() under DESC); a mode() cell in a tie is settled by them here."""
+    kind = table.columns.get(col.field or "")
+    if kind not in (ColumnType.FLOAT, ColumnType.INTEGER, ColumnType.UINTEGER):
+        return None
+    if col.func == "integral" and desc:
+        return None
+    arr = points.column(col.field or "")
+    held = np.asarray(arr.is_valid(), dtype=bool)
+    values = np.asarray(arr.fill_null(0))
+    bounds = _many_bounds(windowing)
+    integer = kind is not ColumnType.FLOAT
+    if col.func == "integral":
+        if bounds is None and integer:  # influxd's range, its earliest time shown as 0
+            lo = rng.lo if rng.bounded_below else 0
+            hi = rng.hi + 1 if rng.bounded_above else (1 << 63) - 1
+            bounds = lambda t: (np.full(len(t), lo), np.full(len(t), hi))  # noqa: E731
+        return integrals(times, values, held, runs, bounds, int(col.percent), integer)
+    shown = rng.lo if rng.bounded_below else 0
+    found, left = modes(times, values, held, runs, bounds, shown)
+    for grp, a, b in left:
+        pts = _pts(points, col.field or "", times, a, b, desc)
+        at = bounds(np.array([pts[0][0]], dtype=np.int64))[0][0] if bounds is not None else shown
+        found.setdefault(grp, []).append((int(at), mode(pts)))
+    for pairs in found.values():
+        pairs.sort(key=lambda p: p[0])
+    return found
+
+
 def percentile_times(
     series: list[Series],
     points: pa.Table,
@@ -196,16 +260,23 @@ def percentile_times(
     rank after Go's sort by value, which leaves equal values in no set order."""
     rows = {tuple(s.get("tags", {}).get(g, "") for g in group): s["values"][0] for s in series}
     times, keys, runs = _by_group(points, group)
-    column = points.column(field).to_pylist()
-    for a, b in runs:
-        row = rows.get(keys[a])
-        pts = [(int(times[j]), column[j]) for j in range(a, b) if column[j] is not None]
+    for k, (a, b) in enumerate(runs):
+        row = rows.get(keys[k])
+        if row is None:
+            continue
+        pts = _pts(points, field, times, a, b, desc)
         n = len(pts)
         rank = math.floor(n * percent / 100 + 0.5) - 1
-        if row is None or n > MOST_SORTED or not 0 <= rank < n:
+        if not 0 <= rank < n:
             continue
-        if desc:
-            pts.reverse()
+        values = np.array([v for _, v in pts])
+        picked = np.partition(values, rank)[rank]
+        equal = np.flatnonzero(values == picked)
+        if len(equal) == 1:  # no other point holds its value: no order among equals to ask
+            row[0] = pts[int(equal[0])][0]
+            continue
+        if n > MOST_SORTED:
+            continue
         _sort_by_value(pts)
         row[0] = pts[rank][0]
 
@@ -213,17 +284,25 @@ def percentile_times(
 def _by_group(
     points: pa.Table, group: list[str]
 ) -> tuple[np.ndarray, list[tuple[str, ...]], list[tuple[int, int]]]:
-    """``points`` (sorted by their group tags): their times, each one's group key (the
-    tags' texts, "" for a missing one, as a series shows them) and the [a, b) runs of rows
-    of each group."""
+    """``points`` (sorted by their group tags): their times, each group's key (the tags'
+    texts, "" for a missing one, as a series shows them) and the [a, b) runs of its rows."""
     times = np.asarray(points.column("__time"), dtype=np.int64)
-    columns = [points.column(g).to_pylist() for g in group]
-    keys = [tuple(v or "" for v in k) for k in zip(*columns, strict=True)] if group else []
+    n = len(times)
+    if not n:
+        return times, [], []
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    texts = [pc.fill_null(points.column(g).combine_chunks().cast(pa.string()), "") for g in group]
+    for col in texts:
+        if n > 1:
+            change[1:] |= np.asarray(pc.not_equal(col.slice(1), col.slice(0, n - 1)), dtype=bool)
+    starts = np.flatnonzero(change)
+    firsts = pa.array(starts)
+    keys = list(zip(*(col.take(firsts).to_pylist() for col in texts), strict=True))
     if not group:
-        keys = [()] * len(times)
-    starts = [i for i in range(len(times)) if i == 0 or keys[i] != keys[i - 1]]
-    ends = [*starts[1:], len(times)] if starts else []
-    return times, keys, list(zip(starts, ends, strict=True))
+        keys = [()]
+    ends = [*starts[1:].tolist(), n]
+    return times, keys, list(zip(starts.tolist(), ends, strict=True))
 
 
 def _reduce(
@@ -256,6 +335,21 @@ def _reduce(
     for p in pts:
         by_window.setdefault(bounds(p[0])[0], []).append(p)
     return [(start, mode(these)) for start, these in by_window.items()]
+
+
+def _many_bounds(windowing: Windowing | None) -> Bounds | None:
+    """The GROUP BY time() intervals [start, end) holding each of many times."""
+    if windowing is None:
+        return None
+    every, offset, clock = windowing
+    if clock is not None:
+        return lambda t: windows(t, every, offset, clock)
+
+    def plain(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start = t - (t - offset) % every
+        return start, start + every
+
+    return plain
 
 
 def _bounds(windowing: Windowing | None) -> Callable[[int], tuple[int, int]] | None:

@@ -30,7 +30,7 @@ from edge_query.influxql.columns import (
     selector_time,
     union,
 )
-from edge_query.influxql.direct import Direct, direct, regex_resolver
+from edge_query.influxql.direct import Direct, direct, regex_resolver, text_codes
 from edge_query.influxql.direct_raw import DirectRaw, direct_raw
 from edge_query.influxql.reducers import percentile_times, with_reduced
 from edge_query.influxql.transform import FORECASTS, Transform, apply
@@ -388,21 +388,58 @@ def _points(
 ) -> pa.Table:
     """The points of ``fields`` a reducer reads (edge_query.influxql.reducers): the group
     tags as text, the time, the fields; by group, time, then series key (1.x's order of
-    points at one time)."""
+    points at one time). SQL selects them; numpy orders them, by one number per series
+    (its tags' ranks) where that fits 63 bits: DataFusion's sort by a dozen tag columns
+    was ~85 % of an integral() over 432,000 TSBS points."""
     tags = [
         f"CAST({quote_ident(g)} AS VARCHAR) AS {quote_ident(g)}"
         if g in table.columns
         else f"NULL AS {quote_ident(g)}"
         for g in group
     ]
-    others = [quote_ident(g) for g in sorted(table.tag_names) if g not in group]
+    others = [g for g in sorted(table.tag_names) if g not in group]
     t = f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT) AS __time"
     held = " OR ".join(f"{quote_ident(f)} IS NOT NULL" for f in fields) or "FALSE"
-    order = [*(quote_ident(g) for g in group), "__time", *(f"{o} NULLS FIRST" for o in others)]
-    return run_sql(
-        f"SELECT {', '.join([*tags, t, *map(quote_ident, fields)])} FROM "
-        f"{quote_ident(table.name)} WHERE ({where}) AND ({held}) ORDER BY {', '.join(order)}"
-    )
+    keys = [f"{quote_ident(o)} AS __k{i}" for i, o in enumerate(others)]
+    head = f"SELECT {', '.join([*tags, t, *map(quote_ident, fields), *keys])} FROM "
+    head += f"{quote_ident(table.name)} WHERE ({where}) AND ({held})"
+    rows = run_sql(head)
+    for g in group:  # (DataFusion's VARCHAR is Arrow's string_view, which take() lacks)
+        i = rows.schema.get_field_index(g)
+        rows = rows.set_column(i, g, rows.column(i).cast(pa.string()))
+    order = _points_order(rows, group, len(others))
+    if order is None:
+        order_sql = [*(quote_ident(g) for g in group), "__time"]
+        order_sql += [f"__k{i} NULLS FIRST" for i in range(len(others))]
+        rows = run_sql(f"{head} ORDER BY {', '.join(order_sql)}")
+    else:
+        rows = rows.take(pa.array(order))
+    return rows.select([*group, "__time", *fields])
+
+
+def _points_order(rows: pa.Table, group: list[str], others: int) -> np.ndarray | None:
+    """The order of ``rows`` by group, time, then series key (a missing tag first); None
+    when the series keys' ranks do not fit one 63-bit number."""
+    series = np.zeros(rows.num_rows, dtype=np.int64)
+    size = 1
+    for i in range(others):
+        codes, names = text_codes(rows.column(f"__k{i}"))
+        # text_codes puts a missing tag last: first here, as influxd's series keys sort
+        codes = (codes + 1) % len(names)
+        size *= len(names)
+        if size >= 1 << 62:
+            return None
+        series = series * len(names) + codes
+    grouping = np.zeros(rows.num_rows, dtype=np.int64)
+    size = 1
+    for g in group:
+        codes, names = text_codes(rows.column(g))
+        size *= len(names)
+        if size >= 1 << 62:
+            return None
+        grouping = grouping * len(names) + codes
+    times = np.asarray(rows.column("__time"), dtype=np.int64)
+    return np.lexsort((series, times, grouping))
 
 
 def _pick(
