@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 import edge_query.influxql.direct as direct_module
+import edge_query.influxql.select as select_module
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql.direct import _literal_alternatives, text_codes
 from edge_query.influxql.parser import parse
@@ -399,3 +400,31 @@ def test_an_inner_answer_is_fetched_as_a_stored_table_would_be() -> None:
     need = TableNeed("cpu")
     need.widen(["n"], None, None, {"zone": {"x"}})  # a tag the answer does not have
     assert rows_needed(inner, need).num_rows == 0
+
+
+@pytest.mark.parametrize("desc", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_limit_keeps_each_series_rows_before_they_become_python_values(
+    seed: int, desc: bool
+) -> None:
+    """select._limited: of rows by series then time, each series' [lo, hi) in the asked
+    order, as slicing its rows (reversed under DESC) keeps them."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(0, 9, int(rng.integers(1, 6)))
+    hosts = [h for i, n in enumerate(sizes) for h in [f"h{i}" if i % 3 else None] * int(n)]
+    table = pa.table(
+        {
+            "host": pa.array(hosts, pa.string_view()),
+            "__time": pa.array(np.arange(len(hosts)), pa.int64()),
+        }
+    )
+    lo = int(rng.integers(0, 4))
+    hi = lo + int(rng.integers(1, 5))
+    kept = select_module._limited(table, ["host"], lo, hi, desc)
+    expected = []
+    start = 0
+    for n in sizes.tolist():
+        rows = list(range(start, start + n))
+        expected += sorted((rows[::-1] if desc else rows)[lo:hi])
+        start += n
+    assert kept.column("__time").to_pylist() == expected

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from edge_common.errors import QueryError
 from edge_common.picks import Pick
@@ -321,6 +322,11 @@ def _select_one(
         if aggregate and interval is not None and clock is not None:
             extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
         result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
+    lo = stmt.offset or 0
+    hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
+    limited = not aggregate and not transforms and hi is not None
+    if limited and hi is not None:  # only the rows LIMIT keeps become Python values
+        result = _limited(result, group, lo, hi, desc)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     for s in series:
         s["columns"] = ["time", *shown_names]
@@ -355,8 +361,8 @@ def _select_one(
         add = any(c.func != "integral" for c in cols)
         series = [_fill(s, stmt, rng, every, offset, counts, clock, desc, add) for s in series]
         series = [s for s in series if s["values"]]
-    lo = stmt.offset or 0
-    hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
+    if limited:
+        lo, hi = 0, None  # (kept already)
     for s in series:
         if desc:
             s["values"].reverse()
@@ -412,34 +418,50 @@ def _points(
         order_sql = [*(quote_ident(g) for g in group), "__time"]
         order_sql += [f"__k{i} NULLS FIRST" for i in range(len(others))]
         rows = run_sql(f"{head} ORDER BY {', '.join(order_sql)}")
-    else:
-        rows = rows.take(pa.array(order))
-    return rows.select([*group, "__time", *fields])
+        return rows.select([*group, "__time", *fields])
+    return rows.select([*group, "__time", *fields]).take(pa.array(order))
 
 
 def _points_order(rows: pa.Table, group: list[str], others: int) -> np.ndarray | None:
     """The order of ``rows`` by group, time, then series key (a missing tag first); None
-    when the series keys' ranks do not fit one 63-bit number."""
-    series = np.zeros(rows.num_rows, dtype=np.int64)
-    size = 1
-    for i in range(others):
-        codes, names = text_codes(rows.column(f"__k{i}"))
-        # text_codes puts a missing tag last: first here, as influxd's series keys sort
-        codes = (codes + 1) % len(names)
-        size *= len(names)
-        if size >= 1 << 62:
-            return None
-        series = series * len(names) + codes
-    grouping = np.zeros(rows.num_rows, dtype=np.int64)
-    size = 1
-    for g in group:
-        codes, names = text_codes(rows.column(g))
-        size *= len(names)
-        if size >= 1 << 62:
-            return None
-        grouping = grouping * len(names) + codes
+    when the groups' or the series keys' ranks do not fit one 63-bit number."""
+    grouping = _ranks(rows, list(group))
     times = np.asarray(rows.column("__time"), dtype=np.int64)
-    return np.lexsort((series, times, grouping))
+    if grouping is None:
+        return None
+    codes, size = grouping
+    order = np.argsort(times, kind="stable")  # (rows come mostly in time order: quick)
+    if size > 1:  # then by group, keeping time order (a radix sort for 16 bits)
+        keys = codes[order]
+        order = order[
+            np.argsort(keys.astype(np.uint16) if size <= 1 << 16 else keys, kind="stable")
+        ]
+    # points of several series at one time in a group: those go by series key
+    g, t = codes[order], times[order]
+    if not ((g[1:] == g[:-1]) & (t[1:] == t[:-1])).any():
+        return order
+    series = _ranks(rows, [f"__k{i}" for i in range(others)], missing_first=True)
+    if series is None:
+        return None
+    return np.lexsort((series[0], times, codes))
+
+
+def _ranks(
+    rows: pa.Table, columns: list[str], missing_first: bool = False
+) -> tuple[np.ndarray, int] | None:
+    """One number per row ranking its texts in ``columns`` (in that order; a missing text
+    last, or first), and how many numbers there can be; None past 63 bits."""
+    ranks = np.zeros(rows.num_rows, dtype=np.int64)
+    size = 1
+    for c in columns:
+        codes, names = text_codes(rows.column(c))
+        if missing_first:  # text_codes puts a missing text last
+            codes = (codes + 1) % len(names)
+        size *= len(names)
+        if size >= 1 << 62:
+            return None
+        ranks = ranks * len(names) + codes
+    return ranks, size
 
 
 def _pick(
@@ -642,6 +664,37 @@ def _column_values(col: pa.ChunkedArray, go_floats: bool) -> list[Any]:
         for i in whole.tolist():
             values[i] = int(values[i])
     return values
+
+
+def _limited(result: pa.Table, group: list[str], lo: int, hi: int, desc: bool) -> pa.Table:
+    """Of raw rows (by group tags, then time), the rows [lo, hi) of each series in the
+    asked order: a table panel's ``LIMIT 100`` of 4,320 rows of 20 columns made every row
+    a Python list (10 ms; influxd 1.4)."""
+    n = result.num_rows
+    change = np.zeros(n, dtype=bool)
+    if n:
+        change[0] = True
+    for g in group:
+        col = pc.fill_null(result.column(g).combine_chunks().cast(pa.string()), "")
+        if n > 1:
+            change[1:] |= np.asarray(pc.not_equal(col.slice(1), col.slice(0, n - 1)), dtype=bool)
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], n)
+    if desc:  # the last rows, which the answer shows first
+        first, end = np.maximum(starts, ends - hi), ends - lo
+    else:
+        first, end = starts + lo, np.minimum(ends, starts + hi)
+    sizes = np.maximum(end - first, 0)
+    if sizes.sum() == n:
+        return result
+    # the j-th row kept, in range i (whose rows begin at heads[i] among those kept), is
+    # row first[i] + j - heads[i]
+    heads = np.cumsum(sizes) - sizes
+    shift = np.repeat(first - heads, sizes)
+    for i, f in enumerate(result.schema):  # (take() lacks DataFusion's string_view)
+        if pa.types.is_string_view(f.type):
+            result = result.set_column(i, f.name, result.column(i).cast(pa.string()))
+    return result.take(pa.array(shift + np.arange(len(shift))))
 
 
 def _cut(
