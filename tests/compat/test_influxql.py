@@ -228,6 +228,15 @@ QUERIES = [
     "SELECT bottom(free, host, 1) FROM mem",
     "SELECT top(usage_user, nosuchtag, 2) FROM cpu",
     "SELECT top(usage_user, 2) FROM cpu WHERE host = 'h3'",
+    # fields, tags and expressions beside top()/bottom(): their values at each point picked
+    "SELECT top(usage_user, 3), host FROM cpu",
+    f"SELECT host, bottom(usage_user, 2), usage_system * 2 FROM cpu WHERE {_HALF}",
+    "SELECT top(usage_user, host, 2), usage_system FROM cpu",
+    f"SELECT top(usage_user, 2) AS t, * FROM cpu WHERE {_HALF} GROUP BY host",
+    f"SELECT bottom(free, 1), host FROM mem WHERE {_DAYS} GROUP BY time(1d)",
+    "SELECT top(usage_user, 2), max(usage_system) FROM cpu",
+    "SELECT top(usage_user, 2), bottom(usage_user, 2) FROM cpu",
+    "SELECT distinct(cores), usage_user FROM cpu",
     "SELECT top(usage_user, host) FROM cpu",
     "SELECT top(usage_user, host, 'x') FROM cpu",
     # several transformations in one query
@@ -326,6 +335,13 @@ QUERIES = [
     f"SELECT count(usage_user) FROM cpu WHERE {_DAYS} GROUP BY time(1d) fill(none) "
     "tz('America/New_York')",
     "SELECT max(usage_user) FROM cpu tz('Europe/Paris')",
+    # several points per interval, the intervals in the zone
+    f"SELECT top(usage_user, 2) FROM cpu WHERE {_HALF} GROUP BY time(10m) tz('Asia/Kolkata')",
+    f"SELECT bottom(usage_user, 1) FROM cpu WHERE {_DAYS} GROUP BY time(1d), host "
+    "tz('America/New_York')",
+    f"SELECT distinct(host) FROM cpu WHERE {_DAYS} GROUP BY time(1d) tz('Asia/Kolkata')",
+    f"SELECT top(usage_user, 3) FROM cpu WHERE {_HALF} GROUP BY time(20m) "
+    "ORDER BY time DESC tz('Asia/Kolkata')",
     "SELECT usage_user FROM cpu LIMIT 1 tz('Nowhere/Land')",
     "SELECT usage_user FROM cpu LIMIT 1 tz('')",
     # --- metadata, selection, conditions, arithmetic, aggregates, selectors, time buckets,

@@ -203,12 +203,32 @@ def expand(
             col.reads = tuple(refs)
             add(col)
     kinds = {c.kind for c in cols}
+    if "multi" in kinds:
+        _check_multi(cols)
+        return cols
     if kinds == {"agg", "raw"}:
         cols = _at_selected_point(cols)
     kinds = {c.kind for c in cols}
     if len(kinds) > 1:
         raise QueryError("mixing aggregate and non-aggregate queries is not supported")
     return cols
+
+
+def _check_multi(cols: list[Column]) -> None:
+    """top(), bottom() and sample() take fields, tags and expressions of them beside them,
+    shown at each point picked; distinct() nothing: influxd's rules and words."""
+    multi = [c for c in cols if c.kind == "multi"]
+    first = multi[0]
+    if first.func == "distinct" and len(cols) > 1:
+        raise QueryError(
+            "aggregate function distinct() cannot be combined with other functions or fields"
+        )
+    if len(multi) > 1 or any(c.kind != "raw" for c in cols if c is not first):
+        if first.func in ("top", "bottom"):
+            raise QueryError(
+                f"selector function {first.func}() cannot be combined with other functions"
+            )
+        raise QueryError("mixing aggregate and non-aggregate queries is not supported")
 
 
 _PICK_ORDER = {  # the point each selector picks: the first of this order (1.x tie rules)

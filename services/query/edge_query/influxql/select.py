@@ -43,6 +43,7 @@ from edge_query.influxql.zones import (
     windowed_rows,
     zoned,
 )
+from edge_query.influxql.zones import windows as zone_windows
 from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["Fetch", "Series", "interval_of", "run_select"]
@@ -188,7 +189,7 @@ def _select_one(
     if not cols:
         return []
     residual, rng = split_condition(stmt.condition, now_ns)
-    if cols[0].kind == "multi":
+    if any(c.kind == "multi" for c in cols):
         return _select_multi(
             stmt, table, cols, group, interval, residual, rng, run_sql, now_ns, go_floats
         )
@@ -513,27 +514,30 @@ def _select_multi(
     now_ns: int,
     go_floats: bool,
 ) -> list[Series]:
-    """top(), bottom() and distinct(): several rows per series."""
-    if len(cols) != 1:
-        raise QueryError(
-            f"{cols[0].func}() must be the only field of its query (not built yet otherwise)"
-        )
+    """top(), bottom(), sample() and distinct(): several rows per series; with fields, tags
+    or expressions of them beside the call (``aux``), their values at each point picked."""
+    col = next(c for c in cols if c.kind == "multi")
+    aux = [c for c in cols if c is not col]
     # GROUP BY time(): each interval apart (its start shown by distinct(), the points' own
     # times by top() and bottom())
     bucket = None
+    extra = None
+    clock = None
     if interval is not None:
         if not rng.bounded_above:
             rng.hi = now_ns
         every, offset = interval_of(interval, now_ns)
         offset, clock = zoned(stmt, every, offset, rng)
-        if clock is not None:
-            raise QueryError(f"{cols[0].func}() with GROUP BY time() and tz() is not built yet")
-        origin = f"arrow_cast({offset}, 'Timestamp(Nanosecond, None)')"
-        bucket = (
-            f"CAST(date_bin(INTERVAL '{every} nanoseconds', {quote_ident(TIME_COLUMN)}, "
-            f"{origin}) AS BIGINT)"
-        )
-    col = cols[0]
+        if clock is not None:  # each row's window in the zone, worked out as for aggregates
+            where = _where(residual, rng, table, now_ns)
+            extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
+            bucket = "__window"
+        else:
+            origin = f"arrow_cast({offset}, 'Timestamp(Nanosecond, None)')"
+            bucket = (
+                f"CAST(date_bin(INTERVAL '{every} nanoseconds', {quote_ident(TIME_COLUMN)}, "
+                f"{origin}) AS BIGINT)"
+            )
     if col.field is None:
         return []
     tag_sql = [
@@ -581,8 +585,10 @@ def _select_multi(
             else f"NULL AS {alias}"
             for b, alias in zip(col.by, by, strict=True)
         ]
+        aux_sql = [f"{c.sql} AS {quote_ident(c.name)}" for c in aux]
+        inner_sql = [*tag_sql, *by_sql, *aux_sql, f"{t} AS __time", f"{value} AS {name}"]
         inner = (
-            f"SELECT {', '.join([*tag_sql, *by_sql, f'{t} AS __time', f'{value} AS {name}'])}, "
+            f"SELECT {', '.join(inner_sql)}, "
             + (f"{bucket} AS __bucket, " if bucket else "")
             + f"concat_ws(',', {series_key or repr('')}) AS __series "
             f"FROM {src} WHERE {where}"
@@ -598,27 +604,43 @@ def _select_multi(
             f"SELECT *, row_number() OVER ({part}ORDER BY "
             f"{order.replace(value, name).replace(t, '__time')}) AS __rn FROM ({inner})"
         )
+        outer = [
+            quote_ident(n) for c in cols for n in (_multi_names(col) if c is col else [c.name])
+        ]
         sql = (
-            f"SELECT {', '.join([*tags, '__time', name, *by])} FROM ({ranked}) "
+            f"SELECT {', '.join([*tags, '__time', *outer])} FROM ({ranked}) "
             f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', tie])}"
         )
-    by_names = [f"__by_{i}" for i in range(len(col.by))]
-    series = _cut(run_sql(sql), table.name, group, [col.name, *by_names], go_floats)
-    for s in series:  # the tag arguments come as columns named as the tags
-        s["columns"] = [*s["columns"][:2], *col.by]
+    # the columns as the statement writes them: each beside the call where it was written,
+    # the call's tag arguments after it, named as the tags
+    picked = [n for c in cols for n in (_multi_names(col) if c is col else [c.name])]
+    series = _cut(run_sql(sql, None, extra), table.name, group, picked, go_floats)
+    shown = [n for c in cols for n in ([c.name, *col.by] if c is col else [c.name])]
+    for s in series:
+        s["columns"] = ["time", *(n.removeprefix("__shown_") for n in shown)]
     # ORDER BY time DESC: the intervals newest first, each one's points still oldest first
     # (1.x orders what a call picks by time)
     desc = _descending(stmt) and interval is not None
     for s in series:
         if desc:
-            windows: dict[int, list[list[Any]]] = {}
-            for row in s["values"]:
-                t = row[0]
-                windows.setdefault(t - (t - offset) % every, []).append(row)
-            s["values"] = [row for w in sorted(windows, reverse=True) for row in windows[w]]
+            times = np.array([row[0] for row in s["values"]], dtype=np.int64)
+            starts = (
+                times - (times - offset) % every
+                if clock is None
+                else zone_windows(times, every, offset, clock)[0]
+            )
+            by_window: dict[int, list[list[Any]]] = {}
+            for start, row in zip(starts.tolist(), s["values"], strict=True):
+                by_window.setdefault(start, []).append(row)
+            s["values"] = [row for w in sorted(by_window, reverse=True) for row in by_window[w]]
         lo = stmt.offset or 0
         s["values"] = s["values"][lo : None if not stmt.limit else lo + stmt.limit]
     return _in_tag_order([s for s in series if s["values"]], group)
+
+
+def _multi_names(col: Column) -> list[str]:
+    """The answer's columns of a top(f, tag…, N): its own, then one per tag argument."""
+    return [col.name, *(f"__by_{i}" for i in range(len(col.by)))]
 
 
 def interval_of(call: ast.Call, now_ns: int) -> tuple[int, int]:
