@@ -167,6 +167,12 @@ DIRECT = [
     "GROUP BY time(30m), region",
     "SELECT percentile(i, 75) FROM cpu GROUP BY host",
     "SELECT median(f), percentile(f, 50), max(f) FROM cpu GROUP BY region",
+    # mode() and integral(): their points read without SQL (the same table, same order)
+    f"SELECT mode(i) FROM cpu WHERE {RANGE} GROUP BY time(10m), host",
+    f"SELECT integral(f, 1m) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(10m)",
+    "SELECT integral(i), mode(u) FROM cpu GROUP BY region",
+    f"SELECT mode(f), integral(f) FROM cpu WHERE region = 'east' AND {RANGE} "
+    "GROUP BY time(30m) fill(none)",
     # without GROUP BY time(): one row per tag set; a lone selector shows its point's time
     "SELECT last(f) FROM cpu GROUP BY host",
     "SELECT first(i) FROM cpu GROUP BY *",
@@ -206,6 +212,7 @@ DIRECT = [
     # a zone whose offset does not change in the range: intervals shifted by it
     f"SELECT max(f) FROM cpu WHERE {RANGE} GROUP BY time(1h) tz('Asia/Kolkata')",
 ]
+LONE_PERCENTILE = {"SELECT percentile(i, 75) FROM cpu GROUP BY host"}
 BY_SQL = [  # outside what the direct path takes: asked of SQL alone
     f"SELECT max(f) FROM cpu WHERE f > 50 AND {RANGE} GROUP BY time(1m)",
     f"SELECT max(f) FROM cpu WHERE (host = 'a' OR host = 'b') AND {RANGE} GROUP BY time(1m)",
@@ -277,7 +284,8 @@ def test_nan_values_aggregate_as_sql_does(q: str, with_nulls: bool) -> None:
 @pytest.mark.parametrize("q", DIRECT)
 def test_the_direct_path_answers_as_sql_does(q: str, seed: int) -> None:
     by_sql, direct, fetches = _answers(q, _data(seed, 3000))
-    assert fetches == 1, "the direct path was not taken"
+    # a lone percentile's point: its series' points are read again for the time shown
+    assert fetches == (2 if q in LONE_PERCENTILE else 1), "the direct path was not taken"
     # a comparison of something: only the two impossible conditions answer nothing
     assert bool(by_sql) != ("'zzz'" in q or "host = 'a' AND host = 'b'" in q)
     assert _same(by_sql, direct), (by_sql[:1], direct[:1])

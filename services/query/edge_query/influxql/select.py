@@ -318,11 +318,16 @@ def _select_one(
             result = plan.run(rows)
             if result is None:
                 result = run_sql(sql, None, {table.name: plan.sql_rows(rows)})
-    if result is None:
+    # mode() and integral() alone: their values, intervals and series all come from the
+    # points (with_reduced below); the SQL would only answer placeholders
+    reduced_only = aggregate and not tallies and all(c.func in REDUCED for c in cols)
+    if result is None and not reduced_only:
         extra = None
         if aggregate and interval is not None and clock is not None:
             extra = windowed_rows(table, group, where, run_sql, every, offset, clock)
         result = run_sql(sql, _pick(stmt, table, cols, residual, interval), extra)
+    if result is None:
+        result = pa.table({"__time": pa.array([], pa.int64())})
     lo = stmt.offset or 0
     hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
     limited = not aggregate and not transforms and hi is not None
@@ -336,7 +341,10 @@ def _select_one(
     if aggregate and any(c.func in REDUCED for c in cols):
         windowing = (every, offset, clock) if interval is not None else None
         reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
-        points = _points(table, reduced, group, _where(residual, rng, table, now_ns), run_sql)
+        where = _where(residual, rng, table, now_ns)
+        points = _fetched_points(table, reduced, group, residual, rng, fetch)
+        if points is None:
+            points = _points(table, reduced, group, where, run_sql)
         series = with_reduced(
             series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats
         )
@@ -352,7 +360,9 @@ def _select_one(
             # the time shown is that of the point picked; of equal values, the one Go's
             # sort leaves at the rank (SQL's answer has the earliest)
             where = _where(residual, rng, table, now_ns)
-            points = _points(table, [single.field], group, where, run_sql)
+            points = _fetched_points(table, [single.field], group, residual, rng, fetch)
+            if points is None:
+                points = _points(table, [single.field], group, where, run_sql)
             percentile_times(series, points, single.field, single.percent, group, desc)
     if aggregate and interval is not None:
         every, offset = interval_of(interval, now_ns)
@@ -421,6 +431,27 @@ def _points(
         rows = run_sql(f"{head} ORDER BY {', '.join(order_sql)}")
         return rows.select([*group, "__time", *fields])
     return rows.select([*group, "__time", *fields]).take(pa.array(order))
+
+
+def _fetched_points(
+    table: TableSchema,
+    fields: list[str],
+    group: list[str],
+    residual: ast.Expr | None,
+    rng: TimeRange,
+    fetch: Fetch | None,
+) -> pa.Table | None:
+    """``_points`` without SQL, where the condition (beyond time) is tags equal to texts:
+    the raw points of those fields as ``direct_raw`` reads them, which is the same table
+    in the same order (DataFusion's planning was half of a one-host integral()); None
+    where only SQL can select them."""
+    if fetch is None:
+        return None
+    shown = [Column(f, quote_ident(f), "raw", field=f) for f in fields]
+    plan = direct_raw(table, shown, group, residual, rng, regex_resolver(fetch, table))
+    if plan is None:
+        return None
+    return plan.run(fetch(plan.need))
 
 
 def _points_order(rows: pa.Table, group: list[str], others: int) -> np.ndarray | None:
