@@ -18,7 +18,7 @@ from bench import tsbs
 from bench.dashboard import agree, ask, loaded
 
 _DAY = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T12:00:00Z'"
-_HOST = f"hostname = 'host_7' AND {_DAY}"
+_HOST = f"hostname = 'host_1' AND {_DAY}"
 QUESTIONS: dict[str, str] = {
     "percentile 95, all hosts, by 1h": (
         f"SELECT percentile(usage_user, 95) FROM cpu WHERE {_DAY} GROUP BY time(1h)"
