@@ -4,7 +4,8 @@ influxd 1.6.7 and of Edge: combinations no list written by hand would think of.
 ``statements``: aggregates, selectors, transformations, GROUP BY time() and fill(), LIMIT
 and SLIMIT over one measurement at a time. ``shapes``: the other forms of the language:
 several and regex sources, wildcards, type casts, conditions on every field type, the SHOW
-statements with FROM and WHERE, subqueries.
+statements with FROM and WHERE, subqueries. ``selectors``: top(), bottom() and distinct()
+with what may stand beside them, by tags and by time() in a zone.
 
 Statements that would meet an allowed difference (docs/influxql-compat.md, each with its
 reason) are not made where the generator can tell: OFFSET without LIMIT, SOFFSET without
@@ -266,3 +267,51 @@ class _Shapes(_Maker):
 def shapes(seed: int, count: int) -> list[str]:
     """``count`` different statements of the other forms, made from ``seed``."""
     return _different(_Shapes(seed), count)
+
+
+# --- top(), bottom() and distinct(): several points per series -------------------------------
+
+
+class _Selectors(_Maker):
+    """top()/bottom() with tag arguments and with fields, tags and expressions beside them
+    (their values at each point picked), distinct(), by tags and by time() (in a zone
+    too), in either order; and the combinations influxd refuses."""
+
+    def statement(self) -> str:
+        m = self.pick([k for k in MEASUREMENTS if k != '"temp c"'])
+        fields, tags = MEASUREMENTS[m]
+        # (not mem's used_pct: both hosts hold the same values at the same times, and which
+        # of such equal points influxd picks and lists first follows its heap, an allowed
+        # difference)
+        f = self.pick([f for f in fields if f != "used_pct"])
+        if self.chance(0.15):
+            call = f"distinct({f})"
+        else:
+            func = self.pick(["top", "bottom"])
+            by = f"{self.pick(list(tags))}, " if self.chance(0.25) else ""
+            call = f"{func}({f}, {by}{self.pick(['1', '2', '3'])})"
+        columns = [call]
+        if not call.startswith("distinct") or self.chance(0.1):
+            for _ in range(self.r.choice([0, 1, 1, 2])):
+                other = self.pick([*fields, *tags, f"{self.pick(fields)} * 2", "*"])
+                if self.chance(0.05):
+                    other = f"max({self.pick(fields)})"  # refused beside top()/distinct()
+                columns.insert(self.r.randint(0, len(columns)), other)
+        q = f"SELECT {', '.join(columns)} FROM {m} WHERE {self.pick(RANGES)}"
+        group = []
+        if self.chance(0.5):
+            group.append(f"time({self.pick(_INTERVALS)})")
+        if self.chance(0.4):
+            group.append(self.pick([*tags, "*"]))
+        if group:
+            q += " GROUP BY " + ", ".join(group)
+        if self.chance(0.2):
+            q += " ORDER BY time DESC"
+        if group and group[0].startswith("time") and self.chance(0.3):
+            q += f" tz('{self.pick(['Europe/Paris', 'Asia/Kolkata', 'America/New_York'])}')"
+        return q
+
+
+def selectors(seed: int, count: int) -> list[str]:
+    """``count`` different statements around top(), bottom() and distinct()."""
+    return _different(_Selectors(seed), count)

@@ -753,11 +753,12 @@ GENERATED = [
     *generated.statements(1, 400),
     *generated.statements(2, 400),
     *generated.shapes(1, 400),
+    *generated.selectors(1, 150),
 ]
 
 
 def test_generated_statements_like_influxd(servers: tuple[str, EdgeServer]) -> None:
-    """1,200 statements made at random from fixed seeds (tests/compat/generated.py, which
+    """1,350 statements made at random from fixed seeds (tests/compat/generated.py, which
     lists what it leaves out and why), each answer equal to influxd's."""
     influxd, edge = servers
     differ = []

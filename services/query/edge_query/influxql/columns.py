@@ -43,6 +43,7 @@ class Column:
     percent: float = 0.0
     transform: Transform | None = None
     by: tuple[str, ...] = ()  # top(f, tag…, N): one point per value of these tags
+    by_shown: tuple[str, ...] = ()  # their columns' names in the answer
     reads: tuple[str, ...] | None = None  # every name a raw expression reads (else field)
 
     def names_read(self) -> tuple[str, ...]:
@@ -101,13 +102,17 @@ def expand(
     cols: list[Column] = []
     names: dict[str, int] = {}
 
-    def add(col: Column) -> None:
-        base = col.name
+    def unique(base: str) -> str:
         if base in names:  # 1.x names repeats mean, mean_1, mean_2 …
             names[base] += 1
-            col.name = f"{base}_{names[base]}"
-        else:
-            names[base] = 0
+            return f"{base}_{names[base]}"
+        names[base] = 0
+        return base
+
+    def add(col: Column) -> None:
+        col.name = unique(col.name)
+        # top(f, tag…, N)'s tag columns are named in their place too (region, region_1)
+        col.by_shown = tuple(unique(b) for b in col.by)
         cols.append(col)
 
     for f in stmt.fields:

@@ -646,7 +646,8 @@ def _select_multi(
     # the call's tag arguments after it, named as the tags
     picked = [n for c in cols for n in (_multi_names(col) if c is col else [c.name])]
     series = _cut(run_sql(sql, None, extra), table.name, group, picked, go_floats)
-    shown = [n for c in cols for n in ([c.name, *col.by] if c is col else [c.name])]
+    by_shown = col.by_shown or col.by
+    shown = [n for c in cols for n in ([c.name, *by_shown] if c is col else [c.name])]
     for s in series:
         s["columns"] = ["time", *(n.removeprefix("__shown_") for n in shown)]
     # ORDER BY time DESC: the intervals newest first, each one's points still oldest first
