@@ -41,6 +41,7 @@ __all__ = [
     "Resolve",
     "direct",
     "regex_resolver",
+    "run_starts",
     "selected",
     "tag_equalities",
     "tag_values",
@@ -282,6 +283,20 @@ def text_codes(col: pa.ChunkedArray) -> Coded:
     missing = len(names)
     lut = np.array([rank.get(v, missing) for v in texts], dtype=np.int64)
     return lut[codes], [*names, None]
+
+
+def run_starts(rows: pa.Table, columns: list[str]) -> np.ndarray:
+    """Where each run of rows with the same texts in ``columns`` begins (a missing text as
+    "", as a series shows it): rows sorted by those columns, each run one series."""
+    n = rows.num_rows
+    change = np.zeros(n, dtype=bool)
+    if n:
+        change[0] = True
+    for c in columns:
+        texts = pc.fill_null(rows.column(c).combine_chunks().cast(pa.string()), "")
+        if n > 1:
+            change[1:] |= np.asarray(pc.not_equal(texts.slice(1), texts.slice(0, n - 1)))
+    return np.flatnonzero(change)
 
 
 def among(coded: Coded, allowed: set[str]) -> np.ndarray:

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from edge_common.schema import ColumnType, TableSchema
 from edge_query.influxql.columns import REDUCED, Column
+from edge_query.influxql.direct import run_starts
 from edge_query.influxql.translate import TimeRange
 from edge_query.influxql.vectorized import Bounds, integrals, modes
 from edge_query.influxql.zones import ZoneClock, windows
@@ -287,21 +288,15 @@ def _by_group(
     """``points`` (sorted by their group tags): their times, each group's key (the tags'
     texts, "" for a missing one, as a series shows them) and the [a, b) runs of its rows."""
     times = np.asarray(points.column("__time"), dtype=np.int64)
-    n = len(times)
-    if not n:
+    if not len(times):
         return times, [], []
-    change = np.zeros(n, dtype=bool)
-    change[0] = True
-    texts = [pc.fill_null(points.column(g).combine_chunks().cast(pa.string()), "") for g in group]
-    for col in texts:
-        if n > 1:
-            change[1:] |= np.asarray(pc.not_equal(col.slice(1), col.slice(0, n - 1)), dtype=bool)
-    starts = np.flatnonzero(change)
+    starts = run_starts(points, group)
     firsts = pa.array(starts)
-    keys = list(zip(*(col.take(firsts).to_pylist() for col in texts), strict=True))
-    if not group:
-        keys = [()]
-    ends = [*starts[1:].tolist(), n]
+    heads = [pc.fill_null(points.column(g).take(firsts).cast(pa.string()), "") for g in group]
+    keys: list[tuple[str, ...]] = [()]
+    if group:
+        keys = list(zip(*(h.to_pylist() for h in heads), strict=True))
+    ends = [*starts[1:].tolist(), len(times)]
     return times, keys, list(zip(starts.tolist(), ends, strict=True))
 
 

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from edge_common.errors import QueryError
 from edge_common.picks import Pick
@@ -31,7 +30,7 @@ from edge_query.influxql.columns import (
     selector_time,
     union,
 )
-from edge_query.influxql.direct import Direct, direct, regex_resolver, text_codes
+from edge_query.influxql.direct import Direct, direct, regex_resolver, run_starts, text_codes
 from edge_query.influxql.direct_raw import DirectRaw, direct_raw
 from edge_query.influxql.reducers import percentile_times, with_reduced
 from edge_query.influxql.transform import FORECASTS, Transform, apply
@@ -420,10 +419,7 @@ def _points(
     keys = [f"{quote_ident(o)} AS __k{i}" for i, o in enumerate(others)]
     head = f"SELECT {', '.join([*tags, t, *map(quote_ident, fields), *keys])} FROM "
     head += f"{quote_ident(table.name)} WHERE ({where}) AND ({held})"
-    rows = run_sql(head)
-    for g in group:  # (DataFusion's VARCHAR is Arrow's string_view, which take() lacks)
-        i = rows.schema.get_field_index(g)
-        rows = rows.set_column(i, g, rows.column(i).cast(pa.string()))
+    rows = _no_views(run_sql(head))
     order = _points_order(rows, group, len(others))
     if order is None:
         order_sql = [*(quote_ident(g) for g in group), "__time"]
@@ -549,6 +545,9 @@ def _select_multi(
     or expressions of them beside the call (``aux``), their values at each point picked."""
     col = next(c for c in cols if c.kind == "multi")
     aux = [c for c in cols if c is not col]
+    # the answer's columns as the statement writes them: each beside the call where it was
+    # written, the call's tag arguments after it (shown named as the tags)
+    picked = [n for c in cols for n in (_multi_names(col) if c is col else [c.name])]
     # GROUP BY time(): each interval apart (its start shown by distinct(), the points' own
     # times by top() and bottom())
     bucket = None
@@ -635,16 +634,11 @@ def _select_multi(
             f"SELECT *, row_number() OVER ({part}ORDER BY "
             f"{order.replace(value, name).replace(t, '__time')}) AS __rn FROM ({inner})"
         )
-        outer = [
-            quote_ident(n) for c in cols for n in (_multi_names(col) if c is col else [c.name])
-        ]
+        outer = [quote_ident(n) for n in picked]
         sql = (
             f"SELECT {', '.join([*tags, '__time', *outer])} FROM ({ranked}) "
             f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', tie])}"
         )
-    # the columns as the statement writes them: each beside the call where it was written,
-    # the call's tag arguments after it, named as the tags
-    picked = [n for c in cols for n in (_multi_names(col) if c is col else [c.name])]
     series = _cut(run_sql(sql, None, extra), table.name, group, picked, go_floats)
     by_shown = col.by_shown or col.by
     shown = [n for c in cols for n in ([c.name, *by_shown] if c is col else [c.name])]
@@ -725,14 +719,7 @@ def _limited(result: pa.Table, group: list[str], lo: int, hi: int, desc: bool) -
     asked order: a table panel's ``LIMIT 100`` of 4,320 rows of 20 columns made every row
     a Python list (10 ms; influxd 1.4)."""
     n = result.num_rows
-    change = np.zeros(n, dtype=bool)
-    if n:
-        change[0] = True
-    for g in group:
-        col = pc.fill_null(result.column(g).combine_chunks().cast(pa.string()), "")
-        if n > 1:
-            change[1:] |= np.asarray(pc.not_equal(col.slice(1), col.slice(0, n - 1)), dtype=bool)
-    starts = np.flatnonzero(change)
+    starts = run_starts(result, group)
     ends = np.append(starts[1:], n)
     if desc:  # the last rows, which the answer shows first
         first, end = np.maximum(starts, ends - hi), ends - lo
@@ -745,10 +732,16 @@ def _limited(result: pa.Table, group: list[str], lo: int, hi: int, desc: bool) -
     # row first[i] + j - heads[i]
     heads = np.cumsum(sizes) - sizes
     shift = np.repeat(first - heads, sizes)
-    for i, f in enumerate(result.schema):  # (take() lacks DataFusion's string_view)
+    return _no_views(result).take(pa.array(shift + np.arange(len(shift))))
+
+
+def _no_views(rows: pa.Table) -> pa.Table:
+    """``rows`` with DataFusion's text columns (Arrow's string_view, which ``take()``
+    lacks) as plain strings."""
+    for i, f in enumerate(rows.schema):
         if pa.types.is_string_view(f.type):
-            result = result.set_column(i, f.name, result.column(i).cast(pa.string()))
-    return result.take(pa.array(shift + np.arange(len(shift))))
+            rows = rows.set_column(i, f.name, rows.column(i).cast(pa.string()))
+    return rows
 
 
 def _cut(
