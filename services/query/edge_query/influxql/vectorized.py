@@ -79,7 +79,7 @@ def modes(
     at_best = lengths == best[run_cell]
     ties = np.add.reduceat(at_best.astype(np.int64), cell_heads)
     # the value: of no repeated value the smallest (Go's sort puts it first); else the one
-    # run longest of all (the first run reaching that length wins, whatever the order)
+    # run longer than every other (equally long runs: settled by reducers.mode, below)
     winner = np.where(best == 1, heads[cell_heads], 0)
     longest = heads[at_best]
     first_longest = np.searchsorted(run_cell[at_best], np.arange(len(cell_heads)))
