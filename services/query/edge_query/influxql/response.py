@@ -15,6 +15,7 @@ import orjson
 import pyarrow as pa
 
 from edge_common.errors import from_wire
+from edge_query.influxql.text import escape_key
 from edge_query.influxql.timefmt import format_times
 
 __all__ = ["render_v1", "to_arrow"]
@@ -127,19 +128,15 @@ def _csv(results: list[dict[str, Any]]) -> bytes:
                 columns = s["columns"]
                 writer.writerow(["name", "tags", *columns])
             tags = ",".join(  # (a tag the series lacks, "" in JSON, is left out)
-                f"{_csv_tag(k)}={_csv_tag(v)}" for k, v in sorted(s.get("tags", {}).items()) if v
+                f"{escape_key(k)}={escape_key(v)}"
+                for k, v in sorted(s.get("tags", {}).items())
+                if v
             )
             for row in s["values"]:
                 writer.writerow(
                     [s.get("name", ""), tags, *("" if v is None else _csv_value(v) for v in row)]
                 )
     return out.getvalue().encode()
-
-
-def _csv_tag(text: str) -> str:
-    """A tag key or value as influxd writes it in CSV: commas, equal signs and spaces
-    escaped, as in a series key."""
-    return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
 
 
 def _csv_value(v: Any) -> str:

@@ -340,10 +340,7 @@ def _select_one(
     if aggregate and any(c.func in REDUCED for c in cols):
         windowing = (every, offset, clock) if interval is not None else None
         reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
-        where = _where(residual, rng, table, now_ns)
-        points = _fetched_points(table, reduced, group, residual, rng, fetch)
-        if points is None:
-            points = _points(table, reduced, group, where, run_sql)
+        points = _points(table, reduced, group, residual, rng, now_ns, run_sql, fetch)
         series = with_reduced(
             series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats
         )
@@ -358,10 +355,8 @@ def _select_one(
         if len(picked) == 1 and interval is None and single.field and series:
             # the time shown is that of the point picked; of equal values, the one Go's
             # sort leaves at the rank (SQL's answer has the earliest)
-            where = _where(residual, rng, table, now_ns)
-            points = _fetched_points(table, [single.field], group, residual, rng, fetch)
-            if points is None:
-                points = _points(table, [single.field], group, where, run_sql)
+            fields = [single.field]
+            points = _points(table, fields, group, residual, rng, now_ns, run_sql, fetch)
             percentile_times(series, points, single.field, single.percent, group, desc)
     if aggregate and interval is not None:
         every, offset = interval_of(interval, now_ns)
@@ -400,13 +395,25 @@ def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str
 
 
 def _points(
-    table: TableSchema, fields: list[str], group: list[str], where: str, run_sql: RunSql
+    table: TableSchema,
+    fields: list[str],
+    group: list[str],
+    residual: ast.Expr | None,
+    rng: TimeRange,
+    now_ns: int,
+    run_sql: RunSql,
+    fetch: Fetch | None,
 ) -> pa.Table:
     """The points of ``fields`` a reducer reads (edge_query.influxql.reducers): the group
     tags as text, the time, the fields; by group, time, then series key (1.x's order of
     points at one time). SQL selects them; numpy orders them, by one number per series
     (its tags' ranks) where that fits 63 bits: DataFusion's sort by a dozen tag columns
-    was ~85 % of an integral() over 432,000 TSBS points."""
+    was ~85 % of an integral() over 432,000 TSBS points. Where the condition is tags equal
+    to texts, read without SQL (``_fetched_points``)."""
+    fetched = _fetched_points(table, fields, group, residual, rng, fetch)
+    if fetched is not None:
+        return fetched
+    where = _where(residual, rng, table, now_ns)
     tags = [
         f"CAST({quote_ident(g)} AS VARCHAR) AS {quote_ident(g)}"
         if g in table.columns

@@ -14,6 +14,7 @@ from edge_common.retention import go_duration
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.direct import regex_resolver, tag_equalities, tag_values, texts_in
+from edge_query.influxql.text import escape_key
 from edge_query.influxql.translate import quote_ident, split_condition, where_sql
 from edge_query.planner import TableNeed
 
@@ -64,10 +65,6 @@ def _measurements(stmt: ast.ShowStatement, db: DatabaseSchema) -> list[TableSche
 def _where(stmt: ast.ShowStatement, table: TableSchema, now_ns: int) -> str | None:
     residual, rng = split_condition(stmt.condition, now_ns)
     return where_sql(residual, rng, table, now_ns)
-
-
-def _escape_key(text: str) -> str:
-    return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
 
 
 _SHARD_COLUMNS = [
@@ -253,14 +250,14 @@ def _series_keys(
     t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, fetch: Fetch, now_ns: int
 ) -> list[str]:
     if not t.tag_names:
-        return [_escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
+        return [escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
     rows = _distinct_series(t, stmt, db, run_sql, fetch, now_ns)
     tags = rows.column_names
     data = {k: rows.column(k).to_pylist() for k in tags}
     keys = []
     for i in range(rows.num_rows):
-        parts = [_escape_key(t.name)] + [
-            f"{_escape_key(k)}={_escape_key(data[k][i])}" for k in tags if data[k][i] is not None
+        parts = [escape_key(t.name)] + [
+            f"{escape_key(k)}={escape_key(data[k][i])}" for k in tags if data[k][i] is not None
         ]
         keys.append(",".join(parts))
     return sorted(keys)

@@ -16,10 +16,18 @@ from edge_query.influxql.timefmt import format_times
 __all__ = [
     "continuous_text",
     "duration_text",
+    "escape_key",
     "expr_text",
     "read_only_warning",
     "statement_text",
 ]
+
+
+def escape_key(text: str) -> str:
+    """A measurement, tag key or tag value as influxd writes it in a series key (SHOW
+    SERIES, the tags of a CSV answer): commas, equal signs and spaces escaped."""
+    return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+
 
 _UNITS = (
     ("w", 7 * 86_400 * 10**9),

@@ -32,10 +32,10 @@ Found = dict[int, list[tuple[int, object]]]  # group (its run's index) → (time
 
 
 def _group_of(runs: list[tuple[int, int]], size: int) -> np.ndarray:
-    """Each row's group: the index of the run holding it."""
-    g = np.zeros(size, dtype=np.int64)
-    for k, (a, b) in enumerate(runs):
-        g[a:b] = k
+    """Each row's group: the index of the run holding it (the runs cover rows 0..size)."""
+    lengths = np.array([b - a for a, b in runs], dtype=np.int64)
+    g = np.repeat(np.arange(len(runs), dtype=np.int64), lengths)
+    assert len(g) == size
     return g
 
 
