@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from bench.edge import EdgeServer, run_edge
+from edge_common.auth import hash_token
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +29,13 @@ def lp_file(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "data.lp"
     p.write_text(text)
     return p
+
+
+@contextlib.contextmanager
+def run_secured(data_dir: Path, admin: str) -> Iterator[EdgeServer]:
+    """The group with ``admin`` as its admin token; tests that fail on purpose are not
+    told to wait."""
+    with run_edge(
+        data_dir, "--bearer-token", hash_token(admin), "--auth-max-failures", "100000", token=admin
+    ) as server:
+        yield server

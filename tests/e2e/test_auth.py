@@ -20,6 +20,7 @@ from bench.edge import EdgeServer, run_edge
 from edge_common.auth import hash_token, new_token
 from edge_common.settings import Settings
 from edge_gateway.app import create_app
+from tests.e2e.conftest import run_secured
 from tests.routes import api_routes
 
 ADMIN = new_token()
@@ -58,14 +59,7 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    with run_edge(
-        tmp_path_factory.mktemp("auth") / "data",
-        "--bearer-token",
-        hash_token(ADMIN),
-        "--auth-max-failures",
-        "100000",
-        token=ADMIN,
-    ) as server:
+    with run_secured(tmp_path_factory.mktemp("auth") / "data", ADMIN) as server:
         yield server
 
 

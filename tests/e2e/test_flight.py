@@ -22,8 +22,9 @@ from influxdb_client_3 import InfluxDBClient3
 
 from bench.edge import EdgeServer, run_edge
 from bench.influxd import free_port
-from edge_common.auth import hash_token, new_token
+from edge_common.auth import new_token
 from edge_gateway.flight import sqlproto
+from tests.e2e.conftest import run_secured
 
 DB = "flightdb"
 # every field type, tags needing escapes, sparse fields, an overwritten point
@@ -366,14 +367,7 @@ ADMIN = new_token()
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    with run_edge(
-        tmp_path_factory.mktemp("flight-auth") / "data",
-        "--bearer-token",
-        hash_token(ADMIN),
-        "--auth-max-failures",
-        "100000",
-        token=ADMIN,
-    ) as edge:
+    with run_secured(tmp_path_factory.mktemp("flight-auth") / "data", ADMIN) as edge:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         for db in ("mine", "theirs"):
             r = httpx.post(

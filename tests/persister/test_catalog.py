@@ -14,6 +14,7 @@ from edge_common.paths import catalog_key, catalog_prefix
 from edge_common.retention import RetentionPolicy
 from edge_common.schema import Catalog, ColumnType
 from edge_common.settings import Settings
+from edge_common.users import after_revoke, hash_password
 from edge_persister.catalog import CatalogOwner
 
 
@@ -297,3 +298,53 @@ def test_retention_policies_keep_influxds_rules(tmp_path: Path) -> None:
     again = CatalogOwner(_settings(tmp_path), _store(tmp_path)).catalog
     assert again.databases["db"].policies == owner.catalog.databases["db"].policies
     assert again.databases["w"].default_policy == "short"
+
+
+def test_users_are_kept_with_their_grants_and_errors(tmp_path: Path) -> None:
+    """CREATE USER … REVOKE as the catalog keeps them: hashes only, grants per database
+    (forgotten with it), influxd's errors, and all of it there after a restart."""
+    store = _store(tmp_path)
+    owner = CatalogOwner(_settings(tmp_path), store)
+    owner.create_database("db")
+
+    def change(action: str, name: str, **more: Any) -> None:
+        owner.change_user({"op": "user", "action": action, "name": name, **more})
+
+    change("create", "bob", password_hash=hash_password("pw"), admin=False)
+    for bad, message in (
+        (lambda: change("create", "bob", password_hash="x", admin=False), "user already exists"),
+        (lambda: change("create", "", password_hash="x", admin=False), "username required"),
+        (lambda: change("grant", "nobody", db="db", privilege="READ"), "user not found"),
+        (lambda: change("drop", "nobody"), "user not found"),
+    ):
+        with pytest.raises(QueryError, match=message):
+            bad()
+    with pytest.raises(DatabaseNotFound, match="database not found: nodb"):
+        change("grant", "bob", db="nodb", privilege="READ")
+    change("grant", "bob", db="db", privilege="ALL PRIVILEGES")
+    change("revoke", "bob", db="db", privilege="READ")
+    change("grant", "bob", db=None, privilege="ALL PRIVILEGES")  # admin
+    bob = owner.catalog.users["bob"]
+    assert (bob.privileges, bob.admin) == ({"db": "WRITE"}, True)
+    assert "pw" not in orjson.dumps(_newest(store, owner)).decode()
+    again = CatalogOwner(_settings(tmp_path), store).catalog.users["bob"]
+    assert again == bob and again.password_is("pw") and not again.password_is("pw2")
+    owner.drop("db", None)
+    assert owner.catalog.users["bob"].privileges == {}
+    change("drop", "bob")
+    assert owner.catalog.users == {}
+
+
+@pytest.mark.parametrize(
+    ("held", "revoked", "left"),
+    [
+        ("ALL PRIVILEGES", "READ", "WRITE"),
+        ("ALL PRIVILEGES", "WRITE", "READ"),
+        ("ALL PRIVILEGES", "ALL PRIVILEGES", "NO PRIVILEGES"),
+        ("READ", "WRITE", "READ"),
+        ("READ", "READ", "NO PRIVILEGES"),
+        (None, "READ", "NO PRIVILEGES"),  # (influxd lists the database all the same)
+    ],
+)
+def test_revoke_takes_away_what_it_names(held: str | None, revoked: str, left: str) -> None:
+    assert after_revoke(held, revoked) == left

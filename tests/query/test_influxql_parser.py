@@ -560,6 +560,18 @@ STATEMENTS = [
     ),
     ("DELETE FROM cpu", ast.Delete([M("cpu")])),
     ("DELETE WHERE time < 100", ast.Delete([], B("<", V("time"), I(100)))),
+    ("CREATE USER bob WITH PASSWORD 'pw'", ast.CreateUser("bob", "pw")),
+    ("CREATE USER \"a b\" WITH PASSWORD '' WITH ALL PRIVILEGES", ast.CreateUser("a b", "", True)),
+    ("DROP USER bob", ast.DropUser("bob")),
+    ("SET PASSWORD FOR bob = 'new'", ast.SetPassword("bob", "new")),
+    ("GRANT READ ON db TO bob", ast.Grant("READ", "db", "bob")),
+    ("grant write on db to bob", ast.Grant("WRITE", "db", "bob")),
+    ("GRANT ALL ON db TO bob", ast.Grant("ALL PRIVILEGES", "db", "bob")),
+    ("GRANT ALL PRIVILEGES TO bob", ast.Grant("ALL PRIVILEGES", None, "bob")),
+    ("REVOKE READ ON db FROM bob", ast.Grant("READ", "db", "bob", revoke=True)),
+    ("REVOKE ALL FROM bob", ast.Grant("ALL PRIVILEGES", None, "bob", revoke=True)),
+    ("SHOW GRANTS FOR bob", ast.ShowStatement("GRANTS", user="bob")),
+    ("SHOW USERS", ast.ShowStatement("USERS")),
 ]
 
 
@@ -569,10 +581,6 @@ def test_statement(text: str, expected: ast.Statement) -> None:
 
 
 # --- errors -------------------------------------------------------------------------------
-_TOKENS = (
-    "Edge has tokens, not users (influxdb3 create token; a 1.x client sends its token as the "
-    "password)"
-)
 ERRORS = [
     ("SELECT", "found EOF, expected identifier, string, number, bool at line 1, char 8", 8),
     ("SELECT * FROM", "found EOF, expected identifier at line 1, char 15", 15),
@@ -700,12 +708,32 @@ ERRORS = [
         "SET, KILL at line 1, char 1",
         1,
     ),
+    # users: influxd 1.6.7's messages
+    ("CREATE USER bob", "found EOF, expected WITH at line 1, char 17", 17),
+    ("CREATE USER bob WITH PASSWORD", "found EOF, expected string at line 1, char 31", 31),
     (
-        "CREATE USER bob WITH PASSWORD 'x'",
-        f"CREATE USER is not supported: {_TOKENS} at line 1, char 1",
-        1,
+        "CREATE USER b WITH PASSWORD 'x' WITH READ",
+        "found READ, expected ALL at line 1, char 38",
+        38,
     ),
-    ("GRANT ALL TO bob", f"GRANT is not supported: {_TOKENS} at line 1, char 1", 1),
+    (
+        "CREATE USER 'bob' WITH PASSWORD 'x'",
+        "found bob, expected identifier at line 1, char 12",
+        12,
+    ),
+    ("GRANT READ TO bob", "found TO, expected ON at line 1, char 12", 12),
+    ("GRANT READ ON d", "found EOF, expected TO at line 1, char 17", 17),
+    ("GRANT ALL x", "found x, expected ON, TO at line 1, char 11", 11),
+    ("REVOKE ALL ON d TO x", "found TO, expected FROM at line 1, char 17", 17),
+    (
+        "GRANT FOO ON d TO bob",
+        "found FOO, expected READ, WRITE, ALL [PRIVILEGES] at line 1, char 7",
+        7,
+    ),
+    ("SET PASSWORD bob = 'x'", "found bob, expected FOR at line 1, char 14", 14),
+    ("SET PASSWORD FOR bob 'x'", "found x, expected = at line 1, char 21", 21),
+    ("SHOW GRANTS bob", "found bob, expected FOR at line 1, char 13", 13),
+    ("DROP USER", "found EOF, expected identifier at line 1, char 11", 11),
     # retention policies: influxd 1.6.7's messages
     (
         "CREATE RETENTION POLICY r ON d DURATION 2d",
@@ -769,7 +797,6 @@ ERRORS = [
     ("KILL QUERY 1.5", "found 1.5, expected integer at line 1, char 12", 12),
     ("KILL QUERY -1", "found -, expected integer at line 1, char 12", 12),
     ("KILL x", "found x, expected QUERY at line 1, char 6", 6),
-    ("DROP USER bob", f"DROP USER is not supported: {_TOKENS} at line 1, char 1", 1),
     ("SHOW TAG VALUES", "found EOF, expected WITH at line 1, char 17", 17),
     ("SHOW TAG VALUES WITH KEY", "found EOF, expected IN, =, =~ at line 1, char 26", 26),
     ("SHOW TAG FOO", "found FOO, expected KEY, KEYS, VALUES at line 1, char 10", 10),

@@ -13,18 +13,19 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from edge_common.errors import BadRequest
 
 __all__ = [
+    "Credentials",
     "Permission",
     "TokenRecord",
     "hash_token",
     "hashes_equal",
     "new_token",
     "parse_permission",
-    "presented_token",
+    "presented_credentials",
 ]
 
 Action = Literal["read", "write"]
@@ -93,12 +94,6 @@ class TokenRecord:
                 f"invalid token name {self.name!r}: 1-64 letters, digits, '_', '.', '-'"
             )
 
-    def allows(self, action: Action, db: str | None) -> bool:
-        return any(p.allows(action, db) for p in self.permissions)
-
-    def sees(self, db: str) -> bool:
-        return any(p.db in ("*", db) for p in self.permissions)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -119,29 +114,45 @@ class TokenRecord:
         )
 
 
-def presented_token(authorization: str | None, query_password: str | None) -> str | None:
-    """The token a request carries: ``Bearer``, ``Token`` or ``Basic`` (the password part) in
-    the Authorization header, else the 1.x ``p`` parameter. Malformed headers raise."""
-    if authorization is not None:
-        scheme, _, value = authorization.strip().partition(" ")
-        value = value.strip()
-        if not value:
-            raise BadRequest("malformed Authorization header: expected '<scheme> <credentials>'")
-        kind = scheme.lower()
-        if kind in ("bearer", "token"):
-            return value
-        if kind == "basic":
-            try:
-                decoded = base64.b64decode(value, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                raise BadRequest(
-                    "malformed Authorization header: Basic credentials are not base64 of user:token"
-                ) from None
-            _, sep, password = decoded.partition(":")
-            if not sep:
-                raise BadRequest(
-                    "malformed Authorization header: Basic credentials need user:token"
-                )
-            return password
-        raise BadRequest(f"unsupported Authorization scheme {scheme!r}: use Bearer, Token or Basic")
-    return query_password or None
+class Credentials(NamedTuple):
+    """What a request presents: a token, and a 1.x user's name and password if it names
+    one (``token`` is then the password, or all of ``Token user:password``: a client that
+    sends its token as the password, as Edge has told 1.x clients to, still works)."""
+
+    token: str
+    user: str | None = None
+    password: str | None = None
+
+
+def presented_credentials(
+    authorization: str | None, query_user: str | None, query_password: str | None
+) -> Credentials | None:
+    """The credentials a request carries: ``Bearer``, ``Token`` (a token, or InfluxDB 1.8's
+    ``user:password``) or ``Basic`` (``user:password``) in the Authorization header, else the
+    1.x ``u`` and ``p`` parameters. Malformed headers raise."""
+    if authorization is None:
+        if not query_password:
+            return None
+        return Credentials(query_password, query_user or None, query_password)
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if not value:
+        raise BadRequest("malformed Authorization header: expected '<scheme> <credentials>'")
+    kind = scheme.lower()
+    if kind == "bearer":
+        return Credentials(value)
+    if kind == "token":
+        user, sep, password = value.partition(":")
+        return Credentials(value, user, password) if sep else Credentials(value)
+    if kind == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise BadRequest(
+                "malformed Authorization header: Basic credentials are not base64 of user:token"
+            ) from None
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            raise BadRequest("malformed Authorization header: Basic credentials need user:token")
+        return Credentials(password, user or None, password)
+    raise BadRequest(f"unsupported Authorization scheme {scheme!r}: use Bearer, Token or Basic")

@@ -16,6 +16,7 @@ import pyarrow as pa
 from edge_common.auth import TokenRecord
 from edge_common.errors import BadRequest, LimitExceeded, SchemaConflict
 from edge_common.retention import AUTOGEN, RetentionPolicy, storage_name
+from edge_common.users import UserRecord
 
 __all__ = [
     "TIME_COLUMN",
@@ -176,6 +177,7 @@ class Catalog:
     version: int = 0
     databases: dict[str, DatabaseSchema] = field(default_factory=dict)
     tokens: dict[str, TokenRecord] = field(default_factory=dict)  # by name
+    users: dict[str, UserRecord] = field(default_factory=dict)  # 1.x users, by name
 
     def table(self, db: str, table: str) -> TableSchema | None:
         d = self.databases.get(db)
@@ -296,6 +298,7 @@ class Catalog:
                 if d.continuous_queries
             },
             "tokens": [t.to_json() for t in self.tokens.values()],
+            "users": [u.to_json() for u in self.users.values()],  # (in creation order)
         }
 
     @classmethod
@@ -316,4 +319,7 @@ class Catalog:
         for t in data.get("tokens", []):
             record = TokenRecord.from_json(t)
             cat.tokens[record.name] = record
+        for u in data.get("users", []):
+            user = UserRecord.from_json(u)
+            cat.users[user.name] = user
         return cat

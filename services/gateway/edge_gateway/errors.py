@@ -52,11 +52,16 @@ def error_response(err: EdgeError, api: str = "v3") -> JSONResponse:
     status = status_of(err)
     body: dict[str, Any]
     if api == "v2":
-        code = {
+        code = {  # InfluxDB 2's error codes
             400: "invalid",
+            401: "unauthorized",
+            403: "forbidden",
             404: "not found",
+            405: "method not allowed",
+            409: "conflict",
             413: "request too large",
             422: "unprocessable entity",
+            429: "too many requests",
             503: "unavailable",
         }.get(status, "internal error")
         body = {"code": code, "message": err.message}

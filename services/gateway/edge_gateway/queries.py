@@ -58,7 +58,7 @@ def query_request(
     if language not in ("sql", "influxql"):
         raise BadRequest(f"unknown query language {language!r}: use sql or influxql")
     if db and not who.allows("read", db):
-        raise Forbidden(f"this token may not read database {db!r}")
+        raise Forbidden(f"{who.subject} may not read database {db!r}")
     header: dict[str, Any] = {
         "op": "query" if language == "sql" else "influxql",
         "db": db,
@@ -70,4 +70,6 @@ def query_request(
     if language == "influxql":
         header["readable"] = who.databases("read")
         header["writable"] = who.databases("write")
+        header["admin"] = who.admin
+        header["who"] = who.subject  # (in the worker's messages)
     return header

@@ -30,6 +30,7 @@ from edge_common.schema import (
     validate_database_name,
 )
 from edge_common.settings import Settings
+from edge_common.users import UserRecord, after_revoke
 
 __all__ = ["CatalogOwner"]
 
@@ -205,6 +206,8 @@ class CatalogOwner:
         trial = Catalog.from_json(self.catalog.to_json())
         if table is None:
             del trial.databases[db]
+            for user in trial.users.values():  # (influxd forgets grants on it too)
+                user.privileges.pop(db, None)
         else:
             del trial.databases[db].tables[table]
         self._commit(trial)
@@ -224,6 +227,36 @@ class CatalogOwner:
             raise NotFound(f"no token named {name!r}")
         trial = Catalog.from_json(self.catalog.to_json())
         del trial.tokens[name]
+        self._commit(trial)
+
+    def change_user(self, op: dict[str, Any]) -> None:
+        """CREATE USER, DROP USER, SET PASSWORD, GRANT and REVOKE (``op["action"]``), with
+        influxd's errors. Passwords arrive hashed: a query worker hashes them (and tells
+        whether CREATE USER of one that exists is the same user again, influxd's no-op)."""
+        action, name = op["action"], str(op["name"])
+        trial = Catalog.from_json(self.catalog.to_json())
+        if action == "create":
+            if not name:
+                raise QueryError("username required")
+            if name in trial.users:
+                raise QueryError("user already exists")
+            trial.users[name] = UserRecord(name, str(op["password_hash"]), bool(op["admin"]))
+            self._commit(trial)
+            return
+        user = trial.users.get(name)
+        if user is None:
+            raise QueryError("user not found")
+        if action == "drop":
+            del trial.users[name]
+        elif action == "set_password":
+            user.password_hash = str(op["password_hash"])
+        elif op.get("db") is None:  # GRANT ALL TO / REVOKE ALL FROM: admin or not
+            user.admin = action == "grant"
+        else:
+            db, privilege = str(op["db"]), str(op["privilege"])
+            self._database(db)
+            held = user.privileges.get(db)
+            user.privileges[db] = privilege if action == "grant" else after_revoke(held, privilege)
         self._commit(trial)
 
     def adopt(self, db: str, table: str, schema: pa.Schema) -> None:

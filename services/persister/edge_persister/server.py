@@ -476,9 +476,17 @@ class Persister:
             db, name = str(header["db"]), str(header["name"])
             self.catalog.alter_policy(db, name, header["policy"], bool(header["default"]))
             return {"ok": True}, []
-        if op == "tokens":
-            tokens = [t.to_json() for t in self.catalog.catalog.tokens.values()]
-            return {"ok": True, "tokens": tokens}, []
+        if op == "user":
+            self.catalog.change_user(header)
+            return {"ok": True}, []
+        if op == "tokens":  # (and users: the gateway's view of who may do what)
+            held = self.catalog.catalog
+            tokens = [t.to_json() for t in held.tokens.values()]
+            return {
+                "ok": True,
+                "tokens": tokens,
+                "users": [u.to_json() for u in held.users.values()],
+            }, []
         if op == "token_create":
             self.catalog.create_token(TokenRecord.from_json(header["token"]))
             return {"ok": True}, []

@@ -246,9 +246,9 @@ class QueryWorker:
                 )
                 return
             if header.get("op") == "influxql":
-                chunks, content_type = self._influxql(header)
+                chunks, content_type, told = self._influxql(header)
                 first = next(chunks, b"")
-                self._stream(caller, header.get("id"), content_type, first, chunks)
+                self._stream(caller, header.get("id"), content_type, first, chunks, told)
                 return
             fmt = str(header.get("format", "json"))
             if fmt not in CONTENT_TYPES:
@@ -274,8 +274,16 @@ class QueryWorker:
         self._stream(caller, header.get("id"), CONTENT_TYPES[fmt], first, chunks)
 
     def _stream(
-        self, caller: Caller, rid: Any, content_type: str, first: bytes, chunks: Iterator[bytes]
+        self,
+        caller: Caller,
+        rid: Any,
+        content_type: str,
+        first: bytes,
+        chunks: Iterator[bytes],
+        told: dict[str, Any] | None = None,
     ) -> None:
+        """Send an answer; ``told``: what its head tells the gateway besides (InfluxQL's
+        ``access_changed``: users changed, look them up again)."""
         # Arrow chunks are whole IPC streams each: sent one by one, never joined
         whole = content_type == CONTENT_TYPES["arrow"]
         pending = [first]
@@ -290,11 +298,11 @@ class QueryWorker:
                 error = QueryError(_clean(str(err)))
                 self._send(caller, {"id": rid, "kind": "head", **error_header(error)})
                 return
-            if size < _CHUNK_BYTES:
-                head = {"id": rid, "kind": "head", "ok": True, "content_type": content_type}
-                self._send(caller, {**head, "whole": True}, b"".join(pending))
-                return
-        self._send(caller, {"id": rid, "kind": "head", "ok": True, "content_type": content_type})
+        head = {"id": rid, "kind": "head", "ok": True, "content_type": content_type, **(told or {})}
+        if not whole and size < _CHUNK_BYTES:
+            self._send(caller, {**head, "whole": True}, b"".join(pending))
+            return
+        self._send(caller, head)
         try:
             for chunk in chunks:
                 if whole:
@@ -342,7 +350,7 @@ class QueryWorker:
             raise QueryError(_clean(str(err))) from None
         return schema
 
-    def _influxql(self, header: dict[str, Any]) -> tuple[Iterator[bytes], str]:
+    def _influxql(self, header: dict[str, Any]) -> tuple[Iterator[bytes], str, dict[str, Any]]:
         """Run InfluxQL; render the 1.x answer (``format`` v1json or v1csv) or, for the v3
         API, one table in a v3 format."""
         fmt = str(header.get("format", "v1json"))
@@ -424,6 +432,8 @@ class QueryWorker:
             kill=self._kill,
             rp=header.get("rp") or None,
             change_catalog=change_catalog,
+            admin=bool(header.get("admin")),
+            who=str(header.get("who") or "this token"),
         )
         self._fetched_at = []
         text = str(header["q"])
@@ -434,7 +444,7 @@ class QueryWorker:
         if ctx.interrupted:
             log.info("request %s interrupted (KILL QUERY)", header.get("id"))
             self._recover()
-        return _rendered(header, results)
+        return *_rendered(header, results), {"access_changed": True} if ctx.access_changed else {}
 
     def _control_answer(self, header: dict[str, Any]) -> tuple[str, bytes]:
         """SHOW QUERIES and KILL QUERY, answered on the control thread while the main

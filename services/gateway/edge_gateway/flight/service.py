@@ -130,11 +130,14 @@ class _HeadersFactory(flight.ServerMiddlewareFactory):
             authz = mw.get("authorization")
             if authz is not None:
                 try:
-                    self.service._await(self.service.gw.auth.check("handshake", authz))
+                    who = self.service._await(self.service.gw.auth.check("handshake", authz))
                 except EdgeError as err:
                     raise flight_error(err) from None
                 scheme, _, value = authz.partition(" ")
-                if scheme.lower() == "basic":
+                if scheme.lower() == "basic" and who.user is not None:  # a 1.x user
+                    session = self.service.gw.auth.session(who.user)
+                    mw.reply["authorization"] = f"Bearer {session}"
+                elif scheme.lower() == "basic":
                     import base64
 
                     token = base64.b64decode(value).decode().partition(":")[2]
@@ -260,6 +263,8 @@ class FlightService(flight.FlightServerBase):
         if not head.get("ok"):
             self._await(agen.aclose())
             raise from_wire(head["error"])
+        if head.get("access_changed"):  # (CREATE USER, REVOKE, …: in force from now on)
+            self._await(self.gw.auth.tokens.refresh(force=True))
         reply, frames = self._await(step())
         if reply.get("kind") != "chunk":
             self._await(agen.aclose())
@@ -407,7 +412,7 @@ class FlightService(flight.FlightServerBase):
             raise BadRequest(f"Flight SQL command {name} is not supported by this server")
         db = self._database(context)
         if not who.allows("read", db):
-            raise Forbidden(f"this token may not read database {db!r}")
+            raise Forbidden(f"{who.subject} may not read database {db!r}")
         listed = self._listed(db)
         if name == "CommandGetCatalogs":
             return metadata.catalogs(listed)
@@ -523,4 +528,6 @@ def _command(descriptor: flight.FlightDescriptor) -> tuple[str, Any]:
 
 
 def _owner(who: Principal) -> str:
+    if who.user is not None:
+        return f"user:{who.user.name}"
     return "admin" if who.admin or who.token is None else who.token.hash

@@ -46,6 +46,8 @@ async def stream_query(request: Request, header: dict[str, Any], api: str) -> Re
         head, payloads = await stream.__anext__()
         if not head.get("ok"):
             raise from_wire(head["error"])
+        if head.get("access_changed"):  # (CREATE USER, REVOKE, …: in force from now on)
+            await gw.auth.tokens.refresh(force=True)
         media = head["content_type"]
         if head.get("whole"):  # the answer in the same message
             await stream.aclose()

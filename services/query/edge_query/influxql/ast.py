@@ -237,6 +237,7 @@ class ShowStatement:
     offset: int | None = None
     module: str | None = None  # SHOW STATS FOR 'module'
     exact: bool = False
+    user: str | None = None  # SHOW GRANTS FOR user
 
 
 @dataclass
@@ -317,6 +318,37 @@ class KillQuery:
     qid: int
 
 
+@dataclass
+class CreateUser:
+    name: str
+    password: str
+    admin: bool = False  # WITH ALL PRIVILEGES
+
+
+@dataclass
+class DropUser:
+    name: str
+
+
+@dataclass
+class SetPassword:
+    name: str
+    password: str
+
+
+@dataclass
+class Grant:
+    """GRANT privilege ON db TO user, or REVOKE … FROM user (``revoke``); ``privilege`` as
+    SHOW GRANTS writes it. Without ``database`` (GRANT ALL TO user): the admin right."""
+
+    privilege: str
+    database: str | None
+    user: str
+    revoke: bool = False
+
+
+UserStatement = CreateUser | DropUser | SetPassword | Grant
+
 Statement = (
     SelectStatement
     | ShowStatement
@@ -331,4 +363,5 @@ Statement = (
     | DropMeasurement
     | DropSeries
     | Delete
+    | UserStatement
 )

@@ -29,6 +29,7 @@ from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.text import read_only_warning, statement_text
 from edge_query.influxql.translate import split_condition
+from edge_query.influxql.users import is_user_statement, run_user_statement
 from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["InfluxQLContext", "run_influxql"]
@@ -39,7 +40,6 @@ _ESTIMATES = frozenset(("SERIES CARDINALITY", "MEASUREMENT CARDINALITY"))
 _SHOW_ANY = frozenset(
     (
         "DATABASES",
-        "USERS",
         "SHARDS",
         "SHARD GROUPS",
         "SUBSCRIPTIONS",
@@ -81,6 +81,9 @@ class InfluxQLContext:
     # a persister operation that changes the catalog: retention policies (create_policy,
     # alter_policy, drop_policy), continuous queries (create_continuous_query, drop_…)
     change_catalog: Callable[[dict[str, Any]], None] | None = None
+    admin: bool = False  # the admin token or an admin user: may manage users
+    who: str = "this token"  # the caller, as the gateway names it in messages
+    access_changed: bool = False  # users changed: the gateway looks them up again at once
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -159,7 +162,7 @@ def _delete(
     if not database:
         raise QueryError("database name required")
     if not ctx.may_change(database):
-        raise Forbidden(f"this token may not change database {database!r}")
+        raise Forbidden(f"{ctx.who} may not change database {database!r}")
     catalog = ctx.catalog(True)
     if database not in catalog.databases:
         raise DatabaseNotFound(f"database not found: {database}")
@@ -244,7 +247,7 @@ def _select_into(
     assert stmt.into is not None
     into = stmt.into.database or home
     if not ctx.may_change(into):
-        raise Forbidden(f"this token may not write database {into!r}")
+        raise Forbidden(f"{ctx.who} may not write database {into!r}")
     target = holding(ctx, into, stmt.into.retention_policy)
     if ctx.write is None:
         raise QueryError("SELECT ... INTO needs a write path")
@@ -311,6 +314,8 @@ def _rows_chunked(what: str) -> bool:
 
 
 def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> list[dict[str, Any]]:
+    if is_user_statement(stmt):
+        return run_user_statement(stmt, ctx)
     if isinstance(stmt, ast.ShowStatement) and stmt.what == "QUERIES":
         if not ctx.sees("*"):
             raise Forbidden("SHOW QUERIES needs a token that may read every database")
@@ -368,7 +373,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         )
     if isinstance(stmt, ast.CreateDatabase):
         if not ctx.may_change(stmt.name):
-            raise Forbidden(f"this token may not create database {stmt.name!r}")
+            raise Forbidden(f"{ctx.who} may not create database {stmt.name!r}")
         ctx.create_database(stmt.name, stmt.policy)
         return []
     if isinstance(
@@ -379,14 +384,14 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
         return change_continuous_query(stmt, ctx)
     if isinstance(stmt, ast.DropDatabase) and ctx.drop is not None:
         if not ctx.may_change(stmt.name):
-            raise Forbidden(f"this token may not change database {stmt.name!r}")
+            raise Forbidden(f"{ctx.who} may not change database {stmt.name!r}")
         ctx.drop(stmt.name, None)  # (with the databases of its policies)
         return []
     if isinstance(stmt, ast.DropMeasurement) and ctx.drop is not None:
         if not database:
             raise QueryError("database name required")
         if not ctx.may_change(database):
-            raise Forbidden(f"this token may not change database {database!r}")
+            raise Forbidden(f"{ctx.who} may not change database {database!r}")
         catalog = ctx.catalog(True)
         if database not in catalog.databases:
             raise DatabaseNotFound(f"database not found: {database}")

@@ -105,12 +105,10 @@ _SHOW_WORDS = words(
     """CONTINUOUS DATABASES DIAGNOSTICS FIELD GRANTS MEASUREMENT MEASUREMENTS QUERIES RETENTION
     SERIES SHARD SHARDS STATS SUBSCRIPTIONS TAG USERS"""
 )
-_SHOW_UNSUPPORTED = {w: w for w in words("GRANTS")}
 _CREATE_WORDS = words("CONTINUOUS DATABASE USER RETENTION SUBSCRIPTION")
 _DROP_WORDS = words("CONTINUOUS DATABASE MEASUREMENT RETENTION SERIES SHARD SUBSCRIPTION USER")
 _OBJECT_NAMES = {"CONTINUOUS": "CONTINUOUS QUERY", "RETENTION": "RETENTION POLICY"}
 _MAX_INT32 = 2**31 - 1
-_USER_STATEMENTS = frozenset(("CREATE USER", "DROP USER", "SHOW GRANTS", "GRANT", "REVOKE", "SET"))
 
 
 class _Parser:
@@ -246,6 +244,14 @@ class _Parser:
             return self.kill()
         if word == "ALTER":
             return self.alter()
+        if word in ("GRANT", "REVOKE"):
+            return self.grant(revoke=word == "REVOKE")
+        if word == "SET":
+            self.expect("KEYWORD", "PASSWORD")
+            self.expect("KEYWORD", "FOR")
+            name = self.ident()
+            self.expect("OP", "=")
+            return ast.SetPassword(name, self.string())
         raise self.unsupported(tok, word)
 
     def kill(self) -> ast.KillQuery:
@@ -260,11 +266,34 @@ class _Parser:
         return ast.KillQuery(int(tok.value))
 
     def unsupported(self, start: Token, what: str) -> InfluxQLError:
-        if what in _USER_STATEMENTS:
-            what += " is not supported: Edge has tokens, not users (influxdb3 create token;"
-            what += " a 1.x client sends its token as the password)"
-            return self.error(what, start.pos)
         return self.error(f"{what} is not supported", start.pos)
+
+    def grant(self, revoke: bool) -> ast.Grant:
+        """GRANT READ|WRITE|ALL [PRIVILEGES] ON db TO user, GRANT ALL [PRIVILEGES] TO user,
+        and REVOKE … FROM user alike (influxd's grammar and errors)."""
+        tok = self.peek()
+        if self.accept("KEYWORD", "READ", "WRITE"):
+            privilege = tok.value
+        elif self.accept("KEYWORD", "ALL"):
+            self.accept("KEYWORD", "PRIVILEGES")
+            privilege = "ALL PRIVILEGES"
+        else:
+            raise self.unexpected(tok, "READ", "WRITE", "ALL [PRIVILEGES]")
+        to = "FROM" if revoke else "TO"
+        if privilege == "ALL PRIVILEGES" and self.accept("KEYWORD", to):
+            return ast.Grant(privilege, None, self.ident(), revoke)
+        if not self.accept("KEYWORD", "ON"):
+            expected = ("ON", to) if privilege == "ALL PRIVILEGES" else ("ON",)
+            raise self.unexpected(self.peek(), *expected)
+        database = self.ident()
+        self.expect("KEYWORD", to)
+        return ast.Grant(privilege, database, self.ident(), revoke)
+
+    def string(self) -> str:
+        tok = self.peek()
+        if tok.kind != "STRING":
+            raise self.unexpected(tok, "string")
+        return self.next().value
 
     def select(self, continuous: bool = False) -> ast.SelectStatement:
         """A SELECT; ``continuous``: a continuous query's, which must write INTO and group
@@ -319,6 +348,16 @@ class _Parser:
         if word == "CONTINUOUS":
             self.expect("KEYWORD", "QUERY")
             return self.create_continuous()
+        if word == "USER":
+            name = self.ident()
+            self.expect("KEYWORD", "WITH")
+            self.expect("KEYWORD", "PASSWORD")
+            user = ast.CreateUser(name, self.string())
+            if self.accept("KEYWORD", "WITH"):
+                self.expect("KEYWORD", "ALL")
+                self.expect("KEYWORD", "PRIVILEGES")
+                user.admin = True
+            return user
         if word != "DATABASE":
             raise self.unsupported(start, f"CREATE {_OBJECT_NAMES.get(word, word)}")
         stmt = ast.CreateDatabase(self.ident())
@@ -462,6 +501,8 @@ class _Parser:
         word = self.choose(_DROP_WORDS)
         if word == "DATABASE":
             return ast.DropDatabase(self.ident())
+        if word == "USER":
+            return ast.DropUser(self.ident())
         if word == "MEASUREMENT":
             return ast.DropMeasurement(self.ident())
         if word == "SERIES":
@@ -480,21 +521,19 @@ class _Parser:
 
     def show(self, start: Token) -> ast.ShowStatement:
         word = self.choose(_SHOW_WORDS)
-        if word in _SHOW_UNSUPPORTED:
-            raise self.unsupported(start, f"SHOW {_SHOW_UNSUPPORTED[word]}")
         if word == "DATABASES":
             return ast.ShowStatement("DATABASES")
-        if word == "USERS":  # there are tokens, not users: an empty list, as influxd has
+        if word == "USERS":
             return ast.ShowStatement("USERS")
+        if word == "GRANTS":
+            self.expect("KEYWORD", "FOR")
+            return ast.ShowStatement("GRANTS", user=self.ident())
         if word in ("DIAGNOSTICS", "QUERIES", "SHARDS", "SUBSCRIPTIONS"):
             return ast.ShowStatement(word)
         if word == "STATS":
             module = None
             if self.accept("KEYWORD", "FOR"):
-                tok = self.peek()
-                if tok.kind != "STRING":
-                    raise self.unexpected(tok, "string")
-                module = self.next().value
+                module = self.string()
             return ast.ShowStatement("STATS", module=module)
         if word == "SHARD":
             self.expect("KEYWORD", "GROUPS")

@@ -147,7 +147,7 @@ def _changer(ctx: InfluxQLContext, db: str) -> Callable[[dict[str, Any]], None]:
     """How a statement that changes ``db``'s catalog entry reaches the persister, once the
     caller may change ``db``."""
     if not ctx.may_change(db):
-        raise Forbidden(f"this token may not change database {db!r}")
+        raise Forbidden(f"{ctx.who} may not change database {db!r}")
     if ctx.change_catalog is None:
         raise QueryError("the catalog cannot be changed here")
     return ctx.change_catalog

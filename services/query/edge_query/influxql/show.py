@@ -106,8 +106,6 @@ def run_show(
     if what == "DATABASES":  # (no "values" when there are none, as influxd's)
         listing: Series = {"name": "databases", "columns": ["name"]}
         return [listing | {"values": [[n] for n in names]} if names else listing]
-    if what == "USERS":  # access is by tokens (influxdb3 create token): no users to list
-        return [{"columns": ["user", "admin"]}]
     # Edge keeps no shards (each table's files are its own, by ten-minute window) and has
     # no subscriptions (its persist events are another mechanism): influxd's empty answers
     if what == "SHARDS":

@@ -51,7 +51,8 @@ def read_only_warning(stmt: ast.Statement, database: str | None) -> dict[str, st
         | ast.CreateDatabase
         | ast.DropDatabase
         | ast.DropMeasurement
-        | ast.DropSeries,
+        | ast.DropSeries
+        | ast.UserStatement,
     ):
         return None
     text = statement_text(_qualified(stmt, database) if database else stmt)
@@ -115,7 +116,23 @@ def statement_text(stmt: ast.Statement) -> str:
         return f"KILL QUERY {stmt.qid}"
     if isinstance(stmt, ast.ShowStatement) and stmt.what == "QUERIES":
         return "SHOW QUERIES"
+    if isinstance(stmt, ast.UserStatement):
+        return _user_text(stmt)
     raise ValueError(f"no text form for {type(stmt).__name__}")
+
+
+def _user_text(stmt: ast.UserStatement) -> str:
+    """influxd's text of a user statement: its password never shown."""
+    if isinstance(stmt, ast.CreateUser):
+        admin = " WITH ALL PRIVILEGES" if stmt.admin else ""
+        return f"CREATE USER {_ident(stmt.name)} WITH PASSWORD [REDACTED]{admin}"
+    if isinstance(stmt, ast.DropUser):
+        return f"DROP USER {_ident(stmt.name)}"
+    if isinstance(stmt, ast.SetPassword):
+        return f"SET PASSWORD FOR {_ident(stmt.name)} = [REDACTED]"
+    verb, to = ("REVOKE", "FROM") if stmt.revoke else ("GRANT", "TO")
+    on = "" if stmt.database is None else f" ON {_ident(stmt.database)}"
+    return f"{verb} {stmt.privilege}{on} {to} {_ident(stmt.user)}"
 
 
 def _select(s: ast.SelectStatement) -> str:
