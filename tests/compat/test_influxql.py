@@ -1577,3 +1577,49 @@ def test_users_and_grants_like_influxd(servers: tuple[str, EdgeServer]) -> None:
         answers = [httpx.get(f"{b}/query", params={"q": q}) for b in (influxd, edge.url)]
         theirs, ours = ((r.status_code, r.json()) for r in answers)
         assert ours == theirs, q
+
+
+_EXPLAINED = [
+    "EXPLAIN SELECT * FROM cpu",
+    "EXPLAIN SELECT *::field FROM cpu",
+    "EXPLAIN SELECT /usage/ FROM /c.u/",
+    "EXPLAIN SELECT usage_user * 2 + 1, host FROM cpu WHERE host = 'h1'",
+    "EXPLAIN SELECT max(usage_user) FROM cpu WHERE host = 'h1' AND time >= "
+    "'2016-01-01T00:00:00Z' AND time < '2016-01-01T01:00:00Z' GROUP BY time(1m)",
+    "EXPLAIN SELECT mean(usage_user) * 2, count(usage_system) FROM cpu GROUP BY host",
+    "EXPLAIN SELECT derivative(mean(usage_user)) FROM cpu WHERE time > 0 GROUP BY time(1m)",
+    "EXPLAIN SELECT sum(free), last(used_pct) FROM mem",
+    "EXPLAIN SELECT usage_user FROM cpu, mem",
+    "EXPLAIN SELECT * FROM nosuch",
+]
+
+
+def _heading(doc: dict[str, Any]) -> list[str]:
+    """EXPLAIN's lines naming what is read (influxd repeats them for each shard and
+    measurement; its counters are about TSM files, Edge's lines about its own reads)."""
+    lines = [v[0] for v in doc["results"][0]["series"][0]["values"]]
+    named = [x for x in lines if x.startswith(("EXPRESSION:", "AUXILIARY FIELDS:"))]
+    return list(dict.fromkeys(named)) if named else lines
+
+
+def test_explain_names_what_influxd_names(servers: tuple[str, EdgeServer]) -> None:
+    """EXPLAIN answers influxd's shape: one QUERY PLAN column whose first lines are the
+    calls (EXPRESSION) or the fields and tags (AUXILIARY FIELDS) read, with their types;
+    Edge's further lines say how it reads them (tests/e2e/test_explain.py)."""
+    influxd, edge = servers
+    for q in _EXPLAINED:
+        docs = [
+            httpx.post(f"{b}/query", data={"db": DB, "q": q}).json() for b in (influxd, edge.url)
+        ]
+        assert [_heading(d) for d in docs[1:]] == [_heading(docs[0])], q
+        assert docs[1]["results"][0]["series"][0]["columns"] == ["QUERY PLAN"]
+    q = "EXPLAIN ANALYZE SELECT max(usage_user) FROM cpu GROUP BY host"
+    docs = [httpx.post(f"{b}/query", data={"db": DB, "q": q}).json() for b in (influxd, edge.url)]
+    theirs, ours = (d["results"][0]["series"][0] for d in docs)
+    assert ours["columns"] == theirs["columns"] == ["EXPLAIN ANALYZE"]
+    assert ours["values"][:2] == theirs["values"][:2] == [["."], ["└── select"]]
+    for q in ("EXPLAIN SHOW DATABASES", "EXPLAIN ANALYZE", "EXPLAIN"):
+        answers = [httpx.post(f"{b}/query", data={"q": q}) for b in (influxd, edge.url)]
+        assert [(r.status_code, r.json()) for r in answers[1:]] == [
+            (answers[0].status_code, answers[0].json())
+        ], q

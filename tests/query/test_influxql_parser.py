@@ -572,6 +572,8 @@ STATEMENTS = [
     ("REVOKE ALL FROM bob", ast.Grant("ALL PRIVILEGES", None, "bob", revoke=True)),
     ("SHOW GRANTS FOR bob", ast.ShowStatement("GRANTS", user="bob")),
     ("SHOW USERS", ast.ShowStatement("USERS")),
+    ("EXPLAIN SELECT v FROM m", ast.Explain(sel(V("v"), sources=[M("m")]))),
+    ("EXPLAIN ANALYZE SELECT v FROM m", ast.Explain(sel(V("v"), sources=[M("m")]), True)),
 ]
 
 
@@ -734,6 +736,7 @@ ERRORS = [
     ("SET PASSWORD FOR bob 'x'", "found x, expected = at line 1, char 21", 21),
     ("SHOW GRANTS bob", "found bob, expected FOR at line 1, char 13", 13),
     ("DROP USER", "found EOF, expected identifier at line 1, char 11", 11),
+    ("EXPLAIN SHOW DATABASES", "found SHOW, expected SELECT at line 1, char 9", 9),
     # retention policies: influxd 1.6.7's messages
     (
         "CREATE RETENTION POLICY r ON d DURATION 2d",

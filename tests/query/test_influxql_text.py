@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from edge_query.influxql.explain import go_duration_exact
 from edge_query.influxql.parser import parse
 from edge_query.influxql.text import read_only_warning
 
@@ -61,3 +62,21 @@ def test_warning_names_the_statement_as_influxd_does(q: str, text: str) -> None:
 def test_no_warning_for_reads_and_delete(q: str) -> None:
     (stmt,) = parse(q)
     assert read_only_warning(stmt, "bench") is None
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (0, "0ns"),
+        (999, "999ns"),
+        (25_001, "25.001µs"),
+        (538_721, "538.721µs"),
+        (1_000_000, "1ms"),
+        (1_234_567, "1.234567ms"),
+        (1_500_000_000, "1.5s"),
+        (62_500_000_000, "1m2.5s"),
+        (120_000_000_000, "2m0s"),
+    ],
+)
+def test_durations_are_written_as_go_writes_them(ns: int, text: str) -> None:
+    assert go_duration_exact(ns) == text

@@ -350,6 +350,31 @@ class QueryWorker:
             raise QueryError(_clean(str(err))) from None
         return schema
 
+    def _planning_with(self, db: str, extra: dict[str, pa.Table]) -> SessionContext:
+        """A context to plan SQL over ``db``'s tables, empty, and ``extra`` tables (a
+        subquery's answer) in place of stored ones of the same name."""
+        schema = self._database(db)
+        if not extra:
+            return self._planner(db, schema)
+        planning = new_context()  # (a context of its own: the cached one stays as it is)
+        register_empty(planning, schema)
+        for name, table in extra.items():
+            planning.deregister_table(name)
+            _register(planning, name, empty_table(table.schema))
+        return planning
+
+    def _plan(
+        self, db: str, sql: str, extra: dict[str, pa.Table] | None
+    ) -> tuple[pa.Schema, list[str]]:
+        """EXPLAIN: the schema of ``sql``'s answer and DataFusion's optimized plan of it, by
+        planning alone."""
+        try:
+            frame = self._planning_with(db, extra or {}).sql(sql, options=READ_ONLY)
+            plan = frame.optimized_logical_plan().display_indent()
+        except Exception as err:
+            raise QueryError(_clean(str(err))) from None
+        return frame.schema(), plan.splitlines()
+
     def _influxql(self, header: dict[str, Any]) -> tuple[Iterator[bytes], str, dict[str, Any]]:
         """Run InfluxQL; render the 1.x answer (``format`` v1json or v1csv) or, for the v3
         API, one table in a v3 format."""
@@ -433,6 +458,7 @@ class QueryWorker:
             rp=header.get("rp") or None,
             change_catalog=change_catalog,
             admin=bool(header.get("admin")),
+            plan_sql=self._plan,
             who=str(header.get("who") or "this token"),
         )
         self._fetched_at = []
@@ -494,13 +520,7 @@ class QueryWorker:
         extra = extra or {}
         for attempt in range(2):
             schema = self._database(db)
-            planning = self._planner(db, schema)
-            if extra:  # a context of its own: the cached one stays as the catalog says
-                planning = new_context()
-                register_empty(planning, schema)
-                for name, table in extra.items():
-                    planning.deregister_table(name)
-                    _register(planning, name, empty_table(table.schema))
+            planning = self._planning_with(db, extra)
             try:
                 needs = plan_needs(planning, sql, params)
             except Exception as err:

@@ -349,6 +349,16 @@ class Grant:
 
 UserStatement = CreateUser | DropUser | SetPassword | Grant
 
+
+@dataclass
+class Explain:
+    """EXPLAIN [ANALYZE] SELECT …: how Edge would answer it (ANALYZE: answers it, and says
+    where the time went, instead of the rows)."""
+
+    select: SelectStatement
+    analyze: bool = False
+
+
 Statement = (
     SelectStatement
     | ShowStatement
@@ -364,4 +374,5 @@ Statement = (
     | DropSeries
     | Delete
     | UserStatement
+    | Explain
 )

@@ -14,6 +14,7 @@ from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryErro
 from edge_common.schema import Catalog, DatabaseSchema
 from edge_query.cancel import INTERRUPTED, Interrupted
 from edge_query.influxql import ast
+from edge_query.influxql.explain import explain
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, parse
 from edge_query.influxql.policies import (
@@ -82,6 +83,10 @@ class InfluxQLContext:
     # alter_policy, drop_policy), continuous queries (create_continuous_query, drop_…)
     change_catalog: Callable[[dict[str, Any]], None] | None = None
     admin: bool = False  # the admin token or an admin user: may manage users
+    # EXPLAIN: (database, SQL, extra tables) → its answer's schema and DataFusion's plan
+    plan_sql: (
+        Callable[[str, str, dict[str, pa.Table] | None], tuple[pa.Schema, list[str]]] | None
+    ) = None
     who: str = "this token"  # the caller, as the gateway names it in messages
     access_changed: bool = False  # users changed: the gateway looks them up again at once
 
@@ -316,6 +321,8 @@ def _rows_chunked(what: str) -> bool:
 def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> list[dict[str, Any]]:
     if is_user_statement(stmt):
         return run_user_statement(stmt, ctx)
+    if isinstance(stmt, ast.Explain):
+        return explain(stmt, database, ctx, lambda select, c: _run(select, database, c))
     if isinstance(stmt, ast.ShowStatement) and stmt.what == "QUERIES":
         if not ctx.sees("*"):
             raise Forbidden("SHOW QUERIES needs a token that may read every database")

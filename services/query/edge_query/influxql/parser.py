@@ -244,6 +244,10 @@ class _Parser:
             return self.kill()
         if word == "ALTER":
             return self.alter()
+        if word == "EXPLAIN":
+            analyze = bool(self.accept("KEYWORD", "ANALYZE"))
+            self.expect("KEYWORD", "SELECT")
+            return ast.Explain(self.select(), analyze)
         if word in ("GRANT", "REVOKE"):
             return self.grant(revoke=word == "REVOKE")
         if word == "SET":

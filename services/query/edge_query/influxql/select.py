@@ -45,7 +45,7 @@ from edge_query.influxql.zones import (
 from edge_query.influxql.zones import windows as zone_windows
 from edge_query.planner import TableNeed, TablePick
 
-__all__ = ["Fetch", "Series", "interval_of", "run_select"]
+__all__ = ["Fetch", "Series", "interval_of", "run_select", "source_tables"]
 
 Series = dict[str, Any]
 _WHOLE = 2.0**63  # whole floats below this are written as integers, as Go writes them
@@ -71,7 +71,7 @@ def run_select(
     fetch: Fetch | None = None,
 ) -> list[Series]:
     _check_selector_limits(stmt)
-    tables = _sources(stmt, db)
+    tables = source_tables(stmt, db)
     # a wildcard over several measurements lists every column of all of them, in each series
     pool = union(tables) if len(tables) > 1 else None
     series: list[Series] = []
@@ -111,7 +111,8 @@ def _descending(stmt: ast.SelectStatement) -> bool:
     return bool(stmt.order_by) and not stmt.order_by[0].ascending
 
 
-def _sources(stmt: ast.SelectStatement, db: DatabaseSchema) -> list[TableSchema]:
+def source_tables(stmt: ast.SelectStatement, db: DatabaseSchema) -> list[TableSchema]:
+    """The stored tables a SELECT reads, by name."""
     out: dict[str, TableSchema] = {}
     for src in stmt.sources:
         if isinstance(src, ast.SubQuery):
