@@ -296,26 +296,19 @@ class TableBuffer:
 
 
 def _gathered(parts: list[pa.RecordBatch], target: pa.Schema) -> pa.RecordBatch:
-    """Few rows read from several chunks as one batch, each tag encoded once with the
-    texts they hold. Each chunk's dictionary holds every value of the tag; one host's hour
-    of 50,000 came from 12 chunks, and each part cost ~60 µs again on the way out and in."""
-    plain = pa.schema(
-        [pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in target]
-    )
-    decoded = [
-        pa.RecordBatch.from_arrays(
-            [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in b.columns],
-            schema=plain,
-        )
-        for b in parts
-    ]
-    joined = pa.Table.from_batches(decoded, plain).combine_chunks()
-    arrays = [
-        c.chunk(0).dictionary_encode().cast(f.type)
-        if pa.types.is_dictionary(f.type)
-        else c.chunk(0)
-        for c, f in zip(joined.columns, target, strict=True)
-    ]
+    """Few rows read from several chunks as one batch (each part cost ~60 µs again on the
+    way out and in). Each chunk has dictionaries of its own: they are joined into one per
+    tag (~10 µs a tag; decoding every part's and encoding them again took ~20 µs a part
+    and tag, 1.8 ms of one host's 12 hours from 9 chunks). A chunk's dictionary holds every
+    value of the tag: where the joined one holds more texts than the batch has rows (a tag
+    of many values), it is cut to the texts the rows hold."""
+    table = pa.Table.from_batches(parts, target).unify_dictionaries().combine_chunks()
+    arrays = []
+    for column, f in zip(table.columns, target, strict=True):
+        array = column.chunk(0)
+        if pa.types.is_dictionary(f.type) and len(array.dictionary) > len(array):
+            array = array.dictionary_decode().dictionary_encode().cast(f.type)
+        arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
 
