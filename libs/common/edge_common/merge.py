@@ -92,9 +92,18 @@ def merge_latest(table: pa.Table, schema: TableSchema) -> pa.Table:
 # the fixed cost of each Arrow compute call (~10 µs) was most of the persister's time.
 
 
+def time_values(t: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A time column's nanoseconds as int64: a view of one array's values, not a copy (a
+    cast of one host's rows sliced out of a file's column cost ~100 µs in a query worker,
+    the view ~2)."""
+    if isinstance(t, pa.Array) and not t.null_count:
+        return np.asarray(t.view(pa.int64()))
+    return np.asarray(t.cast(pa.int64()))
+
+
 def time_mask(t: pa.Array | pa.ChunkedArray, min_ns: int | None, max_ns: int | None) -> pa.Array:
     """Rows with ``min_ns <= time <= max_ns`` (either bound may be open)."""
-    return pa.array(within(np.asarray(t.cast(pa.int64())), min_ns, max_ns))
+    return pa.array(within(time_values(t), min_ns, max_ns))
 
 
 def within(ts: np.ndarray, min_ns: int | None, max_ns: int | None) -> np.ndarray:
@@ -132,7 +141,7 @@ def sort_for_storage(table: pa.Table, schema: TableSchema) -> pa.Table:
     """Rows ordered by tag values (in catalog order), then time. Dictionary columns are
     ordered by the rank of their values, since Arrow cannot sort dictionaries directly."""
     table = table.unify_dictionaries().combine_chunks()
-    order_keys: list[np.ndarray] = [np.asarray(table.column(TIME_COLUMN).cast(pa.int64()))]
+    order_keys: list[np.ndarray] = [time_values(table.column(TIME_COLUMN))]
     for name in reversed(schema.tag_names):
         if name not in table.column_names:
             continue

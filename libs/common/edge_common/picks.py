@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from edge_common.merge import time_values
 from edge_common.schema import TIME_COLUMN
 
 __all__ = ["Pick", "SeriesHasher", "picked_rows"]
@@ -131,7 +132,7 @@ def picked_rows(data: pa.Table, tags: Iterable[str], pick: Pick, hasher: SeriesH
     if pick.kind == "series":
         _, first = np.unique(series, return_index=True)
         return data.take(np.sort(first))
-    times = np.asarray(data.column(TIME_COLUMN).cast(pa.int64()))
+    times = time_values(data.column(TIME_COLUMN))
     keep: list[np.ndarray] = []
     for name in pick.fields:
         if name not in data.column_names:

@@ -23,6 +23,7 @@ from edge_common.merge import (
     joined,
     merge_latest,
     time_mask,
+    time_values,
     within,
 )
 from edge_common.picks import Pick, SeriesHasher, picked_rows
@@ -54,7 +55,7 @@ class _Chunk:
         """Each row's time as int64 ns (a view of the column, kept: a query cutting a
         64 Ki-row chunk by time cast the whole column each time, ~60 µs)."""
         if self._times is None:
-            self._times = np.asarray(self.batch.column(TIME_COLUMN).cast(pa.int64()))
+            self._times = time_values(self.batch.column(TIME_COLUMN))
         return self._times
 
     def rows_with(self, tag: str, allowed: list[str]) -> np.ndarray:
@@ -84,7 +85,7 @@ class TableBuffer:
     def append(self, batch: pa.RecordBatch, appended: float | None = None) -> None:
         if not batch.num_rows:
             return
-        times = np.asarray(batch.column(TIME_COLUMN).cast(pa.int64()))
+        times = time_values(batch.column(TIME_COLUMN))
         keys = self._row_keys(batch, times)
         if self._keys.add(keys):
             self.has_repeats = True

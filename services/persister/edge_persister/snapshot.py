@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from edge_common.merge import sort_for_storage
+from edge_common.merge import sort_for_storage, time_values
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import parquet_key, snapshot_key
 from edge_common.persist import ParquetFile, SnapshotManifest
@@ -45,7 +45,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 def described(db: str, name: str, key: str, table: pa.Table, size: int) -> ParquetFile:
     """The manifest's entry for ``table`` (rows with times) stored at ``key``."""
-    times = np.asarray(table.column(TIME_COLUMN).cast(pa.int64()))
+    times = time_values(table.column(TIME_COLUMN))
     return ParquetFile(db, name, key, int(times.min()), int(times.max()), table.num_rows, size)
 
 
@@ -80,7 +80,7 @@ def write_snapshot(job: SnapshotJob, store: ObjectStore, stop: threading.Event) 
         if not batches:
             continue
         table = pa.Table.from_batches(batches, schema.arrow_schema())
-        times = np.asarray(table.column(TIME_COLUMN).cast(pa.int64()))
+        times = time_values(table.column(TIME_COLUMN))
         windows = times // job.window_ns
         for window in np.unique(windows):
             part = table.filter(pa.array(windows == window))

@@ -28,6 +28,7 @@ from edge_common.merge import (
     merge_latest,
     overlaps,
     time_mask,
+    time_values,
 )
 from edge_common.objectstore import FileObjectStore, ObjectStore
 from edge_common.picks import Pick, SeriesHasher, picked_rows
@@ -196,14 +197,20 @@ class ParquetSource:
             c[0] not in held for c in compare or ()
         ):
             return empty_table(target)  # null in every row of this file: nothing passes
+        cut = (lo is not None or hi is not None) and not whole
         if values:  # the rows of these tag values, by each tag's index of the file
             taken: np.ndarray | None = None
             for tag, allowed in values.items():
                 these = self.columns.rows_with(key, lambda: self._local(key), tag, allowed)
                 taken = these if taken is None else np.intersect1d(taken, these)
-            batch = batch.take(pa.array(taken))
+            assert taken is not None
+            if len(taken) and taken[-1] - taken[0] + 1 == len(taken):
+                # one run of rows (a series: files are sorted by tags, then time)
+                batch, cut = _run_of(batch, int(taken[0]), len(taken), lo, hi, cut)
+            else:
+                batch = batch.take(pa.array(taken))
         masks = []
-        if (lo is not None or hi is not None) and not whole:
+        if cut:
             masks.append(time_mask(batch.column(TIME_COLUMN), lo, hi))
         if compare and (m := compare_mask(batch, compare)) is not None:
             masks.append(m)
@@ -212,6 +219,24 @@ class ParquetSource:
         if values or masks:  # few rows may point into a large dictionary: only theirs
             batch = compact(batch)
         return pa.Table.from_batches([conform(batch, target)], target)
+
+
+def _run_of(
+    batch: pa.RecordBatch, start: int, length: int, lo: int | None, hi: int | None, cut: bool
+) -> tuple[pa.RecordBatch, bool]:
+    """Rows ``start`` to ``start + length`` of ``batch`` without copying them, and within
+    ``lo``-``hi`` by a binary search where their times are in order (a series' rows of a
+    file are): then no time cut is left to make (the bool). Taking one host's 4,320 rows of
+    a file and masking them by time was ~20 % of a one-host hour's query."""
+    run = batch.slice(start, length)
+    if not cut:
+        return run, False
+    times = time_values(run.column(TIME_COLUMN))
+    if len(times) > 1 and not bool(np.all(times[1:] >= times[:-1])):
+        return run, True
+    first = 0 if lo is None else int(np.searchsorted(times, lo, side="left"))
+    end = len(times) if hi is None else int(np.searchsorted(times, hi, side="right"))
+    return run.slice(first, max(end - first, 0)), False
 
 
 def combine(

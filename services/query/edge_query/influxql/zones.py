@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from edge_common.merge import time_values
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.translate import TimeRange, quote_ident
@@ -201,7 +202,7 @@ def windowed_rows(
     tags = [quote_ident(g) for g in group if g in table.columns]
     order = ", ".join([*tags, quote_ident(TIME_COLUMN)])
     rows = run_sql(f"SELECT * FROM {quote_ident(table.name)} WHERE {where} ORDER BY {order}")
-    times = np.asarray(rows.column(TIME_COLUMN).cast(pa.int64()))
+    times = time_values(rows.column(TIME_COLUMN))
     stored = [rows.column(g).to_pylist() for g in group if g in table.columns]
     keys = list(zip(*stored, strict=True))
     ids: dict[tuple[Any, ...], int] = {}
