@@ -63,13 +63,17 @@ class UserRecord:
     privileges: dict[str, str] = field(default_factory=dict)  # database → PRIVILEGES key
 
     def password_is(self, password: str) -> bool:
-        try:
-            kind, n, r, p, salt, digest = self.password_hash.split("$")
-            assert kind == "scrypt"
-            found = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
-        except (ValueError, AssertionError):
+        """Whether ``password`` is this user's (False for a hash this code cannot read)."""
+        parts = self.password_hash.split("$")
+        if len(parts) != 6 or parts[0] != "scrypt":
             return False
-        return hmac.compare_digest(found, base64.b64decode(digest))
+        try:
+            n, r, p = (int(x) for x in parts[1:4])
+            salt, digest = base64.b64decode(parts[4]), base64.b64decode(parts[5])
+            found = _scrypt(password, salt, n, r, p)
+        except ValueError:  # (binascii.Error is one; so is scrypt's refusal of bad costs)
+            return False
+        return hmac.compare_digest(found, digest)
 
     def permissions(self) -> list[Permission]:
         if self.admin:
