@@ -30,10 +30,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmpdir: str | Path, http_port: int, rpc_port: int) -> Path:
+def write_config(tmpdir: str | Path, http_port: int, rpc_port: int, auth: bool = False) -> Path:
     """Write ``influxd.toml`` under ``tmpdir`` (dirs meta/, data/, wal/ there) and return its path.
 
-    Only HTTP is enabled; UDP/graphite/collectd/opentsdb stay at their default (disabled),
+    Only HTTP is enabled (``auth``: with authentication, as a 1.x setup with users has it);
+    UDP/graphite/collectd/opentsdb stay at their default (disabled),
     the ``_internal`` monitor store, continuous queries, subscriber and logging are off.
     """
     root = Path(tmpdir).resolve()
@@ -69,7 +70,7 @@ bind-address = "127.0.0.1:{rpc_port}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:{http_port}"
-  auth-enabled = false
+  auth-enabled = {"true" if auth else "false"}
   log-enabled = false
   suppress-write-log = true
   pprof-enabled = false
@@ -113,6 +114,7 @@ def run_influxd(
     *,
     binary: str = INFLUXD,
     startup_timeout: float = 30.0,
+    auth: bool = False,
 ) -> Iterator[str]:
     """Start influxd with a config under ``tmpdir``, yield its base URL, stop it on exit.
 
@@ -125,7 +127,7 @@ def run_influxd(
     rpc_port = free_port()
     while rpc_port == http_port:
         rpc_port = free_port()
-    config = write_config(root, http_port, rpc_port)
+    config = write_config(root, http_port, rpc_port, auth)
     log_path = root / "influxd.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

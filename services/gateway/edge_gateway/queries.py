@@ -72,4 +72,5 @@ def query_request(
         header["writable"] = who.databases("write")
         header["admin"] = who.admin
         header["who"] = who.subject  # (in the worker's messages)
+        header["user"] = None if who.user is None else who.user.name
     return header

@@ -460,6 +460,7 @@ class QueryWorker:
             admin=bool(header.get("admin")),
             plan_sql=self._plan,
             who=str(header.get("who") or "this token"),
+            user=header.get("user"),
         )
         self._fetched_at = []
         text = str(header["q"])

@@ -30,7 +30,11 @@ from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.text import read_only_warning, statement_text
 from edge_query.influxql.translate import split_condition
-from edge_query.influxql.users import is_user_statement, run_user_statement
+from edge_query.influxql.users import (
+    check_admin_statements,
+    is_user_statement,
+    run_user_statement,
+)
 from edge_query.planner import TableNeed, TablePick
 
 __all__ = ["InfluxQLContext", "run_influxql"]
@@ -88,6 +92,7 @@ class InfluxQLContext:
         Callable[[str, str, dict[str, pa.Table] | None], tuple[pa.Schema, list[str]]] | None
     ) = None
     who: str = "this token"  # the caller, as the gateway names it in messages
+    user: str | None = None  # the caller's 1.x user name, if a user
     access_changed: bool = False  # users changed: the gateway looks them up again at once
 
     def sees(self, db: str) -> bool:
@@ -105,6 +110,7 @@ def run_influxql(
         statements = parse(text, params, ctx.now_ns)
     except InfluxQLError as err:
         raise QueryError(str(err)) from None
+    check_admin_statements(statements, ctx)
     results = []
     for i, stmt in enumerate(statements):
         result: dict[str, Any] = {"statement_id": i}

@@ -118,6 +118,10 @@ def statement_text(stmt: ast.Statement) -> str:
         return "SHOW QUERIES"
     if isinstance(stmt, ast.UserStatement):
         return _user_text(stmt)
+    if isinstance(stmt, ast.ShowStatement) and stmt.what == "USERS":
+        return "SHOW USERS"
+    if isinstance(stmt, ast.ShowStatement) and stmt.what == "GRANTS":
+        return f"SHOW GRANTS FOR {_ident(stmt.user or '')}"
     raise ValueError(f"no text form for {type(stmt).__name__}")
 
 

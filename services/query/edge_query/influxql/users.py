@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from edge_common.errors import Forbidden, QueryError
 from edge_common.users import hash_password
 from edge_query.influxql import ast
+from edge_query.influxql.text import statement_text
 
 if TYPE_CHECKING:
     from edge_query.influxql.executor import InfluxQLContext
 
-__all__ = ["is_user_statement", "run_user_statement"]
+__all__ = ["check_admin_statements", "is_user_statement", "run_user_statement"]
 
 
 def is_user_statement(stmt: ast.Statement) -> bool:
@@ -22,8 +23,21 @@ def is_user_statement(stmt: ast.Statement) -> bool:
     return isinstance(stmt, ast.CreateUser | ast.DropUser | ast.SetPassword | ast.Grant)
 
 
+def check_admin_statements(statements: list[ast.Statement], ctx: InfluxQLContext) -> None:
+    """Refuse the whole request (403) if it holds a user statement and the caller is no
+    admin, as influxd authorizes a query before running any of it."""
+    if ctx.admin:
+        return
+    for stmt in statements:
+        if is_user_statement(stmt):
+            raise Forbidden(
+                f"error authorizing query: {ctx.user or 'this token'} not authorized to "
+                f"execute statement '{statement_text(stmt)}', requires admin privilege"
+            )
+
+
 def run_user_statement(stmt: ast.Statement, ctx: InfluxQLContext) -> list[dict[str, Any]]:
-    if not ctx.admin:  # (influxd: "requires admin privilege")
+    if not ctx.admin:  # (run_influxql refuses such requests first; a caller of its own)
         raise Forbidden("only an admin (the admin token or an admin user) may manage users")
     if isinstance(stmt, ast.ShowStatement):
         return _show(stmt, ctx)
