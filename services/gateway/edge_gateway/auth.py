@@ -86,6 +86,8 @@ class TokenCache:
     fetched_at: float = float("-inf")
     # (user, SHA-512 of a password) → (the hash it was checked against, whether it matched)
     checked: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+    # the same, while scrypt runs: requests arriving together wait for one check
+    checking: dict[tuple[str, str], tuple[str, asyncio.Future[bool]]] = field(default_factory=dict)
 
     async def refresh(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.fetched_at < _REFRESH_S:
@@ -119,10 +121,20 @@ class TokenCache:
         key = (name, hashlib.sha512(password.encode()).hexdigest())
         held = self.checked.get(key)
         if held is None or held[0] != user.password_hash:
+            # one scrypt for requests that arrive together (a dashboard's panels on its
+            # first load: each would have spent ~0.1 s of CPU on the same check)
+            running = self.checking.get(key)
+            if running is None or running[0] != user.password_hash:
+                check = asyncio.ensure_future(asyncio.to_thread(user.password_is, password))
+                running = self.checking[key] = (user.password_hash, check)
+            try:
+                ok = await asyncio.shield(running[1])
+            finally:
+                if self.checking.get(key) is running and running[1].done():
+                    del self.checking[key]
             if len(self.checked) > 10_000:
                 self.checked.clear()
-            ok = await asyncio.to_thread(user.password_is, password)
-            held = self.checked[key] = (user.password_hash, ok)
+            held = self.checked[key] = (running[0], ok)
         return user if held[1] else None
 
 
