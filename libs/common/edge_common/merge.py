@@ -93,12 +93,15 @@ def merge_latest(table: pa.Table, schema: TableSchema) -> pa.Table:
 
 
 def time_values(t: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A time column's nanoseconds as int64: a view of one array's values, not a copy (a
+    """A time column's nanoseconds as int64: a view of each array's values, not a cast (a
     cast of one host's rows sliced out of a file's column cost ~100 µs in a query worker,
-    the view ~2)."""
-    if isinstance(t, pa.Array) and not t.null_count:
+    the view ~2; one cast per buffer chunk was ~6 % of a one-host hour's query)."""
+    if t.null_count:
+        return np.asarray(t.cast(pa.int64()))
+    if isinstance(t, pa.Array):
         return np.asarray(t.view(pa.int64()))
-    return np.asarray(t.cast(pa.int64()))
+    views = [np.asarray(c.view(pa.int64())) for c in t.chunks]
+    return views[0] if len(views) == 1 else np.concatenate(views or [np.zeros(0, np.int64)])
 
 
 def time_mask(t: pa.Array | pa.ChunkedArray, min_ns: int | None, max_ns: int | None) -> pa.Array:

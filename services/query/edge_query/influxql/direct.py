@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from edge_common.merge import time_values
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
@@ -322,10 +323,7 @@ def selected(
     start), which rows lie in the range with allowed tag values (the sources only narrowed
     them), and ``tags`` (those present) as ``text_codes``."""
     if TIME_COLUMN in data.column_names:
-        # (the nanoseconds as they lie: a view per chunk, where a cast was ~6 % of the
-        # query worker's time for one host's hour, one cast per buffer chunk)
-        chunks = [np.asarray(c.view(pa.int64())) for c in data.column(TIME_COLUMN).chunks]
-        t = chunks[0] if len(chunks) == 1 else np.concatenate(chunks or [np.zeros(0, np.int64)])
+        t = time_values(data.column(TIME_COLUMN))
     else:
         t = np.zeros(data.num_rows, dtype=np.int64)
     keep = np.ones(len(t), dtype=bool)

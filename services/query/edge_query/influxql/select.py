@@ -648,8 +648,7 @@ def _select_multi(
             f"WHERE __rn <= {int(col.percent)} ORDER BY {', '.join([*tags, '__time', tie])}"
         )
     series = _cut(run_sql(sql, None, extra), table.name, group, picked, go_floats)
-    by_shown = col.by_shown or col.by
-    shown = [n for c in cols for n in ([c.name, *by_shown] if c is col else [c.name])]
+    shown = [n for c in cols for n in ([c.name, *col.by_shown] if c is col else [c.name])]
     for s in series:
         s["columns"] = ["time", *(n.removeprefix("__shown_") for n in shown)]
     # ORDER BY time DESC: the intervals newest first, each one's points still oldest first
