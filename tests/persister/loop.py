@@ -26,9 +26,11 @@ def record(rows: list[tuple[str, int, float]], db: str = "db") -> bytes:
 
 
 def turn(p: Persister, until: Any, seconds: float = 20.0) -> None:
-    """Turn the persister's loop (its persistence step) until ``until()`` holds."""
+    """Turn the persister's loop (its persistence step, then sharing the buffer and sending
+    the answers held) until ``until()`` holds."""
     deadline = time.monotonic() + seconds
     while not until():
         assert time.monotonic() < deadline, "the persister did not get there"
         p._persist()
+        p._share()
         time.sleep(0.005)

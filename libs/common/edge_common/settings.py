@@ -191,6 +191,13 @@ class Settings(BaseSettings):
         "it has read, decoded, for the queries after.",
         validation_alias=_env("query_file_cache_mb", "INFLUXDB3_QUERY_FILE_CACHE_MB"),
     )
+    buffer_share_dir: str = Field(
+        "/dev/shm",
+        description="A memory file system (tmpfs) where the persister shares the buffer with "
+        "the query workers, which then read buffered rows without asking it; about as much "
+        "room as the buffer is needed. `off`: the workers ask the persister for them.",
+        validation_alias=_env("buffer_share_dir", "INFLUXDB3_BUFFER_SHARE_DIR"),
+    )
     wal_disable: bool = Field(
         False,
         description="Acknowledge writes from memory without a write-ahead log: a crash loses "

@@ -41,7 +41,17 @@ HTTPD = (
     "pointsWrittenFail",
 )
 _GAUGES = frozenset(
-    ("reqActive", "queriesActive", "tables", "rows", "bytes", "fullBuffer", "rssBytes", "threads")
+    (
+        "reqActive",
+        "queriesActive",
+        "tables",
+        "rows",
+        "bytes",
+        "fullBuffer",
+        "shared",
+        "rssBytes",
+        "threads",
+    )
 )
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -86,6 +96,10 @@ async def collect(gw: Gateway) -> list[Module]:
                     "rows": status["rows"],
                     "bytes": status["buffered_bytes"],
                     "fullBuffer": int(bool(status["full"])),
+                    # shared with the query workers (edge_common.shared), and the reads the
+                    # persister made for them itself (all of them when not shared)
+                    "shared": int(bool(status.get("shared"))),
+                    "reads": int(status.get("reads") or 0),
                 },
             )
         )

@@ -10,25 +10,14 @@ latest write that set it (InfluxDB 1.x semantics).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from edge_common.merge import (
-    compact,
-    compare_mask,
-    conform,
-    joined,
-    merge_latest,
-    time_mask,
-    time_values,
-    within,
-)
+from edge_common.chunks import Chunk, read_chunks
+from edge_common.merge import conform, joined, merge_latest, time_values, within
 from edge_common.picks import Pick, SeriesHasher, picked_rows
 from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
-from edge_common.tagindex import TagIndex
 from edge_persister.keyindex import KeyIndex
 
 __all__ = ["TableBuffer"]
@@ -37,41 +26,12 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SMALL_CHUNK = 16_384  # rows: a chunk smaller is joined with the next ones
 _SMALL_CHUNKS = 16  # ... once there are this many small chunks in a row
 _JOINED_ROWS = 65_536  # ... or they hold this many rows
-_GATHERED_ROWS = 16_384  # rows read from several chunks: up to this many, sent as one batch
-
-
-@dataclass(slots=True)
-class _Chunk:
-    batch: pa.RecordBatch
-    min_ns: int
-    max_ns: int
-    appended: float  # time.monotonic() of the append, for the age trigger
-    level: int = 0  # joins its rows went through (join_small_chunks)
-    # per tag a query named a value of: its rows grouped by value (made on first use)
-    by_tag: dict[str, TagIndex] = field(default_factory=dict)
-    _times: np.ndarray | None = None
-
-    def times(self) -> np.ndarray:
-        """Each row's time as int64 ns (a view of the column, kept: a query cutting a
-        64 Ki-row chunk by time cast the whole column each time, ~60 µs)."""
-        if self._times is None:
-            self._times = time_values(self.batch.column(TIME_COLUMN))
-        return self._times
-
-    def rows_with(self, tag: str, allowed: list[str]) -> np.ndarray:
-        """Positions of the rows whose ``tag`` is one of ``allowed``, in row order."""
-        index = self.by_tag.get(tag)
-        if index is None:
-            i = self.batch.schema.get_field_index(tag)
-            column = self.batch.column(i) if i >= 0 else None
-            index = self.by_tag[tag] = TagIndex.of(column, self.batch.num_rows)
-        return index.rows(allowed)
 
 
 class TableBuffer:
     def __init__(self) -> None:
-        self.chunks: list[_Chunk] = []
-        self.frozen: list[_Chunk] = []
+        self.chunks: list[Chunk] = []
+        self.frozen: list[Chunk] = []
         self.frozen_bytes = 0
         self._keys = KeyIndex()
         self._hasher = SeriesHasher()
@@ -81,6 +41,7 @@ class TableBuffer:
         self.has_repeats = False
         self.num_rows = 0
         self.nbytes = 0
+        self.version = 0  # changed with the chunks (edge_common.shared publishes them then)
 
     def append(self, batch: pa.RecordBatch, appended: float | None = None) -> None:
         if not batch.num_rows:
@@ -90,9 +51,10 @@ class TableBuffer:
         if self._keys.add(keys):
             self.has_repeats = True
         when = time.monotonic() if appended is None else appended
-        self.chunks.append(_Chunk(batch, int(times.min()), int(times.max()), when, _times=times))
+        self.chunks.append(Chunk(batch, int(times.min()), int(times.max()), when, _times=times))
         self.num_rows += batch.num_rows
         self.nbytes += batch.nbytes
+        self.version += 1
 
     def join_small_chunks(self) -> None:
         """Join small chunks as an LSM tree merges runs: 16 neighbouring chunks of one
@@ -129,8 +91,9 @@ class TableBuffer:
         parts = self.chunks[start:end]
         batch = joined([c.batch for c in parts])
         self.nbytes += batch.nbytes - sum(c.batch.nbytes for c in parts)
+        self.version += 1
         self.chunks[start:end] = [
-            _Chunk(
+            Chunk(
                 batch,
                 min(c.min_ns for c in parts),
                 max(c.max_ns for c in parts),
@@ -174,42 +137,7 @@ class TableBuffer:
         chunks = self.frozen if frozen else self.chunks
         if pick is not None and chunks:
             chunks = [self._picked(schema, pick, frozen, min_ns, max_ns, values)]
-        out: list[pa.RecordBatch] = []
-        for chunk in chunks:
-            if (min_ns is not None and chunk.max_ns < min_ns) or (
-                max_ns is not None and chunk.min_ns > max_ns
-            ):
-                continue
-            source = chunk.batch
-            cut = (min_ns is not None and chunk.min_ns < min_ns) or (
-                max_ns is not None and chunk.max_ns > max_ns
-            )
-            if values:  # the rows of these tag values, by position; then their times
-                rows: np.ndarray | None = None
-                for tag, allowed in values.items():
-                    these = chunk.rows_with(tag, allowed)
-                    rows = these if rows is None else np.intersect1d(rows, these)
-                assert rows is not None
-                if cut and len(rows):
-                    times = chunk.times()[rows]
-                    rows = rows[within(times, min_ns, max_ns)]
-                if not len(rows):
-                    continue
-                # only the columns asked for or compared are taken (10 tags cost ~70 µs)
-                wanted = set(target.names).union(c[0] for c in compare or ())
-                source = source.select([n for n in source.schema.names if n in wanted])
-                source, cut = source.take(pa.array(rows)), False
-            mask = time_mask(source.column(TIME_COLUMN), min_ns, max_ns) if cut else None
-            if compare and (m := compare_mask(source, compare)) is not None:
-                mask = m if mask is None else pc.and_(mask, m)
-            batch = conform(source, target)
-            if mask is not None:
-                batch = batch.filter(mask)
-            if batch.num_rows:
-                out.append(batch)
-        if len(out) > 1 and sum(b.num_rows for b in out) <= _GATHERED_ROWS:
-            return [_gathered(out, target)]
-        return [compact(b) for b in out]
+        return read_chunks(chunks, target, min_ns, max_ns, values, compare)
 
     def _picked(
         self,
@@ -219,7 +147,7 @@ class TableBuffer:
         lo: int | None,
         hi: int | None,
         values: dict[str, list[str]] | None,
-    ) -> _Chunk:
+    ) -> Chunk:
         """The rows ``pick`` keeps of the chunks, as one chunk. Over every chunk, the answer
         is kept and brought up to date with the chunks appended since; a time range that
         cuts the buffer is picked from afresh, of the rows with ``values`` alone (a series'
@@ -268,6 +196,7 @@ class TableBuffer:
             self._merge_repeats(schema)
         self.frozen = self.chunks
         self.chunks, self._keys, self.has_repeats = [], KeyIndex(), False
+        self.version += 1
         self._picks.clear()
         self.frozen_bytes, self.nbytes = self.nbytes, 0
         self.num_rows = 0
@@ -277,6 +206,7 @@ class TableBuffer:
     def drop_frozen(self) -> None:
         self.frozen, self.frozen_bytes = [], 0
         self._picks.clear()
+        self.version += 1
 
     @property
     def oldest_append(self) -> float | None:
@@ -292,35 +222,19 @@ class TableBuffer:
         self.chunks, self._keys, self.num_rows, self.nbytes = [], KeyIndex(), 0, 0
         self._picks.clear()
         self.has_repeats = False
+        self.version += 1
         for batch in merged.combine_chunks().to_batches(max_chunksize=65536):
             self.append(batch, appended=oldest)
 
 
-def _gathered(parts: list[pa.RecordBatch], target: pa.Schema) -> pa.RecordBatch:
-    """Few rows read from several chunks as one batch (each part cost ~60 µs again on the
-    way out and in). Each chunk has dictionaries of its own: they are joined into one per
-    tag (~10 µs a tag; decoding every part's and encoding them again took ~20 µs a part
-    and tag, 1.8 ms of one host's 12 hours from 9 chunks). A chunk's dictionary holds every
-    value of the tag: where the joined one holds more texts than the batch has rows (a tag
-    of many values), it is cut to the texts the rows hold."""
-    table = pa.Table.from_batches(parts, target).unify_dictionaries().combine_chunks()
-    arrays = []
-    for column, f in zip(table.columns, target, strict=True):
-        array = column.chunk(0)
-        if pa.types.is_dictionary(f.type) and len(array.dictionary) > len(array):
-            array = array.dictionary_decode().dictionary_encode().cast(f.type)
-        arrays.append(array)
-    return pa.RecordBatch.from_arrays(arrays, schema=target)
-
-
 # the picks of a buffer: (chunks covered, the rows picked of them, as a chunk once read)
-_Picked = tuple[int, pa.Table, "_Chunk | None"]
+_Picked = tuple[int, pa.Table, "Chunk | None"]
 
 
-def _as_chunk(rows: pa.Table, first: int, last: int) -> _Chunk:
+def _as_chunk(rows: pa.Table, first: int, last: int) -> Chunk:
     batches = rows.combine_chunks().to_batches()
     batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=rows.schema)
-    return _Chunk(batch, first, last, 0.0)
+    return Chunk(batch, first, last, 0.0)
 
 
 def _pick_each(

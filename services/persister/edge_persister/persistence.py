@@ -42,8 +42,10 @@ class FileIndex:
     files: dict[tuple[str, str], list[tuple[int, ParquetFile]]] = field(default_factory=dict)
     wal_upto: dict[int, int] = field(default_factory=dict)
     last_seq: int = 0
+    version: int = 0  # changed with the files (edge_common.shared publishes them then)
 
     def add(self, manifest: SnapshotManifest) -> None:
+        self.version += 1
         for drop in manifest.drops:
             for key in [
                 k

@@ -24,14 +24,13 @@ import zmq
 
 from edge_common.auth import TokenRecord
 from edge_common.errors import DatabaseNotFound, EdgeError, NotFound
-from edge_common.merge import overlaps
+from edge_common.fetch import fetch_table
 from edge_common.objectstore import object_store_from_settings
 from edge_common.paths import snapshot_key, table_prefix
 from edge_common.persist import SnapshotManifest
-from edge_common.picks import Pick
 from edge_common.retention import storage_name
-from edge_common.schema import TIME_COLUMN
 from edge_common.settings import Settings
+from edge_common.shared import FileSpan, SharedBuffer, shared_root
 from edge_common.stream import Caller, Listener
 from edge_common.walformat import read_segment, segments
 from edge_common.wire import Endpoints, WriteRecord, error_header, ipc_bytes, pack, unpack
@@ -85,6 +84,9 @@ class Persister:
         self.compactor = Compactor(self.store, settings.node_id, settings.compaction_max_rows)
         self.expiry = Expiry(self.store, settings.node_id, settings.retention_check_interval_s)
         self.stopping = False
+        self.shared: SharedBuffer | None = None  # the buffer as the query workers read it
+        self._outbox: list[tuple[Caller, list[Any]]] = []  # answers, sent once shared
+        self.reads = 0  # fetches answered: what the query workers could not read themselves
 
     # --- state -------------------------------------------------------------------------
     def apply(
@@ -162,6 +164,9 @@ class Persister:
         poller = zmq.Poller()
         poller.register(ing, zmq.POLLIN)
         calls = Listener(self.endpoints.persister, poller)
+        if (root := shared_root(self.settings)) is not None:
+            self.shared = SharedBuffer(root, self.boot_id)
+        self._share()
         log.info("persister ready: %d tables buffered", len(self.buffers))
         while not self.stopping:
             ready = dict(poller.poll(100))
@@ -175,10 +180,14 @@ class Persister:
             calls.take(ready)
             while (call := calls.pop()) is not None:
                 self._handle(*call)
+            self._share()
             self._persist()
+            self._share()
             calls.sweep()
         calls.close()
         self._final_snapshot()
+        if self.shared is not None:
+            self.shared.close()
         self.persistence.close()
         self.persistence.publisher.close()
         return 0
@@ -193,9 +202,39 @@ class Persister:
         deadline = time.monotonic() + timeout_s
         while not done and time.monotonic() < deadline:
             self._persist()
+            self._share()
             time.sleep(0.05)
         if not done:
             log.warning("stopping with buffered data not yet persisted (the WAL keeps it)")
+
+    def _share(self) -> None:
+        """Publish the buffer as it is now to the query workers (``edge_common.shared``),
+        then send the answers held: whoever was answered (a write applied, a table dropped)
+        finds the change in what the workers read."""
+        if self.shared is not None:
+            index = self.persistence.index
+            self.shared.publish(
+                self.buffers,
+                self.catalog.catalog.version,
+                index.version,
+                (
+                    (key, [FileSpan(f.path, f.min_time_ns, f.max_time_ns) for _, f in entries])
+                    for key, entries in index.files.items()
+                ),
+            )
+        outbox, self._outbox = self._outbox, []
+        for caller, frames in outbox:
+            caller.send(frames)
+
+    def _reply(
+        self, caller: Caller, header: dict[str, Any], reply: dict[str, Any], *out: Any
+    ) -> None:
+        """Answer the caller of ``header`` once the buffer is shared as it is (``_share``),
+        with the keys it matches answers by."""
+        for k in ("call", "id", "seq"):
+            if k in header:
+                reply[k] = header[k]
+        self._outbox.append((caller, pack(reply, *out)))
 
     def _persist(self) -> None:
         for key in self._appended:  # the writes at hand are answered: join small chunks
@@ -232,7 +271,7 @@ class Persister:
         except Exception as err:  # keep serving; report the failure to the caller
             log.exception("persister: %s failed", header.get("op"))
             reply, out = error_header(EdgeError(f"persister error: {err}")), []
-        _answer(caller, header, reply, *out)
+        self._reply(caller, header, reply, *out)
 
     def _flush(self, caller: Caller, header: dict[str, Any]) -> None:
         """Persist everything buffered now; answer once files and manifest are durable."""
@@ -243,7 +282,7 @@ class Persister:
                 "snapshot_seq": None if manifest is None else manifest.seq,
                 "files": [] if manifest is None else [asdict(f) for f in manifest.files],
             }
-            _answer(caller, header, reply)
+            self._reply(caller, header, reply)
 
         self.persistence.request_flush(answer)
 
@@ -262,7 +301,7 @@ class Persister:
                 reply = {"ok": True, **work()}
             except EdgeError as err:
                 reply = error_header(err)
-            _answer(caller, header, reply)
+            self._reply(caller, header, reply)
 
         self.persistence.request_flush(answer)
 
@@ -302,7 +341,7 @@ class Persister:
         queries go on meanwhile (rewriting many files takes seconds)."""
 
         def reply(body: dict[str, Any]) -> None:
-            _answer(caller, header, body)
+            self._reply(caller, header, body)
 
         def flushed(_: SnapshotManifest | None) -> None:
             try:
@@ -506,6 +545,8 @@ class Persister:
                 or self.endpoints.persist_events,
                 "pid": os.getpid(),
                 "counts": self.persistence.counts,
+                "shared": self.shared is not None and self.shared.enabled,
+                "reads": self.reads,
             }, []
         raise EdgeError(f"unknown operation {op!r}")
 
@@ -513,6 +554,7 @@ class Persister:
         """Per table: the Parquet files that overlap the time range, then the rows being
         persisted and the live rows (two Arrow IPC frames), each with its time range so the
         query can tell where repeats across them are possible."""
+        self.reads += 1
         db = str(header["db"])
         d = self.catalog.catalog.databases.get(db)
         if d is None:
@@ -522,51 +564,12 @@ class Persister:
             schema = d.tables.get(req["name"])
             if schema is None:
                 continue
-            cols = req.get("columns")
-            lo, hi = req.get("min_ns"), req.get("max_ns")
-            # value constraints on tags only: all versions of a row share its tags
-            tags = set(schema.tag_names)
-            values = {k: v for k, v in (req.get("values") or {}).items() if k in tags}
-            buf = self.buffers.get((db, req["name"]))
-            files = self.persistence.index.overlapping(db, req["name"], lo, hi)
-            frozen_range = None if buf is None else buf.time_range(frozen=True)
-            live_range = None if buf is None else buf.time_range()
-            ranges = [(f.min_time_ns, f.max_time_ns) for f in files]
-            overlap = overlaps([*ranges, frozen_range, live_range])
-            if cols is not None and overlap:
-                # repeats across sources are possible: the query needs each row's identity
-                cols = sorted({*cols, *schema.tag_names, TIME_COLUMN})
-            # comparisons (fields too) only where each row has one version: no overlap
-            compare = (
-                None
-                if overlap  # (a tag's "=" is already in values: not tested twice)
-                else [
-                    tuple(c) for c in req.get("compare") or () if c[1] != "=" or c[0] not in values
-                ]
+            files = self.persistence.index.overlapping(
+                db, req["name"], req.get("min_ns"), req.get("max_ns")
             )
-            # first()/last() picks: only sound when no field condition drops rows first
-            pick = Pick.from_wire(req.get("pick"))
-            if pick is not None and any(c[0] not in tags for c in req.get("compare") or ()):
-                pick = None
-            arrow = schema.arrow_schema(cols)
-            entry: dict[str, Any] = {
-                "name": req["name"],
-                "columns": cols,
-                # what a query reads by (resolving each file's URI cost 10 µs a file)
-                "files": [
-                    {"path": f.path, "min_time_ns": f.min_time_ns, "max_time_ns": f.max_time_ns}
-                    for f in files
-                ],
-                "frozen": frozen_range,
-                "live": live_range,
-                "compared": bool(compare),
-            }
-            for frozen in (True, False):
-                batches = (
-                    []
-                    if buf is None
-                    else buf.read(schema, cols, lo, hi, values, compare, pick, frozen=frozen)
-                )
+            buf = self.buffers.get((db, req["name"]))
+            entry, frozen, live, arrow = fetch_table(schema, req, buf, files)
+            for batches in (frozen, live):
                 frames.append(ipc_bytes(batches, arrow) if batches else b"")  # b"": none
             tables.append(entry)
         return {
@@ -586,11 +589,3 @@ class _ZmqCaller:
 
     def send(self, frames: list[Any]) -> None:
         self.sock.send_multipart([self.identity, *frames], copy=False)
-
-
-def _answer(caller: Caller, header: dict[str, Any], reply: dict[str, Any], *out: Any) -> None:
-    """Send ``reply`` to the caller of ``header``, carrying the keys it matches answers by."""
-    for k in ("call", "id", "seq"):
-        if k in header:
-            reply[k] = header[k]
-    caller.send(pack(reply, *out))

@@ -16,10 +16,12 @@ import zmq
 from datafusion import SessionContext
 
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
+from edge_common.fetch import fetch_table
 from edge_common.merge import conform, overlaps
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
+from edge_common.shared import SharedReader, Stale, shared_root
 from edge_common.stream import Caller, Listener, StreamClient, Unreachable
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, send_cancel
@@ -62,6 +64,8 @@ class QueryWorker:
         self._ingest: list[StreamClient] = []
         self._writes = 0
         self.persister = StreamClient(self.endpoints.persister)
+        root = shared_root(settings)  # the buffer, as the persister shares it
+        self.shared = None if root is None else SharedReader(root)
         self.store = object_store_from_settings(settings)
         self.parquet = self._new_parquet()
         self.canceller = Canceller(self.endpoints.query_control(worker_id), self._control_answer)
@@ -88,6 +92,8 @@ class QueryWorker:
                 requests.take(dict(poller.poll(0 if requests.queue else 500)))
                 if (request := requests.pop()) is not None:
                     self._handle(*request)
+                elif self.shared is not None:
+                    self.shared.state()  # (idle: let go of chunks no longer buffered)
                 requests.sweep()
             except Interrupted as err:  # a kill as its query was ending: answered already
                 err.acknowledge()
@@ -532,7 +538,7 @@ class QueryWorker:
             if pick is not None and pick[0] not in extra and pick[0] in needs:
                 needs[pick[0]].pick = pick[1] if needs[pick[0]].scans == 1 else None
             wanted = [need.to_wire() for name, need in needs.items() if name not in extra]
-            reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
+            reply, parts = self._fetch(db, wanted)
             current = (reply.get("boot"), reply["catalog_version"])
             self._fetched_at.append(current)
             if current != (self._catalog_boot, self.catalog.version) and attempt == 0:
@@ -542,7 +548,7 @@ class QueryWorker:
             for i, entry in enumerate(reply["tables"]):
                 name = entry["name"]
                 data = self._assemble(
-                    schema.tables[name], needs[name], entry, frames[2 * i : 2 * i + 2]
+                    schema.tables[name], needs[name], entry, parts[2 * i : 2 * i + 2]
                 )
                 # columns the SQL names but the optimizer found it never reads come as
                 # nulls: planning checks every name before it prunes
@@ -582,12 +588,67 @@ class QueryWorker:
     def _rows(self, db: str, need: TableNeed) -> pa.Table:
         """One stored table's rows as ``need`` describes them, repeats merged: no SQL."""
         schema = self._database(db)
-        reply, frames = self._call({"op": "fetch", "db": db, "tables": [need.to_wire()]})
+        reply, parts = self._fetch(db, [need.to_wire()])
         self._fetched_at.append((reply.get("boot"), reply["catalog_version"]))
         table = schema.tables.get(need.name)
         if not reply["tables"] or table is None:  # dropped since: no rows
             return pa.table({TIME_COLUMN: pa.array([], pa.timestamp("ns"))})
-        return self._assemble(table, need, reply["tables"][0], frames[:2])
+        return self._assemble(table, need, reply["tables"][0], parts[:2])
+
+    def _fetch(
+        self, db: str, wanted: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[pa.Table | None]]:
+        """Per table wanted (``TableNeed.to_wire``): where its rows are, and its frozen and
+        live buffered rows (``None``: none), read from the chunks the persister shares
+        where it can be (``edge_common.shared``), else asked of the persister."""
+        for _ in range(3):  # (a newer state replaced the one read meanwhile: read it)
+            try:
+                local = self._fetch_shared(db, wanted)
+            except Stale:
+                continue
+            if local is not None:
+                return local
+            break
+        reply, frames = self._call({"op": "fetch", "db": db, "tables": wanted})
+        return reply, [read_ipc(f) if len(f) else None for f in frames]
+
+    def _fetch_shared(
+        self, db: str, wanted: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[pa.Table | None]] | None:
+        """``_fetch`` from the shared buffer, or ``None`` where the persister must answer:
+        nothing shared, our catalog not the one shared (the persister's answer tells the
+        query to plan again), a first()/last() pick (the persister keeps its picks), a table
+        holding repeats not merged yet."""
+        shared = self.shared.state() if self.shared is not None else None
+        if shared is None or self.shared is None:
+            return None
+        if (shared.boot, shared.catalog) != (self._catalog_boot, self.catalog.version):
+            return None
+        if any(req.get("pick") for req in wanted):
+            return None
+        schema = self.catalog.databases.get(db)
+        if schema is None:
+            return None  # (the persister's answer: database not found)
+        tables, parts = [], []
+        for req in wanted:
+            table = schema.tables.get(req["name"])
+            if table is None:
+                continue
+            try:
+                buf = self.shared.table(shared, db, req["name"])
+            except LookupError:
+                return None
+            lo, hi = req.get("min_ns"), req.get("max_ns")
+            files = [
+                f
+                for f in self.shared.files(shared, db, req["name"])
+                if (lo is None or f.max_time_ns >= lo) and (hi is None or f.min_time_ns <= hi)
+            ]
+            entry, frozen, live, arrow = fetch_table(table, req, buf, files)
+            parts += [pa.Table.from_batches(b, arrow) if b else None for b in (frozen, live)]
+            tables.append(entry)
+        reply = {"tables": tables, "catalog_version": shared.catalog, "boot": shared.boot}
+        return reply, parts
 
     def _planner(self, db: str, schema: DatabaseSchema) -> SessionContext:
         """A context with every table of ``db``, empty, for planning: kept while the
@@ -602,7 +663,11 @@ class QueryWorker:
         return ctx
 
     def _assemble(
-        self, table: TableSchema, need: TableNeed, entry: dict[str, Any], frames: list[Any]
+        self,
+        table: TableSchema,
+        need: TableNeed,
+        entry: dict[str, Any],
+        parts: list[pa.Table | None],
     ) -> pa.Table:
         # the persister widens the columns by each row's identity when sources overlap
         cols = entry["columns"]
@@ -628,9 +693,9 @@ class QueryWorker:
                     path, target, need.min_ns, need.max_ns, values, compare, pick, table, held
                 )
                 sources.append((held, data))
-        for rng, frame in zip((entry["frozen"], entry["live"]), frames, strict=True):
+        for rng, part in zip((entry["frozen"], entry["live"]), parts, strict=True):
             span = None if rng is None else (int(rng[0]), int(rng[1]))
-            rows = read_ipc(frame).select(names) if len(frame) else empty_table(target)
+            rows = empty_table(target) if part is None else part.select(names)
             sources.append((span, rows))
         return combine(table, target, sources)
 

@@ -52,6 +52,7 @@ async def health(request: Request) -> Response:
                 "tables": status.get("tables"),
                 "rows": status.get("rows"),
                 "bytes": status.get("buffered_bytes"),
+                "shared": status.get("shared"),  # with the query workers (tmpfs)
             },
         }
     )

@@ -1,0 +1,134 @@
+"""Query workers read the buffer the persister shares with them (edge_common.shared), not
+over its socket: answers are the same either way, a write is seen by the next query, and a
+kill -9 of the persister loses nothing a query finds."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.edge import EdgeServer, start_edge
+from tests.e2e.test_crash import wait_replaced
+
+LINES = "\n".join(
+    f"cpu,host=h{i % 4},dc=d{i % 2} usage={i * 1.5},n={i}i,ok={str(i % 3 == 0).lower()} "
+    f"{1_700_000_000 + i}"
+    for i in range(200)
+)
+QUERIES = [
+    "SELECT * FROM cpu WHERE host = 'h1' AND time >= 1700000050s AND time < 1700000150s",
+    "SELECT max(usage), count(n) FROM cpu GROUP BY host",
+    "SELECT mean(usage) FROM cpu WHERE time >= 1700000000s AND time < 1700000200s "
+    "GROUP BY time(30s), dc fill(none)",
+    "SELECT n FROM cpu WHERE usage > 200 AND ok = true",
+    "SELECT last(usage) FROM cpu GROUP BY host",
+    "SHOW TAG VALUES FROM cpu WITH KEY = host",
+]
+SQL = "SELECT host, count(*) AS c, sum(usage) AS s FROM cpu GROUP BY host ORDER BY host"
+
+
+def _write(edge: EdgeServer, body: str, db: str = "sh") -> None:
+    r = httpx.post(f"{edge.url}/write", params={"db": db, "precision": "s"}, content=body)
+    assert r.status_code == 204, r.text
+
+
+def _answers(edge: EdgeServer) -> list[Any]:
+    out: list[Any] = []
+    for q in QUERIES:
+        r = httpx.post(f"{edge.url}/query", data={"db": "sh", "q": q}, timeout=30)
+        assert r.status_code == 200, r.text
+        out.append(r.json())
+    r = httpx.get(f"{edge.url}/api/v3/query_sql", params={"db": "sh", "q": SQL}, timeout=30)
+    assert r.status_code == 200, r.text
+    out.append(r.json())
+    return out
+
+
+def _buffer(edge: EdgeServer) -> dict[str, Any]:
+    doc = httpx.get(f"{edge.url}/debug/vars").json()
+    values: dict[str, Any] = doc["buffer"]["values"]
+    return values
+
+
+def test_shared_and_asked_answers_are_the_same(tmp_path: Path) -> None:
+    shared = start_edge(tmp_path / "shared", "--query-workers", "1")
+    asked = start_edge(tmp_path / "asked", "--query-workers", "1", "--buffer-share-dir", "off")
+    try:
+        for edge in (shared, asked):
+            httpx.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
+            _write(edge, LINES)
+        assert httpx.get(f"{shared.url}/health").json()["buffer"]["shared"] is True
+        assert httpx.get(f"{asked.url}/health").json()["buffer"]["shared"] is False
+        before = _buffer(shared)["reads"]
+        buffered = _answers(shared)
+        assert buffered == _answers(asked)
+        assert buffered[0]["results"][0]["series"][0]["values"]  # (rows, not empty answers)
+        # only picks (last(), a series' first row for SHOW TAG VALUES), which the persister
+        # keeps up to date as rows come, were asked of it
+        assert _buffer(shared)["reads"] - before == 2
+        assert _buffer(shared)["shared"] == 1 and _buffer(asked)["shared"] == 0
+        assert _buffer(asked)["reads"] >= len(QUERIES)
+        # persisted: the workers find the files in the shared list
+        for edge in (shared, asked):
+            assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+        assert _answers(shared) == buffered == _answers(asked)
+        # some rows buffered, some persisted, one overwritten in the buffer (a repeat)
+        more = "cpu,host=h1,dc=d1 usage=1000 1700000001\ncpu,host=h9,dc=d0 usage=2 1700000300"
+        for edge in (shared, asked):
+            _write(edge, more)
+        assert _answers(shared) == _answers(asked)
+    finally:
+        shared.stop()
+        asked.stop()
+
+
+def test_each_write_is_seen_by_the_next_query(tmp_path: Path) -> None:
+    edge = start_edge(tmp_path / "data", "--query-workers", "2")
+    try:
+        httpx.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
+        errors: list[str] = []
+
+        def writer(w: int) -> None:
+            with httpx.Client(base_url=edge.url, timeout=30) as c:
+                for i in range(60):
+                    body = f"rw,w=w{w} i={i}i {1_700_000_000 + i}"
+                    r = c.post("/write", params={"db": "sh", "precision": "s"}, content=body)
+                    if r.status_code != 204:
+                        errors.append(r.text)
+                        return
+                    q = f"SELECT count(i) FROM rw WHERE w = 'w{w}'"
+                    got = c.get("/query", params={"db": "sh", "q": q}).json()
+                    n = got["results"][0]["series"][0]["values"][0][1]
+                    if n != i + 1:
+                        errors.append(f"writer {w}: {n} points after writing {i + 1}")
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert errors == []
+        assert _buffer(edge)["reads"] == 0  # every one read from the shared buffer
+    finally:
+        edge.stop()
+
+
+def test_kill_9_of_the_persister_loses_nothing_a_query_finds(tmp_path: Path) -> None:
+    edge = start_edge(tmp_path / "data", "--query-workers", "1")
+    try:
+        httpx.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
+        _write(edge, LINES)
+        before = _answers(edge)
+        old = edge.kill("persister")
+        wait_replaced(edge, "persister", old)
+        edge.wait_healthy()
+        assert _answers(edge) == before
+        _write(edge, "cpu,host=h1,dc=d1 usage=5 1700000500")
+        after = _answers(edge)
+        assert after[4] != before[4]  # h1's last usage is the new point's
+        assert after[-1] != before[-1]  # it is counted
+    finally:
+        edge.stop()
