@@ -13,6 +13,7 @@ import pytest
 import zmq
 
 import edge_common.shared as shared
+from edge_common.chunks import Chunk
 from edge_common.fetch import fetch_table
 from edge_common.schema import ColumnType, TableSchema
 from edge_common.settings import Settings
@@ -35,6 +36,11 @@ def _filled(schema: TableSchema, n: int, start: int = 0) -> TableBuffer:
         ]
         buf.append(_batch(schema, rows))
     return buf
+
+
+def _file(chunk: Chunk) -> str:
+    assert chunk.shared is not None
+    return chunk.shared[0]
 
 
 def _files(files: dict[tuple[str, str], list[FileSpan]]) -> Any:
@@ -68,8 +74,40 @@ def test_a_worker_reads_what_the_buffer_answers(tmp_path: Path) -> None:
         assert _rows(got[2]) == _rows(want[2]) and _rows(got[1]) == _rows(want[1])
         assert got[3] == want[3]
     # the persister's own chunks are now the mapped files: its rows are held once
-    assert all(c.name is not None for c in buf.chunks)
+    assert all(c.shared is not None for c in buf.chunks)
     assert _rows(buf.read(schema)) == _rows(table.read(schema))
+
+
+def test_picks_from_shared_chunks_are_the_buffers(tmp_path: Path) -> None:
+    """first()/last() and SHOW TAG VALUES' picks: a worker makes them of each chunk (kept
+    with it) and joins them, as the persister's buffer does of its own."""
+    schema = _schema(host=TAG, usage=F)
+    buf = _filled(schema, 20)  # 16 joined into one, and 4 more
+    buf.join_small_chunks()
+    buf.append(_batch(schema, [{"time": 7000, "host": "h1"}]))  # (no usage: not picked for it)
+    pub = SharedBuffer(tmp_path / "share", "b")
+    pub.publish({("db", "cpu"): buf}, 1, 0, iter(()))
+    reader = SharedReader(tmp_path / "share")
+    state = reader.state()
+    assert state is not None
+    table = reader.table(state, "db", "cpu")
+    assert table is not None and len(table.live) == 6
+    picks = [
+        {"pick": ["last", ["usage"]]},
+        {"pick": ["first", ["usage"]]},
+        {"pick": ["distinct", ["host"]]},
+        {"pick": ["series", ["host"]]},
+        {"pick": ["last", ["usage"]], "min_ns": 35, "max_ns": 120},
+        {"pick": ["first", ["usage"]], "values": {"host": ["h2"]}, "min_ns": 50},
+    ]
+    for req in picks:
+        req = {"name": "cpu", "columns": None, **req}
+        want = fetch_table(schema, req, buf, [])
+        for _ in range(2):  # (made, then kept)
+            got = fetch_table(schema, req, table, [])
+            assert got[0] == want[0]
+            assert sorted(map(str, _rows(got[2]))) == sorted(map(str, _rows(want[2]))), req
+    assert all(c.picks for c in table.live)
 
 
 def test_a_newer_state_is_found_and_files_no_state_names_go(tmp_path: Path) -> None:
@@ -87,7 +125,7 @@ def test_a_newer_state_is_found_and_files_no_state_names_go(tmp_path: Path) -> N
     buf.join_small_chunks()  # 16 chunks become one (a new file; the 16 go)
     buf.append(_batch(schema, [{"time": 1000, "host": "h9", "usage": 9.0}]))
     pub.publish({("db", "cpu"): buf}, 1, 0, iter(()))
-    assert sorted(os.listdir(root / "b")) == sorted(c.name for c in buf.chunks)
+    assert sorted(os.listdir(root / "b")) == sorted(_file(c) for c in buf.chunks)
     assert _rows(first.read(schema)) == before
     reader2 = SharedReader(root)
     with pytest.raises(Stale):  # a state read before the join: its files are gone
@@ -98,7 +136,8 @@ def test_a_newer_state_is_found_and_files_no_state_names_go(tmp_path: Path) -> N
     assert table is not None and len(table.live) == 2
     assert _rows(table.read(schema)) == _rows(buf.read(schema))
     # the reader lets go of chunks no state names
-    assert {n for _, n in reader._chunks} == {c.name for c in buf.chunks}
+    assert {f for _, f, _ in reader._chunks} == {_file(c) for c in buf.chunks}
+    assert {f for _, f in reader._regions} == {_file(c) for c in buf.chunks}
     # an unchanged buffer is not published again
     mtime = (root / "state.json").stat().st_mtime_ns
     pub.publish({("db", "cpu"): buf}, 1, 0, iter(()))
@@ -139,7 +178,7 @@ def test_tmpfs_full_stops_sharing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     real = shared._write
 
     def full(path: Path, data: Any, replace: bool = True) -> None:
-        if path.suffix == ".arrow":
+        if not replace:  # a chunk's file (the state's is replaced whole)
             raise OSError(28, "No space left on device")
         real(path, data, replace)
 
@@ -151,6 +190,22 @@ def test_tmpfs_full_stops_sharing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert len(_rows(buf.read(schema))) == 21  # its buffer unharmed
     pub.publish({("db", "cpu"): buf}, 1, 0, iter(()))  # and stays off
     assert not root.exists()
+    assert pub.record(b"a write record") is None  # (the persister decodes it as it came)
+
+
+def test_a_full_tmpfs_on_a_write_stops_sharing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pub = SharedBuffer(tmp_path / "share", "b")
+    got = pub.record(b"12345")
+    assert got is not None and bytes(got[1]) == b"12345"
+    monkeypatch.setattr(shared, "_write", _full)
+    assert pub.record(b"678") is None and not pub.enabled
+    assert not (tmp_path / "share").exists()
+
+
+def _full(path: Path, data: Any, replace: bool = True) -> None:
+    raise OSError(28, "No space left on device")
 
 
 def test_files_lists_are_kept_a_while(tmp_path: Path) -> None:
@@ -189,8 +244,14 @@ def test_the_persister_answers_a_write_once_it_is_shared(tmp_path: Path) -> None
     header = pack({"op": "apply", "worker": 0, "seq": 1})[0]
     p._handle(caller, [header, zmq.Frame(payload)])  # (as the ZeroMQ socket hands it over)
     assert caller.sent == []  # applied, not answered: no worker could read it yet
+    # the record was written as it came, its batch read from the file in place
+    (chunk,) = p.buffers[("db", "cpu")].chunks
+    assert chunk.shared is not None and chunk.shared[1] > 0
+    assert (root / p.boot_id / chunk.shared[0]).read_bytes() == payload
+    p._handle(caller, [header, zmq.Frame(payload)])  # sent again: applied once, no file
     p._share()
-    assert len(caller.sent) == 1
+    assert len(caller.sent) == 2
+    assert os.listdir(root / p.boot_id) == [chunk.shared[0]]
     reader = SharedReader(root)
     state = reader.state()
     assert state is not None and state.catalog == p.catalog.catalog.version

@@ -16,10 +16,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from edge_common.merge import compact, compare_mask, conform, time_mask, time_values, within
-from edge_common.schema import TIME_COLUMN
+from edge_common.picks import Pick, SeriesHasher, picked_rows
+from edge_common.schema import TIME_COLUMN, empty_table
 from edge_common.tagindex import TagIndex
 
-__all__ = ["Chunk", "gathered", "read_chunks"]
+__all__ = [
+    "Chunk",
+    "as_chunk",
+    "gathered",
+    "pick_each",
+    "picked_of",
+    "picked_within",
+    "read_chunks",
+]
 
 _GATHERED_ROWS = 16_384  # rows read from several chunks: up to this many, sent as one batch
 
@@ -34,7 +43,11 @@ class Chunk:
     # per tag a query named a value of: its rows grouped by value (made on first use)
     by_tag: dict[str, TagIndex] = field(default_factory=dict)
     _times: np.ndarray | None = None
-    name: str | None = None  # its file, once shared with the query workers
+    # where it is shared with the query workers (edge_common.shared): a file, and the
+    # offset and size of the Arrow IPC stream of this one batch in it
+    shared: tuple[str, int, int] | None = None
+    # its picks (edge_common.picks), by pick and the schema they were made in
+    picks: dict[tuple[Pick, pa.Schema], pa.Table] = field(default_factory=dict)
 
     def times(self) -> np.ndarray:
         """Each row's time as int64 ns (a view of the column, kept: a query cutting a
@@ -117,3 +130,72 @@ def gathered(parts: list[pa.RecordBatch], target: pa.Schema) -> pa.RecordBatch:
             array = array.dictionary_decode().dictionary_encode().cast(f.type)
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def as_chunk(rows: pa.Table, first: int, last: int) -> Chunk:
+    """Rows (picks, say) as one chunk spanning ``first`` to ``last``."""
+    batches = rows.combine_chunks().to_batches()
+    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=rows.schema)
+    return Chunk(batch, first, last, 0.0)
+
+
+def pick_each(
+    parts: list[pa.RecordBatch], full: pa.Schema, tags: list[str], pick: Pick, hasher: SeriesHasher
+) -> pa.Table:
+    """Picks of each batch (each has dictionaries of its own), then of what they picked."""
+    picked = [
+        picked_rows(pa.Table.from_batches([b], full), tags, pick, hasher)
+        for b in parts
+        if b.num_rows
+    ]
+    return _joined_picks(picked, full, tags, pick, hasher)
+
+
+def picked_of(
+    chunks: list[Chunk], full: pa.Schema, tags: list[str], pick: Pick, hasher: SeriesHasher
+) -> pa.Table:
+    """The picks of every row of ``chunks``: each chunk's made once (kept with it), then
+    those of what they picked."""
+    picked = []
+    for c in chunks:
+        held = c.picks.get((pick, full))
+        if held is None:
+            held = c.picks[(pick, full)] = pick_each(
+                [conform(c.batch, full)], full, tags, pick, hasher
+            )
+        if held.num_rows:
+            picked.append(held)
+    return _joined_picks(picked, full, tags, pick, hasher)
+
+
+def picked_within(
+    chunks: Iterable[Chunk],
+    full: pa.Schema,
+    tags: list[str],
+    pick: Pick,
+    hasher: SeriesHasher,
+    lo: int | None,
+    hi: int | None,
+    values: dict[str, list[str]] | None,
+) -> pa.Table:
+    """The picks of the rows with ``lo <= time <= hi`` and for each tag in ``values`` one of
+    its values (a series' rows share its tags: its picks are among them), made afresh."""
+    parts = []
+    for c in chunks:
+        if (lo is not None and c.max_ns < lo) or (hi is not None and c.min_ns > hi):
+            continue
+        rows = np.arange(c.batch.num_rows)
+        for tag, allowed in (values or {}).items():
+            rows = np.intersect1d(rows, c.rows_with(tag, allowed))
+        rows = rows[within(c.times()[rows], lo, hi)]
+        parts.append(conform(c.batch.take(pa.array(rows)), full))
+    return pick_each(parts, full, tags, pick, hasher)
+
+
+def _joined_picks(
+    picked: list[pa.Table], full: pa.Schema, tags: list[str], pick: Pick, hasher: SeriesHasher
+) -> pa.Table:
+    if not picked:
+        return empty_table(full)
+    joined = pa.concat_tables(picked).unify_dictionaries().combine_chunks()
+    return picked_rows(joined, tags, pick, hasher) if len(picked) > 1 else joined

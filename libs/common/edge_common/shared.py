@@ -7,12 +7,15 @@ costs a round trip to a third process and its wake-up on every query (the TSBS o
 spent 0.5 ms of the persister's CPU and ~0.2 of the worker's on it, a quarter of the whole),
 and it makes the persister's one loop, which also applies every write, do the reading for
 all queries. Chunks never change once made (``edge_common.chunks``), so they can be shared
-instead of sent: the persister writes each new chunk once to a file and maps it back (its
-own copy is then the shared one: the buffer is not held twice), and after each turn of its
+instead of sent. The persister writes each write record, as it came (its tables' batches are
+Arrow IPC streams already), to a file and decodes the batches from the file mapped: its own
+copy is then the shared one, the buffer is not held twice, and nothing is encoded again. A
+chunk it makes itself (a join, a merge) is written once the same way. After each turn of its
 loop, before it answers anything, it replaces the state file: per table its chunks (live and
-being persisted) and whether it holds repeats, the catalog's version, and the version of the
-persisted files' list (a file of its own, written when it changes). A query worker reads the
-state file (again only when it was replaced) and maps the chunks it names, once each.
+being persisted: a file, and the offset and size of the chunk's stream in it) and whether
+it holds repeats, the catalog's version, and the version of the persisted files' list (a
+file of its own, written when it changes). A query worker reads the state file (again only
+when it was replaced) and maps the files it names, once each.
 
 Why this is safe:
 
@@ -24,10 +27,9 @@ Why this is safe:
 - **Files going away.** The persister deletes a chunk's file once no state names it; one a
   worker has mapped stays readable until it lets go (tmpfs frees it then). A worker that
   finds a named file already gone reads the newer state and starts again.
-- **Anything else** (a table holding repeats not yet merged, a first()/last() pick, which
-  the persister keeps answers of, no state, tmpfs full or missing): the worker asks the
-  persister, as before. If a chunk cannot be written (tmpfs full), the persister stops
-  sharing until it restarts and removes the state.
+- **Anything else** (a table holding repeats not yet merged, no state, tmpfs full or
+  missing): the worker asks the persister, as before. If a chunk cannot be written (tmpfs
+  full), the persister stops sharing until it restarts and removes the state.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 import pyarrow as pa
 
-from edge_common.chunks import Chunk, read_chunks
-from edge_common.picks import Pick
+from edge_common.chunks import Chunk, as_chunk, picked_of, picked_within, read_chunks
+from edge_common.picks import Pick, SeriesHasher
 from edge_common.schema import TableSchema
 from edge_common.settings import Settings
+from edge_common.wire import ipc_bytes
 
 __all__ = ["FileSpan", "SharedBuffer", "SharedReader", "SharedTable", "Stale", "shared_root"]
 
@@ -104,10 +107,27 @@ class SharedBuffer:
         (root / _OWNER).write_text(str(os.getpid()))
         self.enabled = True
         self._named = 0
-        self._shared: set[str] = set()  # chunk files the last state named
+        self._shared: set[str] = set()  # files the last state named
+        self._fresh: set[str] = set()  # files written since (named by the next, or not)
         self._signature: Any = None
         self._files_version = -1
         self._file_lists: list[int] = []
+
+    def record(self, payload: Any) -> tuple[str, memoryview] | None:
+        """Write a write record (``edge_common.wire.WriteRecord``) as it came to a file of
+        its own; returns its name and its bytes mapped, to decode the batches from (they
+        are then the shared copy, in place: nothing is encoded again). ``None`` when not
+        sharing."""
+        if not self.enabled:
+            return None
+        name = self._new_name()
+        self._fresh.add(name)
+        try:
+            _write(self.dir / name, payload, replace=False)
+            return name, memoryview(_map(self.dir / name))
+        except OSError as err:
+            self._stop(err)
+            return None
 
     def publish(
         self,
@@ -116,8 +136,8 @@ class SharedBuffer:
         files_version: int,
         files: Iterable[tuple[tuple[str, str], list[FileSpan]]],
     ) -> None:
-        """Write the chunks not shared yet and a state naming every one; delete those no
-        state names now. ``files`` is read only when ``files_version`` changed."""
+        """Write the chunks not shared yet and a state naming every one; delete the files
+        no state names now. ``files`` is read only when ``files_version`` changed."""
         if not self.enabled:
             return
         signature = (
@@ -148,28 +168,31 @@ class SharedBuffer:
         except OSError as err:
             self._stop(err)
             return
-        for name in self._shared - named:
+        for name in (self._shared | self._fresh) - named:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dir / name)
-        self._shared, self._signature = named, signature
+        self._shared, self._fresh, self._signature = named, set(), signature
 
     def close(self) -> None:
         """On a clean stop: no state outlives the process that wrote it."""
         clear(self.root)
 
-    def _share(self, chunk: Chunk) -> tuple[str, int, int]:
-        if chunk.name is None:
-            name = f"{self._named}.arrow"
-            self._named += 1
-            path = self.dir / name
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_file(sink, chunk.batch.schema) as writer:
-                writer.write_batch(chunk.batch)
-            _write(path, sink.getvalue(), replace=False)
+    def _new_name(self) -> str:
+        self._named += 1
+        return str(self._named)
+
+    def _share(self, chunk: Chunk) -> list[Any]:
+        """The chunk as a state names it: [file, offset, size, min_ns, max_ns]."""
+        if chunk.shared is None:  # (a join's, a merge's: made here, written once)
+            name = self._new_name()
+            self._fresh.add(name)
+            data = ipc_bytes([chunk.batch], chunk.batch.schema)
+            _write(self.dir / name, data, replace=False)
+            region = _map(self.dir / name)
             # the shared copy becomes the buffer's own: the rows are held once
-            chunk.batch, chunk._times = _mapped(path), None
-            chunk.name = name
-        return chunk.name, chunk.min_ns, chunk.max_ns
+            chunk.batch, chunk._times = _batch_at(region, 0, len(data)), None
+            chunk.shared = (name, 0, len(data))
+        return [*chunk.shared, chunk.min_ns, chunk.max_ns]
 
     def _write_files(
         self, version: int, files: Iterable[tuple[tuple[str, str], list[FileSpan]]]
@@ -231,15 +254,20 @@ def _write(path: Path, data: Any, replace: bool = True) -> None:
         os.replace(target, path)
 
 
-def _mapped(path: Path) -> pa.RecordBatch:
-    """The one batch of an Arrow file, read in place from its memory map (which lives as
-    long as the batch: the descriptor is closed at once)."""
+def _map(path: Path) -> pa.Buffer:
+    """A file's bytes, mapped (the mapping lives as long as a buffer made of it does: the
+    descriptor is closed at once)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         region = mmap.mmap(fd, os.fstat(fd).st_size, prot=mmap.PROT_READ)
     finally:
         os.close(fd)
-    return pa.ipc.open_file(pa.py_buffer(region)).get_batch(0)
+    return pa.py_buffer(region)
+
+
+def _batch_at(region: pa.Buffer, offset: int, size: int) -> pa.RecordBatch:
+    """The one batch of the Arrow IPC stream at ``offset``, read in place."""
+    return pa.ipc.open_stream(region.slice(offset, size)).read_next_batch()
 
 
 # --- a query worker's side ------------------------------------------------------------------
@@ -249,6 +277,9 @@ class SharedTable:
 
     live: list[Chunk]
     frozen: list[Chunk]
+    hasher: SeriesHasher
+    # the picks over all of the live or the frozen chunks, kept while they stay the same
+    picks: dict[Any, Chunk]
 
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
         chunks = self.frozen if frozen else self.live
@@ -268,10 +299,36 @@ class SharedTable:
         *,
         frozen: bool = False,
     ) -> list[pa.RecordBatch]:
-        assert pick is None, "picks are the persister's (it keeps them)"
         target = schema.arrow_schema(list(schema.columns) if columns is None else columns)
         chunks = self.frozen if frozen else self.live
+        if pick is not None and chunks:
+            chunks = [self._picked(chunks, schema, pick, min_ns, max_ns, values)]
         return read_chunks(chunks, target, min_ns, max_ns, values, compare)
+
+    def _picked(
+        self,
+        chunks: list[Chunk],
+        schema: TableSchema,
+        pick: Pick,
+        lo: int | None,
+        hi: int | None,
+        values: dict[str, list[str]] | None,
+    ) -> Chunk:
+        """The rows ``pick`` keeps of ``chunks`` as one chunk (as the persister's
+        ``TableBuffer._picked``): over all of them from each chunk's picks (kept with it,
+        made once), else of the rows in the time range afresh."""
+        first = min(c.min_ns for c in chunks)
+        last = max(c.max_ns for c in chunks)
+        full, tags = schema.arrow_schema(), schema.tag_names
+        if (lo is not None and lo > first) or (hi is not None and hi < last):
+            picked = picked_within(chunks, full, tags, pick, self.hasher, lo, hi, values)
+            return as_chunk(picked, first, last)
+        key = (pick, full, tuple(c.shared for c in chunks))
+        held = self.picks.get(key)
+        if held is None:
+            held = as_chunk(picked_of(chunks, full, tags, pick, self.hasher), first, last)
+            self.picks[key] = held
+        return held
 
 
 @dataclass(slots=True)
@@ -279,7 +336,7 @@ class State:
     boot: str
     catalog: int
     files: int
-    # (db, table) → (repeats, live chunks, frozen chunks), each chunk (name, min, max)
+    # (db, table) → (repeats, live chunks, frozen chunks), each [file, offset, size, min, max]
     tables: dict[tuple[str, str], tuple[bool, list[list[Any]], list[list[Any]]]]
 
 
@@ -290,7 +347,12 @@ class SharedReader:
         self.root = root
         self._seen: tuple[int, int, int] | None = None  # the state file's (inode, size, mtime)
         self._state: State | None = None
-        self._chunks: dict[tuple[str, str], Chunk] = {}  # (boot, name) → its chunk, mapped
+        self._regions: dict[tuple[str, str], pa.Buffer] = {}  # (boot, file) → its bytes
+        self._chunks: dict[tuple[str, str, int], Chunk] = {}  # (boot, file, offset) → chunk
+        self._hasher = SeriesHasher()
+        # picks over a table's chunks (SharedTable._picked), for the newest state only: each
+        # chunk keeps its own, so they are made again from few rows after a change
+        self._picks: dict[Any, Chunk] = {}
         self._files: tuple[int, dict[tuple[str, str], list[FileSpan]]] | None = None
 
     def state(self) -> State | None:
@@ -306,7 +368,7 @@ class SharedReader:
                 self._forget()
         except FileNotFoundError:
             self._seen = self._state = None
-            self._chunks.clear()
+            self._forget()
         return self._state
 
     def table(self, state: State, db: str, table: str) -> SharedTable | None:
@@ -321,6 +383,8 @@ class SharedReader:
         return SharedTable(
             [self._chunk(state.boot, *c) for c in live],
             [self._chunk(state.boot, *c) for c in frozen],
+            self._hasher,
+            self._picks,
         )
 
     def files(self, state: State, db: str, table: str) -> list[FileSpan]:
@@ -334,26 +398,29 @@ class SharedReader:
             self._files = (state.files, listed)
         return self._files[1].get((db, table), [])
 
-    def _chunk(self, boot: str, name: str, min_ns: int, max_ns: int) -> Chunk:
-        chunk = self._chunks.get((boot, name))
+    def _chunk(self, boot: str, file: str, offset: int, size: int, lo: int, hi: int) -> Chunk:
+        chunk = self._chunks.get((boot, file, offset))
         if chunk is None:
-            try:
-                batch = _mapped(self.root / boot / name)
-            except FileNotFoundError:
-                raise Stale(name) from None
-            chunk = self._chunks[(boot, name)] = Chunk(batch, min_ns, max_ns, 0.0, name=name)
+            region = self._regions.get((boot, file))
+            if region is None:
+                try:
+                    region = self._regions[(boot, file)] = _map(self.root / boot / file)
+                except FileNotFoundError:
+                    raise Stale(file) from None
+            batch = _batch_at(region, offset, size)
+            chunk = Chunk(batch, lo, hi, 0.0, shared=(file, offset, size))
+            self._chunks[(boot, file, offset)] = chunk
         return chunk
 
     def _forget(self) -> None:
-        """Let go of the chunks the newest state no longer names (tmpfs frees them)."""
+        """Let go of the files the newest state no longer names (tmpfs frees them)."""
+        self._picks.clear()
         state = self._state
-        if state is None:
-            self._chunks.clear()
-            return
-        named = {
-            (state.boot, c[0])
-            for _, live, frozen in state.tables.values()
-            for c in (*live, *frozen)
-        }
-        for key in [k for k in self._chunks if k not in named]:
-            del self._chunks[key]
+        named: set[tuple[str, str]] = set()
+        if state is not None:
+            for _, live, frozen in state.tables.values():
+                named.update((state.boot, c[0]) for c in (*live, *frozen))
+        for file in [k for k in self._regions if k not in named]:
+            del self._regions[file]
+        for chunk in [k for k in self._chunks if k[:2] not in named]:
+            del self._chunks[chunk]

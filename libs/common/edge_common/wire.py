@@ -12,7 +12,7 @@ import hashlib
 import os
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,9 @@ class WriteRecord:
     db: str
     stamp_ns: int
     tables: dict[str, pa.RecordBatch]
+    # decoded: where each table's batch lies in the record, as an Arrow IPC stream of that
+    # one batch (offset, size); a table written as several batches (joined) is not here
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     def encode(self) -> bytes:
         names = list(self.tables)
@@ -163,18 +166,20 @@ class WriteRecord:
             raise EdgeError(f"unsupported write record version {head.get('v')!r}")
         pos = 4 + hlen
         tables: dict[str, pa.RecordBatch] = {}
+        spans: dict[str, tuple[int, int]] = {}
         for name in head["tables"]:
             (size,) = _U64.unpack_from(view, pos)
             pos += 8
             reader = pa.ipc.open_stream(pa.py_buffer(view[pos : pos + size]))
             batches = list(reader)
-            tables[name] = (
-                batches[0]
-                if len(batches) == 1
-                else pa.Table.from_batches(batches, reader.schema).combine_chunks().to_batches()[0]
-            )
+            if len(batches) == 1:
+                tables[name] = batches[0]
+                spans[name] = (pos, size)
+            else:
+                joined = pa.Table.from_batches(batches, reader.schema).combine_chunks()
+                tables[name] = joined.to_batches()[0]
             pos += size
-        return cls(head["db"], int(head["stamp"]), tables)
+        return cls(head["db"], int(head["stamp"]), tables, spans)
 
     @staticmethod
     def peek_stamp(data: bytes | memoryview) -> int:

@@ -14,9 +14,9 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from edge_common.chunks import Chunk, read_chunks
-from edge_common.merge import conform, joined, merge_latest, time_values, within
-from edge_common.picks import Pick, SeriesHasher, picked_rows
+from edge_common.chunks import Chunk, as_chunk, pick_each, picked_within, read_chunks
+from edge_common.merge import conform, joined, merge_latest, time_values
+from edge_common.picks import Pick, SeriesHasher
 from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
 from edge_persister.keyindex import KeyIndex
 
@@ -43,7 +43,14 @@ class TableBuffer:
         self.nbytes = 0
         self.version = 0  # changed with the chunks (edge_common.shared publishes them then)
 
-    def append(self, batch: pa.RecordBatch, appended: float | None = None) -> None:
+    def append(
+        self,
+        batch: pa.RecordBatch,
+        appended: float | None = None,
+        shared: tuple[str, int, int] | None = None,
+    ) -> None:
+        """Add a write's rows; ``shared``: where the batch lies shared already (its file,
+        offset and size: ``edge_common.shared``)."""
         if not batch.num_rows:
             return
         times = time_values(batch.column(TIME_COLUMN))
@@ -51,7 +58,8 @@ class TableBuffer:
         if self._keys.add(keys):
             self.has_repeats = True
         when = time.monotonic() if appended is None else appended
-        self.chunks.append(Chunk(batch, int(times.min()), int(times.max()), when, _times=times))
+        lo, hi = int(times.min()), int(times.max())
+        self.chunks.append(Chunk(batch, lo, hi, when, _times=times, shared=shared))
         self.num_rows += batch.num_rows
         self.nbytes += batch.nbytes
         self.version += 1
@@ -157,16 +165,8 @@ class TableBuffer:
         full = schema.arrow_schema()
         tags = schema.tag_names
         if (lo is not None and lo > first) or (hi is not None and hi < last):
-            parts = []
-            for c in chunks:
-                if (lo is not None and c.max_ns < lo) or (hi is not None and c.min_ns > hi):
-                    continue
-                rows = np.arange(c.batch.num_rows)
-                for tag, allowed in (values or {}).items():
-                    rows = np.intersect1d(rows, c.rows_with(tag, allowed))
-                rows = rows[within(c.times()[rows], lo, hi)]
-                parts.append(conform(c.batch.take(pa.array(rows)), full))
-            return _as_chunk(_pick_each(parts, full, tags, pick, self._hasher), first, last)
+            picked = picked_within(chunks, full, tags, pick, self._hasher, lo, hi, values)
+            return as_chunk(picked, first, last)
         key = (pick.kind, pick.fields, frozen)
         # chunks are only appended (or the newest joined: covered counts then drop to before
         # them) until the list is replaced (which forgets the picks)
@@ -176,10 +176,10 @@ class TableBuffer:
         covered, picked, chunk = held
         if covered < len(chunks):
             new = [conform(c.batch, full) for c in chunks[covered:]]
-            picked = _pick_each([*picked.to_batches(), *new], full, tags, pick, self._hasher)
+            picked = pick_each([*picked.to_batches(), *new], full, tags, pick, self._hasher)
             chunk = None
         if chunk is None:
-            chunk = _as_chunk(picked, first, last)
+            chunk = as_chunk(picked, first, last)
             self._picks[key] = (len(chunks), picked, chunk)
         return chunk
 
@@ -229,24 +229,3 @@ class TableBuffer:
 
 # the picks of a buffer: (chunks covered, the rows picked of them, as a chunk once read)
 _Picked = tuple[int, pa.Table, "Chunk | None"]
-
-
-def _as_chunk(rows: pa.Table, first: int, last: int) -> Chunk:
-    batches = rows.combine_chunks().to_batches()
-    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=rows.schema)
-    return Chunk(batch, first, last, 0.0)
-
-
-def _pick_each(
-    parts: list[pa.RecordBatch], full: pa.Schema, tags: list[str], pick: Pick, hasher: SeriesHasher
-) -> pa.Table:
-    """Picks of each batch (each has dictionaries of its own), then of what they picked."""
-    picked = [
-        picked_rows(pa.Table.from_batches([b], full), tags, pick, hasher)
-        for b in parts
-        if b.num_rows
-    ]
-    if not picked:
-        return empty_table(full)
-    joined = pa.concat_tables(picked).unify_dictionaries().combine_chunks()
-    return picked_rows(joined, tags, pick, hasher) if len(picked) > 1 else joined

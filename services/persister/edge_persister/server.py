@@ -95,7 +95,9 @@ class Persister:
         done = self.applied.setdefault(worker, _Applied())
         if seq in done:
             return False
-        record = WriteRecord.decode(payload)
+        # shared with the query workers: decoded from the record's file, in place
+        shared = None if self.shared is None else self.shared.record(payload)
+        record = WriteRecord.decode(payload if shared is None else shared[1])
         for table, batch in record.tables.items():
             if adopt:
                 self.catalog.adopt(record.db, table, batch.schema)
@@ -103,7 +105,8 @@ class Persister:
             buf = self.buffers.get(key)
             if buf is None:
                 buf = self.buffers[key] = TableBuffer()
-            buf.append(batch)
+            span = record.spans.get(table)
+            buf.append(batch, shared=None if shared is None or span is None else (shared[0], *span))
             self._appended.add(key)
         done.add(seq)
         return True
@@ -155,6 +158,8 @@ class Persister:
         swept = sweep(self.store, self.settings.node_id, self.persistence.index)
         if swept:
             log.info("deleted %d Parquet files no manifest names", swept)
+        if (root := shared_root(self.settings)) is not None:
+            self.shared = SharedBuffer(root, self.boot_id)
         self.replay()
         events = self.settings.persist_events_bind or self.endpoints.persist_events
         self.persistence.publisher = ZmqPublisher(self.ctx, events)
@@ -164,8 +169,6 @@ class Persister:
         poller = zmq.Poller()
         poller.register(ing, zmq.POLLIN)
         calls = Listener(self.endpoints.persister, poller)
-        if (root := shared_root(self.settings)) is not None:
-            self.shared = SharedBuffer(root, self.boot_id)
         self._share()
         log.info("persister ready: %d tables buffered", len(self.buffers))
         while not self.stopping:

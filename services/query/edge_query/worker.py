@@ -617,14 +617,11 @@ class QueryWorker:
     ) -> tuple[dict[str, Any], list[pa.Table | None]] | None:
         """``_fetch`` from the shared buffer, or ``None`` where the persister must answer:
         nothing shared, our catalog not the one shared (the persister's answer tells the
-        query to plan again), a first()/last() pick (the persister keeps its picks), a table
-        holding repeats not merged yet."""
+        query to plan again), a table holding repeats not merged yet."""
         shared = self.shared.state() if self.shared is not None else None
         if shared is None or self.shared is None:
             return None
         if (shared.boot, shared.catalog) != (self._catalog_boot, self.catalog.version):
-            return None
-        if any(req.get("pick") for req in wanted):
             return None
         schema = self.catalog.databases.get(db)
         if schema is None:
