@@ -1,0 +1,83 @@
+"""Reading buffer chunks (edge_common.chunks): a few series' rows, taken column by column
+with numpy, are the rows a plain filter of the same chunks finds."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from edge_common.chunks import Chunk, read_chunks
+from edge_common.merge import time_values
+
+TAG = pa.dictionary(pa.int32(), pa.string())
+SCHEMA = pa.schema(
+    [
+        ("time", pa.timestamp("ns")),
+        ("host", TAG),
+        ("dc", TAG),
+        ("usage", pa.float64()),
+        ("n", pa.int64()),
+        ("u", pa.uint64()),
+        ("ok", pa.bool_()),
+        ("s", pa.string()),
+    ]
+)
+
+
+def _chunk(rnd: random.Random, start: int, rows: int, nulls: bool) -> Chunk:
+    hosts = [f"h{rnd.randrange(6)}" for _ in range(rows)]
+    data: dict[str, Any] = {
+        "time": pa.array(range(start, start + rows), pa.timestamp("ns")),
+        # each chunk its own dictionary, in its own order
+        "host": pa.array(hosts).dictionary_encode().cast(TAG),
+        "dc": pa.array([f"d{rnd.randrange(2)}" for _ in range(rows)]).dictionary_encode().cast(TAG),
+        "usage": pa.array([None if nulls and i % 7 == 0 else rnd.random() for i in range(rows)]),
+        "n": pa.array([rnd.randrange(-100, 100) for _ in range(rows)], pa.int64()),
+        "u": pa.array([rnd.randrange(1 << 63) for _ in range(rows)], pa.uint64()),
+        "ok": pa.array([rnd.random() < 0.5 for _ in range(rows)]),
+        "s": pa.array([f"t{i}" for i in range(rows)]),
+    }
+    batch = pa.RecordBatch.from_pydict(data, schema=SCHEMA)
+    if rnd.random() < 0.3:
+        batch = batch.slice(3)  # (a batch whose columns start at an offset)
+    t = time_values(batch.column("time"))
+    return Chunk(batch, int(t.min()), int(t.max()), 0.0)
+
+
+def _plain(chunks: list[Chunk], names: list[str], lo: int, hi: int, hosts: list[str]) -> Any:
+    table = pa.Table.from_batches([c.batch for c in chunks], SCHEMA)
+    rows = table.to_pylist()
+    keep = [
+        {n: r[n] for n in names} for r in rows if r["host"] in hosts and lo <= r["time"].value <= hi
+    ]
+    return keep
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_few_series_rows_are_what_a_filter_finds(seed: int) -> None:
+    rnd = random.Random(seed)
+    nulls = seed % 3 == 0  # (a column with nulls: the general way)
+    chunks = [
+        _chunk(rnd, 1000 * k, rnd.randrange(1, 300), nulls) for k in range(rnd.randrange(1, 5))
+    ]
+    names = rnd.choice(
+        [["time", "host", "usage"], ["host", "n", "u", "time"], ["dc", "ok", "time"], ["s", "time"]]
+    )
+    target = pa.schema([SCHEMA.field(n) for n in names])
+    hosts = rnd.sample(["h0", "h1", "h2", "h3", "h4", "h5", "zz"], rnd.randrange(1, 4))
+    lo, hi = rnd.randrange(0, 1500), rnd.randrange(1500, 5000)
+    out = read_chunks(chunks, target, lo, hi, {"host": hosts})
+    assert all(b.schema == target for b in out)
+    got = pa.Table.from_batches(out, target).to_pylist() if out else []
+    want = _plain(chunks, names, lo, hi, hosts)
+    assert sorted(map(repr, got)) == sorted(map(repr, want))
+    for b in out:  # a dictionary holds the texts taken, no more (a tag of many values)
+        for name in names:
+            if pa.types.is_dictionary(target.field(name).type):
+                column = b.column(target.get_field_index(name))
+                assert len(column.dictionary) <= max(len(column), 1)
+    assert np.all(np.diff(time_values(out[0].column("time"))) >= 0) if len(out) == 1 else True
