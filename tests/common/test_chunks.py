@@ -70,10 +70,15 @@ def test_a_few_series_rows_are_what_a_filter_finds(seed: int) -> None:
     target = pa.schema([SCHEMA.field(n) for n in names])
     hosts = rnd.sample(["h0", "h1", "h2", "h3", "h4", "h5", "zz"], rnd.randrange(1, 4))
     lo, hi = rnd.randrange(0, 1500), rnd.randrange(1500, 5000)
-    out = read_chunks(chunks, target, lo, hi, {"host": hosts})
+    # a comparison on a column read, or on one not read (then taken along to test it)
+    compare: list[tuple[str, str, object]] = rnd.choice([[], [("n", ">", 0)]])
+    out = read_chunks(chunks, target, lo, hi, {"host": hosts}, compare)
     assert all(b.schema == target for b in out)
     got = pa.Table.from_batches(out, target).to_pylist() if out else []
-    want = _plain(chunks, names, lo, hi, hosts)
+    want = _plain(chunks, [*names, "n"], lo, hi, hosts)
+    if compare and compare[0][0] == "n":
+        want = [r for r in want if r["n"] > 0]
+    want = [{n: r[n] for n in names} for r in want]
     assert sorted(map(repr, got)) == sorted(map(repr, want))
     for b in out:  # a dictionary holds the texts taken, no more (a tag of many values)
         for name in names:

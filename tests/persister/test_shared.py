@@ -274,3 +274,26 @@ def test_a_killed_persisters_buffer_is_removed_by_the_next_one(tmp_path: Path) -
     SharedBuffer(tmp_path / f"edge-{uid}-mine", "b")
     assert not gone.exists() and alive.exists()
     assert (tmp_path / f"edge-{uid}-mine" / "owner").read_text() == str(os.getpid())
+
+
+def test_a_name_taken_by_someone_else_is_not_used(tmp_path: Path) -> None:
+    """tmpfs is every user's: a directory made (or linked) there first by anyone else is
+    neither written in, cleared, nor read from."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "state.json").write_text("{}")
+    link = tmp_path / f"edge-{os.getuid()}-linked"
+    link.symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        SharedBuffer(link, "b")
+    assert (elsewhere / "state.json").exists()  # not cleared through the link
+    assert SharedReader(link).state() is None
+    # a directory others may write in: a state planted there is not read
+    open_dir = tmp_path / "share"
+    pub = SharedBuffer(open_dir, "b")
+    pub.publish({}, 1, 0, iter(()))
+    assert SharedReader(open_dir).state() is not None
+    os.chmod(open_dir, 0o777)
+    assert SharedReader(open_dir).state() is None
+    with pytest.raises(OSError):
+        SharedBuffer(open_dir, "c")

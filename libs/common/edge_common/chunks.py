@@ -85,7 +85,12 @@ def read_chunks(
         if (min_ns is None or c.max_ns >= min_ns) and (max_ns is None or c.min_ns <= max_ns)
     ]
     positions = [_rows_of(c, values, min_ns, max_ns) for c in chunks] if values else []
-    if positions and sum(len(r) for r in positions) <= _GATHERED_ROWS:
+    compared = {c[0] for c in compare or ()}
+    if (
+        positions
+        and sum(len(r) for r in positions) <= _GATHERED_ROWS
+        and compared.issubset(target.names)
+    ):
         # few rows of some series: taken column by column, as one batch
         taken = _taken(list(zip(chunks, positions, strict=True)), target)
         if taken is not None:

@@ -1,6 +1,6 @@
-"""The buffer shared with the query workers: its chunks as Arrow files in memory (tmpfs,
-``/dev/shm``), mapped by the persister and by each query worker, and a state file naming
-them.
+"""The buffer shared with the query workers: its chunks as Arrow IPC in files in memory
+(tmpfs, ``/dev/shm``), mapped by the persister and by each query worker, and a state file
+naming them.
 
 DESIGN.md has a query worker ask the persister for the buffered rows of every query. That
 costs a round trip to a third process and its wake-up on every query (the TSBS one-host hour
@@ -40,6 +40,7 @@ import logging
 import mmap
 import os
 import shutil
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,9 +103,12 @@ class SharedBuffer:
         self.boot = boot
         clear(root)  # what an earlier process left (a state naming its chunks, its files)
         _clear_orphans(root.parent)
+        root.mkdir(mode=0o700)  # (taken already, by someone else: OSError, nothing shared)
+        if not _ours(root):
+            raise OSError(f"{root} is not a directory of this user's alone")
         self.dir = root / boot
-        self.dir.mkdir(parents=True, mode=0o700)
-        (root / _OWNER).write_text(str(os.getpid()))
+        self.dir.mkdir(mode=0o700)
+        _write(root / _OWNER, str(os.getpid()).encode())
         self.enabled = True
         self._named = 0
         self._shared: set[str] = set()  # files the last state named
@@ -218,10 +222,23 @@ class SharedBuffer:
 
 
 def clear(root: Path) -> None:
-    """Remove a shared buffer's state and files (mapped chunks stay readable)."""
+    """Remove a shared buffer's state and files (mapped chunks stay readable); only from a
+    directory of this user's alone (a name in tmpfs can be anyone's)."""
+    if not _ours(root):
+        return
     with contextlib.suppress(FileNotFoundError):
         os.unlink(root / _STATE)  # first: no worker starts on a state being removed
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a directory (not a link) of this user's that no one else may
+    write in: tmpfs is every user's, and its names can be taken first by anyone."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def _clear_orphans(base: Path) -> None:
@@ -361,6 +378,8 @@ class SharedReader:
             st = os.stat(self.root / _STATE)
             seen = (st.st_ino, st.st_size, st.st_mtime_ns)
             if seen != self._seen:
+                if not _ours(self.root):  # (a state someone else put there: not read)
+                    raise FileNotFoundError(self.root)
                 raw = orjson.loads((self.root / _STATE).read_bytes())
                 tables = {(db, t): (rep, live, fro) for db, t, rep, live, fro in raw["tables"]}
                 self._state = State(raw["boot"], raw["catalog"], raw["files"], tables)

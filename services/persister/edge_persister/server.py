@@ -159,7 +159,10 @@ class Persister:
         if swept:
             log.info("deleted %d Parquet files no manifest names", swept)
         if (root := shared_root(self.settings)) is not None:
-            self.shared = SharedBuffer(root, self.boot_id)
+            try:
+                self.shared = SharedBuffer(root, self.boot_id)
+            except OSError as err:
+                log.warning("not sharing the buffer with the query workers: %s", err)
         self.replay()
         events = self.settings.persist_events_bind or self.endpoints.persist_events
         self.persistence.publisher = ZmqPublisher(self.ctx, events)
