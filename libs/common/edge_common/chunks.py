@@ -28,6 +28,7 @@ __all__ = [
     "picked_of",
     "picked_within",
     "read_chunks",
+    "time_span",
 ]
 
 _GATHERED_ROWS = 16_384  # rows read from several chunks: up to this many, sent as one batch
@@ -66,6 +67,13 @@ class Chunk:
             column = self.batch.column(i) if i >= 0 else None
             index = self.by_tag[tag] = TagIndex.of(column, self.batch.num_rows)
         return index.rows(allowed)
+
+
+def time_span(chunks: list[Chunk]) -> tuple[int, int] | None:
+    """The first and last time of the rows of ``chunks`` (``None``: no chunk)."""
+    if not chunks:
+        return None
+    return min(c.min_ns for c in chunks), max(c.max_ns for c in chunks)
 
 
 def read_chunks(

@@ -49,7 +49,14 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 import pyarrow as pa
 
-from edge_common.chunks import Chunk, as_chunk, picked_of, picked_within, read_chunks
+from edge_common.chunks import (
+    Chunk,
+    as_chunk,
+    picked_of,
+    picked_within,
+    read_chunks,
+    time_span,
+)
 from edge_common.picks import Pick, SeriesHasher
 from edge_common.schema import TableSchema
 from edge_common.settings import Settings
@@ -299,10 +306,7 @@ class SharedTable:
     picks: dict[Any, Chunk]
 
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
-        chunks = self.frozen if frozen else self.live
-        if not chunks:
-            return None
-        return min(c.min_ns for c in chunks), max(c.max_ns for c in chunks)
+        return time_span(self.frozen if frozen else self.live)
 
     def read(
         self,
@@ -334,8 +338,9 @@ class SharedTable:
         """The rows ``pick`` keeps of ``chunks`` as one chunk (as the persister's
         ``TableBuffer._picked``): over all of them from each chunk's picks (kept with it,
         made once), else of the rows in the time range afresh."""
-        first = min(c.min_ns for c in chunks)
-        last = max(c.max_ns for c in chunks)
+        span = time_span(chunks)
+        assert span is not None
+        first, last = span
         full, tags = schema.arrow_schema(), schema.tag_names
         if (lo is not None and lo > first) or (hi is not None and hi < last):
             picked = picked_within(chunks, full, tags, pick, self.hasher, lo, hi, values)

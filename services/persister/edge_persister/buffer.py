@@ -14,7 +14,14 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from edge_common.chunks import Chunk, as_chunk, pick_each, picked_within, read_chunks
+from edge_common.chunks import (
+    Chunk,
+    as_chunk,
+    pick_each,
+    picked_within,
+    read_chunks,
+    time_span,
+)
 from edge_common.merge import conform, joined, merge_latest, time_values
 from edge_common.picks import Pick, SeriesHasher
 from edge_common.schema import TIME_COLUMN, TableSchema, empty_table
@@ -184,10 +191,7 @@ class TableBuffer:
         return chunk
 
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
-        chunks = self.frozen if frozen else self.chunks
-        if not chunks:
-            return None
-        return min(c.min_ns for c in chunks), max(c.max_ns for c in chunks)
+        return time_span(self.frozen if frozen else self.chunks)
 
     def freeze(self, schema: TableSchema) -> list[pa.RecordBatch]:
         """Set every live row aside to be persisted (still readable, with ``frozen=True``)
