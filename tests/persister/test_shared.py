@@ -18,7 +18,7 @@ from edge_common.fetch import fetch_table
 from edge_common.schema import ColumnType, TableSchema
 from edge_common.settings import Settings
 from edge_common.shared import FileSpan, SharedBuffer, SharedReader, Stale
-from edge_common.wire import pack
+from edge_common.wire import WriteRecord, pack
 from edge_persister.buffer import TableBuffer
 from edge_persister.server import Persister
 from tests.persister.loop import record
@@ -297,3 +297,58 @@ def test_a_name_taken_by_someone_else_is_not_used(tmp_path: Path) -> None:
     assert SharedReader(open_dir).state() is None
     with pytest.raises(OSError):
         SharedBuffer(open_dir, "c")
+
+
+def test_many_tables_each_change_remakes_its_own_entry(tmp_path: Path) -> None:
+    """A write to one of many tables remakes that table's entry alone; a dropped table's
+    files go; files several tables name stay while any does."""
+    schema = _schema(host=TAG, usage=F)
+    root = tmp_path / "share"
+    pub = SharedBuffer(root, "b")
+    bufs = {("db", f"t{i}"): _filled(schema, 2, start=1000 * i) for i in range(30)}
+    pub.publish(bufs, 1, 0, iter(()))
+    reader = SharedReader(root)
+
+    def everything() -> dict[str, list[Any]]:
+        state = reader.state()
+        assert state is not None
+        out = {}
+        for (db, t), _ in bufs.items():
+            table = reader.table(state, db, t)
+            assert table is not None
+            out[t] = _rows(table.read(schema))
+        return out
+
+    before = everything()
+    bufs[("db", "t7")].append(_batch(schema, [{"time": 99_999, "host": "h1", "usage": 1.0}]))
+    del bufs[("db", "t3")]
+    pub.publish(bufs, 1, 0, iter(()))
+    after = everything()
+    assert len(after["t7"]) == len(before["t7"]) + 1
+    assert {t: r for t, r in after.items() if t != "t7"} == {
+        t: r for t, r in before.items() if t not in ("t3", "t7")
+    }
+    named = {_file(c) for b in bufs.values() for c in b.chunks}
+    assert set(os.listdir(root / "b")) == named
+
+
+def test_a_record_of_two_tables_stays_while_either_names_it(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", object_store="memory", buffer_share_dir=str(tmp_path)
+    )
+    p = Persister(settings, zmq.Context.instance())
+    root = shared.shared_root(settings)
+    assert root is not None
+    p.shared = SharedBuffer(root, p.boot_id)
+    p.catalog.ensure("db", {t: {"v": "float"} for t in ("a", "b")})
+    batch = pa.RecordBatch.from_pydict({"time": pa.array([5], pa.timestamp("ns")), "v": [1.0]})
+    p.apply(0, 1, WriteRecord("db", 1, {"a": batch, "b": batch}).encode())
+    p._share()
+    (file,) = os.listdir(root / p.boot_id)
+    assert {_file(c) for t in "ab" for c in p.buffers[("db", t)].chunks} == {file}
+    del p.buffers[("db", "a")]  # (as a DROP MEASUREMENT)
+    p._share()
+    assert os.listdir(root / p.boot_id) == [file]  # b still names it
+    del p.buffers[("db", "b")]
+    p._share()
+    assert os.listdir(root / p.boot_id) == []

@@ -118,9 +118,12 @@ class SharedBuffer:
         _write(root / _OWNER, str(os.getpid()).encode())
         self.enabled = True
         self._named = 0
-        self._shared: set[str] = set()  # files the last state named
-        self._fresh: set[str] = set()  # files written since (named by the next, or not)
-        self._signature: Any = None
+        # per table: (its buffer's id and version, the files it names, its entry)
+        self._entries: dict[tuple[str, str], tuple[int, int, list[str], list[Any]]] = {}
+        self._refs: dict[str, int] = {}  # per file: the entries naming it
+        self._fresh: set[str] = set()  # files written since the last state (named, or not)
+        self._unnamed: list[str] = []  # files no entry names any more
+        self._catalog = -1
         self._files_version = -1
         self._file_lists: list[int] = []
 
@@ -151,38 +154,57 @@ class SharedBuffer:
         no state names now. ``files`` is read only when ``files_version`` changed."""
         if not self.enabled:
             return
-        signature = (
-            catalog_version,
-            files_version,
-            [(key, id(buf), buf.version) for key, buf in buffers.items()],
-        )
-        if signature == self._signature:
-            return
+        # a table's entry is made again only when its buffer changed: with 1,000 tables of
+        # 5 chunks, making every entry each turn cost 6 ms a write, this way ~0.5
+        entries = self._entries
+        changed = catalog_version != self._catalog or files_version != self._files_version
+        gone = entries.keys() - buffers.keys() if len(entries) != len(buffers) else set()
         try:
             if files_version != self._files_version:
                 self._write_files(files_version, files)
-            tables: list[Any] = []
-            named: set[str] = set()
-            for (db, table), buf in buffers.items():
+            for key in gone:
+                self._count(entries.pop(key)[2], -1)
+                changed = True
+            for key, buf in buffers.items():
+                held = entries.get(key)
+                if held is not None and held[0] == id(buf) and held[1] == buf.version:
+                    continue
                 live = [self._share(c) for c in buf.chunks]
                 frozen = [self._share(c) for c in buf.frozen]
-                named.update(c[0] for c in live)
-                named.update(c[0] for c in frozen)
-                tables.append([db, table, buf.has_repeats, live, frozen])
+                names = [c[0] for c in (*live, *frozen)]
+                self._count(names, +1)
+                if held is not None:
+                    self._count(held[2], -1)
+                entries[key] = (id(buf), buf.version, names, [*key, buf.has_repeats, live, frozen])
+                changed = True
+            if not changed:
+                return
             state = {
                 "boot": self.boot,
                 "catalog": catalog_version,
                 "files": files_version,
-                "tables": tables,
+                "tables": [e[3] for e in entries.values()],
             }
             _write(self.root / _STATE, orjson.dumps(state))
         except OSError as err:
             self._stop(err)
             return
-        for name in (self._shared | self._fresh) - named:
+        self._catalog = catalog_version
+        unnamed = {n for n in (*self._fresh, *self._unnamed) if not self._refs.get(n)}
+        self._fresh, self._unnamed = set(), []
+        for name in unnamed:
+            self._refs.pop(name, None)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dir / name)
-        self._shared, self._fresh, self._signature = named, set(), signature
+
+    def _count(self, names: list[str], step: int) -> None:
+        """Count the entries naming each file; one no entry names goes (once the state no
+        longer names it is written)."""
+        refs = self._refs
+        for name in names:
+            refs[name] = refs.get(name, 0) + step
+            if refs[name] == 0:
+                self._unnamed.append(name)
 
     def close(self) -> None:
         """On a clean stop: no state outlives the process that wrote it."""
