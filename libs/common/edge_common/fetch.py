@@ -9,8 +9,8 @@ shared``), so both push down the same predicates and widen the same columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
 
@@ -18,7 +18,7 @@ from edge_common.merge import overlaps
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, TableSchema
 
-__all__ = ["Buffered", "Spanned", "fetch_table"]
+__all__ = ["Buffered", "Spanned", "fetch_table", "overlapping"]
 
 
 class Spanned(Protocol):
@@ -30,6 +30,18 @@ class Spanned(Protocol):
     def min_time_ns(self) -> int: ...
     @property
     def max_time_ns(self) -> int: ...
+
+
+F = TypeVar("F", bound="Spanned")
+
+
+def overlapping(files: Iterable[F], lo: int | None, hi: int | None) -> list[F]:
+    """The files holding rows with ``lo <= time <= hi`` (either bound may be open)."""
+    return [
+        f
+        for f in files
+        if (lo is None or f.max_time_ns >= lo) and (hi is None or f.min_time_ns <= hi)
+    ]
 
 
 class Buffered(Protocol):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge_common.fetch import overlapping
 from edge_common.objectstore import ObjectStore
 from edge_common.paths import snapshot_prefix
 from edge_common.persist import ParquetFile, PersistEvent, SnapshotManifest
@@ -84,11 +85,7 @@ class FileIndex:
         return [f for files in self.files.values() for _, f in files]
 
     def overlapping(self, db: str, table: str, lo: int | None, hi: int | None) -> list[ParquetFile]:
-        return [
-            f
-            for _, f in self.files.get((db, table), [])
-            if (lo is None or f.max_time_ns >= lo) and (hi is None or f.min_time_ns <= hi)
-        ]
+        return overlapping((f for _, f in self.files.get((db, table), [])), lo, hi)
 
     @classmethod
     def load(cls, store: ObjectStore, node_id: str) -> FileIndex:

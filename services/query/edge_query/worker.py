@@ -16,7 +16,7 @@ import zmq
 from datafusion import SessionContext
 
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
-from edge_common.fetch import fetch_table
+from edge_common.fetch import fetch_table, overlapping
 from edge_common.merge import conform, overlaps
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
@@ -635,12 +635,8 @@ class QueryWorker:
                 buf = self.shared.table(shared, db, req["name"])
             except LookupError:
                 return None
-            lo, hi = req.get("min_ns"), req.get("max_ns")
-            files = [
-                f
-                for f in self.shared.files(shared, db, req["name"])
-                if (lo is None or f.max_time_ns >= lo) and (hi is None or f.min_time_ns <= hi)
-            ]
+            held = self.shared.files(shared, db, req["name"])
+            files = overlapping(held, req.get("min_ns"), req.get("max_ns"))
             entry, frozen, live, arrow = fetch_table(table, req, buf, files)
             parts += [pa.Table.from_batches(b, arrow) if b else None for b in (frozen, live)]
             tables.append(entry)
