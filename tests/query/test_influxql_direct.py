@@ -73,9 +73,17 @@ def _data(seed: int, rows: int, unique: bool = True) -> pa.Table:
 
 def _answers(q: str, data: pa.Table) -> tuple[Any, Any, int]:
     """(the SQL path's series, the direct path's series, fetches the direct path made)."""
-    table = _schema()
-    db = DatabaseSchema("db", {"cpu": table})
+    db = DatabaseSchema("db", {"cpu": _schema()})
     (stmt,) = parse(q, {}, NOW)
+    fetched: list[TableNeed] = []
+    run_sql = _sql_over(data)
+    by_sql = run_select(stmt, db, run_sql, NOW)
+    direct = run_select(stmt, db, run_sql, NOW, fetch=_fetch_from(data, fetched))
+    return by_sql, direct, len(fetched)
+
+
+def _sql_over(data: pa.Table) -> Any:
+    """select.RunSql over ``data`` as table cpu."""
 
     def run_sql(
         sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None
@@ -86,7 +94,11 @@ def _answers(q: str, data: pa.Table) -> tuple[Any, Any, int]:
         ctx.register_record_batches("cpu", [rows.to_batches() or [empty]])
         return ctx.sql(sql).to_arrow_table()
 
-    fetched: list[TableNeed] = []
+    return run_sql
+
+
+def _fetch_from(data: pa.Table, fetched: list[TableNeed]) -> Any:
+    """select.Fetch of ``data``, each need kept in ``fetched``."""
 
     def fetch(need: TableNeed) -> pa.Table:
         """What the persister sends: the columns, time range and tag values asked for."""
@@ -108,9 +120,7 @@ def _answers(q: str, data: pa.Table) -> tuple[Any, Any, int]:
         third = out.num_rows // 3
         return pa.concat_tables([_own_dictionaries(p) for p in _thirds(out, third)])
 
-    by_sql = run_select(stmt, db, run_sql, NOW)
-    direct = run_select(stmt, db, run_sql, NOW, fetch=fetch)
-    return by_sql, direct, len(fetched)
+    return fetch
 
 
 def _thirds(t: pa.Table, third: int) -> list[pa.Table]:
@@ -436,3 +446,89 @@ def test_limit_keeps_each_series_rows_before_they_become_python_values(
         expected += sorted((rows[::-1] if desc else rows)[lo:hi])
         start += n
     assert kept.column("__time").to_pylist() == expected
+
+
+LIMITED = [
+    "SELECT * FROM cpu LIMIT 5",
+    "SELECT f FROM cpu LIMIT 7",
+    "SELECT f, host FROM cpu LIMIT 3 OFFSET 20",
+    "SELECT s FROM cpu LIMIT 4",  # a sparse field: windows hold fewer of its rows
+    "SELECT f FROM cpu ORDER BY time DESC LIMIT 6",
+    "SELECT * FROM cpu ORDER BY time DESC LIMIT 2 OFFSET 9",
+    "SELECT f, i FROM cpu WHERE host = 'b' LIMIT 10",
+    "SELECT i FROM cpu WHERE host = 'c' ORDER BY time DESC LIMIT 5 OFFSET 5",
+    "SELECT f FROM cpu WHERE f > 80 LIMIT 4",
+    "SELECT f * 2 FROM cpu WHERE region = 'east' LIMIT 8",
+    "SELECT u FROM cpu WHERE time >= '2016-01-01T01:00:00Z' LIMIT 5",
+    "SELECT u FROM cpu WHERE time <= '2016-01-01T00:30:00Z' ORDER BY time DESC LIMIT 5",
+    "SELECT f FROM cpu WHERE host = 'nobody' LIMIT 3",
+    "SELECT f FROM cpu LIMIT 100000",  # more than there are: the whole range at last
+    "SELECT b FROM cpu WHERE s = 'v3' LIMIT 2 OFFSET 1",
+]
+
+
+def _span_of(data: pa.Table, asked: list[tuple[int | None, int | None]]) -> Any:
+    """select.Span over ``data``: its first and last time within the bounds."""
+    t = pc.cast(data.column(TIME_COLUMN), pa.int64()).to_numpy()
+
+    def span(name: str, lo: int | None, hi: int | None) -> tuple[int, int] | None:
+        asked.append((lo, hi))
+        held = t[(t >= (lo if lo is not None else t.min())) & (t <= (hi or t.max()))]
+        return (int(held.min()), int(held.max())) if len(held) else None
+
+    return span
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("q", LIMITED)
+def test_a_limit_read_in_windows_answers_as_reading_everything(q: str, seed: int) -> None:
+    """select._first_rows: the rows of a window at the start (the end, DESC) of the time
+    span, widened until it holds what LIMIT keeps, are the answer over the whole range,
+    through the direct path and through SQL."""
+    data = _data(seed, 3000)
+    db = DatabaseSchema("db", {"cpu": _schema()})
+    (stmt,) = parse(q, {}, NOW)
+    run_sql = _sql_over(data)
+    everything = run_select(stmt, db, run_sql, NOW)
+    fetched: list[TableNeed] = []
+    asked: list[tuple[int | None, int | None]] = []
+    probed = run_select(
+        stmt, db, run_sql, NOW, fetch=_fetch_from(data, fetched), span=_span_of(data, asked)
+    )
+    assert _same(probed, everything)
+    assert _same(run_select(stmt, db, run_sql, NOW, span=_span_of(data, asked)), everything)
+    assert asked, "the span is asked"
+
+
+def test_a_limit_reads_a_window_of_the_range_not_all_of_it() -> None:
+    """Of two hours at 10 s, LIMIT 5 reads the first minutes only; DESC the last; a
+    condition no row meets widens the window three times, the last the whole range."""
+    data = _data(1, 3000)
+    db = DatabaseSchema("db", {"cpu": _schema()})
+    run_sql = _sql_over(data)
+    t = pc.cast(data.column(TIME_COLUMN), pa.int64()).to_numpy()
+
+    def needs(q: str) -> list[TableNeed]:
+        fetched: list[TableNeed] = []
+        (stmt,) = parse(q, {}, NOW)
+        run_select(
+            stmt, db, run_sql, NOW, fetch=_fetch_from(data, fetched), span=_span_of(data, [])
+        )
+        return fetched
+
+    ascending = needs("SELECT f FROM cpu LIMIT 5")
+    assert len(ascending) <= 3 and all(n.min_ns is None for n in ascending)
+    assert all(n.max_ns is not None and n.max_ns < t.min() + 600 * S for n in ascending)
+    descending = needs("SELECT f FROM cpu ORDER BY time DESC LIMIT 5")
+    assert len(descending) <= 3 and all(n.max_ns is None for n in descending)
+    assert all(n.min_ns is not None and n.min_ns > t.max() - 600 * S for n in descending)
+    asked: list[str] = []
+
+    def counted(sql: str, pick: Any = None, extra: Any = None) -> pa.Table:
+        asked.append(sql)
+        return run_sql(sql, pick, extra)
+
+    (stmt,) = parse("SELECT f FROM cpu WHERE f > 1000 LIMIT 5", {}, NOW)  # (by SQL)
+    assert run_select(stmt, db, counted, NOW, span=_span_of(data, [])) == []
+    conditions = [sql.split(" WHERE ")[1].split(" ORDER BY ")[0] for sql in asked]
+    assert len(asked) == 3 and '"time"' in conditions[0] and '"time"' not in conditions[-1]

@@ -93,6 +93,8 @@ def read_chunks(
         if (min_ns is None or c.max_ns >= min_ns) and (max_ns is None or c.min_ns <= max_ns)
     ]
     positions = [_rows_of(c, values, min_ns, max_ns) for c in chunks] if values else []
+    if positions and not any(len(r) for r in positions):
+        return []  # no row of these tag values there
     compared = {c[0] for c in compare or ()}
     if (
         positions

@@ -68,7 +68,8 @@ def fetch_table(
 ) -> tuple[dict[str, Any], list[pa.RecordBatch], list[pa.RecordBatch], pa.Schema]:
     """For the wire request ``req`` (``edge_common.planner``'s ``TableNeed``): the entry
     describing the table's sources, the frozen and the live batches, and their schema.
-    ``files``: those overlapping the request's time range."""
+    ``files``: those overlapping the request's time range. With ``spans_only`` in ``req``,
+    the entry alone: where the table's rows lie in time, no row read."""
     cols = req.get("columns")
     lo, hi = req.get("min_ns"), req.get("max_ns")
     # value constraints on tags only: all versions of a row share its tags
@@ -104,7 +105,9 @@ def fetch_table(
         "compared": bool(compare),
     }
     parts = [
-        [] if buf is None else buf.read(schema, cols, lo, hi, values, compare, pick, frozen=frozen)
+        []
+        if buf is None or req.get("spans_only")
+        else buf.read(schema, cols, lo, hi, values, compare, pick, frozen=frozen)
         for frozen in (True, False)
     ]
     return entry, parts[0], parts[1], schema.arrow_schema(cols)

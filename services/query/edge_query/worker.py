@@ -467,6 +467,7 @@ class QueryWorker:
             plan_sql=self._plan,
             who=str(header.get("who") or "this token"),
             user=header.get("user"),
+            span=self._span,
         )
         self._fetched_at = []
         text = str(header["q"])
@@ -594,6 +595,22 @@ class QueryWorker:
         if not reply["tables"] or table is None:  # dropped since: no rows
             return pa.table({TIME_COLUMN: pa.array([], pa.timestamp("ns"))})
         return self._assemble(table, need, reply["tables"][0], parts[:2])
+
+    def _span(self, db: str, name: str, lo: int | None, hi: int | None) -> tuple[int, int] | None:
+        """The first and last time of a stored table's rows within ``lo``..``hi``, as its
+        sources' time ranges tell (a source may hold none there); ``None``: no source. No
+        row is read."""
+        wire = {"name": name, "columns": [TIME_COLUMN], "min_ns": lo, "max_ns": hi}
+        reply, _ = self._fetch(db, [{**wire, "spans_only": True}])
+        self._fetched_at.append((reply.get("boot"), reply["catalog_version"]))
+        if not reply["tables"]:
+            return None
+        entry = reply["tables"][0]
+        spans = [(int(f["min_time_ns"]), int(f["max_time_ns"])) for f in entry["files"]]
+        spans += [(int(r[0]), int(r[1])) for r in (entry["frozen"], entry["live"]) if r]
+        if not spans:
+            return None
+        return min(a for a, _ in spans), max(b for _, b in spans)
 
     def _fetch(
         self, db: str, wanted: list[dict[str, Any]]

@@ -74,6 +74,14 @@ def direct_raw(
 
 
 def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
+    if not data.num_rows:  # (a LIMIT's probe of a window often finds none: no tag decoded)
+        empty: dict[str, pa.Array | pa.ChunkedArray] = dict.fromkeys(
+            d.group, pa.array([], pa.string())
+        )
+        empty["__time"] = pa.array([], pa.int64())
+        for c in d.cols:
+            empty[c.name] = data.column(c.field or "").slice(0, 0)
+        return pa.table(empty)
     t, keep, codes = selected(data, d.rng, d.equal, set(d.table.tag_names))
     shown = np.zeros(len(t), dtype=bool)  # a value in any field shown (a tag makes no row)
     for c in d.cols:

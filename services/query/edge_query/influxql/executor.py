@@ -25,7 +25,7 @@ from edge_query.influxql.policies import (
     source_of,
     storages,
 )
-from edge_query.influxql.select import Fetch, run_select
+from edge_query.influxql.select import Fetch, Span, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.text import read_only_warning, statement_text
@@ -94,6 +94,9 @@ class InfluxQLContext:
     who: str = "this token"  # the caller, as the gateway names it in messages
     user: str | None = None  # the caller's 1.x user name, if a user
     access_changed: bool = False  # users changed: the gateway looks them up again at once
+    # (database, table, lo, hi) → the first and last time of its sources there (no row
+    # read; None: no source): where a raw LIMIT starts reading (select._first_rows)
+    span: Callable[[str, str, int | None, int | None], tuple[int, int] | None] | None = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -264,7 +267,8 @@ def _select_into(
         raise QueryError("SELECT ... INTO needs a write path")
     # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
     plain = replace(stmt, into=None)
-    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False, _fetch_of(ctx, db))
+    fetch, span = _fetch_of(ctx, db), _span_of(ctx, db)
+    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False, fetch, span)
     body, points = to_line_protocol(series, stmt.into.name)
     return result_of(ctx.write(target, body) if points else 0)
 
@@ -289,6 +293,11 @@ def _fetch_of(ctx: InfluxQLContext, db: str) -> Fetch:
     return lambda need: fetch(db, need)
 
 
+def _span_of(ctx: InfluxQLContext, db: str) -> Span | None:
+    span = ctx.span
+    return None if span is None else lambda name, lo, hi: span(db, name, lo, hi)
+
+
 def _select(
     stmt: ast.SelectStatement,
     schema: DatabaseSchema,
@@ -296,6 +305,7 @@ def _select(
     now_ns: int,
     go_floats: bool,
     fetch: Fetch | None = None,
+    span: Span | None = None,
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer."""
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
@@ -306,7 +316,7 @@ def _select(
     ) -> pa.Table:
         return run_sql(sql, extra, pick)
 
-    return run_select(stmt, schema, stored, now_ns, go_floats, fetch)
+    return run_select(stmt, schema, stored, now_ns, go_floats, fetch, span)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
@@ -430,9 +440,11 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
                 ctx.settled(False)
             return series
         for _ in range(2):
-            fetch = _fetch_of(ctx, db)
+            fetch, span = _fetch_of(ctx, db), _span_of(ctx, db)
             try:
-                series = _select(stmt, schema, _sql_of(ctx, db), ctx.now_ns, ctx.go_floats, fetch)
+                series = _select(
+                    stmt, schema, _sql_of(ctx, db), ctx.now_ns, ctx.go_floats, fetch, span
+                )
             except Exception:
                 if ctx.settled is not None:
                     ctx.settled(False)

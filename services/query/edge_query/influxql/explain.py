@@ -95,7 +95,12 @@ def _recording(ctx: InfluxQLContext, steps: list[_Step], analyze: bool) -> Influ
         names = None if need.columns is None else sorted(need.columns)
         return table.arrow_schema(names).empty_table()
 
-    return dataclasses.replace(ctx, run_sql=run_sql, fetch=fetch, settled=None, write=None)
+    # (planned only, a LIMIT's probes would find no rows: the plan shown is of the whole
+    # range; ANALYZE shows each window read)
+    span = ctx.span if analyze else None
+    return dataclasses.replace(
+        ctx, run_sql=run_sql, fetch=fetch, settled=None, write=None, span=span
+    )
 
 
 def _timed(step: _Step, work: Callable[[], pa.Table]) -> pa.Table:
