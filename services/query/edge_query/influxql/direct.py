@@ -272,7 +272,8 @@ def text_codes(col: pa.ChunkedArray) -> Coded:
     if not pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_encode()
     n = len(arr.dictionary)
-    codes = np.asarray(arr.indices.fill_null(n), dtype=np.int64)
+    indices = arr.indices  # (a compute call costs ~10 µs: none where no value is missing)
+    codes = np.asarray(indices.fill_null(n) if indices.null_count else indices, dtype=np.int64)
     if n > 2 * len(codes) + 256:  # a large dictionary few rows use: rank what they use
         used, codes = np.unique(codes, return_inverse=True)
         held = used[used < n]

@@ -110,6 +110,8 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
         else:
             out[g] = pa.nulls(len(order), pa.string())
     out["__time"] = pa.array(t[order], pa.int64())
-    for c in d.cols:
-        out[c.name] = data.column(c.field or "").take(taken)
+    # the fields taken in one call (a compute call costs ~10 µs before any work)
+    fields = data.select([c.field or "" for c in d.cols]).take(taken)
+    for k, c in enumerate(d.cols):
+        out[c.name] = fields.column(k)
     return pa.table(out)

@@ -772,7 +772,10 @@ def _column_values(col: pa.ChunkedArray, go_floats: bool) -> list[Any]:
         out: list[Any] = []
         for chunk in col.chunks:
             distinct = np.array([*chunk.dictionary.to_pylist(), None], dtype=object)
-            out += distinct[np.asarray(chunk.indices.fill_null(len(distinct) - 1))].tolist()
+            indices = chunk.indices  # (fill_null costs ~10 µs even with no null)
+            if indices.null_count:
+                indices = indices.fill_null(len(distinct) - 1)
+            out += distinct[np.asarray(indices)].tolist()
         return out
     values = col.to_pylist()
     if go_floats and pa.types.is_floating(col.type) and values:
