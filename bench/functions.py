@@ -45,6 +45,12 @@ QUESTIONS: dict[str, str] = {
     ),
     "top 3 with the host": f"SELECT top(usage_user, 3), hostname FROM cpu WHERE {_DAY}",
     "one host, every column, LIMIT 100": f"SELECT * FROM cpu WHERE {_HOST} LIMIT 100",
+    # the first question asked of a database in the influx CLI, and its newest points
+    "every column, LIMIT 10": "SELECT * FROM cpu LIMIT 10",
+    "every column, newest first, LIMIT 10": "SELECT * FROM cpu ORDER BY time DESC LIMIT 10",
+    "one host, newest first, LIMIT 10": (
+        "SELECT * FROM cpu WHERE hostname = 'host_1' ORDER BY time DESC LIMIT 10"
+    ),
     # (of max(): a mean's last bits follow the order its points were summed in, and the
     # fit's search turns a last-bit difference into another forecast)
     "holt_winters, one host by 10m": (
