@@ -26,6 +26,9 @@ QUERIES = [
     "SELECT n FROM cpu WHERE usage > 200 AND ok = true",
     "SELECT last(usage) FROM cpu GROUP BY host",
     "SHOW TAG VALUES FROM cpu WITH KEY = host",
+    # a LIMIT reads windows of time, from where the sources say the rows lie
+    "SELECT usage FROM cpu LIMIT 3 OFFSET 2",
+    "SELECT * FROM cpu WHERE host = 'h2' ORDER BY time DESC LIMIT 4",
 ]
 SQL = "SELECT host, count(*) AS c, sum(usage) AS s FROM cpu GROUP BY host ORDER BY host"
 
@@ -66,6 +69,14 @@ def test_shared_and_asked_answers_are_the_same(tmp_path: Path) -> None:
         buffered = _answers(shared)
         assert buffered == _answers(asked)
         assert buffered[0]["results"][0]["series"][0]["values"]  # (rows, not empty answers)
+        limited = buffered[QUERIES.index("SELECT usage FROM cpu LIMIT 3 OFFSET 2")]
+        assert limited["results"][0]["series"][0]["values"] == [
+            ["2023-11-14T22:13:22Z", 3.0],
+            ["2023-11-14T22:13:23Z", 4.5],
+            ["2023-11-14T22:13:24Z", 6.0],
+        ]
+        newest = buffered[-2]["results"][0]["series"][0]["values"]
+        assert [row[-1] for row in newest] == [198 * 1.5, 194 * 1.5, 190 * 1.5, 186 * 1.5]
         assert _buffer(shared)["reads"] == before  # none asked of the persister
         assert _buffer(shared)["shared"] == 1 and _buffer(asked)["shared"] == 0
         assert _buffer(asked)["reads"] >= len(QUERIES)
