@@ -51,6 +51,10 @@ QUESTIONS: dict[str, str] = {
     "one host, newest first, LIMIT 10": (
         "SELECT * FROM cpu WHERE hostname = 'host_1' ORDER BY time DESC LIMIT 10"
     ),
+    "each series' first point (GROUP BY * LIMIT 1)": "SELECT * FROM cpu GROUP BY * LIMIT 1",
+    "each host's newest 3, LIMIT by series": (
+        "SELECT usage_user FROM cpu GROUP BY hostname ORDER BY time DESC LIMIT 3"
+    ),
     # (of max(): a mean's last bits follow the order its points were summed in, and the
     # fit's search turns a last-bit difference into another forecast)
     "holt_winters, one host by 10m": (

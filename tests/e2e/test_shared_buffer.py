@@ -29,6 +29,8 @@ QUERIES = [
     # a LIMIT reads windows of time, from where the sources say the rows lie
     "SELECT usage FROM cpu LIMIT 3 OFFSET 2",
     "SELECT * FROM cpu WHERE host = 'h2' ORDER BY time DESC LIMIT 4",
+    "SELECT usage, n FROM cpu GROUP BY * LIMIT 2 OFFSET 1",
+    "SELECT ok FROM cpu GROUP BY dc ORDER BY time DESC LIMIT 3",
 ]
 SQL = "SELECT host, count(*) AS c, sum(usage) AS s FROM cpu GROUP BY host ORDER BY host"
 
@@ -75,8 +77,17 @@ def test_shared_and_asked_answers_are_the_same(tmp_path: Path) -> None:
             ["2023-11-14T22:13:23Z", 4.5],
             ["2023-11-14T22:13:24Z", 6.0],
         ]
-        newest = buffered[-2]["results"][0]["series"][0]["values"]
+        newest = buffered[
+            QUERIES.index("SELECT * FROM cpu WHERE host = 'h2' ORDER BY time DESC LIMIT 4")
+        ]["results"][0]["series"][0]["values"]
         assert [row[-1] for row in newest] == [198 * 1.5, 194 * 1.5, 190 * 1.5, 186 * 1.5]
+        each = buffered[QUERIES.index("SELECT usage, n FROM cpu GROUP BY * LIMIT 2 OFFSET 1")][
+            "results"
+        ][0]["series"]
+        assert [s["tags"] for s in each] == [
+            {"dc": f"d{i % 2}", "host": f"h{i}"} for i in (0, 2, 1, 3)
+        ]
+        assert [[row[2] for row in s["values"]] for s in each] == [[4, 8], [6, 10], [5, 9], [7, 11]]
         assert _buffer(shared)["reads"] == before  # none asked of the persister
         assert _buffer(shared)["shared"] == 1 and _buffer(asked)["shared"] == 0
         assert _buffer(asked)["reads"] >= len(QUERIES)

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from edge_common.errors import QueryError
+from edge_common.merge import time_values
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
@@ -218,16 +219,23 @@ def _select_one(
         raise QueryError("GROUP BY requires at least one aggregate function")
     if window is not None:
         rng.lo, rng.hi = max(rng.lo, window[0]), min(rng.hi, window[1])
-    elif span is not None and stmt.limit and not (aggregate or transforms or group):
+    elif span is not None and stmt.limit and not (aggregate or transforms):
 
         def probe(window: tuple[int, int] | None) -> list[Series]:
             if window is None:  # the whole range
                 return _select_one(stmt, table, run_sql, now_ns, go_floats, pool, fetch)
             return _select_one(stmt, table, run_sql, now_ns, go_floats, pool, fetch, None, window)
 
-        # a condition fixing tags selects some series: a window as wide holds fewer rows
-        fixed = bool(tag_equalities(residual, table))
-        return _first_rows(stmt, table.name, rng, span, probe, fixed)
+        if not group:
+            # a condition fixing tags selects some series: a window as wide holds fewer rows
+            fixed = bool(tag_equalities(residual, table))
+            return _first_rows(stmt, table.name, rng, span, probe, fixed)
+        starts = (
+            None if fetch is None else _group_starts(stmt, table, cols, group, residual, rng, fetch)
+        )
+        if starts is not None:
+            held = span(table.name, *_bounds(rng)) if starts else None
+            return _first_rows_of_groups(stmt, rng, probe, starts, held)
     tag_sql = [
         f"CAST({quote_ident(g)} AS VARCHAR) AS {quote_ident(g)}"
         if g in table.columns
@@ -442,7 +450,7 @@ def _first_rows(
     probes. Where the condition fixes tags (``fixed``), the first window is 16 times as
     wide: ten points of one host of TSBS's hundred take one probe. A probe short of rows
     stops before its rows become Python values (``_Short``)."""
-    held = span(name, rng.lo if rng.bounded_below else None, rng.hi if rng.bounded_above else None)
+    held = span(name, *_bounds(rng))
     if held is None:
         return probe(None)
     first, last = max(rng.lo, held[0]), min(rng.hi, held[1])
@@ -457,6 +465,91 @@ def _first_rows(
             seen = short.args[0]
         width *= 64 if not seen else min(256, max(8, 2 * wanted // seen))
     return probe(None)
+
+
+def _bounds(rng: TimeRange) -> tuple[int | None, int | None]:
+    return rng.lo if rng.bounded_below else None, rng.hi if rng.bounded_above else None
+
+
+def _group_starts(
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    cols: list[Column],
+    group: list[str],
+    residual: ast.Expr | None,
+    rng: TimeRange,
+    fetch: Fetch,
+) -> list[int] | None:
+    """Per GROUP BY tag set of a raw statement's answer, the time of its first row (its
+    last, ORDER BY time DESC), from first() (last()) picks of the fields shown: one row per
+    series and field, not every row (``edge_common.picks``). None where a pick could miss
+    a group's first row: a condition on anything but tags equal to texts."""
+    equal = tag_equalities(residual, table, regex_resolver(fetch, table))
+    fields = sorted({n for c in cols for n in c.names_read() if is_field(table, n)})
+    if equal is None or not fields:
+        return None
+    need = TableNeed(table.name)
+    need.widen(
+        sorted({TIME_COLUMN, *table.tag_names, *fields}),
+        rng.lo if rng.bounded_below else None,
+        rng.hi if rng.bounded_above else None,
+        equal,
+    )
+    need.pick = Pick("last" if _descending(stmt) else "first", tuple(fields))
+    rows = fetch(need)
+    held = np.zeros(rows.num_rows, dtype=bool)  # (a pick's row holds its field)
+    for f in fields:
+        if f in rows.column_names:
+            held |= np.asarray(rows.column(f).is_valid(), dtype=bool)
+    times = time_values(rows.column(TIME_COLUMN)) if rows.num_rows else np.zeros(0, np.int64)
+    keys = [
+        rows.column(g).cast(pa.string()).to_pylist() if g in rows.column_names else None
+        for g in group
+    ]
+    pick = max if _descending(stmt) else min
+    starts: dict[tuple[str | None, ...], int] = {}
+    for i in np.flatnonzero(held).tolist():
+        key = tuple(k[i] if k is not None else None for k in keys)
+        t = int(times[i])
+        starts[key] = pick(starts.get(key, t), t)
+    return list(starts.values())
+
+
+def _first_rows_of_groups(
+    stmt: ast.SelectStatement,
+    rng: TimeRange,
+    probe: Callable[[tuple[int, int] | None], list[Series]],
+    starts: list[int],
+    held: tuple[int, int] | None,
+) -> list[Series]:
+    """``_first_rows`` with GROUP BY tags: LIMIT keeps the first rows of each group. The
+    first window ends where the last group's first row lies (DESC: starts where the first
+    group's last row lies), so it holds every group's first row: ``LIMIT 1`` takes one
+    probe. A window whose every group holds the rows kept answers for the whole range; one
+    short is widened (8 to 256 times, by its shortest group), from at least 1/4,096 of the
+    time ``held`` (the sources' span) covers."""
+    if not starts:
+        return probe(None)  # no row anywhere: nothing to read
+    desc = _descending(stmt)
+    first, last = min(starts), max(starts)
+    wanted = (stmt.offset or 0) + (stmt.limit or 0)
+    least = 1 if held is None else (held[1] - held[0]) // _FIRST_WINDOW + 1
+    width = max(last - first + 1, least)
+    while True:
+        edge = first + width - 1 if not desc else last - width + 1
+        if (not desc and edge >= rng.hi) or (desc and edge <= rng.lo):
+            return probe(None)
+        try:
+            found = probe((rng.lo, edge) if not desc else (edge, rng.hi))
+        except _Short:
+            found = []
+        kept = [len(s["values"]) for s in found]
+        if len(found) > len(starts):  # (a group the picks missed: never by design)
+            return probe(None)
+        if len(found) == len(starts) and min(kept) >= (stmt.limit or 0):
+            return found
+        fewest = min(kept) + (stmt.offset or 0) if len(found) == len(starts) else 0
+        width *= min(256, max(8, 2 * wanted // fewest)) if fewest else 64
 
 
 def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
