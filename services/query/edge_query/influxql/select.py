@@ -489,30 +489,28 @@ def _group_starts(
     if equal is None or not fields:
         return None
     need = TableNeed(table.name)
-    need.widen(
-        sorted({TIME_COLUMN, *table.tag_names, *fields}),
-        rng.lo if rng.bounded_below else None,
-        rng.hi if rng.bounded_above else None,
-        equal,
-    )
+    need.widen(sorted({TIME_COLUMN, *table.tag_names, *fields}), *_bounds(rng), equal)
     need.pick = Pick("last" if _descending(stmt) else "first", tuple(fields))
     rows = fetch(need)
     held = np.zeros(rows.num_rows, dtype=bool)  # (a pick's row holds its field)
     for f in fields:
         if f in rows.column_names:
             held |= np.asarray(rows.column(f).is_valid(), dtype=bool)
-    times = time_values(rows.column(TIME_COLUMN)) if rows.num_rows else np.zeros(0, np.int64)
-    keys = [
-        rows.column(g).cast(pa.string()).to_pylist() if g in rows.column_names else None
-        for g in group
-    ]
-    pick = max if _descending(stmt) else min
-    starts: dict[tuple[str | None, ...], int] = {}
-    for i in np.flatnonzero(held).tolist():
-        key = tuple(k[i] if k is not None else None for k in keys)
-        t = int(times[i])
-        starts[key] = pick(starts.get(key, t), t)
-    return list(starts.values())
+    kept = np.flatnonzero(held)
+    if not len(kept):
+        return []
+    times = time_values(rows.column(TIME_COLUMN))[kept]
+    codes = [text_codes(rows.column(g))[0][kept] for g in group if g in rows.column_names]
+    if not codes:
+        return [int(times.max() if _descending(stmt) else times.min())]
+    ids = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)[1].reshape(-1)
+    if _descending(stmt):
+        starts = np.full(int(ids.max()) + 1, np.iinfo(np.int64).min)
+        np.maximum.at(starts, ids, times)
+    else:
+        starts = np.full(int(ids.max()) + 1, np.iinfo(np.int64).max)
+        np.minimum.at(starts, ids, times)
+    return [int(t) for t in starts.tolist()]
 
 
 def _first_rows_of_groups(
