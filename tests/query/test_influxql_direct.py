@@ -511,8 +511,9 @@ def test_a_limit_read_in_windows_answers_as_reading_everything(q: str, seed: int
 
 
 def test_a_limit_reads_a_window_of_the_range_not_all_of_it() -> None:
-    """Of two hours at 10 s, LIMIT 5 reads the first minutes only; DESC the last; a
-    condition no row meets widens the window three times, the last the whole range."""
+    """Of two hours at 10 s, LIMIT 5 reads the first minutes only; DESC the last; by
+    group, windows stop at the last row; a condition no row meets widens the window three
+    times, the last the whole range."""
     data = _data(1, 3000)
     db = DatabaseSchema("db", {"cpu": _schema()})
     run_sql = _sql_over(data)
@@ -532,6 +533,8 @@ def test_a_limit_reads_a_window_of_the_range_not_all_of_it() -> None:
     descending = needs("SELECT f FROM cpu ORDER BY time DESC LIMIT 5")
     assert len(descending) <= 3 and all(n.max_ns is None for n in descending)
     assert all(n.min_ns is not None and n.min_ns > t.max() - 600 * S for n in descending)
+    # more rows than any group holds: widened to the whole range once past the last row
+    assert len(needs("SELECT f FROM cpu GROUP BY host LIMIT 500")) <= 6
     asked: list[str] = []
 
     def counted(sql: str, pick: Any = None, extra: Any = None) -> pa.Table:

@@ -368,10 +368,10 @@ def _select_one(
     hi = None if not stmt.limit else lo + stmt.limit  # LIMIT 0: no limit, as in 1.x
     limited = not aggregate and not transforms and hi is not None
     if limited and hi is not None:  # only the rows LIMIT keeps become Python values
-        held = result.num_rows
+        in_window = result.num_rows
         result = _limited(result, group, lo, hi, desc)
         if window is not None and result.num_rows < hi - lo:
-            raise _Short(held)
+            raise _Short(in_window)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
     for s in series:
         s["columns"] = ["time", *shown_names]
@@ -533,9 +533,12 @@ def _first_rows_of_groups(
     wanted = (stmt.offset or 0) + (stmt.limit or 0)
     least = 1 if held is None else (held[1] - held[0]) // _FIRST_WINDOW + 1
     width = max(last - first + 1, least)
+    # past the sources' last row (DESC: before their first), a window is the whole range
+    end = rng.hi if held is None else min(rng.hi, held[1])
+    start = rng.lo if held is None else max(rng.lo, held[0])
     while True:
         edge = first + width - 1 if not desc else last - width + 1
-        if (not desc and edge >= rng.hi) or (desc and edge <= rng.lo):
+        if (not desc and edge >= end) or (desc and edge <= start):
             return probe(None)
         try:
             found = probe((rng.lo, edge) if not desc else (edge, rng.hi))
