@@ -483,7 +483,9 @@ def _span_of(data: pa.Table, asked: list[tuple[int | None, int | None]]) -> Any:
 
     def span(name: str, lo: int | None, hi: int | None) -> tuple[int, int] | None:
         asked.append((lo, hi))
-        held = t[(t >= (lo if lo is not None else t.min())) & (t <= (hi or t.max()))]
+        held = t[
+            (t >= (lo if lo is not None else t.min())) & (t <= (hi if hi is not None else t.max()))
+        ]
         return (int(held.min()), int(held.max())) if len(held) else None
 
     return span
@@ -512,8 +514,8 @@ def test_a_limit_read_in_windows_answers_as_reading_everything(q: str, seed: int
 
 def test_a_limit_reads_a_window_of_the_range_not_all_of_it() -> None:
     """Of two hours at 10 s, LIMIT 5 reads the first minutes only; DESC the last; by
-    group, windows stop at the last row; a condition no row meets widens the window three
-    times, the last the whole range."""
+    group, LIMIT 1 reads one window, and windows stop at the last row; a condition no row
+    meets widens the window three times, the last the whole range."""
     data = _data(1, 3000)
     db = DatabaseSchema("db", {"cpu": _schema()})
     run_sql = _sql_over(data)
@@ -533,6 +535,10 @@ def test_a_limit_reads_a_window_of_the_range_not_all_of_it() -> None:
     descending = needs("SELECT f FROM cpu ORDER BY time DESC LIMIT 5")
     assert len(descending) <= 3 and all(n.max_ns is None for n in descending)
     assert all(n.min_ns is not None and n.min_ns > t.max() - 600 * S for n in descending)
+    # by group: the picks, then one window holding each group's first row
+    picks, window = needs("SELECT f FROM cpu GROUP BY host LIMIT 1")
+    assert picks.pick is not None and window.pick is None
+    assert window.max_ns is not None and window.max_ns < t.min() + 600 * S
     # more rows than any group holds: widened to the whole range once past the last row
     assert len(needs("SELECT f FROM cpu GROUP BY host LIMIT 500")) <= 6
     asked: list[str] = []
