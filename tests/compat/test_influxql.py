@@ -59,10 +59,17 @@ _HALF = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:30:00Z'"
 _HOUR = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:00:00Z'"
 _DAYS = "time >= '2015-12-31T00:00:00Z' AND time < '2016-01-02T00:00:00Z'"
 
+_SUBQUERY_LIMIT = (
+    "influxd 1.6.7 keeps one row more per group than a subquery's LIMIT by GROUP BY tags "
+    "(3 of LIMIT 2; the same statement alone keeps 2, as Edge does)"
+)
 ALLOWED: dict[str, str] = {
     "SELECT sample(free, 2) FROM mem GROUP BY host": (
         "sample() picks points at random (test_sample_picks_n_points_of_each_series checks it)"
     ),
+    "SELECT * FROM (SELECT usage_user FROM cpu GROUP BY host ORDER BY time DESC LIMIT 2) "
+    "ORDER BY time DESC": _SUBQUERY_LIMIT,
+    "SELECT * FROM (SELECT usage_user FROM cpu GROUP BY host LIMIT 2)": _SUBQUERY_LIMIT,
     # query text → why the answers may differ (checked only for answering without error)
 }
 _MAP_ORDER = "influxd 1.6.7's integral emits grouped series in Go map order"
@@ -306,6 +313,17 @@ QUERIES = [
     "time(10m), host) GROUP BY host",
     "SELECT count(usage_user) FROM (SELECT usage_user FROM cpu WHERE usage_user > 50)",
     "SELECT * FROM (SELECT usage_user FROM cpu WHERE host = 'h1') LIMIT 3",
+    # an inner LIMIT, read in windows of time (select._first_rows)
+    "SELECT max(usage_user) FROM (SELECT usage_user FROM cpu LIMIT 7)",
+    "SELECT * FROM (SELECT usage_user FROM cpu GROUP BY host ORDER BY time DESC LIMIT 2)",
+    "SELECT * FROM (SELECT usage_user FROM cpu GROUP BY host ORDER BY time DESC LIMIT 2) "
+    "ORDER BY time DESC",
+    "SELECT * FROM (SELECT usage_user FROM cpu LIMIT 2) ORDER BY time DESC",
+    "SELECT * FROM (SELECT usage_user FROM cpu ORDER BY time ASC LIMIT 2) ORDER BY time DESC",
+    "SELECT max(usage_user) FROM (SELECT usage_user FROM cpu WHERE host = 'h3' LIMIT 4) "
+    "ORDER BY time DESC",
+    "SELECT * FROM (SELECT usage_user FROM cpu GROUP BY host LIMIT 2)",
+    "SELECT count(free) FROM (SELECT free FROM mem WHERE host = 'h1' LIMIT 3 OFFSET 2)",
     "SELECT usage_user FROM (SELECT usage_user, usage_system FROM cpu WHERE host = 'h2') "
     "WHERE usage_user > 50",
     "SELECT top(m, 2) FROM (SELECT mean(usage_user) AS m FROM cpu GROUP BY host)",
@@ -1046,6 +1064,22 @@ def test_sample_picks_n_points_of_each_series(servers: tuple[str, EdgeServer]) -
         assert len(s["values"]) == 2
         assert all(row in all_rows["values"] for row in s["values"])
         assert s["values"] == sorted(s["values"])
+
+
+@pytest.mark.parametrize("order", ["", " ORDER BY time DESC"])
+def test_a_subquery_limit_by_group_keeps_what_the_statement_alone_keeps(
+    servers: tuple[str, EdgeServer], order: str
+) -> None:
+    """influxd 1.6.7 keeps a row more per group in a subquery (``ALLOWED``); Edge keeps
+    the rows influxd keeps for the inner statement alone."""
+    influxd, edge = servers
+    inner = f"SELECT usage_user FROM cpu GROUP BY host{order} LIMIT 2"
+    alone = _ask(influxd, inner)[1]["results"][0]["series"]
+    expected = [[r[0], s["tags"]["host"], r[1]] for s in alone for r in s["values"]]
+    expected.sort(key=lambda row: row[0], reverse=bool(order))
+    got = _ask(edge.url, f"SELECT * FROM ({inner}){order}")[1]["results"][0]["series"]
+    assert [s["columns"] for s in got] == [["time", "host", "usage_user"]]
+    assert got[0]["values"] == expected
 
 
 DELETIONS = [

@@ -309,7 +309,7 @@ def _select(
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer."""
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
-        return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch)
+        return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch, span)
 
     def stored(
         sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None

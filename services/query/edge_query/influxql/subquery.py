@@ -23,7 +23,7 @@ from edge_common.merge import within
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import has_aggregate
-from edge_query.influxql.select import Fetch
+from edge_query.influxql.select import Fetch, Span
 from edge_query.influxql.transform import TRANSFORMS
 from edge_query.influxql.translate import split_condition
 from edge_query.planner import TableNeed
@@ -56,9 +56,9 @@ def _aggregates(stmt: ast.SelectStatement) -> bool:
 
 def _inherited(stmt: ast.SelectStatement, inner: ast.SelectStatement) -> ast.SelectStatement:
     """As 1.x builds a subquery: the outer GROUP BY tags group the inner statement too, an
-    aggregating inner statement without time() takes the outer interval, and fill(null) of
+    aggregating inner statement without time() takes the outer interval, fill(null) of
     an interval becomes fill(none) (its nulls would be skipped outside anyway; count()'s
-    zeros would not)."""
+    zeros would not), and one without ORDER BY takes the outer order."""
     dims = list(inner.dimensions)
     seen = {_key(d) for d in dims}
     aggregating = _aggregates(inner)
@@ -72,7 +72,13 @@ def _inherited(stmt: ast.SelectStatement, inner: ast.SelectStatement) -> ast.Sel
     fill = inner.fill
     if any(_is_time(d) for d in dims) and inner.fill_value is None and fill in (None, "null"):
         fill = "none"
-    return replace(inner, dimensions=dims, fill=fill)
+    # (ORDER BY time DESC outside: a LIMIT inside keeps the last rows)
+    order = inner.order_by or stmt.order_by
+    return replace(inner, dimensions=dims, fill=fill, order_by=order)
+
+
+def _ascending(stmt: ast.SelectStatement) -> bool:
+    return not stmt.order_by or stmt.order_by[0].ascending
 
 
 def inner_statement(stmt: ast.SelectStatement, now_ns: int) -> ast.SelectStatement:
@@ -80,6 +86,9 @@ def inner_statement(stmt: ast.SelectStatement, now_ns: int) -> ast.SelectStateme
     bounds when it has none."""
     if len(stmt.sources) != 1 or not isinstance(stmt.sources[0], ast.SubQuery):
         raise QueryError("a subquery must be the only source of its FROM (not built yet)")
+    ordered = stmt.sources[0].statement.order_by  # (none: it takes the outer order)
+    if ordered and ordered[0].ascending != _ascending(stmt):  # (1.x's compiler)
+        raise QueryError("subqueries must be ordered in the same direction as the query itself")
     inner = _inherited(stmt, stmt.sources[0].statement)
     _, outer = split_condition(stmt.condition, now_ns)
     _, own = split_condition(inner.condition, now_ns)
@@ -167,11 +176,12 @@ def run_with_subquery(
     now_ns: int,
     go_floats: bool,
     fetch: Fetch | None = None,
+    span: Span | None = None,
 ) -> list[Series]:
-    """Run the inner statement (over stored tables: ``fetch`` serves it as any), then
-    ``stmt`` over its answer."""
+    """Run the inner statement (over stored tables: ``fetch`` and ``span`` serve it as
+    any), then ``stmt`` over its answer."""
     inner = inner_statement(stmt, now_ns)
-    answer = select(inner, db, run_sql, now_ns, False, fetch)
+    answer = select(inner, db, run_sql, now_ns, False, fetch, span)
     made = as_tables(answer, db)
     if not made:
         return []
