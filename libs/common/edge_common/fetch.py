@@ -30,6 +30,8 @@ class Spanned(Protocol):
     def min_time_ns(self) -> int: ...
     @property
     def max_time_ns(self) -> int: ...
+    @property
+    def row_count(self) -> int: ...
 
 
 F = TypeVar("F", bound="Spanned")
@@ -48,6 +50,8 @@ class Buffered(Protocol):
     """A table's buffered rows (the persister's ``TableBuffer``, or the shared chunks)."""
 
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None: ...
+
+    def row_count(self, frozen: bool = False) -> int: ...
 
     def read(
         self,
@@ -69,7 +73,8 @@ def fetch_table(
     """For the wire request ``req`` (``edge_common.planner``'s ``TableNeed``): the entry
     describing the table's sources, the frozen and the live batches, and their schema.
     ``files``: those overlapping the request's time range. With ``spans_only`` in ``req``,
-    the entry alone: where the table's rows lie in time, no row read."""
+    the entry alone: where the table's rows lie in time and how many there are (``rows``),
+    no row read."""
     cols = req.get("columns")
     lo, hi = req.get("min_ns"), req.get("max_ns")
     # value constraints on tags only: all versions of a row share its tags
@@ -104,6 +109,9 @@ def fetch_table(
         "live": live_range,
         "compared": bool(compare),
     }
+    if req.get("spans_only"):  # (rows before repeats merge: a query's first window)
+        held = [buf.row_count(frozen=True), buf.row_count()] if buf is not None else []
+        entry["rows"] = sum(f.row_count for f in files) + sum(held)
     parts = [
         []
         if buf is None or req.get("spans_only")

@@ -86,6 +86,7 @@ class FileSpan(NamedTuple):
     path: str
     min_time_ns: int
     max_time_ns: int
+    row_count: int = 0
 
 
 class Stale(Exception):
@@ -329,6 +330,9 @@ class SharedTable:
 
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
         return time_span(self.frozen if frozen else self.live)
+
+    def row_count(self, frozen: bool = False) -> int:
+        return sum(c.batch.num_rows for c in (self.frozen if frozen else self.live))
 
     def read(
         self,

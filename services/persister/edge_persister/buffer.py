@@ -193,6 +193,9 @@ class TableBuffer:
     def time_range(self, frozen: bool = False) -> tuple[int, int] | None:
         return time_span(self.frozen if frozen else self.chunks)
 
+    def row_count(self, frozen: bool = False) -> int:
+        return sum(c.batch.num_rows for c in (self.frozen if frozen else self.chunks))
+
     def freeze(self, schema: TableSchema) -> list[pa.RecordBatch]:
         """Set every live row aside to be persisted (still readable, with ``frozen=True``)
         and return them, free of repeats, with the full schema."""

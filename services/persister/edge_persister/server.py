@@ -224,7 +224,13 @@ class Persister:
                 self.catalog.catalog.version,
                 index.version,
                 (
-                    (key, [FileSpan(f.path, f.min_time_ns, f.max_time_ns) for _, f in entries])
+                    (
+                        key,
+                        [
+                            FileSpan(f.path, f.min_time_ns, f.max_time_ns, f.row_count)
+                            for _, f in entries
+                        ],
+                    )
                     for key, entries in index.files.items()
                 ),
             )

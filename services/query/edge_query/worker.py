@@ -596,10 +596,12 @@ class QueryWorker:
             return pa.table({TIME_COLUMN: pa.array([], pa.timestamp("ns"))})
         return self._assemble(table, need, reply["tables"][0], parts[:2])
 
-    def _span(self, db: str, name: str, lo: int | None, hi: int | None) -> tuple[int, int] | None:
+    def _span(
+        self, db: str, name: str, lo: int | None, hi: int | None
+    ) -> tuple[int, int, int] | None:
         """The first and last time of a stored table's rows within ``lo``..``hi``, as its
-        sources' time ranges tell (a source may hold none there); ``None``: no source. No
-        row is read."""
+        sources' time ranges tell (a source may hold none there), and the rows of those
+        sources; ``None``: no source. No row is read."""
         wire = {"name": name, "columns": [TIME_COLUMN], "min_ns": lo, "max_ns": hi}
         reply, _ = self._fetch(db, [{**wire, "spans_only": True}])
         self._fetched_at.append((reply.get("boot"), reply["catalog_version"]))
@@ -610,7 +612,7 @@ class QueryWorker:
         spans += [(int(r[0]), int(r[1])) for r in (entry["frozen"], entry["live"]) if r]
         if not spans:
             return None
-        return min(a for a, _ in spans), max(b for _, b in spans)
+        return min(a for a, _ in spans), max(b for _, b in spans), int(entry.get("rows") or 0)
 
     def _fetch(
         self, db: str, wanted: list[dict[str, Any]]

@@ -94,9 +94,9 @@ class InfluxQLContext:
     who: str = "this token"  # the caller, as the gateway names it in messages
     user: str | None = None  # the caller's 1.x user name, if a user
     access_changed: bool = False  # users changed: the gateway looks them up again at once
-    # (database, table, lo, hi) → the first and last time of its sources there (no row
-    # read; None: no source): where a raw LIMIT starts reading (select._first_rows)
-    span: Callable[[str, str, int | None, int | None], tuple[int, int] | None] | None = None
+    # (database, table, lo, hi) → the first and last time of its sources there and their
+    # rows (no row read; None: no source): where a raw LIMIT starts reading (select.Span)
+    span: Callable[[str, str, int | None, int | None], tuple[int, int, int] | None] | None = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable

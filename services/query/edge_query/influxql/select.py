@@ -69,8 +69,8 @@ class RunSql(Protocol):
 # a stored table's rows as a need describes them, repeats merged (edge_query.influxql.direct)
 Fetch = Callable[[TableNeed], pa.Table]
 # (table, lo, hi) → the first and last time its sources hold within lo..hi (None: open), as
-# their time ranges tell, no row read; None: no source there
-Span = Callable[[str, int | None, int | None], tuple[int, int] | None]
+# their time ranges tell, and the rows those sources hold; no row read; None: no source
+Span = Callable[[str, int | None, int | None], tuple[int, int, int] | None]
 
 
 def run_select(
@@ -445,10 +445,11 @@ def _first_rows(
     last probe is the whole range. Reading every point first cost the CLI's
     ``SELECT * FROM cpu LIMIT 10`` 272 ms over TSBS's 432,000 points (influxd 21).
 
-    Each next window is as wide as the rows found so far say holds twice the rows wanted
-    (8 to 256 times the last; 64 after none), so a condition no row meets takes three
-    probes. Where the condition fixes tags (``fixed``), the first window is 16 times as
-    wide: ten points of one host of TSBS's hundred take one probe. A probe short of rows
+    The first window would hold four times the rows wanted were the sources' rows spread
+    evenly over their span; 64 times as wide where the condition fixes tags (``fixed``):
+    100 points of one host of TSBS's hundred take one probe. Each next window is as wide
+    as the rows found so far say holds twice the rows wanted (8 to 256 times the last; 64
+    after none), so a condition no row meets takes a few probes. A probe short of rows
     stops before its rows become Python values (``_Short``)."""
     held = span(name, *_bounds(rng))
     if held is None:
@@ -456,7 +457,14 @@ def _first_rows(
     first, last = max(rng.lo, held[0]), min(rng.hi, held[1])
     wanted = (stmt.offset or 0) + (stmt.limit or 0)
     desc = _descending(stmt)
-    width = (last - first) // (_FIRST_WINDOW // 16 if fixed else _FIRST_WINDOW) + 1
+    # four times the rows wanted, were they spread evenly, and 64 times as wide where the
+    # condition fixes tags (it keeps some series of many); without a count, 1/4,096 of
+    # the span (1/256)
+    if held[2]:
+        share = 4 * wanted / held[2] * (64 if fixed else 1)
+    else:
+        share = (16 if fixed else 1) / _FIRST_WINDOW
+    width = int((last - first) * min(1.0, share)) + 1
     while width <= last - first:
         edge = first + width - 1 if not desc else last - width + 1
         try:
@@ -518,7 +526,7 @@ def _first_rows_of_groups(
     rng: TimeRange,
     probe: Callable[[tuple[int, int] | None], list[Series]],
     starts: list[int],
-    held: tuple[int, int] | None,
+    held: tuple[int, int, int] | None,
 ) -> list[Series]:
     """``_first_rows`` with GROUP BY tags: LIMIT keeps the first rows of each group. The
     first window ends where the last group's first row lies (DESC: starts where the first
