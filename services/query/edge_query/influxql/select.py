@@ -457,14 +457,14 @@ def _first_rows(
     first, last = max(rng.lo, held[0]), min(rng.hi, held[1])
     wanted = (stmt.offset or 0) + (stmt.limit or 0)
     desc = _descending(stmt)
-    # four times the rows wanted, were they spread evenly, and 64 times as wide where the
-    # condition fixes tags (it keeps some series of many); without a count, 1/4,096 of
-    # the span (1/256)
+    # four times the rows wanted, were the sources' rows spread evenly over their whole
+    # span, and 64 times as wide where the condition fixes tags (it keeps some series of
+    # many); without a count, 1/4,096 of the span in range (1/256)
     if held[2]:
         share = 4 * wanted / held[2] * (64 if fixed else 1)
+        width = int(min(last - first, (held[1] - held[0]) * share)) + 1
     else:
-        share = (16 if fixed else 1) / _FIRST_WINDOW
-    width = int((last - first) * min(1.0, share)) + 1
+        width = (last - first) * (16 if fixed else 1) // _FIRST_WINDOW + 1
     while width <= last - first:
         edge = first + width - 1 if not desc else last - width + 1
         try:
