@@ -470,9 +470,14 @@ def _first_rows(
         try:
             return probe((rng.lo, edge) if not desc else (edge, rng.hi))
         except _Short as short:
-            seen = short.args[0]
-        width *= 64 if not seen else min(256, max(8, 2 * wanted // seen))
+            width = _widened(width, wanted, short.args[0])
     return probe(None)
+
+
+def _widened(width: int, wanted: int, seen: int) -> int:
+    """The next window of a LIMIT's probes: as wide as the ``seen`` rows of the last one say
+    holds twice the rows ``wanted`` (8 to 256 times as wide; 64 after none)."""
+    return width * (64 if not seen else min(256, max(8, 2 * wanted // seen)))
 
 
 def _bounds(rng: TimeRange) -> tuple[int | None, int | None]:
@@ -558,7 +563,7 @@ def _first_rows_of_groups(
         if len(found) == len(starts) and min(kept) >= (stmt.limit or 0):
             return found
         fewest = min(kept) + (stmt.offset or 0) if len(found) == len(starts) else 0
-        width *= min(256, max(8, 2 * wanted // fewest)) if fewest else 64
+        width = _widened(width, wanted, fewest)
 
 
 def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
