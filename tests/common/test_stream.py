@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import zmq
 
-from edge_common.stream import Listener, Reading, StreamClient, Unreachable, message
+from edge_common.stream import Listener, Reading, StreamClient, Unreachable, message, post
 
 
 def _bytes(pieces: list[Any]) -> bytes:
@@ -170,3 +170,24 @@ def _connected(path: Path) -> int:
         if len(parts) >= 8 and parts[7] == str(path) and parts[5] == "03":  # connected
             inodes.add(parts[6])
     return len(inodes)
+
+
+def test_a_posted_message_waits_for_a_busy_server_and_nothing_listening_is_unreachable(
+    path: Path,
+) -> None:
+    """``post`` leaves its message and goes: a server that reads only after the poster has
+    closed still gets it whole; with nothing listening at the path, the poster hears so."""
+    with pytest.raises(Unreachable):
+        post(path, [b"nobody"])
+    poller = zmq.Poller()
+    listener = Listener(path, poller)  # listening, not reading yet
+    try:
+        post(path, [b'{"op":"cancel"}', b"x" * 1000])
+        got = []
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            listener.take(dict(poller.poll(20)))
+            got += [[bytes(f) for f in frames] for _, frames in listener.queue]
+        assert got == [[b'{"op":"cancel"}', b"x" * 1000]]
+    finally:
+        listener.close()

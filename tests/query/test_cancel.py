@@ -8,9 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from edge_common.stream import StreamClient
+from edge_common.wire import pack
 from edge_query.cancel import Canceller, Interrupted, send_cancel
 from edge_query.influxql.executor import go_duration
 
@@ -20,9 +23,17 @@ def canceller(tmp_path: Path) -> Iterator[Canceller]:
     previous = signal.getsignal(signal.SIGUSR1)
     c = Canceller(tmp_path / "control.stream")
     c.start()
+    _listening(c)
     yield c
     c.stopping = True
     signal.signal(signal.SIGUSR1, previous)
+
+
+def _listening(canceller: Canceller) -> None:
+    """Until its control thread listens (a cancel sent before is not delivered)."""
+    deadline = time.monotonic() + 5
+    while not canceller.endpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _spin(seconds: float) -> None:
@@ -90,6 +101,46 @@ def test_a_waiting_request_is_skipped_and_others_untouched(canceller: Canceller)
     assert not canceller.begin(9)  # its turn: answered "query interrupted", not run
     assert canceller.begin(9)  # the cancel was used up
     canceller.end()
+
+
+def test_a_kill_answered_by_the_worker_running_the_query_takes_effect_at_once(
+    tmp_path: Path,
+) -> None:
+    """KILL QUERY is answered by some worker's control thread, which may be the one of the
+    worker running the query: the cancel it sends reaches its own socket, read on its
+    next turn. (It used to wait for an answer only it could give: 1 s lost, and a log
+    line saying the worker was gone.)"""
+    endpoint = tmp_path / "control.stream"
+
+    def answer(header: dict[str, Any]) -> tuple[str, bytes]:
+        send_cancel(endpoint, header["kill"])
+        return "text/plain", b"killed"
+
+    previous = signal.getsignal(signal.SIGUSR1)
+    canceller = Canceller(endpoint, answer)
+    canceller.start()
+    _listening(canceller)
+    try:
+        assert canceller.begin(12)
+        answered: dict[str, Any] = {}
+
+        def kill() -> None:
+            started = time.monotonic()
+            frames = StreamClient(endpoint).call(pack({"op": "influxql", "kill": 12}), 5.0)
+            answered["after_s"] = time.monotonic() - started
+            answered["body"] = bytes(frames[1])
+
+        threading.Thread(target=kill).start()
+        with _stopped(canceller):
+            _spin(10)
+        deadline = time.monotonic() + 5
+        while "body" not in answered and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert answered["body"] == b"killed"
+        assert answered["after_s"] < 0.5
+    finally:
+        canceller.stopping = True
+        signal.signal(signal.SIGUSR1, previous)
 
 
 def test_a_late_cancel_does_not_stop_the_next_request(canceller: Canceller) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "StreamServer",
     "Unreachable",
     "message",
+    "post",
 ]
 
 _COUNT = struct.Struct("<I")
@@ -219,6 +220,23 @@ class StreamClient:
             while got < total:
                 got += _more(sock, data[got:], deadline)
         return _frames(data, sizes)
+
+
+def post(path: Path, frames: list[Any], timeout_s: float = 1.0) -> None:
+    """Leave one message with the server at ``path`` and go, waiting for no answer. The
+    kernel holds it until the server reads it (it finds the connection closed after it), so
+    a server busy for a while still gets it: a query worker's control thread waits for the
+    GIL while DataFusion runs (seconds, on a loaded machine). Raises :class:`Unreachable`
+    when nothing listens at ``path``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout_s)  # the connect and the send; blocked only by a full backlog
+        sock.connect(str(path))
+        _send_all(sock, frames, time.monotonic() + timeout_s)
+    except OSError as err:  # incl. socket.timeout
+        raise Unreachable(f"not reachable: {err}") from None
+    finally:
+        sock.close()
 
 
 def _more(sock: socket.socket, into: memoryview, deadline: float) -> int:

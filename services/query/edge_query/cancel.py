@@ -18,6 +18,9 @@ drops its caches after one (``QueryWorker._recover``). It is never raised while 
 is being sent to the gateway (:meth:`Canceller.shielded`): a message cut short would have
 the next one's bytes read as its rest. (Raised while the worker waits on the persister, it
 closes that connection: ``edge_common.stream.StreamClient``.)
+
+A cancel is sent to the control socket without waiting for an answer
+(:func:`send_cancel`): the thread reads it once it holds the GIL.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 import zmq
 
 from edge_common.errors import EdgeError, QueryError
-from edge_common.stream import Listener, StreamClient, Unreachable
+from edge_common.stream import Listener, Unreachable, post
 from edge_common.wire import error_header, pack, unpack
 
 __all__ = ["INTERRUPTED", "Canceller", "Interrupted", "send_cancel"]
@@ -160,12 +163,12 @@ class Canceller:
 
 
 def send_cancel(endpoint: Path, request_id: Any) -> None:
-    """Tell the worker at ``endpoint`` (its control socket) to stop ``request_id``; a worker
-    gone for a second is not told (it no longer runs the query)."""
-    client = StreamClient(endpoint)
+    """Tell the worker at ``endpoint`` (its control socket) to stop ``request_id``. The
+    cancel is left on the socket, not answered: the control thread may wait seconds for
+    the GIL while the worker's main thread runs DataFusion, and a kill given up after a
+    wait for its answer let the query run to its end. A worker not listening (gone) is not
+    told: it no longer runs the query."""
     try:
-        client.call(pack({"op": "cancel", "cancel": request_id}), 1.0)
+        post(endpoint, pack({"op": "cancel", "cancel": request_id}))
     except Unreachable:
         log.info("cancel of request %s not delivered: its worker is gone", request_id)
-    finally:
-        client.close()
