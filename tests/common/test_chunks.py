@@ -28,13 +28,17 @@ SCHEMA = pa.schema(
 )
 
 
-def _chunk(rnd: random.Random, start: int, rows: int, nulls: bool) -> Chunk:
+def _chunk(rnd: random.Random, start: int, rows: int, nulls: bool, series: bool) -> Chunk:
+    """``series``: each host has one dc in the chunk (one series), not always the same dc
+    as in other chunks; else a host's rows take either dc."""
     hosts = [f"h{rnd.randrange(6)}" for _ in range(rows)]
+    dc_of = {f"h{k}": f"d{rnd.randrange(2)}" for k in range(6)}
+    dcs = [dc_of[h] if series else f"d{rnd.randrange(2)}" for h in hosts]
     data: dict[str, Any] = {
         "time": pa.array(range(start, start + rows), pa.timestamp("ns")),
         # each chunk its own dictionary, in its own order
         "host": pa.array(hosts).dictionary_encode().cast(TAG),
-        "dc": pa.array([f"d{rnd.randrange(2)}" for _ in range(rows)]).dictionary_encode().cast(TAG),
+        "dc": pa.array(dcs).dictionary_encode().cast(TAG),
         "usage": pa.array([None if nulls and i % 7 == 0 else rnd.random() for i in range(rows)]),
         "n": pa.array([rnd.randrange(-100, 100) for _ in range(rows)], pa.int64()),
         "u": pa.array([rnd.randrange(1 << 63) for _ in range(rows)], pa.uint64()),
@@ -57,15 +61,28 @@ def _plain(chunks: list[Chunk], names: list[str], lo: int, hi: int, hosts: list[
     return keep
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(24))
 def test_a_few_series_rows_are_what_a_filter_finds(seed: int) -> None:
     rnd = random.Random(seed)
     nulls = seed % 3 == 0  # (a column with nulls: the general way)
+    series = seed % 2 == 1  # (tags that hold one text per host in a chunk: not looked at)
     chunks = [
-        _chunk(rnd, 1000 * k, rnd.randrange(1, 300), nulls) for k in range(rnd.randrange(1, 5))
+        _chunk(rnd, 1000 * k, rnd.randrange(1, 300), nulls, series)
+        for k in range(rnd.randrange(1, 5))
     ]
+    for _ in range(3):  # (again: what a chunk keeps of a choice of hosts is used)
+        _read_like_a_filter(rnd, chunks)
+
+
+def _read_like_a_filter(rnd: random.Random, chunks: list[Chunk]) -> None:
     names = rnd.choice(
-        [["time", "host", "usage"], ["host", "n", "u", "time"], ["dc", "ok", "time"], ["s", "time"]]
+        [
+            ["time", "host", "usage"],
+            ["host", "n", "u", "time"],
+            ["dc", "ok", "time"],
+            ["s", "time"],
+            ["time", "dc", "host", "n"],
+        ]
     )
     target = pa.schema([SCHEMA.field(n) for n in names])
     hosts = rnd.sample(["h0", "h1", "h2", "h3", "h4", "h5", "zz"], rnd.randrange(1, 4))

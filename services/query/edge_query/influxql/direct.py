@@ -272,6 +272,8 @@ def text_codes(col: pa.ChunkedArray) -> Coded:
     if not pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_encode()
     n = len(arr.dictionary)
+    if n == 1 and not arr.null_count and not arr.dictionary.null_count:  # one text: a series
+        return np.zeros(len(arr), dtype=np.int64), [arr.dictionary[0].as_py(), None]
     indices = arr.indices  # (a compute call costs ~10 µs: none where no value is missing)
     codes = np.asarray(indices.fill_null(n) if indices.null_count else indices, dtype=np.int64)
     if n > 2 * len(codes) + 256:  # a large dictionary few rows use: rank what they use

@@ -86,7 +86,11 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
     shown = np.zeros(len(t), dtype=bool)  # a value in any field shown (a tag makes no row)
     for c in d.cols:
         if is_field(d.table, c.field):
-            shown |= np.asarray(data.column(c.field or "").is_valid(), dtype=bool)
+            column = data.column(c.field or "")
+            if not column.null_count:  # every row holds this one (a compute call less)
+                shown[:] = True
+                break
+            shown |= np.asarray(column.is_valid(), dtype=bool)
     rows = np.flatnonzero(keep & shown)
     # sort keys, least significant first: the other tags (missing first), time, the group
     # tags (missing last)
@@ -94,6 +98,8 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
     for tag in reversed([g for g in sorted(d.table.tag_names) if g not in d.group]):
         if tag in codes:
             found, names = codes[tag]
+            if len(names) <= 2 and not found.any():
+                continue  # one text (or none) at every row: no order among them
             missing = len(names) - 1
             keys.append(np.where(found == missing, 0, found + 1)[rows])
     keys.append(t[rows])
