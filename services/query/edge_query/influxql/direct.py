@@ -325,7 +325,8 @@ def selected(
     """Each row's time (0 where time was not fetched: the statement shows the range's
     start), which rows lie in the range with allowed tag values (the sources only narrowed
     them), and ``tags`` (those present) as ``text_codes``."""
-    if TIME_COLUMN in data.column_names:
+    names = set(data.schema.names)  # (column_names makes a new list each time)
+    if TIME_COLUMN in names:
         t = time_values(data.column(TIME_COLUMN))
     else:
         t = np.zeros(data.num_rows, dtype=np.int64)
@@ -334,7 +335,7 @@ def selected(
         keep &= t >= rng.lo
     if rng.bounded_above:
         keep &= t <= rng.hi
-    codes = {tag: text_codes(data.column(tag)) for tag in sorted(tags) if tag in data.column_names}
+    codes = {tag: text_codes(data.column(tag)) for tag in sorted(tags) if tag in names}
     for tag, allowed in equal.items():
         keep &= among(codes[tag], allowed)
     return t, keep, codes

@@ -107,7 +107,8 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
         if g in codes:
             keys.append(codes[g][0][rows])
     order = rows[np.lexsort(keys)] if keys else rows
-    taken = pa.array(order, pa.int64())
+    # every row, in the order held (one series' rows in time order): no take
+    whole = len(order) == data.num_rows and np.array_equal(order, np.arange(len(order)))
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
     for g in d.group:
         if g in codes:
@@ -117,7 +118,9 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
             out[g] = pa.nulls(len(order), pa.string())
     out["__time"] = pa.array(t[order], pa.int64())
     # the fields taken in one call (a compute call costs ~10 µs before any work)
-    fields = data.select([c.field or "" for c in d.cols]).take(taken)
+    fields = data.select([c.field or "" for c in d.cols])
+    if not whole:
+        fields = fields.take(pa.array(order, pa.int64()))
     for k, c in enumerate(d.cols):
         out[c.name] = fields.column(k)
     return pa.table(out)
