@@ -354,6 +354,7 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     # is small, else renumbered in order
     gid = np.zeros(len(t), dtype=np.int64)
     size = 1
+    renumbered = False
     for g in d.group:
         if g not in tag_codes:
             continue
@@ -362,6 +363,8 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         size *= len(names)
         if size > 4 * len(t) + _DENSE_SLACK:
             gid, size = _renumber(gid)
+            renumbered = True
+    base = 0
     if d.every is not None and len(t):
         buckets = (t - d.offset) // d.every
         base = int(buckets.min())
@@ -370,6 +373,7 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         size *= width
     if size > 4 * len(t) + _DENSE_SLACK:
         gid, size = _renumber(gid)
+        renumbered = True
     fields = {c.field for c in d.cols if c.field}
     # fields whose answer depends on how values order (SQL orders NaN above every number;
     # numpy's min/max do not): sum, mean and count treat NaN alike in both
@@ -392,30 +396,39 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         for _, held_by in values.values():
             held[gid[held_by]] = True
     groups = np.flatnonzero(held)
-    # a row of each group (any: they share its tags and interval), for its tags and time
-    a_row = np.zeros(size, dtype=np.int64)
-    a_row[gid] = np.arange(len(gid))
-    at = a_row[groups]
+    by_tags = any(g in tag_codes for g in d.group)
+    at: np.ndarray | None = None
+    if by_tags or d.every is None or renumbered:
+        # a row of each group (any: they share its tags and interval), for its tags and time
+        a_row = np.zeros(size, dtype=np.int64)
+        a_row[gid] = np.arange(len(gid))
+        at = a_row[groups]
     out: dict[str, pa.Array] = {}
     for g in d.group:
         if g in tag_codes:
+            assert at is not None
             codes, names = tag_codes[g]
             texts = [names[i] for i in codes[rows][at].tolist()]
         else:
             texts = [None] * len(groups)
         out[g] = pa.array(texts, pa.string())
+    # the time of the point a selector picks: not where GROUP BY time() sets the row's time
+    when_needed = d.every is None
     picked_time: np.ndarray | None = None
     cols: dict[str, pa.Array] = {}
     for i, c in enumerate(d.cols):
         v, held_by = values[c.field or ""]
         n = every_n if isinstance(held_by, slice) else np.bincount(gid[held_by], minlength=size)
-        arr, has, when = _reduce(c, v[held_by], gid[held_by], t[held_by], n)
+        arr, has, when = _reduce(c, v[held_by], gid[held_by], t[held_by], n, when_needed)
         kind = d.table.columns[c.field or ""]
         cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=~has[groups])
         picked_time = when
         if i in d.tallies:
             cols[d.tallies[i]] = pa.array(n[groups], pa.int64())
-    if d.every is not None:  # the start of the interval of any row of the group
+    if d.every is not None and at is None:  # group number = interval number - base
+        times = (groups + base) * d.every + d.offset
+    elif d.every is not None:  # the start of the interval of any row of the group
+        assert at is not None
         times = (t[at] - d.offset) // d.every * d.every + d.offset
     elif len({c.sql for c in d.cols}) == 1 and d.cols[0].func in SELECTORS:
         # one selector (asked once or more), as select.py's SQL
@@ -442,11 +455,16 @@ def _type(func: str, kind: ColumnType) -> pa.DataType:
 
 
 def _reduce(
-    col: Column, x: np.ndarray, gid: np.ndarray, t: np.ndarray, n: np.ndarray
+    col: Column,
+    x: np.ndarray,
+    gid: np.ndarray,
+    t: np.ndarray,
+    n: np.ndarray,
+    when_needed: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Of the values ``x`` (one per row holding one, of group ``gid``, at time ``t``; ``n``
     of them in each group): (value per group, whether it has one, the time of the point a
-    selector picked)."""
+    selector picked: of max() and min() only ``when_needed``)."""
     func = col.func or ""
     size = len(n)
     has = n > 0
@@ -475,6 +493,8 @@ def _reduce(
         if func == "spread":
             return top - bottom, has, None
         best = top if func == "max" else bottom
+        if not when_needed:
+            return best, has, None
         # the point picked: the earliest holding that value
         hit = x == best[gid]
         when = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
