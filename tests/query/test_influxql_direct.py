@@ -183,6 +183,9 @@ DIRECT = [
     "SELECT integral(i), mode(u) FROM cpu GROUP BY region",
     f"SELECT mode(f), integral(f) FROM cpu WHERE region = 'east' AND {RANGE} "
     "GROUP BY time(30m) fill(none)",
+    # intervals far more than the rows: numbered in order, not densely
+    f"SELECT max(f), min(i) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(1ms) fill(none)",
+    f"SELECT mean(f), last(i) FROM cpu WHERE {RANGE} GROUP BY time(1ms) fill(none)",
     # without GROUP BY time(): one row per tag set; a lone selector shows its point's time
     "SELECT last(f) FROM cpu GROUP BY host",
     "SELECT first(i) FROM cpu GROUP BY *",
