@@ -132,6 +132,26 @@ def test_each_write_is_seen_by_the_next_query(tmp_path: Path) -> None:
             t.join(timeout=120)
         assert errors == []
         assert _buffer(edge)["reads"] == 0  # every one read from the shared buffer
+        # a database or table made by a write, or by CREATE DATABASE, is listed by the next
+        # SHOW: a worker asks the persister for the catalog only when the shared state names
+        # another version than its copy's
+        with httpx.Client(base_url=edge.url, timeout=30) as c:
+            for i in range(6):
+                if i % 2:
+                    c.post("/query", data={"q": f"CREATE DATABASE made{i}"})
+                else:
+                    _write(edge, f"m{i} v=1i 1700000000", db=f"made{i}")
+                got = c.get("/query", params={"q": "SHOW DATABASES"}).json()
+                assert [f"made{i}"] in got["results"][0]["series"][0]["values"]
+                if i % 2 == 0:
+                    got = c.get("/query", params={"q": "SHOW MEASUREMENTS", "db": f"made{i}"})
+                    assert got.json()["results"][0]["series"][0]["values"] == [[f"m{i}"]]
+                    _write(edge, f"n{i} v=1i 1700000000", db=f"made{i}")  # a new table
+                    got = c.get("/query", params={"q": "SHOW MEASUREMENTS", "db": f"made{i}"})
+                    assert got.json()["results"][0]["series"][0]["values"] == [
+                        [f"m{i}"],
+                        [f"n{i}"],
+                    ]
     finally:
         edge.stop()
 
