@@ -8,9 +8,16 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from edge_query.influxql.reducers import MOST_SORTED, go_sort, integral, mode
+from edge_query.influxql.reducers import (
+    MOST_SORTED,
+    go_sort,
+    integral,
+    mode,
+    percentile_times,
+)
 from edge_query.influxql.vectorized import integrals, modes
 
 
@@ -31,6 +38,36 @@ def test_go_sort_is_not_stable_as_gos_is_not() -> None:
     go_sort(points, lambda i, j: points[i][1] < points[j][1])
     assert [v for _, v in points] == sorted(v for _, v in points)
     assert [t for t, v in points if v == 0] != sorted(t for t, v in points if v == 0)
+
+
+@pytest.mark.parametrize("desc", [False, True])
+def test_a_lone_percentile_has_the_time_go_s_sort_puts_at_its_rank(desc: bool) -> None:
+    """Each series' percentile() row gets the time of the point at its rank once the points
+    are sorted by value as influxd sorts them (Go's sort: equal values in no set order),
+    whether other points share its value or not; points without a value do not count."""
+    rnd = random.Random(11)
+    hosts, rows = ["a", "b", "c"], []
+    for h in hosts:  # a: few values (ties), b: distinct values, c: ties and missing values
+        for i in range(300):
+            v = {"a": float(rnd.randrange(6)), "b": rnd.random(), "c": float(rnd.randrange(4))}[h]
+            rows.append((h, 1_000 + 10 * i, None if h == "c" and i % 7 == 0 else v))
+    points = pa.table(
+        {
+            "host": pa.array([r[0] for r in rows]),
+            "__time": pa.array([r[1] for r in rows], pa.int64()),
+            "f": pa.array([r[2] for r in rows], pa.float64()),
+        }
+    )
+    for percent in (1.0, 50.0, 95.0, 100.0):
+        series: list[dict[str, Any]] = [{"tags": {"host": h}, "values": [[0, 9.0]]} for h in hosts]
+        percentile_times(series, points, "f", percent, ["host"], desc)
+        for s in series:
+            pts = [(t, v) for h, t, v in rows if h == s["tags"]["host"] and v is not None]
+            if desc:
+                pts.reverse()
+            go_sort(pts, lambda i, j, p=pts: p[i][1] < p[j][1])
+            rank = int(np.floor(len(pts) * percent / 100 + 0.5)) - 1
+            assert s["values"][0][0] == pts[rank][0], (s["tags"], percent)
 
 
 def test_mode() -> None:
