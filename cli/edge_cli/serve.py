@@ -129,6 +129,9 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        # a parent may have blocked them (a script waiting in sigwait): its mask is ours, and
+        # the children's, and then only SIGKILL would stop the group
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         Endpoints.for_data_dir(s.data_dir).prepare()

@@ -84,6 +84,21 @@ def test_sigint_stops_like_sigterm(tmp_path: Path) -> None:
         edge.stop()
 
 
+def test_sigterm_stops_it_even_when_its_parent_blocked_it(tmp_path: Path) -> None:
+    """A parent that blocked SIGTERM and SIGINT (a script waiting for them with sigwait)
+    hands its signal mask down: serve takes them back, or only SIGKILL would stop it."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        edge = start_edge(tmp_path / "data", "--query-workers", "1", "--ingest-workers", "1")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    try:
+        os.kill(edge.proc.pid, signal.SIGTERM)
+        assert edge.proc.wait(timeout=60) == 0
+    finally:
+        edge.stop()
+
+
 def _is_zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
