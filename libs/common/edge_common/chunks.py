@@ -29,6 +29,7 @@ __all__ = [
     "picked_of",
     "picked_within",
     "read_chunks",
+    "row_total",
     "time_span",
 ]
 
@@ -116,6 +117,11 @@ def time_span(chunks: list[Chunk]) -> tuple[int, int] | None:
     if not chunks:
         return None
     return min(c.min_ns for c in chunks), max(c.max_ns for c in chunks)
+
+
+def row_total(chunks: list[Chunk]) -> int:
+    """How many rows ``chunks`` hold (repeats counted as written)."""
+    return sum(c.batch.num_rows for c in chunks)
 
 
 def read_chunks(

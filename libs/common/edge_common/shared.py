@@ -55,6 +55,7 @@ from edge_common.chunks import (
     picked_of,
     picked_within,
     read_chunks,
+    row_total,
     time_span,
 )
 from edge_common.picks import Pick, SeriesHasher
@@ -332,7 +333,7 @@ class SharedTable:
         return time_span(self.frozen if frozen else self.live)
 
     def row_count(self, frozen: bool = False) -> int:
-        return sum(c.batch.num_rows for c in (self.frozen if frozen else self.live))
+        return row_total(self.frozen if frozen else self.live)
 
     def read(
         self,

@@ -20,6 +20,7 @@ from edge_common.chunks import (
     pick_each,
     picked_within,
     read_chunks,
+    row_total,
     time_span,
 )
 from edge_common.merge import conform, joined, merge_latest, time_values
@@ -194,7 +195,7 @@ class TableBuffer:
         return time_span(self.frozen if frozen else self.chunks)
 
     def row_count(self, frozen: bool = False) -> int:
-        return sum(c.batch.num_rows for c in (self.frozen if frozen else self.chunks))
+        return row_total(self.frozen if frozen else self.chunks)
 
     def freeze(self, schema: TableSchema) -> list[pa.RecordBatch]:
         """Set every live row aside to be persisted (still readable, with ``frozen=True``)
