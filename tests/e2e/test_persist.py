@@ -422,7 +422,7 @@ def test_files_of_a_past_day_are_joined_answers_unchanged_across_a_kill(tmp_path
     ]
     statements = [
         "SELECT * FROM cpu",
-        "SELECT mean(v), count(v) FROM cpu GROUP BY time(10m), host",
+        "SELECT mean(v), count(v) FROM cpu WHERE time < '2016-01-02' GROUP BY time(10m), host",
         "SELECT last(v) FROM cpu GROUP BY host",
         "SHOW SERIES",
     ]
