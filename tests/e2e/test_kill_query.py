@@ -15,6 +15,9 @@ from bench.edge import EdgeServer, run_edge
 
 # a cross join of 150,000 rows with itself: ~16 s of DataFusion work here
 _SLOW_SQL = "SELECT count(*) FROM slow a CROSS JOIN slow b WHERE a.v + b.v > 3"
+# stopped, not run to its end: a stop takes well under a second here, but DataFusion looks
+# for it on a timer of its own, later on a loaded machine (edge_query/__main__.py)
+_STOPPED_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +82,7 @@ def test_kill_query_stops_a_running_sql_query(edge: EdgeServer, loaded: httpx.Cl
     response = out["response"]
     assert response.status_code >= 400
     assert "query interrupted" in response.text
-    assert out["seconds"] < 8  # stopped, not run to its end
+    assert out["seconds"] < _STOPPED_S
     # gone from the list; killing it again is an error; the workers answer as before
     rows = _influxql(loaded, "SHOW QUERIES")[0]["series"][0]["values"]
     assert [r[0] for r in rows if r[0] == qid] == []
@@ -152,8 +155,8 @@ def test_kill_query_of_an_unknown_id(loaded: httpx.Client) -> None:
 
 def test_a_query_the_gateway_stops_waiting_for_is_stopped(tmp_path: Path) -> None:
     """Past --request-timeout-ms the client gets 503, and the worker stops the query (no one
-    will read its answer) instead of computing it for half a minute: the next query on the
-    group's only worker is answered at once."""
+    will read its answer) instead of computing it to its end: the next query on the group's
+    only worker is answered as soon as it has (asked again while it is still stopping)."""
     with (
         run_edge(tmp_path / "data", "--request-timeout-ms", "4000", "--query-workers", "1") as edge,
         httpx.Client(base_url=edge.url, timeout=60) as http,
@@ -165,9 +168,13 @@ def test_a_query_the_gateway_stops_waiting_for_is_stopped(tmp_path: Path) -> Non
         started = time.monotonic()
         r = http.get("/api/v3/query_sql", params={"db": "t", "q": _SLOW_SQL})
         assert r.status_code == 503 and "did not answer within 4 s" in r.text
-        r = http.get("/api/v3/query_sql", params={"db": "t", "q": "SELECT count(*) FROM slow"})
+        stopped = started + 4 + _STOPPED_S
+        while True:
+            r = http.get("/api/v3/query_sql", params={"db": "t", "q": "SELECT count(*) FROM slow"})
+            if r.status_code != 503 or time.monotonic() > stopped:
+                break
         assert r.status_code == 200 and r.json() == [{"count(*)": 150_000}]
-        assert time.monotonic() - started < 10  # the slow query alone takes ~16 s
+        assert time.monotonic() < stopped
         assert (
             http.post("/query", data={"q": "SHOW QUERIES"}).json()["results"][0]["series"][0][
                 "values"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
 from types import FrameType
@@ -20,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edge_query")
     parser.add_argument("--worker", type=int, default=0)
     args = parser.parse_args(argv)
+    # KILL QUERY reaches a DataFusion query when its runtime (tokio) runs a timer, which
+    # only an idle runtime thread does. With one thread per core, a query's partitions kept
+    # them all busy: a kill or a timeout waited seconds, or for the query's end. A thread
+    # more than the two partitions a query runs on stays free to run it (edge_query.cancel).
+    os.environ.setdefault("TOKIO_WORKER_THREADS", str(max(os.cpu_count() or 2, 2) + 1))
     settings = Settings()
     setup_logging(settings.log_level, f"query-{args.worker}")
     keep_freed_memory()  # edge_common.memory: arrays reuse pages
