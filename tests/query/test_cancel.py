@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from edge_common.errors import QueryError
 from edge_common.stream import StreamClient
 from edge_common.wire import pack
-from edge_query.cancel import Canceller, Interrupted, send_cancel
-from edge_query.influxql.executor import go_duration
+from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, interrupted_in, send_cancel
+from edge_query.influxql import executor
+from edge_query.influxql.executor import InfluxQLContext, go_duration, run_influxql
 
 
 @pytest.fixture
@@ -166,3 +168,53 @@ def test_a_late_cancel_does_not_stop_the_next_request(canceller: Canceller) -> N
 )
 def test_durations_as_influxd_writes_them(ns: int, text: str) -> None:
     assert go_duration(ns) == text
+
+
+def _inside_datafusion(canceller: Canceller) -> None:
+    """What a kill that lands while DataFusion runs Python code leaves: the call fails with a
+    SystemError caused by the Interrupted (seen planning a SQL query)."""
+    try:
+        raise Interrupted(canceller)
+    except Interrupted as err:
+        raise SystemError(
+            "<method 'sql_with_options'> returned a result with an exception set"
+        ) from err
+
+
+def test_an_interrupt_inside_a_call_into_datafusion_is_still_one(canceller: Canceller) -> None:
+    with pytest.raises(QueryError) as caught:
+        try:
+            _inside_datafusion(canceller)
+        except Exception as err:  # as the worker makes DataFusion's errors its own
+            raise QueryError(str(err)) from None
+    stop = interrupted_in(caught.value)
+    assert isinstance(stop, Interrupted) and stop.canceller is canceller
+    assert interrupted_in(QueryError("no such table")) is None
+    assert interrupted_in(SystemError("unrelated")) is None
+
+
+def test_a_statement_interrupted_inside_datafusion_answers_query_interrupted(
+    canceller: Canceller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the SystemError's text as the statement's error; the statements after it don't
+    run; the interrupt is acknowledged (not raised again)."""
+    ran: list[str] = []
+
+    def run(stmt: Any, database: Any, ctx: Any) -> list[Any]:
+        ran.append(str(stmt))
+        _inside_datafusion(canceller)
+        return []
+
+    monkeypatch.setattr(executor, "_run", run)
+    ctx = InfluxQLContext(
+        catalog=None,  # type: ignore[arg-type]
+        run_sql=None,  # type: ignore[arg-type]
+        create_database=None,  # type: ignore[arg-type]
+        fetch=None,  # type: ignore[arg-type]
+        readable=None,
+        now_ns=0,
+    )
+    canceller.acknowledged = False
+    results = run_influxql("SELECT v FROM m; SELECT w FROM m", "db", None, ctx)
+    assert results == [{"statement_id": 0, "error": INTERRUPTED}]
+    assert len(ran) == 1 and ctx.interrupted and canceller.acknowledged

@@ -42,7 +42,7 @@ from edge_common.errors import EdgeError, QueryError
 from edge_common.stream import Listener, Unreachable, post
 from edge_common.wire import error_header, pack, unpack
 
-__all__ = ["INTERRUPTED", "Canceller", "Interrupted", "send_cancel"]
+__all__ = ["INTERRUPTED", "Canceller", "Interrupted", "interrupted_in", "send_cancel"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,18 @@ class Interrupted(BaseException):
 
     def acknowledge(self) -> None:
         self.canceller.acknowledged = True
+
+
+def interrupted_in(err: BaseException) -> Interrupted | None:
+    """The :class:`Interrupted` ``err`` is or was caused by. The handler may run while a
+    call into DataFusion runs Python code; the call then fails with a SystemError ("returned
+    a result with an exception set") caused by it, which may be made a QueryError in turn."""
+    seen: BaseException | None = err
+    for _ in range(8):  # (a chain is short; never follow a cycle)
+        if seen is None or isinstance(seen, Interrupted):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 # an InfluxQL request of SHOW QUERIES / KILL QUERY → (content type, answer)

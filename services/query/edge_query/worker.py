@@ -24,7 +24,7 @@ from edge_common.settings import Settings
 from edge_common.shared import SharedReader, Stale, shared_root
 from edge_common.stream import Caller, Listener, StreamClient, Unreachable
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
-from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, send_cancel
+from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, interrupted_in, send_cancel
 from edge_query.formats import CONTENT_TYPES, ipc_stream, render
 from edge_query.influxql.diagnostics import diagnostics
 from edge_query.influxql.executor import InfluxQLContext, run_influxql
@@ -272,10 +272,13 @@ class QueryWorker:
             )
             chunks = render(fmt, schema, batches)
             first = next(chunks, b"")
-        except EdgeError as err:
-            self._send(caller, {"id": header.get("id"), "kind": "head", **error_header(err)})
-            return
-        except Exception as err:  # DataFusion reports planning and execution errors this way
+        except Exception as err:
+            if (stop := interrupted_in(err)) is not None:
+                raise stop from None
+            if isinstance(err, EdgeError):
+                self._send(caller, {"id": header.get("id"), "kind": "head", **error_header(err)})
+                return
+            # DataFusion reports planning and execution errors this way
             self._send(
                 caller,
                 {
@@ -308,6 +311,8 @@ class QueryWorker:
                     pending.append(chunk)
                     size += len(chunk)
             except Exception as err:
+                if (stop := interrupted_in(err)) is not None:
+                    raise stop from None
                 log.exception("query failed while rendering")
                 error = QueryError(_clean(str(err)))
                 self._send(caller, {"id": rid, "kind": "head", **error_header(error)})
@@ -331,6 +336,8 @@ class QueryWorker:
                 self._send(caller, {"id": rid, "kind": "chunk"}, b"".join(pending))
             self._send(caller, {"id": rid, "kind": "end"})
         except Exception as err:
+            if (stop := interrupted_in(err)) is not None:
+                raise stop from None
             log.exception("query failed while streaming")
             self._send(caller, {"id": rid, "kind": "error", "message": _clean(str(err))})
 
@@ -584,7 +591,9 @@ class QueryWorker:
             if all(name in schema.tables or name in extra for name in needs):
                 try:
                     df = ctx.sql(sql, options=READ_ONLY, param_values=params)
-                except Exception:
+                except Exception as err:
+                    if (stop := interrupted_in(err)) is not None:
+                        raise stop from None
                     df = None  # it names a table the optimizer proved empty: no scan, no fetch
             if df is None:  # every table then (information_schema asks about them all)
                 for name, table in schema.tables.items():

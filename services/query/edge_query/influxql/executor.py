@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryError
 from edge_common.schema import Catalog, DatabaseSchema
-from edge_query.cancel import INTERRUPTED, Interrupted
+from edge_query.cancel import INTERRUPTED, Interrupted, interrupted_in
 from edge_query.influxql import ast
 from edge_query.influxql.explain import explain
 from edge_query.influxql.into import result_of, to_line_protocol
@@ -128,13 +128,18 @@ def run_influxql(
             zone = getattr(stmt, "timezone", None)
             if zone not in (None, "", "UTC") and getattr(stmt, "into", None) is None:
                 result["_tz"] = zone  # times shown in this zone (the renderer's business)
-        except EdgeError as err:
-            result["error"] = err.message
-            result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer
-        except Exception as err:  # DataFusion's errors
-            result["error"] = str(err).removeprefix("DataFusion error: ")
-        except Interrupted as err:  # KILL QUERY: this statement says so, the rest don't run
-            err.acknowledge()
+        except (Interrupted, Exception) as err:
+            stop = interrupted_in(err)
+            if stop is None and isinstance(err, EdgeError):
+                result["error"] = err.message
+                result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer
+            elif stop is None:  # DataFusion's errors
+                result["error"] = str(err).removeprefix("DataFusion error: ")
+            if stop is None:
+                results.append(result)
+                continue
+            # KILL QUERY: this statement says so, the rest don't run
+            stop.acknowledge()
             result = {"statement_id": i, "error": INTERRUPTED}
             ctx.interrupted = True
             results.append(result)
