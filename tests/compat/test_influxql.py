@@ -20,16 +20,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from bench.edge import EdgeServer, run_edge
 from bench.influxd import run_influxd
 from tests.compat import generated
-
-# one client (and its kept-alive connections) for every ask: httpx.get makes a client per
-# request, which loads the CA bundle each time (~27 ms, two thirds of this module's time)
-_http = httpx.Client()
+from tests.http import http
 
 DB = "compat"
 # 2016-01-01T00:00:00Z onwards, irregular times, several measurements and every field type,
@@ -711,9 +707,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Edg
         run_edge(tmp_path_factory.mktemp("edge") / "data") as edge,
     ):
         for base in (influxd, edge.url):
-            r = _http.post(f"{base}/query", data={"q": f"CREATE DATABASE {DB}"})
+            r = http.post(f"{base}/query", data={"q": f"CREATE DATABASE {DB}"})
             assert r.status_code == 200, r.text
-            r = _http.post(
+            r = http.post(
                 f"{base}/write", params={"db": DB, "precision": "s"}, content="\n".join(LINES)
             )
             assert r.status_code == 204, (base, r.text)
@@ -735,9 +731,9 @@ def _norm(value: Any) -> Any:
 def _load(servers: tuple[str, EdgeServer], db: str, lines: list[str]) -> None:
     """A database of a test's own on both servers, holding ``lines``."""
     for base in (servers[0], servers[1].url):
-        assert _http.post(f"{base}/query", data={"q": f"CREATE DATABASE {db}"}).status_code == 200
+        assert http.post(f"{base}/query", data={"q": f"CREATE DATABASE {db}"}).status_code == 200
         body = "\n".join(lines)
-        r = _http.post(f"{base}/write", params={"db": db, "precision": "s"}, content=body)
+        r = http.post(f"{base}/write", params={"db": db, "precision": "s"}, content=body)
         assert r.status_code == 204, (base, r.text)
 
 
@@ -745,16 +741,16 @@ def _same_over_get(servers: tuple[str, EdgeServer], db: str, queries: list[str],
     """Each query sent with GET to both: the same answers. Returns how many had ``key``."""
     having = 0
     for q in queries:
-        theirs = _http.get(f"{servers[0]}/query", params={"db": db, "q": q}, timeout=60).json()
+        theirs = http.get(f"{servers[0]}/query", params={"db": db, "q": q}, timeout=60).json()
         # (Edge's holt_winters() fits in Python: seconds where influxd takes 0.2 s)
-        ours = _http.get(f"{servers[1].url}/query", params={"db": db, "q": q}, timeout=60).json()
+        ours = http.get(f"{servers[1].url}/query", params={"db": db, "q": q}, timeout=60).json()
         assert _norm(ours) == _norm(theirs), q
         having += key in theirs["results"][0]
     return having
 
 
 def _ask(base: str, q: str, **params: str) -> tuple[int, Any]:
-    r = _http.get(f"{base}/query", params={"db": DB, "q": q, **params}, timeout=60)
+    r = http.get(f"{base}/query", params={"db": DB, "q": q, **params}, timeout=60)
     return r.status_code, _norm(r.json())
 
 
@@ -785,7 +781,7 @@ def test_generated_statements_like_influxd(servers: tuple[str, EdgeServer]) -> N
     influxd, edge = servers
     differ = []
     for q in GENERATED:
-        r = _http.get(f"{influxd}/query", params={"db": DB, "q": q}, timeout=60)
+        r = http.get(f"{influxd}/query", params={"db": DB, "q": q}, timeout=60)
         if r.text.startswith("json: "):
             # influxd 1.6.7 fails to write -Inf (log of 0) and answers this text instead
             assert _ask(edge.url, q)[0] == 200, q
@@ -794,7 +790,7 @@ def test_generated_statements_like_influxd(servers: tuple[str, EdgeServer]) -> N
             # influxd 1.6.7 panicked (mean() of a boolean over several measurements)
             assert "error" in _ask(edge.url, q)[1]["results"][0], q
             continue
-        mine = _http.get(f"{edge.url}/query", params={"db": DB, "q": q}, timeout=60)
+        mine = http.get(f"{edge.url}/query", params={"db": DB, "q": q}, timeout=60)
         same = mine.status_code == r.status_code and _same(mine.json(), r.json())
         if not same:
             differ.append(q)
@@ -837,8 +833,8 @@ def test_epoch_matches(servers: tuple[str, EdgeServer], epoch: str) -> None:
 def test_parse_errors_are_400_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     for q in ["SELEC * FROM cpu", "SELECT * FROM", "SELECT * FROM cpu WHERE"]:
-        theirs = _http.get(f"{influxd}/query", params={"db": DB, "q": q})
-        ours = _http.get(f"{edge.url}/query", params={"db": DB, "q": q})
+        theirs = http.get(f"{influxd}/query", params={"db": DB, "q": q})
+        ours = http.get(f"{edge.url}/query", params={"db": DB, "q": q})
         assert ours.status_code == theirs.status_code == 400
         assert ours.json()["error"].startswith("error parsing query:")
 
@@ -847,10 +843,8 @@ def test_csv_output(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     q = "SELECT usage_user FROM cpu WHERE host = 'h1' LIMIT 2"
     headers = {"Accept": "application/csv"}
-    theirs = _http.get(
-        f"{influxd}/query", params={"db": DB, "q": q, "epoch": "ns"}, headers=headers
-    )
-    ours = _http.get(f"{edge.url}/query", params={"db": DB, "q": q, "epoch": "ns"}, headers=headers)
+    theirs = http.get(f"{influxd}/query", params={"db": DB, "q": q, "epoch": "ns"}, headers=headers)
+    ours = http.get(f"{edge.url}/query", params={"db": DB, "q": q, "epoch": "ns"}, headers=headers)
     assert ours.text.splitlines() == theirs.text.splitlines()
 
 
@@ -869,8 +863,8 @@ def test_json_bytes_like_influxd(
         "SELECT * FROM nope",
     ):
         params = {"db": DB, "q": q, "pretty": pretty, "chunked": chunked, "chunk_size": "1"}
-        theirs = _http.get(f"{influxd}/query", params=params).content
-        ours = _http.get(f"{edge.url}/query", params=params).content
+        theirs = http.get(f"{influxd}/query", params=params).content
+        ours = http.get(f"{edge.url}/query", params=params).content
         assert ours == theirs, q
 
 
@@ -903,10 +897,10 @@ def test_csv_answers_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     headers = {"Accept": "application/csv"}
     for q in [*GENERATED[::6], "SELEC x"]:
         params = {"db": DB, "q": q}
-        theirs = _http.get(f"{influxd}/query", params=params, headers=headers, timeout=60)
+        theirs = http.get(f"{influxd}/query", params=params, headers=headers, timeout=60)
         if "panic" in theirs.text:
             continue  # (see test_generated_statements_like_influxd)
-        ours = _http.get(f"{edge.url}/query", params=params, headers=headers, timeout=60)
+        ours = http.get(f"{edge.url}/query", params=params, headers=headers, timeout=60)
         assert ours.status_code == theirs.status_code, q
         assert ours.headers["content-type"].startswith("text/csv"), q
         if theirs.text == "" and ours.text.startswith("error\n"):
@@ -940,10 +934,10 @@ def test_chunked_answers_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     for q in [*_CHUNKED_SHOWS, *GENERATED[::12]]:
         params = {"db": DB, "q": q, "chunked": "true", "chunk_size": "2"}
-        theirs = _http.get(f"{influxd}/query", params=params, timeout=60)
+        theirs = http.get(f"{influxd}/query", params=params, timeout=60)
         if theirs.text.startswith("json: ") or '"statement_id":-1' in theirs.text:
             continue  # (see test_generated_statements_like_influxd)
-        ours = _http.get(f"{edge.url}/query", params=params, timeout=60)
+        ours = http.get(f"{edge.url}/query", params=params, timeout=60)
         mine = [json.loads(line) for line in ours.text.splitlines()]
         assert ours.status_code == theirs.status_code, q
         assert _same(mine, [json.loads(line) for line in theirs.text.splitlines()]), q
@@ -975,43 +969,43 @@ def test_statements_on_a_database_that_does_not_exist(
 ) -> None:
     """influxd's answers, some of them an error and some not (SHOW MEASUREMENTS is empty)."""
     influxd, edge = servers
-    theirs = _http.post(f"{influxd}/query", data={"db": "nosuchdb", "q": q}).json()
-    ours = _http.post(f"{edge.url}/query", data={"db": "nosuchdb", "q": q}).json()
+    theirs = http.post(f"{influxd}/query", data={"db": "nosuchdb", "q": q}).json()
+    ours = http.post(f"{edge.url}/query", data={"db": "nosuchdb", "q": q}).json()
     assert ours == theirs
 
 
 def test_missing_query_and_unknown_db(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     for base in (influxd, edge.url):
-        assert _http.get(f"{base}/query", params={"db": DB}).status_code == 400
+        assert http.get(f"{base}/query", params={"db": DB}).status_code == 400
     q = "SELECT * FROM cpu"
-    theirs = _http.get(f"{influxd}/query", params={"db": "nodb", "q": q}).json()
-    ours = _http.get(f"{edge.url}/query", params={"db": "nodb", "q": q}).json()
+    theirs = http.get(f"{influxd}/query", params={"db": "nodb", "q": q}).json()
+    ours = http.get(f"{edge.url}/query", params={"db": "nodb", "q": q}).json()
     assert ours == theirs
 
 
 def test_drop_measurement_and_database_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     influxd, edge = servers
     for base in (influxd, edge.url):
-        r = _http.post(f"{base}/query", data={"q": "CREATE DATABASE dropme"})
+        r = http.post(f"{base}/query", data={"q": "CREATE DATABASE dropme"})
         assert r.status_code == 200
-        r = _http.post(
+        r = http.post(
             f"{base}/write",
             params={"db": "dropme", "precision": "s"},
             content="a v=1 1\nb v=2 2\nb v=3 3",
         )
         assert r.status_code == 204
     # a flush puts one of the tables into Parquet first, so the drop must hide files too
-    assert _http.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
-    _http.post(f"{edge.url}/write", params={"db": "dropme", "precision": "s"}, content="b v=4 4")
-    _http.post(f"{influxd}/write", params={"db": "dropme", "precision": "s"}, content="b v=4 4")
+    assert http.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+    http.post(f"{edge.url}/write", params={"db": "dropme", "precision": "s"}, content="b v=4 4")
+    http.post(f"{influxd}/write", params={"db": "dropme", "precision": "s"}, content="b v=4 4")
     statements = ["DROP MEASUREMENT b", "SHOW MEASUREMENTS", "SELECT * FROM b", "SELECT * FROM a"]
     for q in statements:
-        theirs = _http.post(f"{influxd}/query", data={"db": "dropme", "q": q}).json()
-        ours = _http.post(f"{edge.url}/query", data={"db": "dropme", "q": q}).json()
+        theirs = http.post(f"{influxd}/query", data={"db": "dropme", "q": q}).json()
+        ours = http.post(f"{edge.url}/query", data={"db": "dropme", "q": q}).json()
         assert _norm(ours) == _norm(theirs), q
     for base in (influxd, edge.url):
-        r = _http.post(f"{base}/query", data={"q": "DROP DATABASE dropme"})
+        r = http.post(f"{base}/query", data={"q": "DROP DATABASE dropme"})
         assert r.json() == {"results": [{"statement_id": 0}]}
     q = "SHOW DATABASES"
     assert _ask(edge.url, q) == _ask(influxd, q)
@@ -1047,14 +1041,14 @@ def test_select_into_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     """SELECT … INTO writes through the write path; what lands is what influxd stores."""
     influxd, edge = servers
     for base in (influxd, edge.url):
-        assert _http.post(f"{base}/query", data={"q": "CREATE DATABASE intodb"}).status_code == 200
+        assert http.post(f"{base}/query", data={"q": "CREATE DATABASE intodb"}).status_code == 200
     for q in INTO:  # POST: influxd warns about writes over GET
-        theirs = _http.post(f"{influxd}/query", data={"db": DB, "q": q}).json()
-        ours = _http.post(f"{edge.url}/query", data={"db": DB, "q": q}).json()
+        theirs = http.post(f"{influxd}/query", data={"db": DB, "q": q}).json()
+        ours = http.post(f"{edge.url}/query", data={"db": DB, "q": q}).json()
         assert _norm(ours) == _norm(theirs), q
     for q in AFTER_INTO:
-        theirs = _http.get(f"{influxd}/query", params={"db": "intodb", "q": q}).json()
-        ours = _http.get(f"{edge.url}/query", params={"db": "intodb", "q": q}).json()
+        theirs = http.get(f"{influxd}/query", params={"db": "intodb", "q": q}).json()
+        ours = http.get(f"{edge.url}/query", params={"db": "intodb", "q": q}).json()
         assert _norm(ours) == _norm(theirs), q
 
 
@@ -1122,8 +1116,8 @@ def test_delete_and_drop_series_like_influxd(servers: tuple[str, EdgeServer]) ->
     influxd, edge = servers
     _load(servers, "deldb", LINES)
     for q in DELETIONS:
-        theirs = _http.post(f"{influxd}/query", data={"db": "deldb", "q": q}).json()
-        ours = _http.post(f"{edge.url}/query", data={"db": "deldb", "q": q}, timeout=120).json()
+        theirs = http.post(f"{influxd}/query", data={"db": "deldb", "q": q}).json()
+        ours = http.post(f"{edge.url}/query", data={"db": "deldb", "q": q}, timeout=120).json()
         # influxd names the shard that refused a field condition; Edge has no shards
         theirs = json.loads(re.sub(r'"shard \d+: ', '"', json.dumps(theirs)))
         assert _norm(ours) == _norm(theirs), q
@@ -1153,9 +1147,9 @@ def test_bind_parameters_like_influxd(
 
     def ask(base: str) -> tuple[int, Any]:
         if method == "GET":
-            r = _http.get(f"{base}/query", params=values)
+            r = http.get(f"{base}/query", params=values)
         else:
-            r = _http.post(f"{base}/query", data=values)
+            r = http.post(f"{base}/query", data=values)
         return r.status_code, _norm(r.json())
 
     assert ask(edge.url) == ask(influxd)
@@ -1196,10 +1190,10 @@ def test_changing_statements_sent_with_get_are_warned_like_influxd(
     assert _same_over_get(servers, "getdb", GET_CHANGES, "messages") == 12
     # the same statement sent with POST: no warning
     q = "CREATE DATABASE getdb3"
-    assert _http.post(f"{edge.url}/query", data={"q": q}).json() == {
+    assert http.post(f"{edge.url}/query", data={"q": q}).json() == {
         "results": [{"statement_id": 0}]
     }
-    _http.post(f"{edge.url}/query", data={"q": "DROP DATABASE getdb3"})  # Edge alone has it
+    http.post(f"{edge.url}/query", data={"q": "DROP DATABASE getdb3"})  # Edge alone has it
 
 
 def _seasonal_lines() -> list[str]:
@@ -1457,14 +1451,14 @@ def test_retention_policies_like_influxd(servers: tuple[str, EdgeServer]) -> Non
         answers = []
         for base in (influxd, edge.url):
             if method == "WRITE":
-                r = _http.post(f"{base}/write", params=params, content=body)
+                r = http.post(f"{base}/write", params=params, content=body)
             elif method == "GET":
-                r = _http.get(f"{base}/query", params=params)
+                r = http.get(f"{base}/query", params=params)
             else:
-                r = _http.post(f"{base}/query", data=params)
+                r = http.post(f"{base}/query", data=params)
             answers.append((r.status_code, _norm(r.json()) if r.content else None))
         assert answers[1] == answers[0], (params, body)
-    names = _http.get(f"{edge.url}/query", params={"q": "SHOW DATABASES"}).json()
+    names = http.get(f"{edge.url}/query", params={"q": "SHOW DATABASES"}).json()
     assert ["rpdb/r2d"] not in names["results"][0]["series"][0]["values"]
 
 
@@ -1510,17 +1504,17 @@ def test_continuous_queries_like_influxd(servers: tuple[str, EdgeServer]) -> Non
             "CREATE DATABASE cqdb",
             "CREATE RETENTION POLICY r ON cqdb DURATION 1d REPLICATION 1",
         ):
-            assert _http.post(f"{base}/query", data={"q": q}).status_code == 200
+            assert http.post(f"{base}/query", data={"q": q}).status_code == 200
     for q in _CQS:
-        theirs = _http.post(f"{influxd}/query", data={"db": "cqdb", "q": q})
-        ours = _http.post(f"{edge.url}/query", data={"db": "cqdb", "q": q})
+        theirs = http.post(f"{influxd}/query", data={"db": "cqdb", "q": q})
+        ours = http.post(f"{edge.url}/query", data={"db": "cqdb", "q": q})
         if q == "SHOW CONTINUOUS QUERIES":  # (other tests' databases differ: this one's)
             pick = [_cq_series(r.json()) for r in (ours, theirs)]
             assert pick[0] == pick[1] and pick[0]["values"], q
             continue
         assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), q
     for base in (influxd, edge.url):
-        assert _http.post(f"{base}/query", data={"q": "DROP DATABASE cqdb"}).status_code == 200
+        assert http.post(f"{base}/query", data={"q": "DROP DATABASE cqdb"}).status_code == 200
 
 
 def _cq_series(doc: dict[str, Any]) -> dict[str, Any]:
@@ -1608,11 +1602,11 @@ def test_users_and_grants_like_influxd(servers: tuple[str, EdgeServer]) -> None:
     tests/e2e/test_users.py.)"""
     influxd, edge = servers
     for q in _USERS:
-        answers = [_http.post(f"{b}/query", data={"q": q}) for b in (influxd, edge.url)]
+        answers = [http.post(f"{b}/query", data={"q": q}) for b in (influxd, edge.url)]
         theirs, ours = ((r.status_code, _sorted_grants(r.json())) for r in answers)
         assert ours == theirs, q
     for q in _USERS_GET:
-        answers = [_http.get(f"{b}/query", params={"q": q}) for b in (influxd, edge.url)]
+        answers = [http.get(f"{b}/query", params={"q": q}) for b in (influxd, edge.url)]
         theirs, ours = ((r.status_code, r.json()) for r in answers)
         assert ours == theirs, q
 
@@ -1647,17 +1641,17 @@ def test_explain_names_what_influxd_names(servers: tuple[str, EdgeServer]) -> No
     influxd, edge = servers
     for q in _EXPLAINED:
         docs = [
-            _http.post(f"{b}/query", data={"db": DB, "q": q}).json() for b in (influxd, edge.url)
+            http.post(f"{b}/query", data={"db": DB, "q": q}).json() for b in (influxd, edge.url)
         ]
         assert [_heading(d) for d in docs[1:]] == [_heading(docs[0])], q
         assert docs[1]["results"][0]["series"][0]["columns"] == ["QUERY PLAN"]
     q = "EXPLAIN ANALYZE SELECT max(usage_user) FROM cpu GROUP BY host"
-    docs = [_http.post(f"{b}/query", data={"db": DB, "q": q}).json() for b in (influxd, edge.url)]
+    docs = [http.post(f"{b}/query", data={"db": DB, "q": q}).json() for b in (influxd, edge.url)]
     theirs, ours = (d["results"][0]["series"][0] for d in docs)
     assert ours["columns"] == theirs["columns"] == ["EXPLAIN ANALYZE"]
     assert ours["values"][:2] == theirs["values"][:2] == [["."], ["└── select"]]
     for q in ("EXPLAIN SHOW DATABASES", "EXPLAIN ANALYZE", "EXPLAIN"):
-        answers = [_http.post(f"{b}/query", data={"q": q}) for b in (influxd, edge.url)]
+        answers = [http.post(f"{b}/query", data={"q": q}) for b in (influxd, edge.url)]
         assert [(r.status_code, r.json()) for r in answers[1:]] == [
             (answers[0].status_code, answers[0].json())
         ], q

@@ -11,16 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.edge import EdgeServer, start_edge
 from edge_gateway.continuous import window
+from tests.http import http
 
 _S = 1_000_000_000
 
 
 def _query(edge: EdgeServer, text: str) -> dict[str, Any]:
-    r = httpx.post(f"{edge.url}/query", data={"db": "cq", "q": text, "epoch": "ns"}, timeout=60)
+    r = http.post(f"{edge.url}/query", data={"db": "cq", "q": text, "epoch": "ns"}, timeout=60)
     assert r.status_code == 200, r.text
     doc: dict[str, Any] = r.json()
     assert "error" not in doc["results"][0], doc
@@ -38,7 +37,7 @@ def _write_for(edge: EdgeServer, seconds: float) -> dict[int, int]:
     until = time.monotonic() + seconds
     while time.monotonic() < until:
         now = time.time_ns()
-        r = httpx.post(f"{edge.url}/write", params={"db": "cq"}, content=f"m,h=a v=1 {now}")
+        r = http.post(f"{edge.url}/write", params={"db": "cq"}, content=f"m,h=a v=1 {now}")
         assert r.status_code == 204, r.text
         per_second[now // _S] = per_second.get(now // _S, 0) + 1
         time.sleep(0.05)

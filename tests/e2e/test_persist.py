@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyarrow.parquet as pq
 import pytest
 import zmq
@@ -22,6 +21,7 @@ from datafusion import SessionContext
 from bench.edge import EdgeServer, run_edge, start_edge
 from bench.influxd import free_port
 from bench.tsbs import batches
+from tests.http import http
 
 EVENTS_PORT = free_port()
 
@@ -41,14 +41,14 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
 
 
 def sql(edge: EdgeServer, db: str, q: str) -> list[dict[str, Any]]:
-    r = httpx.get(f"{edge.url}/api/v3/query_sql", params={"db": db, "q": q}, timeout=60)
+    r = http.get(f"{edge.url}/api/v3/query_sql", params={"db": db, "q": q}, timeout=60)
     assert r.status_code == 200, r.text
     rows: list[dict[str, Any]] = r.json()
     return rows
 
 
 def write(edge: EdgeServer, db: str, body: str | bytes, precision: str = "s") -> None:
-    r = httpx.post(
+    r = http.post(
         f"{edge.url}/api/v3/write_lp",
         params={"db": db, "precision": precision},
         content=body,
@@ -62,7 +62,7 @@ def close(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def flush(edge: EdgeServer) -> dict[str, Any]:
-    r = httpx.post(f"{edge.url}/api/v3/flush", timeout=120)
+    r = http.post(f"{edge.url}/api/v3/flush", timeout=120)
     assert r.status_code == 200, r.text
     doc: dict[str, Any] = r.json()
     return doc
@@ -235,7 +235,7 @@ def test_buffer_stays_bounded_with_a_small_limit(tmp_path: Path) -> None:
         peak = 0
         for body in batches(5000, hosts=12, hours=12):  # 12 hours of data
             write(edge, "bounded", body, precision="ns")
-            status = httpx.get(f"{edge.url}/health").json()["buffer"]
+            status = http.get(f"{edge.url}/health").json()["buffer"]
             peak = max(peak, status["bytes"])
         assert peak < 12 << 20, peak
         files = list((tmp_path / "data" / "objects").rglob("*.parquet"))
@@ -286,7 +286,7 @@ def test_field_comparisons_judge_the_latest_version_of_each_point(edge: EdgeServ
     write(edge, "cmp", "m,h=a v=1 10\nm,h=b v=99 20\nm,h=d v=91 40")
     expected = [{"h": "b", "v": 99.0, "w": 2.0}, {"h": "d", "v": 91.0}]
     assert sql(edge, "cmp", q) == expected
-    r = httpx.get(f"{edge.url}/query", params={"db": "cmp", "q": influxql}, timeout=60)
+    r = http.get(f"{edge.url}/query", params={"db": "cmp", "q": influxql}, timeout=60)
     tags = [s["tags"]["h"] for s in r.json()["results"][0]["series"]]
     assert tags == ["b", "d"], r.text
     flush(edge)  # two files now, overlapping in time
@@ -308,7 +308,7 @@ def test_field_comparisons_judge_the_latest_version_of_each_point(edge: EdgeServ
 
 
 def _influxql(edge: EdgeServer, db: str, q: str) -> list[dict[str, Any]]:
-    r = httpx.get(f"{edge.url}/query", params={"db": db, "q": q, "epoch": "ns"}, timeout=60)
+    r = http.get(f"{edge.url}/query", params={"db": db, "q": q, "epoch": "ns"}, timeout=60)
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()["results"][0]
     assert "error" not in result, result

@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from influxdb import InfluxDBClient
 
 from bench.edge import EdgeServer, run_edge, start_edge
 from edge_common.stream import StreamClient
 from edge_common.wire import pack, unpack
+from tests.http import http
 
 _HOUR = 3600
 _DAY = 24 * _HOUR
@@ -33,7 +33,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
 
 
 def _query(edge: EdgeServer, db: str, text: str, **params: str) -> dict[str, Any]:
-    r = httpx.post(f"{edge.url}/query", data={"db": db, "q": text, **params}, timeout=60)
+    r = http.post(f"{edge.url}/query", data={"db": db, "q": text, **params}, timeout=60)
     assert r.status_code == 200, r.text
     doc: dict[str, Any] = r.json()
     assert "error" not in doc["results"][0], doc
@@ -95,7 +95,7 @@ def test_every_ingest_worker_writes_to_a_new_default_at_once(edge: EdgeServer) -
         _query(edge, "follow", text)
 
         def write(i: int, round_: int = round_) -> int:
-            r = httpx.post(
+            r = http.post(
                 f"{edge.url}/write",
                 params={"db": "follow", "precision": "s"},
                 content=f"m,w={i} v={round_} {now - i}",
@@ -113,7 +113,7 @@ def test_every_ingest_worker_writes_to_a_new_default_at_once(edge: EdgeServer) -
 def test_points_older_than_the_policy_are_refused(edge: EdgeServer) -> None:
     _query(edge, "", "CREATE DATABASE fresh WITH DURATION 2h NAME short")
     now = int(time.time())
-    r = httpx.post(
+    r = http.post(
         f"{edge.url}/write",
         params={"db": "fresh", "precision": "s"},
         content=f"m v=1 {now}\nm v=2 {now - 3 * _HOUR}\nm v=3 {now - 4 * _HOUR}",
@@ -122,7 +122,7 @@ def test_points_older_than_the_policy_are_refused(edge: EdgeServer) -> None:
     assert r.json() == {"error": "partial write: points beyond retention policy dropped=2"}
     assert [row[1] for row in _values(_query(edge, "fresh", "SELECT v FROM m"))] == [1]
     # the v2 and v3 APIs name the lines
-    r = httpx.post(
+    r = http.post(
         f"{edge.url}/api/v3/write_lp",
         params={"db": "fresh/short", "precision": "second"},
         content=f"m v=4 {now - 3 * _HOUR}",
@@ -145,9 +145,9 @@ def test_files_past_the_duration_leave_and_stay_gone_after_kill_9(tmp_path: Path
     try:
         now = int(time.time())
         body = "\n".join(f"old,h=x v={i} {now - i * _DAY - 60}" for i in range(8))
-        r = httpx.post(f"{edge.url}/write", params={"db": "exp", "precision": "s"}, content=body)
+        r = http.post(f"{edge.url}/write", params={"db": "exp", "precision": "s"}, content=body)
         assert r.status_code == 204, r.text
-        assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+        assert http.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
         files = lambda: sorted(p.name for p in (tmp_path / "data").rglob("*.parquet"))  # noqa: E731
         assert len(files()) == 8
         assert _stored_days(edge, "exp") == list(range(8))
@@ -177,7 +177,7 @@ def test_rows_of_a_policy_survive_kill_9(tmp_path: Path) -> None:
         _query(edge, "keep", "CREATE RETENTION POLICY two ON keep DURATION 2d REPLICATION 1")
         now = int(time.time())
         for params, line in (({"rp": "two"}, f"m v=2 {now}"), ({}, f"m v=1 {now}")):
-            r = httpx.post(
+            r = http.post(
                 f"{edge.url}/write",
                 params={"db": "keep", "precision": "s", **params},
                 content=line,
@@ -202,7 +202,7 @@ def test_ingest_workers_catch_up_with_a_default_they_were_not_told_of(edge: Edge
     _query(edge, "", "CREATE DATABASE quiet")
 
     def write(i: int) -> int:
-        r = httpx.post(
+        r = http.post(
             f"{edge.url}/write",
             params={"db": "quiet", "precision": "s"},
             content=f"m,i={i} v=1 {int(time.time()) - i}",

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from bench.edge import EdgeServer, start_edge
+from tests.http import http
 from tests.s3 import MotoServer
 
 BUCKET = "edge-test"
@@ -63,7 +63,7 @@ def keys(moto: MotoServer) -> list[str]:
 
 
 def count(edge: EdgeServer, db: str, table: str) -> int:
-    r = httpx.get(
+    r = http.get(
         f"{edge.url}/api/v3/query_sql",
         timeout=120,
         params={"db": db, "q": f"SELECT count(*) AS c FROM {table}"},
@@ -78,12 +78,12 @@ def test_persist_to_s3_and_a_new_group_on_the_same_bucket(moto: MotoServer, tmp_
     try:
         body = "\n".join(f"m,k=k{i % 7} v={i}i {1_700_000_000 + i}" for i in range(5000))
         assert (
-            httpx.post(
+            http.post(
                 f"{edge.url}/api/v3/write_lp", params={"db": "s3db", "precision": "s"}, content=body
             ).status_code
             == 204
         )
-        r = httpx.post(f"{edge.url}/api/v3/flush", timeout=120)
+        r = http.post(f"{edge.url}/api/v3/flush", timeout=120)
         assert r.status_code == 200 and r.json()["rows"] == 5000
         stored = keys(moto)
         assert any(k.startswith("edge0/dbs/s3db/m/") and k.endswith(".parquet") for k in stored)
@@ -120,7 +120,7 @@ def test_an_s3_outage_loses_nothing_and_persistence_resumes(
             body = "\n".join(
                 f"o,w=a v={i * 100 + j}i {1_700_000_000 + i * 100 + j}" for j in range(100)
             )
-            r = httpx.post(
+            r = http.post(
                 f"{edge.url}/api/v3/write_lp",
                 params={"db": "out", "precision": "s"},
                 content=body,
@@ -133,7 +133,7 @@ def test_an_s3_outage_loses_nothing_and_persistence_resumes(
         moto.pause()
         flushed: list[Any] = []
         flusher = threading.Thread(
-            target=lambda: flushed.append(httpx.post(f"{edge.url}/api/v3/flush", timeout=300))
+            target=lambda: flushed.append(http.post(f"{edge.url}/api/v3/flush", timeout=300))
         )
         flusher.start()
         deadline = time.monotonic() + 20
@@ -149,7 +149,7 @@ def test_an_s3_outage_loses_nothing_and_persistence_resumes(
         flusher.join(timeout=120)
         assert not flusher.is_alive()
         assert flushed and flushed[0].status_code == 200, flushed
-        r = httpx.post(f"{edge.url}/api/v3/flush", timeout=120)
+        r = http.post(f"{edge.url}/api/v3/flush", timeout=120)
         assert r.status_code == 200
         assert count(edge, "out", "o") == acked
         assert not [k for k in keys(moto) if "/out/" in k and k.endswith(".tmp")]
@@ -169,7 +169,7 @@ def test_writes_get_503_over_the_memory_ceiling_until_persisting_catches_up(
             f'ceil,k=k{j % 10} v={j}i,s="{"x" * 40}" {1_700_000_000 + j}' for j in range(5000)
         )
         assert (
-            httpx.post(
+            http.post(
                 f"{edge.url}/api/v3/write_lp", params={"db": "ceil", "precision": "s"}, content=body
             ).status_code
             == 204
@@ -182,7 +182,7 @@ def test_writes_get_503_over_the_memory_ceiling_until_persisting_catches_up(
                 f'ceil,k=k{j % 10} v={j}i,s="{"x" * 40}" {1_700_000_000 + i * 10_000 + j}'
                 for j in range(5000)
             )
-            r = httpx.post(
+            r = http.post(
                 f"{edge.url}/api/v3/write_lp",
                 params={"db": "ceil", "precision": "s"},
                 content=lines,
@@ -197,7 +197,7 @@ def test_writes_get_503_over_the_memory_ceiling_until_persisting_catches_up(
         moto.resume()
         deadline = time.monotonic() + 120
         while (
-            httpx.post(
+            http.post(
                 f"{edge.url}/api/v3/write_lp",
                 params={"db": "ceil", "precision": "s"},
                 content="ceil,k=z v=1i 1700009999",
@@ -212,4 +212,4 @@ def test_writes_get_503_over_the_memory_ceiling_until_persisting_catches_up(
 
 
 def http_ok(edge: EdgeServer) -> bool:
-    return httpx.get(f"{edge.url}/health").status_code == 200
+    return http.get(f"{edge.url}/health").status_code == 200

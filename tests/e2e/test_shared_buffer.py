@@ -12,6 +12,7 @@ import httpx
 
 from bench.edge import EdgeServer, start_edge
 from tests.e2e.test_crash import wait_replaced
+from tests.http import http
 
 LINES = "\n".join(
     f"cpu,host=h{i % 4},dc=d{i % 2} usage={i * 1.5},n={i}i,ok={str(i % 3 == 0).lower()} "
@@ -36,24 +37,24 @@ SQL = "SELECT host, count(*) AS c, sum(usage) AS s FROM cpu GROUP BY host ORDER 
 
 
 def _write(edge: EdgeServer, body: str, db: str = "sh") -> None:
-    r = httpx.post(f"{edge.url}/write", params={"db": db, "precision": "s"}, content=body)
+    r = http.post(f"{edge.url}/write", params={"db": db, "precision": "s"}, content=body)
     assert r.status_code == 204, r.text
 
 
 def _answers(edge: EdgeServer) -> list[Any]:
     out: list[Any] = []
     for q in QUERIES:
-        r = httpx.post(f"{edge.url}/query", data={"db": "sh", "q": q}, timeout=30)
+        r = http.post(f"{edge.url}/query", data={"db": "sh", "q": q}, timeout=30)
         assert r.status_code == 200, r.text
         out.append(r.json())
-    r = httpx.get(f"{edge.url}/api/v3/query_sql", params={"db": "sh", "q": SQL}, timeout=30)
+    r = http.get(f"{edge.url}/api/v3/query_sql", params={"db": "sh", "q": SQL}, timeout=30)
     assert r.status_code == 200, r.text
     out.append(r.json())
     return out
 
 
 def _buffer(edge: EdgeServer) -> dict[str, Any]:
-    doc = httpx.get(f"{edge.url}/debug/vars").json()
+    doc = http.get(f"{edge.url}/debug/vars").json()
     values: dict[str, Any] = doc["buffer"]["values"]
     return values
 
@@ -63,10 +64,10 @@ def test_shared_and_asked_answers_are_the_same(tmp_path: Path) -> None:
     asked = start_edge(tmp_path / "asked", "--query-workers", "1", "--buffer-share-dir", "off")
     try:
         for edge in (shared, asked):
-            httpx.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
+            http.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
             _write(edge, LINES)
-        assert httpx.get(f"{shared.url}/health").json()["buffer"]["shared"] is True
-        assert httpx.get(f"{asked.url}/health").json()["buffer"]["shared"] is False
+        assert http.get(f"{shared.url}/health").json()["buffer"]["shared"] is True
+        assert http.get(f"{asked.url}/health").json()["buffer"]["shared"] is False
         before = _buffer(shared)["reads"]
         buffered = _answers(shared)
         assert buffered == _answers(asked)
@@ -93,7 +94,7 @@ def test_shared_and_asked_answers_are_the_same(tmp_path: Path) -> None:
         assert _buffer(asked)["reads"] >= len(QUERIES)
         # persisted: the workers find the files in the shared list
         for edge in (shared, asked):
-            assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+            assert http.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
         assert _answers(shared) == buffered == _answers(asked)
         # some rows buffered, some persisted, one overwritten in the buffer (a repeat)
         more = "cpu,host=h1,dc=d1 usage=1000 1700000001\ncpu,host=h9,dc=d0 usage=2 1700000300"
@@ -108,7 +109,7 @@ def test_shared_and_asked_answers_are_the_same(tmp_path: Path) -> None:
 def test_each_write_is_seen_by_the_next_query(tmp_path: Path) -> None:
     edge = start_edge(tmp_path / "data", "--query-workers", "2")
     try:
-        httpx.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
+        http.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
         errors: list[str] = []
 
         def writer(w: int) -> None:
@@ -159,7 +160,7 @@ def test_each_write_is_seen_by_the_next_query(tmp_path: Path) -> None:
 def test_kill_9_of_the_persister_loses_nothing_a_query_finds(tmp_path: Path) -> None:
     edge = start_edge(tmp_path / "data", "--query-workers", "1")
     try:
-        httpx.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
+        http.post(f"{edge.url}/query", data={"q": "CREATE DATABASE sh"})
         _write(edge, LINES)
         before = _answers(edge)
         old = edge.kill("persister")
