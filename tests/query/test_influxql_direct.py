@@ -19,6 +19,7 @@ from edge_query.influxql.direct import _literal_alternatives, text_codes
 from edge_query.influxql.parser import parse
 from edge_query.influxql.select import run_select
 from edge_query.influxql.subquery import rows_needed
+from edge_query.influxql.translate import TimeRange
 from edge_query.planner import TableNeed, TablePick, new_context
 
 S = 10**9
@@ -560,3 +561,21 @@ def test_a_limit_reads_a_window_of_the_range_not_all_of_it() -> None:
     assert run_select(stmt, db, counted, NOW, span=_span_of(data, [])) == []
     conditions = [sql.split(" WHERE ")[1].split(" ORDER BY ")[0] for sql in asked]
     assert len(asked) == 3 and '"time"' in conditions[0] and '"time"' not in conditions[-1]
+
+
+@pytest.mark.parametrize(
+    ("fill", "want"), [("", [None, 0]), ("fill(previous)", [1.5, 3]), ("fill(7)", [7, 7])]
+)
+def test_a_cell_without_a_point_is_filled_though_every_interval_has_a_row(
+    fill: str, want: list[Any]
+) -> None:
+    """A row for each interval of the range, but no point of either call in the middle one:
+    its cells are filled as fill() says (count() of nothing is 0 under fill(null))."""
+    q = f"SELECT max(f), count(f) FROM cpu WHERE {RANGE} GROUP BY time(1m) {fill}"
+    stmt = parse(q, None, NOW)[0]
+    rng = TimeRange(T0, T0 + 180 * S - 1)
+    missing = select_module._MISSING
+    rows = [[T0, 1.5, 3], [T0 + 60 * S, missing, missing], [T0 + 120 * S, 2.5, 4]]
+    series = {"name": "cpu", "columns": ["time", "max", "count"], "values": rows}
+    filled = select_module._fill(series, stmt, rng, 60 * S, 0, [False, True])
+    assert filled["values"] == [[T0, 1.5, 3], [T0 + 60 * S, *want], [T0 + 120 * S, 2.5, 4]]
