@@ -7,10 +7,11 @@ waits for a free worker) and takes cancels. Told to cancel the request the main 
 running, it makes the main thread raise :class:`Interrupted` where it stands
 (``_thread.interrupt_main`` with SIGUSR1: the handler runs between two Python
 instructions, and DataFusion checks for it about once a second while it runs, on a timer
-of its runtime that needs an idle runtime thread: edge_query/__main__.py). The handler may run
-inside code that drops what it raises (pyzmq checks for signals while it frees a message),
-so the thread signals again every 0.1 s until the exception is caught
-(:meth:`Interrupted.acknowledge`). A request not yet started is remembered and answered
+of its runtime that needs an idle runtime thread: edge_query/__main__.py). The handler
+may run inside code that drops what it raises (pyzmq checks for signals while it frees a
+message), so the thread signals again every 0.1 s until the exception is caught
+(:meth:`Interrupted.acknowledge`); inside a call into DataFusion it becomes the cause of
+the call's error (:func:`interrupted_in`). A request not yet started is remembered and answered
 "query interrupted" when its turn comes.
 
 ``Interrupted`` is a BaseException: the many ``except Exception`` of planning and running

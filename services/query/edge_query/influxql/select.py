@@ -1034,7 +1034,7 @@ def _fill(
         first = rng.lo if rng.bounded_below else None
         out = fill_windows(_present(s["values"]), first, end, every, offset, clock, empty)
     elif add and _every_interval(s["values"], range(start, end + 1, every)):
-        out = s["values"]  # nothing to fill (one host's hour by minute: ~50 µs saved)
+        out = s["values"]  # nothing to fill (one host's hour by minute: 26 -> 11 µs)
     else:
         rows = {v[0]: v for v in s["values"]}
         out = []
