@@ -49,7 +49,7 @@ class Chunk:
     # where it is shared with the query workers (edge_common.shared): a file, and the
     # offset and size of the Arrow IPC stream of this one batch in it
     shared: tuple[str, int, int] | None = None
-    # a tag's texts in its dictionary's order, once asked for (read_chunks)
+    # a tag's texts in its dictionary's order, once asked for (texts_of)
     texts: dict[str, list[str]] = field(default_factory=dict)
     # its picks (edge_common.picks), by pick and the schema they were made in
     picks: dict[tuple[Pick, pa.Schema], pa.Table] = field(default_factory=dict)
@@ -72,6 +72,14 @@ class Chunk:
             column = self.batch.column(i) if i >= 0 else None
             index = self.by_tag[tag] = TagIndex.of(column, self.batch.num_rows)
         return index.rows(allowed)
+
+    def texts_of(self, name: str, column: pa.DictionaryArray) -> list[str]:
+        """Tag ``name``'s texts (``column``, this chunk's) in its dictionary's order, kept:
+        a chunk's dictionary never changes."""
+        held = self.texts.get(name)
+        if held is None:
+            held = self.texts[name] = column.dictionary.to_pylist()
+        return held
 
     def rows_of_values(self, values: dict[str, list[str]]) -> np.ndarray:
         """Positions of the rows with, for each tag in ``values``, one of its values."""
@@ -267,9 +275,7 @@ def _one_text(
             return None
         if code < 0 or not len(rows):
             continue  # (no row here)
-        held = chunk.texts.get(name)
-        if held is None:  # (a chunk's dictionary never changes: its texts are kept)
-            held = chunk.texts[name] = column.dictionary.to_pylist()
+        held = chunk.texts_of(name, column)
         if found is not None and held[code] != found:
             return None
         found = held[code]
@@ -304,9 +310,7 @@ def _taken_texts(
     codes = []
     texts: list[str] = []
     for (chunk, rows), column in zip(parts, columns, strict=True):
-        held = chunk.texts.get(name)
-        if held is None:  # (a chunk's dictionary never changes: its texts are kept)
-            held = chunk.texts[name] = column.dictionary.to_pylist()
+        held = chunk.texts_of(name, column)
         taken = np.asarray(column.indices)[rows]
         codes.append(taken + len(texts) if texts else taken)
         texts += held

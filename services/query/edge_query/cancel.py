@@ -11,8 +11,8 @@ of its runtime that needs an idle runtime thread: edge_query/__main__.py). The h
 may run inside code that drops what it raises (pyzmq checks for signals while it frees a
 message), so the thread signals again every 0.1 s until the exception is caught
 (:meth:`Interrupted.acknowledge`); inside a call into DataFusion it becomes the cause of
-the call's error (:func:`interrupted_in`). A request not yet started is remembered and answered
-"query interrupted" when its turn comes.
+the call's error (:func:`interrupted_in`). A request not yet started is remembered and
+answered "query interrupted" when its turn comes.
 
 ``Interrupted`` is a BaseException: the many ``except Exception`` of planning and running
 must not swallow it. A query stopped anywhere may leave a cache half updated, so the worker

@@ -173,13 +173,10 @@ class QueryWorker:
         # the whole catalog only when it changed since our copy (it may be large); not asked
         # at all where the shared buffer's state names our copy's version: the persister
         # publishes it before answering anything (a SHOW's round trip, ~0.15 ms)
-        state = self.shared.state() if self.shared is not None else None
-        if state is not None and [state.boot, state.catalog] == [
-            self._catalog_boot,
-            self.catalog.version,
-        ]:
-            return
         have = [self._catalog_boot, self.catalog.version]
+        state = self.shared.state() if self.shared is not None else None
+        if state is not None and [state.boot, state.catalog] == have:
+            return
         reply, _ = self._call({"op": "catalog", "have": have})
         if not reply.get("same"):
             self.catalog = Catalog.from_json(reply["catalog"])

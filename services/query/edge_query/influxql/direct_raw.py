@@ -170,8 +170,8 @@ def _one_per_group(column: pa.ChunkedArray, groups: Groups | None) -> bool:
     texts = len(arr.dictionary) + 1
     indices = arr.indices
     found = np.asarray(indices.fill_null(texts - 1) if indices.null_count else indices)
-    if not found.any() or (found == found[0]).all():
-        return True  # one value at every row
+    if not len(found) or (found == found[0]).all():
+        return True  # one value at every row (or no row)
     if groups is None or groups[1] * texts > _MOST_NUMBERS:
         return False
     number, size, occur = groups
