@@ -271,6 +271,21 @@ def test_a_regex_on_a_tag_is_resolved_to_its_values(q: str, seed: int) -> None:
     assert _same(by_sql, direct), (by_sql[:1], direct[:1])
 
 
+def test_a_regex_matches_the_texts_the_rows_hold_not_the_whole_dictionary() -> None:
+    # a source's dictionary may hold texts none of its rows hold (a chunk's holds all it
+    # ever had); and pieces come as dictionaries of their own, or plain texts
+    kind = pa.dictionary(pa.int32(), pa.string())
+    unused = pa.DictionaryArray.from_arrays(
+        pa.array([0, 2, None, 0], pa.int32()), pa.array(["web1", "web2", "db1", "web3"])
+    )
+    other = pa.array(["web5", "db2", "web1"]).dictionary_encode().cast(kind)
+    plain = pa.array(["web4", None, "db3"])
+    column = pa.chunked_array([unused, other])
+    assert direct_module._matching(column, "^web") == {"web1", "web5"}
+    assert direct_module._matching(pa.chunked_array([plain]), "^web") == {"web4"}
+    assert direct_module._matching(column, "^x") == set()
+
+
 @pytest.mark.parametrize("with_nulls", [True, False])
 @pytest.mark.parametrize(
     "q",

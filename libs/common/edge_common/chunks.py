@@ -303,23 +303,21 @@ def _taken_texts(
     columns: list[pa.DictionaryArray],
 ) -> pa.DictionaryArray:
     """A tag's texts at the rows of each part, as one dictionary array holding only the
-    texts taken (a chunk's dictionary holds all of that chunk's). The parts' codes are put
-    end to end (each part's after the codes of those before it) and counted once (counted
-    part by part, one host's 12 hours from 9 chunks took ~15 µs a tag and chunk, ~12 so).
-    A tag whose chosen rows hold one text in every chunk does not come here (``_one_text``)."""
-    codes = []
-    texts: list[str] = []
-    for (chunk, rows), column in zip(parts, columns, strict=True):
-        held = chunk.texts_of(name, column)
-        taken = np.asarray(column.indices)[rows]
-        codes.append(taken + len(texts) if texts else taken)
-        texts += held
-    joined = np.concatenate(codes) if len(codes) > 1 else codes[0]
+    texts taken (a chunk's dictionary holds all of that chunk's). Each part's codes taken
+    are numbered in the joined dictionary by the texts they stand for, in the order of the
+    parts and their codes: the work follows the rows taken, not the dictionaries (joining
+    every chunk's whole dictionary took ~10 ms for ten hosts among 50,000 in 20 chunks). A
+    tag whose chosen rows hold one text in every chunk does not come here (``_one_text``)."""
     place: dict[str, int] = {}
-    renumber = np.zeros(len(texts), dtype=np.int32)
-    for u in np.flatnonzero(np.bincount(joined, minlength=len(texts))).tolist():
-        renumber[u] = place.setdefault(texts[u], len(place))
-    indices = renumber[joined]
+    numbered = []
+    for (chunk, rows), column in zip(parts, columns, strict=True):
+        if not len(rows):
+            continue
+        held = chunk.texts_of(name, column)
+        used, where = np.unique(np.asarray(column.indices)[rows], return_inverse=True)
+        ours = [place.setdefault(held[u], len(place)) for u in used.tolist()]
+        numbered.append(np.array(ours, dtype=np.int32)[where])
+    indices = np.concatenate(numbered) if numbered else np.zeros(0, dtype=np.int32)
     index = pa.Array.from_buffers(pa.int32(), len(indices), [None, pa.py_buffer(indices)])
     return pa.DictionaryArray.from_arrays(index, pa.array(list(place), kind.value_type))
 

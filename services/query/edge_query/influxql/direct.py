@@ -208,10 +208,33 @@ def regex_resolver(fetch: Callable[[TableNeed], pa.Table], table: TableSchema) -
                 return None
         except pa.ArrowInvalid:
             return None
-        values = _tag_texts(fetch, table.name, tag)
-        return set(values.filter(pc.match_substring_regex(values, pattern)).to_pylist())
+        rows = fetch(TableNeed(table.name, {tag}, pick=Pick("distinct", (tag,))))
+        if tag not in rows.column_names:
+            return set()
+        return _matching(rows.column(tag), pattern)
 
     return resolve
+
+
+def _matching(column: pa.ChunkedArray, pattern: str) -> set[str]:
+    """The texts of ``column`` that ``pattern`` matches. A piece of dictionary texts is
+    matched by its dictionary, kept to the codes its rows hold: each source's rows per
+    value of 50,000 hosts made unique and sorted first took ~5 ms, the match 0.5."""
+    found: set[str] = set()
+    for piece in column.chunks:
+        if not pa.types.is_dictionary(piece.type):
+            piece = piece.drop_null()
+            found.update(piece.filter(pc.match_substring_regex(piece, pattern)).to_pylist())
+            continue
+        hits = np.flatnonzero(
+            pc.match_substring_regex(piece.dictionary, pattern).to_numpy(zero_copy_only=False)
+        )
+        if not len(hits):
+            continue
+        codes = piece.indices.drop_null().to_numpy()
+        used = hits[np.isin(hits, codes)]
+        found.update(piece.dictionary.take(pa.array(used)).to_pylist())
+    return found
 
 
 def tag_values(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> list[str]:
