@@ -594,3 +594,29 @@ def test_a_cell_without_a_point_is_filled_though_every_interval_has_a_row(
     series = {"name": "cpu", "columns": ["time", "max", "count"], "values": rows}
     filled = select_module._fill(series, stmt, rng, 60 * S, 0, [False, True])
     assert filled["values"] == [[T0, 1.5, 3], [T0 + 60 * S, *want], [T0 + 120 * S, 2.5, 4]]
+
+
+_M = select_module._MISSING
+
+
+@pytest.mark.parametrize(
+    ("cells", "desc", "filled"),
+    [
+        # between two points, on the line
+        ([1.0, _M, 3.0], False, [1.0, 2.0, 3.0]),
+        ([1, _M, _M, 4], False, [1, 2, 3, 4]),
+        # no cell before, or none after: null
+        ([_M, 2.0, _M], False, [None, 2.0, None]),
+        # a null made of points (stddev() of one) is kept; after it, null
+        ([1.0, None, _M, 4.0], False, [1.0, None, None, 4.0]),
+        # nor before it (influxd 1.6.7, checked by hand)
+        ([4.0, _M, None], False, [4.0, None, None]),
+        # in the answer's order: newest first, the cell before is the later one
+        ([4.0, None, _M, 1.0], True, [4.0, None, None, 1.0]),
+        ([4.0, _M, None, 1.0], True, [4.0, None, None, 1.0]),
+        ([1.0, _M, _M, 4.0], True, [1.0, 2.0, 3.0, 4.0]),
+    ],
+)
+def test_linear_fill_fills_gaps_as_1x_does(cells: list[Any], desc: bool, filled: list[Any]) -> None:
+    rows = [[k, v] for k, v in enumerate(cells)]
+    assert [r[1] for r in select_module._linear(rows, desc)] == filled

@@ -7,7 +7,7 @@ import pytest
 
 from edge_query.influxql.explain import go_duration_exact
 from edge_query.influxql.parser import parse
-from edge_query.influxql.text import read_only_warning
+from edge_query.influxql.text import go_integer, read_only_warning
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,19 @@ def test_no_warning_for_reads_and_delete(q: str) -> None:
 )
 def test_durations_are_written_as_go_writes_them(ns: int, text: str) -> None:
     assert go_duration_exact(ns) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (123.0, 123),
+        (-4.0, -4),
+        (2.0**53, 9007199254740992),
+        # past 2**53: Go's shortest digits, then zeros (json.Marshal's 'f' format)
+        (1054923577702081408.0, 1054923577702081400),
+        (52521552285925160.0, 52521552285925160),
+        (-(2.0**62), -4611686018427388000),
+    ],
+)
+def test_whole_floats_are_the_integers_go_writes(value: float, written: int) -> None:
+    assert go_integer(value) == written

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from edge_common.schema import ColumnType, TableSchema
 from edge_query.influxql.columns import REDUCED, Column
 from edge_query.influxql.direct import run_starts
+from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.translate import TimeRange
 from edge_query.influxql.vectorized import Bounds, integrals, modes
 from edge_query.influxql.zones import ZoneClock, windows
@@ -183,8 +184,8 @@ def with_reduced(
                     desc,
                 )
             for t, v in pairs:
-                if go_floats and isinstance(v, float) and v.is_integer() and abs(v) < 2.0**63:
-                    v = int(v)
+                if go_floats and isinstance(v, float) and v.is_integer() and abs(v) < GO_WHOLE:
+                    v = go_integer(v)
                 row = rows.get(t)
                 if row is None:
                     row = rows[t] = [t, *([None] * len(cols))]

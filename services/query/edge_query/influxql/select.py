@@ -41,6 +41,7 @@ from edge_query.influxql.direct import (
 )
 from edge_query.influxql.direct_raw import DirectRaw, direct_raw
 from edge_query.influxql.reducers import percentile_times, with_reduced
+from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 from edge_query.influxql.zones import (
@@ -56,7 +57,6 @@ from edge_query.planner import TableNeed, TablePick
 __all__ = ["Fetch", "Series", "Span", "interval_of", "run_select", "source_tables"]
 
 Series = dict[str, Any]
-_WHOLE = 2.0**63  # whole floats below this are written as integers, as Go writes them
 _MISSING = object()  # a column without any point in an interval (filled as fill() says)
 
 
@@ -404,8 +404,14 @@ def _select_one(
         counts = [c.func == "count" for c in cols]
         # (1.x adds no intervals to integral()'s, but fills its cells as any column's)
         add = any(c.func != "integral" for c in cols)
-        series = [_fill(s, stmt, rng, every, offset, counts, clock, desc, add) for s in series]
+        calls = [_null_only_without_points(c) for c in cols]
+        series = [
+            _fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls) for s in series
+        ]
         series = [s for s in series if s["values"]]
+    elif aggregate:
+        for s in series:
+            _fill_pointless(s, cols, stmt)
     if limited:
         lo, hi = 0, None  # (kept already)
     for s in series:
@@ -569,6 +575,8 @@ def _first_rows_of_groups(
 def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
     """Cells of columns that had no point in their interval become ``_MISSING``. The
     series' rows are ``result``'s, in its order."""
+    if not result.num_rows:
+        return  # (no row, and no count: the direct path's answer of no rows has no columns)
     empty = {i: [n == 0 for n in result.column(name).to_pylist()] for i, name in tallies.items()}
     k = 0
     for s in series:
@@ -900,10 +908,10 @@ def _columns_values(cols: list[pa.ChunkedArray], go_floats: bool) -> list[list[A
         with np.errstate(invalid="ignore"):
             # (Go writes digits up to 1e21; past 2**63 the JSON encoder takes no int, and
             # the float it writes instead is the same number)
-            which, where = np.nonzero((np.floor(arr) == arr) & (np.abs(arr) < _WHOLE))
+            which, where = np.nonzero((np.floor(arr) == arr) & (np.abs(arr) < GO_WHOLE))
         for k, i in zip(which.tolist(), where.tolist(), strict=True):
             values = out[floats[k]]
-            values[i] = int(values[i])
+            values[i] = go_integer(values[i])
     return out
 
 
@@ -996,14 +1004,26 @@ def _fill(
     clock: ZoneClock | None = None,
     desc: bool = False,
     add: bool = True,
+    calls: list[bool] | None = None,
 ) -> Series:
     """The intervals of the range a series lacks (``add``), and the cells of columns
-    without a point in their interval (``_MISSING``), filled as fill() says."""
+    without a point in their interval (``_MISSING``), filled as fill() says. ``calls``:
+    the columns whose null means no point (``_null_only_without_points``); all if None."""
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
         s["values"] = _present(s["values"])
         return s
     width = len(s["columns"]) - 1
+    # a call without a point in the series (its rows there for the other calls'): each
+    # cell fill(<number>)'s value, else null, a count() too (1.x fills a call's empty
+    # intervals with 0 only where it has points)
+    pointless = [
+        j
+        for j in range(width)
+        if (calls is None or calls[j]) and _no_point(s["values"], j, counts[j])
+    ]
+    if pointless:
+        counts = [is_count and j not in pointless for j, is_count in enumerate(counts)]
 
     def cell(j: int, before: Any) -> Any:
         """The value filled in for column ``j`` (``before``: its value in the interval
@@ -1012,6 +1032,8 @@ def _fill(
             return None if before is _MISSING else before
         if mode == "value":
             return stmt.fill_value
+        if mode == "linear":
+            return _MISSING  # (_linear tells a gap from a null made of points)
         return 0 if counts[j] and mode == "null" else None
 
     def empty(t: int, prev: list[Any] | None) -> list[Any]:
@@ -1019,6 +1041,8 @@ def _fill(
             return [t, *prev[1:]]
         if mode == "value":
             return [t, *([stmt.fill_value] * width)]
+        if mode == "linear":
+            return [t, *([_MISSING] * width)]
         # count() of an empty interval is 0 under fill(null) alone: previous() with
         # nothing before, and linear() at the ends, leave it null as 1.x does
         return [t, *(0 if is_count and mode == "null" else None for is_count in counts)]
@@ -1032,7 +1056,8 @@ def _fill(
         out = _present(s["values"])
     elif clock is not None:  # windows of a zone whose offset changes: influxd's steps
         first = rng.lo if rng.bounded_below else None
-        out = fill_windows(_present(s["values"]), first, end, every, offset, clock, empty)
+        given = s["values"] if mode == "linear" else _present(s["values"])
+        out = fill_windows(given, first, end, every, offset, clock, empty)
     elif add and _every_interval(s["values"], range(start, end + 1, every)):
         out = s["values"]  # nothing to fill (one host's hour by minute: 26 -> 11 µs)
     else:
@@ -1056,10 +1081,51 @@ def _fill(
             out.append(filled)
         if desc:
             out.reverse()
+    if pointless:
+        value = stmt.fill_value if mode == "value" else None
+        for r in out:
+            for j in pointless:
+                r[j + 1] = value
     if mode == "linear":
-        out = _go_whole(_linear(out))
+        out = _go_whole(_linear(out, desc))
     s["values"] = out
     return s
+
+
+def _no_point(rows: list[list[Any]], j: int, count: bool) -> bool:
+    """Whether column ``j`` of ``rows`` (an aggregate) holds nothing made of a point: each
+    cell null, never filled, or (``count``) 0."""
+    for r in rows:
+        v = r[j + 1]
+        if not (v is None or v is _MISSING or (count and v == 0)):
+            return False
+    return True
+
+
+def _fill_pointless(s: Series, cols: list[Column], stmt: ast.SelectStatement) -> None:
+    """Without GROUP BY time(): an aggregate with no point in the series, whose row holds
+    the other calls' values, as 1.x answers it: fill(<number>)'s value, else null (a
+    count() too, not 0)."""
+    if len(s["values"]) != 1:
+        return  # (several points per series: top(), distinct(), …)
+    row = s["values"][0]
+    for j, c in enumerate(cols):
+        known = c.kind == "agg" and _null_only_without_points(c) and not c.transform
+        if known and _no_point(s["values"], j, c.func == "count"):
+            row[j + 1] = stmt.fill_value
+
+
+# aggregates that are null (a count() 0) only where they had no point: stddev() of one
+# point is null too, and 1.x does not fill that
+_NULL_WITHOUT_POINTS = {"count", "sum", "mean", "median", "mode", "spread", "integral"}
+_NULL_WITHOUT_POINTS |= {"first", "last", "min", "max"}
+
+
+def _null_only_without_points(c: Column) -> bool:
+    """Whether a null in column ``c`` (of an aggregate) means it had no point there: a
+    call whose every cell is null had none in the series (one of a tag or of a name no
+    field has never has)."""
+    return c.func not in (None, "aux") and (c.field is None or c.func in _NULL_WITHOUT_POINTS)
 
 
 def _every_interval(rows: list[list[Any]], times: range) -> bool:
@@ -1084,17 +1150,42 @@ def _go_whole(rows: list[list[Any]]) -> list[list[Any]]:
     for row in rows:
         for j in range(1, len(row)):
             v = row[j]
-            if type(v) is float and v.is_integer() and abs(v) < _WHOLE:
-                row[j] = int(v)
+            if type(v) is float and v.is_integer() and abs(v) < GO_WHOLE:
+                row[j] = go_integer(v)
     return rows
 
 
-def _linear(rows: list[list[Any]]) -> list[list[Any]]:
+def _linear(rows: list[list[Any]], desc: bool = False) -> list[list[Any]]:
+    """fill(linear) of the cells without a point (``_MISSING``), as 1.x's fill iterator
+    makes them in the answer's order: on the line from the cell before (as filled) to the
+    next cell with a point; null with no such cell before or after. A null made of
+    points (stddev() of one point) is no gap: it is kept, and is no end of a line."""
+    order = list(reversed(rows)) if desc else rows
     for col in range(1, len(rows[0]) if rows else 1):
-        known = [(i, r[col]) for i, r in enumerate(rows) if r[col] is not None]
-        for (i0, v0), (i1, v1) in itertools.pairwise(known):
-            for i in range(i0 + 1, i1):
-                frac = (i - i0) / (i1 - i0)
-                value = v0 + (v1 - v0) * frac
-                rows[i][col] = int(value) if isinstance(v0, int) and isinstance(v1, int) else value
+        before: tuple[int, Any] | None = None  # (position, value) of the cell before
+        after = -1  # position of the next cell with a point, once looked for
+        for k, r in enumerate(order):
+            v = r[col]
+            if v is not _MISSING:
+                before = (k, v)
+                continue
+            if before is None or before[1] is None:
+                r[col] = None
+                before = (k, None)
+                continue
+            if after <= k:
+                after = next(
+                    (i for i in range(k + 1, len(order)) if order[i][col] is not _MISSING),
+                    len(order),
+                )
+            if after == len(order) or order[after][col] is None:
+                r[col] = None
+                before = (k, None)
+                continue
+            k0, v0 = before
+            v1 = order[after][col]
+            slope = (v1 - v0) / (after - k0)
+            value = slope * (k - k0) + v0
+            r[col] = int(value) if isinstance(v0, int) and isinstance(v1, int) else value
+            before = (k, r[col])
     return rows

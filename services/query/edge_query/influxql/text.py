@@ -6,6 +6,7 @@ warning that names it so (``read_only_warning``)."""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import numpy as np
 
@@ -18,9 +19,21 @@ __all__ = [
     "duration_text",
     "escape_key",
     "expr_text",
+    "go_integer",
     "read_only_warning",
     "statement_text",
 ]
+
+
+GO_WHOLE = 2.0**63  # whole floats below this are written as integers, as Go writes them
+
+
+def go_integer(v: float) -> int:
+    """A whole float (below ``GO_WHOLE``) as the integer Go's JSON encoder writes: its
+    digits up to 2**53; past that the shortest digits that read back as the float, then
+    zeros (Go writes 1054923577702081400, not the float's exact 1054923577702081408; both
+    read back as the same float)."""
+    return int(v) if abs(v) < 2.0**53 else int(Decimal(repr(v)))
 
 
 def escape_key(text: str) -> str:
