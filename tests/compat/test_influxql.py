@@ -719,6 +719,20 @@ QUERIES = [
     # fill() other than null over several fields, and no row in the range
     "SELECT max(b), spread(a) FROM sparse WHERE time > '2016-01-01T00:07:30Z' AND "
     "time < '2016-01-01T00:27:10Z' GROUP BY time(15m, 2m) fill(0)",
+    # transformations of aggregates beside aggregates, joined by time (a row of each
+    # interval the aggregates have, nulls too)
+    f"SELECT difference(max(a)), count(b) FROM sparse WHERE {_HALF} GROUP BY time(1m)",
+    f"SELECT derivative(mean(usage_user)), mean(usage_user) FROM cpu WHERE {_HALF} "
+    "GROUP BY time(5m), host",
+    f"SELECT mean(usage_user), non_negative_derivative(max(usage_user), 1m) FROM cpu "
+    f"WHERE {_HALF} GROUP BY time(5m) fill(none)",
+    f"SELECT moving_average(mean(usage_user), 3), max(usage_user) FROM cpu WHERE {_HALF} "
+    "GROUP BY time(5m) ORDER BY time DESC",
+    f"SELECT cumulative_sum(count(usage_user)), count(usage_user) FROM cpu WHERE {_HALF} "
+    "GROUP BY time(7m) fill(0) LIMIT 2",
+    f"SELECT difference(max(a)), mean(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) "
+    "fill(previous)",
+    f"SELECT difference(max(a)), b FROM sparse WHERE {_HALF} GROUP BY time(1m)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

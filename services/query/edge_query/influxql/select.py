@@ -155,6 +155,8 @@ def _transformed(
     there. With several, LIMIT/OFFSET apply to each column before the join, as in 1.x."""
 
     def one(t: Transform, pairs: list[list[Any]]) -> list[list[Any]]:
+        if t is _AS_IS:  # (every interval's value, nulls too: 1.x's rows of that call)
+            return [r for r in pairs if shown[0] <= r[0] <= shown[1]]
         if t.name in FORECASTS:  # forecasts lie beyond the range by design
             return apply(t, pairs)
         return [r for r in apply(t, pairs) if shown[0] <= r[0] <= shown[1]]
@@ -169,12 +171,15 @@ def _transformed(
     return [[t, *(o.get(t) for o in outs)] for t in times]
 
 
+_AS_IS = Transform("as is")  # an aggregate beside transformations: its values unchanged
+
+
 def _lookback(t: Transform) -> int:
     """Intervals before the range a transformation of GROUP BY time() buckets reads (1.x
     starts earlier so that the first bucket of the range gets a value)."""
     if t.name == "moving_average":
         return t.window - 1
-    return 0 if t.name == "cumulative_sum" else 1
+    return 0 if t is _AS_IS or t.name == "cumulative_sum" else 1
 
 
 def _select_one(
@@ -202,7 +207,11 @@ def _select_one(
             c.name = f"__shown_{c.name}"
     transforms = [c.transform for c in cols if c.transform is not None]
     if transforms and len(transforms) != len(cols):
-        raise QueryError("mixing aggregate and non-aggregate queries is not supported")
+        # transformations of aggregates beside aggregates (derivative(mean(x)), mean(x)),
+        # each by GROUP BY time(): the aggregates' rows as they are, joined by time
+        if interval is None or any(c.kind != "agg" or c.func == "aux" for c in cols):
+            raise QueryError("mixing aggregate and non-aggregate queries is not supported")
+        transforms = [c.transform or _AS_IS for c in cols]
     if not cols:
         return []
     residual, rng = split_condition(stmt.condition, now_ns)
