@@ -733,6 +733,14 @@ QUERIES = [
     f"SELECT difference(max(a)), mean(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) "
     "fill(previous)",
     f"SELECT difference(max(a)), b FROM sparse WHERE {_HALF} GROUP BY time(1m)",
+    # integral() beside other aggregates by time(): an interval where it makes nothing but
+    # the others have a point keeps its row (stddev() of one point: null), integral()'s
+    # cell filled as fill() says
+    "SELECT integral(a, 1s), stddev(b) FROM sparse WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time <= '2016-01-01T01:00:00Z' GROUP BY time(15m, 2m) fill(0)",
+    f"SELECT min(a), integral(a, 1m) FROM sparse WHERE {_HALF} GROUP BY time(1m, -1m) fill(-1)",
+    f'SELECT integral(v), stddev(v) FROM "temp c" WHERE room =~ /b$/ AND {_HALF} '
+    "GROUP BY time(1m) fill(none)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

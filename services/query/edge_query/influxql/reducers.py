@@ -143,11 +143,14 @@ def with_reduced(
     windowing: Windowing | None,
     desc: bool,
     go_floats: bool,
+    gap: Any = None,
 ) -> list[Series]:
     """An aggregate statement's ``series`` with the value of each ``REDUCED`` column put in
     (``points``: the rows they read, by group then time). mode() is one value per interval,
     as any aggregate; integral()'s times are its own (influxd's stream), joined by time with
-    the other columns, each missing one null."""
+    the other columns, each missing one ``gap`` (by GROUP BY time(): the caller's mark of a
+    cell fill() fills). A row stays where a cell holds anything but ``gap`` (a null too:
+    stddev() of one point)."""
     by_key: dict[tuple[str, ...], Series] = {}
     for s in series:
         by_key[tuple(s.get("tags", {}).get(g, "") for g in group)] = s
@@ -170,6 +173,10 @@ def with_reduced(
             by_key[key] = s
             fresh.append(s)
         rows = {row[0]: row for row in s["values"]}
+        if gap is not None:  # (the SQL's placeholders of the reduced columns)
+            for row in rows.values():
+                for i, _ in wanted:
+                    row[i + 1] = gap
         for i, col in wanted:
             by_group = found[i]
             if by_group is not None:
@@ -188,11 +195,12 @@ def with_reduced(
                     v = go_integer(v)
                 row = rows.get(t)
                 if row is None:
-                    row = rows[t] = [t, *([None] * len(cols))]
+                    row = rows[t] = [t, *([gap] * len(cols))]
                 row[i + 1] = v
         if any(c.func == "integral" for c in cols):  # its own times: rows of nothing go
             mains = [i + 1 for i, c in enumerate(cols) if c.func != "aux"]
-            rows = {t: r for t, r in rows.items() if any(r[i] is not None for i in mains)}
+            empty = (None, gap) if gap is None else (gap,)
+            rows = {t: r for t, r in rows.items() if any(r[i] not in empty for i in mains)}
         s["values"] = sorted(rows.values(), key=lambda r: r[0])
     # (the caller puts the series in the order of their tags)
     return [s for s in series if s["values"]] + [s for s in fresh if s["values"]]

@@ -288,7 +288,10 @@ def _select_one(
         # under fill(none) a count() there is null, not 0)
         fields_of = {i: c.field for i, c in enumerate(cols) if c.func != "aux" and c.field}
         fill_mode = "value" if stmt.fill_value is not None else stmt.fill
-        if fill_mode not in (None, "null") and len(set(fields_of.values())) > 1:
+        # (beside integral() or mode(), whose cells their reducers make, the others' tell
+        # which intervals hold a point: a row there stays, its reduced cells filled)
+        beside = {c.func in REDUCED for c in cols if c.func != "aux"} == {True, False}
+        if (fill_mode not in (None, "null") and len(set(fields_of.values())) > 1) or beside:
             tallies = {i: f"__n{i}" for i, f in fields_of.items() if is_field(table, f)}
             select += [f"count({quote_ident(fields_of[i])}) AS {n}" for i, n in tallies.items()]
     elif aggregate:
@@ -390,8 +393,9 @@ def _select_one(
         windowing = (every, offset, clock) if interval is not None else None
         reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
         points = _points(table, reduced, group, residual, rng, now_ns, run_sql, fetch)
+        gap = _MISSING if windowing is not None else None
         series = with_reduced(
-            series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats
+            series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats, gap
         )
     picked = [i + 1 for i, c in enumerate(cols) if c.func != "aux"]
     if aggregate and all(cols[i - 1].func == "percentile" for i in picked):
