@@ -741,6 +741,21 @@ QUERIES = [
     f"SELECT min(a), integral(a, 1m) FROM sparse WHERE {_HALF} GROUP BY time(1m, -1m) fill(-1)",
     f'SELECT integral(v), stddev(v) FROM "temp c" WHERE room =~ /b$/ AND {_HALF} '
     "GROUP BY time(1m) fill(none)",
+    # arithmetic over aggregates by time(): fill() fills each call, then the arithmetic
+    # (count() + 1024 of an empty interval is 1024); math functions of such arithmetic;
+    # one selector in arithmetic keeps its point's time; x / 0 and x % 0 are 0
+    f"SELECT count(free) + 1024, mean(free) + 0.5 FROM mem WHERE {_HALF} GROUP BY time(1m)",
+    f"SELECT count(free) * 2, max(free) - 8 FROM mem WHERE {_HALF} GROUP BY time(1m) fill(7)",
+    f"SELECT sqrt(mean(free)) FROM mem WHERE {_HALF} GROUP BY time(1m), host fill(4)",
+    f"SELECT round(mean(free) / 3), abs(max(free) - 2000.5) FROM mem WHERE {_HALF} "
+    "GROUP BY time(1m), host fill(previous)",
+    "SELECT max(usage_user) - 100, last(usage_user) * 2 FROM cpu GROUP BY host",
+    "SELECT abs(max(usage_user) - 100) FROM cpu WHERE time >= '2016-01-01T00:05:00Z'",
+    "SELECT free / 0, free % 0, (free - 1000) % 7 FROM mem LIMIT 3",
+    "SELECT mean(free) / 0, count(free) % 0 FROM mem GROUP BY host",
+    # fill(linear) of a float column whose values are whole draws its line in floats
+    f"SELECT count(free) * 2, mean(free) FROM mem WHERE host = 'h0' AND {_HALF} "
+    "GROUP BY time(30s) fill(linear)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

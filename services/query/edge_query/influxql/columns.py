@@ -4,9 +4,11 @@ and the kinds of field each aggregate takes."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
@@ -45,6 +47,8 @@ class Column:
     by: tuple[str, ...] = ()  # top(f, tag…, N): one point per value of these tags
     by_shown: tuple[str, ...] = ()  # their columns' names in the answer
     reads: tuple[str, ...] | None = None  # every name a raw expression reads (else field)
+    expr: ast.Expr | None = None  # arithmetic over aggregates: the expression (func "expr")
+    picks: str | None = None  # arithmetic of one selector (last(x) * 2): that selector
 
     def names_read(self) -> tuple[str, ...]:
         if self.reads is not None:
@@ -158,18 +162,21 @@ def expand(
             col = Column(f.alias or e.name, _raw_expr(e, table), "raw", field=_expr_field(e))
             col.reads = tuple(_expr_names(e))
             add(col)
-        elif isinstance(e, ast.Call) and e.name in _MATH:
-            calls = [a for a in e.args if isinstance(a, ast.Call)]
-            if len(calls) != 1:
-                raise QueryError(f"{e.name}() takes a field or one aggregate")
-            cols_in = _aggregate(calls[0], table, None)
+        elif isinstance(e, ast.Call) and e.name in _MATH and _one_aggregate(e):
+            # a math function of one aggregate: that aggregate's column (a selector's
+            # time stays the point's), its value through the function
+            (call,) = [a for a in e.args if isinstance(a, ast.Call)]
+            cols_in = _aggregate(call, table, None)
             if len(cols_in) != 1:
                 raise QueryError(f"{e.name}() takes one aggregate")
             col = cols_in[0]
-            args = [col.sql if a is calls[0] else _raw_expr(a, table) for a in e.args]
+            args = [col.sql if a is call else _raw_expr(a, table) for a in e.args]
             col.sql = _math_sql(e, args)
             col.name = f.alias or e.name
+            col.expr = e  # (fill() fills the aggregate, then the function applies)
             add(col)
+        elif isinstance(e, ast.Call) and e.name in _MATH:  # abs(max(x) - 100)
+            add(_aggregate_expr(e, table, f.alias or e.name))
         elif isinstance(e, ast.Call) and e.name in (
             "top",
             "bottom",
@@ -313,12 +320,24 @@ def _raw_expr(
         return f"(-{_raw_expr(e.expr, table, aggregate)})"
     if isinstance(e, ast.BinaryExpr) and e.op in ("+", "-", "*", "/", "%"):
         lhs, rhs = _raw_expr(e.lhs, table, aggregate), _raw_expr(e.rhs, table, aggregate)
-        if e.op == "/":  # 1.x divides as floats
-            return f"(CAST({lhs} AS DOUBLE) / {rhs})"
+        if e.op in ("/", "%"):  # 1.x divides as floats; by zero, 0 (of a value)
+            div = f"CAST({lhs} AS DOUBLE) / {rhs}" if e.op == "/" else f"{lhs} % {rhs}"
+            zero = "0.0" if e.op == "/" else "0"
+            return f"(CASE WHEN {rhs} = 0 AND {lhs} IS NOT NULL THEN {zero} ELSE {div} END)"
         return f"({lhs} {e.op} {rhs})"
     if isinstance(e, ast.Call) and e.name in _MATH:
         return _math_sql(e, [_raw_expr(a, table, aggregate) for a in e.args])
     raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+def _one_aggregate(call: ast.Call) -> bool:
+    """Whether a math function's arguments are one aggregate call and raw values."""
+    calls = [a for a in call.args if isinstance(a, ast.Call)]
+    return (
+        len(calls) == 1
+        and calls[0].name not in _MATH
+        and all(_is_raw(a) for a in call.args if a is not calls[0])
+    )
 
 
 def has_aggregate(e: ast.Expr) -> bool:
@@ -345,7 +364,69 @@ def _aggregate_expr(e: ast.Expr, table: TableSchema, name: str) -> Column:
     sql = _raw_expr(e, table, leaf)
     fields = [c.field for c in inner]
     field = None if None in fields else fields[0]  # an unknown field: no series, as 1.x
-    return Column(name, sql if field else "NULL", "agg", "expr", field)
+    col = Column(name, sql if field else "NULL", "agg", "expr", field, expr=e)
+    if len(inner) == 1 and inner[0].func in SELECTORS:  # its row at the point's time (1.x)
+        col.picks, col.percent = inner[0].func, inner[0].percent
+    return col
+
+
+def evaluate(e: ast.Expr, call_value: Callable[[ast.Call], Any]) -> Any:
+    """Arithmetic over aggregates worked out in Python, each aggregate call's value from
+    ``call_value``; None where any value is None (SQL's null) or Go's float would be no
+    number. What a cell of ``max(x) - 8`` becomes where fill() fills ``max(x)``: 1.x
+    fills each call, then does the arithmetic."""
+    if isinstance(e, ast.IntegerLiteral):
+        return e.value
+    if isinstance(e, ast.NumberLiteral):
+        return float(e.value)
+    if isinstance(e, ast.ParenExpr):
+        return evaluate(e.expr, call_value)
+    if isinstance(e, ast.UnaryExpr):
+        v = evaluate(e.expr, call_value)
+        return None if v is None else -v
+    if isinstance(e, ast.Call) and e.name not in _MATH:
+        return call_value(e)
+    if isinstance(e, ast.Call):
+        args = [evaluate(a, call_value) for a in e.args]
+        if None in args:
+            return None
+        try:
+            return _math_value(e.name, args)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return None
+    if isinstance(e, ast.BinaryExpr) and e.op in ("+", "-", "*", "/", "%"):
+        lhs, rhs = evaluate(e.lhs, call_value), evaluate(e.rhs, call_value)
+        if lhs is None or rhs is None:
+            return None
+        if e.op in ("/", "%") and rhs == 0:  # (1.x: 0)
+            return 0.0 if e.op == "/" or isinstance(lhs, float) else 0
+        if e.op == "/":  # 1.x divides as floats
+            return float(lhs) / rhs
+        if e.op == "%":  # Go's remainder: the sign of the dividend
+            both = isinstance(lhs, int) and isinstance(rhs, int)
+            return int(math.fmod(lhs, rhs)) if both else math.fmod(lhs, rhs)
+        return {"+": lhs + rhs, "-": lhs - rhs, "*": lhs * rhs}[e.op]
+    return None
+
+
+def _math_value(name: str, args: list[Any]) -> Any:
+    """A math function of numbers, as ``_math_sql`` has SQL work it out."""
+    x = args[0]
+    if name == "abs":
+        return abs(x)
+    if name in ("ceil", "floor"):
+        return x if isinstance(x, int) else float(getattr(math, name)(x))
+    if name == "round":  # halves away from zero (Go's math.Round, SQL's round)
+        return x if isinstance(x, int) else math.copysign(math.floor(abs(x) + 0.5), x)
+    if name == "pow":
+        return math.pow(x, args[1])
+    if name == "log":  # log(x, base)
+        return math.log(x) / math.log(args[1])
+    if name == "ln":
+        return math.log(x)
+    if name == "atan2":
+        return math.atan2(x, args[1])
+    return float(getattr(math, name)(x))
 
 
 _MATH = {
@@ -625,11 +706,12 @@ def selector_time(col: Column) -> str:
     """SQL for the time of the point a lone selector picked."""
     c, t = quote_ident(col.field or ""), f"CAST({quote_ident(TIME_COLUMN)} AS BIGINT)"
     nn = f"FILTER (WHERE {c} IS NOT NULL)"
-    if col.func == "percentile":
+    func = col.picks or col.func
+    if func == "percentile":
         return _percentile(t, c, col.percent)
     return {
         "first": f"min({t}) {nn}",
         "last": f"max({t}) {nn}",
         "min": f"first_value({t} ORDER BY {c} ASC, {t} ASC) {nn}",
         "max": f"first_value({t} ORDER BY {c} DESC, {t} ASC) {nn}",
-    }.get(col.func or "", f"min({t}) {nn}")
+    }.get(func or "", f"min({t}) {nn}")

@@ -25,6 +25,7 @@ from edge_query.influxql.columns import (
     REDUCED,
     SELECTORS,
     Column,
+    evaluate,
     expand,
     group_tags,
     is_field,
@@ -297,7 +298,7 @@ def _select_one(
     elif aggregate:
         mains = [c for c in cols if c.func != "aux"]
         # one selector (asked once or more: 1.x makes one iterator of the same call)
-        lone = len({c.sql for c in mains}) == 1 and mains[0].func in SELECTORS
+        lone = len({c.sql for c in mains}) == 1 and (mains[0].func in SELECTORS or mains[0].picks)
         time_sql = selector_time(mains[0]) if lone else str(rng.lo if rng.bounded_below else 0)
         select = [
             *tag_sql,
@@ -418,8 +419,11 @@ def _select_one(
         # (1.x adds no intervals to integral()'s, but fills its cells as any column's)
         add = any(c.func != "integral" for c in cols)
         calls = [_null_only_without_points(c) for c in cols]
+        blanks = _blanks(cols, stmt)
+        ints = [_integer_column(result, c.name) for c in cols]
         series = [
-            _fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls) for s in series
+            _fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls, blanks, ints)
+            for s in series
         ]
         series = [s for s in series if s["values"]]
     elif aggregate:
@@ -1018,10 +1022,16 @@ def _fill(
     desc: bool = False,
     add: bool = True,
     calls: list[bool] | None = None,
+    blanks: dict[int, Any] | None = None,
+    ints: list[bool] | None = None,
 ) -> Series:
     """The intervals of the range a series lacks (``add``), and the cells of columns
     without a point in their interval (``_MISSING``), filled as fill() says. ``calls``:
-    the columns whose null means no point (``_null_only_without_points``); all if None."""
+    the columns whose null means no point (``_null_only_without_points``); all if None.
+    ``blanks``: what an empty cell of arithmetic over aggregates becomes under fill(null)
+    or fill(<number>) (``_blanks``). ``ints``: the integer columns (fill(linear) draws
+    their lines in integers); none if None."""
+    blanks = blanks or {}
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
         s["values"] = _present(s["values"])
@@ -1043,19 +1053,21 @@ def _fill(
         before, in the answer's order)."""
         if mode == "previous":
             return None if before is _MISSING else before
-        if mode == "value":
-            return stmt.fill_value
         if mode == "linear":
             return _MISSING  # (_linear tells a gap from a null made of points)
+        if j in blanks:
+            return blanks[j]
+        if mode == "value":
+            return stmt.fill_value
         return 0 if counts[j] and mode == "null" else None
 
     def empty(t: int, prev: list[Any] | None) -> list[Any]:
         if mode == "previous" and prev is not None:
             return [t, *prev[1:]]
-        if mode == "value":
-            return [t, *([stmt.fill_value] * width)]
         if mode == "linear":
             return [t, *([_MISSING] * width)]
+        if mode == "value" or blanks:
+            return [t, *(cell(j, None) for j in range(width))]
         # count() of an empty interval is 0 under fill(null) alone: previous() with
         # nothing before, and linear() at the ends, leave it null as 1.x does
         return [t, *(0 if is_count and mode == "null" else None for is_count in counts)]
@@ -1100,7 +1112,7 @@ def _fill(
             for j in pointless:
                 r[j + 1] = value
     if mode == "linear":
-        out = _go_whole(_linear(out, desc))
+        out = _go_whole(_linear(out, desc, ints))
     s["values"] = out
     return s
 
@@ -1168,7 +1180,30 @@ def _go_whole(rows: list[list[Any]]) -> list[list[Any]]:
     return rows
 
 
-def _linear(rows: list[list[Any]], desc: bool = False) -> list[list[Any]]:
+def _blanks(cols: list[Column], stmt: ast.SelectStatement) -> dict[int, Any]:
+    """For each column of arithmetic over aggregates, what its empty cell becomes under
+    fill(null) or fill(<number>): 1.x fills each call (a count() with 0 under fill(null)),
+    then does the arithmetic (``count(x) + 1024`` of an empty interval is 1024)."""
+    fill = stmt.fill_value
+
+    def filled(call: ast.Call) -> Any:
+        if fill is not None:
+            return fill
+        return 0 if call.name == "count" else None
+
+    return {j: evaluate(c.expr, filled) for j, c in enumerate(cols) if c.expr is not None}
+
+
+def _integer_column(result: pa.Table, name: str) -> bool:
+    """Whether the answer's column ``name`` holds integers (its whole floats are written
+    as integers too, but fill(linear) draws their lines in floats)."""
+    i = result.schema.get_field_index(name)
+    return i >= 0 and pa.types.is_integer(result.schema.field(i).type)
+
+
+def _linear(
+    rows: list[list[Any]], desc: bool = False, ints: list[bool] | None = None
+) -> list[list[Any]]:
     """fill(linear) of the cells without a point (``_MISSING``), as 1.x's fill iterator
     makes them in the answer's order: on the line from the cell before (as filled) to the
     next cell with a point; null with no such cell before or after. A null made of
@@ -1197,8 +1232,11 @@ def _linear(rows: list[list[Any]], desc: bool = False) -> list[list[Any]]:
                 continue
             k0, v0 = before
             v1 = order[after][col]
+            whole = isinstance(v0, int) and isinstance(v1, int) and (ints is None or ints[col - 1])
+            if not whole:
+                v0, v1 = float(v0), float(v1)
             slope = (v1 - v0) / (after - k0)
             value = slope * (k - k0) + v0
-            r[col] = int(value) if isinstance(v0, int) and isinstance(v1, int) else value
+            r[col] = int(value) if whole else value
             before = (k, r[col])
     return rows
