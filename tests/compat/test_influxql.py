@@ -756,6 +756,17 @@ QUERIES = [
     # fill(linear) of a float column whose values are whole draws its line in floats
     f"SELECT count(free) * 2, mean(free) FROM mem WHERE host = 'h0' AND {_HALF} "
     "GROUP BY time(30s) fill(linear)",
+    # transformations of booleans and texts refused in influxd's words (elapsed() takes
+    # them); of mode(); joined with others, a cell without a value is fill(<number>)'s
+    f"SELECT derivative(swap) FROM mem WHERE {_HALF}",
+    f"SELECT cumulative_sum(msg) FROM events WHERE {_HALF}",
+    f"SELECT difference(last(swap)) FROM mem WHERE {_HALF} GROUP BY time(5m)",
+    f"SELECT chande_momentum_oscillator(first(msg), 2) FROM events WHERE {_HALF} GROUP BY time(5m)",
+    f"SELECT elapsed(msg) FROM events WHERE {_HALF}",
+    f"SELECT derivative(mode(free), 1m), mode(used_pct) FROM mem WHERE {_HALF} "
+    "GROUP BY time(2m) fill(0)",
+    f"SELECT non_negative_difference(mean(free)), difference(max(used_pct)) FROM mem "
+    f"WHERE {_HALF} GROUP BY time(1m) fill(0)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

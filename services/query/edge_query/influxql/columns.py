@@ -144,7 +144,9 @@ def expand(
             add(Column(f.alias or e.name, _col_sql(e.name, table, True), "raw", field=e.name))
         elif isinstance(e, ast.Call) and e.name in TRANSFORMS:
             transform, inner = parse_transform(e, interval_ns)
-            if isinstance(inner, ast.Call):
+            if isinstance(inner, ast.Call) and inner.name in REDUCED:  # derivative(mode(x))
+                inner_cols = [_special(inner, table, None)]
+            elif isinstance(inner, ast.Call):
                 inner_cols = _aggregate(inner, table, None)
             elif isinstance(inner, ast.VarRef):
                 sql: str | None = _col_sql(inner.name, table)
@@ -155,6 +157,7 @@ def expand(
             else:
                 raise QueryError(f"expected field argument in {e.name}()")
             for col in inner_cols:
+                _check_transformed(e.name, col, table)
                 col.name = f.alias or e.name
                 col.transform = transform
                 add(col)
@@ -328,6 +331,28 @@ def _raw_expr(
     if isinstance(e, ast.Call) and e.name in _MATH:
         return _math_sql(e, [_raw_expr(a, table, aggregate) for a in e.args])
     raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+# the words of influxd's error for a transformation of values it cannot take
+_TRANSFORM_WORDS = {
+    "non_negative_derivative": "derivative",
+    "non_negative_difference": "difference",
+    "holt_winters": "elapsed",
+    "holt_winters_with_fit": "elapsed",
+}
+
+
+def _check_transformed(name: str, col: Column, table: TableSchema) -> None:
+    """A transformation of booleans or texts (a field's, or first() of one) is refused in
+    influxd's words; elapsed() takes any values."""
+    kind = table.columns.get(col.field or "")
+    if name == "elapsed" or kind not in (ColumnType.BOOLEAN, ColumnType.STRING):
+        return
+    if col.kind == "agg" and col.func not in ("first", "last", "min", "max", "mode"):
+        return  # (count() of them is an integer; others refuse them on their own)
+    words = _TRANSFORM_WORDS.get(name, name.replace("_", " "))
+    go = "boolean" if kind is ColumnType.BOOLEAN else "string"
+    raise QueryError(f"unsupported {words} iterator type: *query.{go}InterruptIterator")
 
 
 def _one_aggregate(call: ast.Call) -> bool:

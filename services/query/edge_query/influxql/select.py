@@ -150,10 +150,12 @@ def _transformed(
     shown: tuple[int, int],
     lo: int,
     hi: int | None,
+    fill: Any = None,
 ) -> list[list[Any]]:
     """Each column through its own transformation (points outside the shown range
-    dropped), rows joined again by time: a time any of them produced, the others null
-    there. With several, LIMIT/OFFSET apply to each column before the join, as in 1.x."""
+    dropped), rows joined again by time: a time any of them produced, the others
+    ``fill`` there (fill(<number>)'s value, as 1.x fills the join; else null). With
+    several, LIMIT/OFFSET apply to each column before the join, as in 1.x."""
 
     def one(t: Transform, pairs: list[list[Any]]) -> list[list[Any]]:
         if t is _AS_IS:  # (every interval's value, nulls too: 1.x's rows of that call)
@@ -169,7 +171,7 @@ def _transformed(
         for i, t in enumerate(transforms)
     ]
     times = dict.fromkeys(row[0] for row in rows if any(row[0] in o for o in outs))
-    return [[t, *(o.get(t) for o in outs)] for t in times]
+    return [[t, *(o.get(t, fill) for o in outs)] for t in times]
 
 
 _AS_IS = Transform("as is")  # an aggregate beside transformations: its values unchanged
@@ -435,7 +437,7 @@ def _select_one(
         if desc:
             s["values"].reverse()
         if transforms:  # over the rows in the asked order, as 1.x
-            s["values"] = _transformed(transforms, s["values"], shown, lo, hi)
+            s["values"] = _transformed(transforms, s["values"], shown, lo, hi, stmt.fill_value)
             if go_floats:
                 _go_whole(s["values"])
             if len(transforms) > 1:
