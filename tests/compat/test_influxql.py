@@ -767,6 +767,18 @@ QUERIES = [
     "GROUP BY time(2m) fill(0)",
     f"SELECT non_negative_difference(mean(free)), difference(max(used_pct)) FROM mem "
     f"WHERE {_HALF} GROUP BY time(1m) fill(0)",
+    # beside a transformation that reads intervals before the range, the aggregates read
+    # from the range's start (first(used_pct) of the partial first hour)
+    "SELECT first(used_pct), moving_average(max(free), 2) FROM mem WHERE host = 'h0' AND "
+    "time >= '2016-01-01T00:05:00Z' AND time <= '2016-01-01T01:00:00Z' GROUP BY time(1h)",
+    "SELECT sum(free), non_negative_difference(sum(used_pct)) FROM mem WHERE "
+    "time >= '2016-01-01T00:05:00Z' AND time <= '2016-01-01T00:12:00Z' GROUP BY time(10m), "
+    "host fill(previous)",
+    # spread() in arithmetic (max - min, in parentheses); fill(linear) of integers between
+    # points, each truncated
+    f"SELECT spread(a) * 1024, sum(b) FROM sparse WHERE {_HALF} GROUP BY time(7m)",
+    "SELECT count(cores) FROM cpu WHERE time >= '2016-01-01T00:05:00Z' AND "
+    "time <= '2016-01-01T00:12:00Z' GROUP BY time(10s) fill(linear)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

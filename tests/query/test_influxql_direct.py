@@ -615,6 +615,9 @@ _M = select_module._MISSING
         ([4.0, None, _M, 1.0], True, [4.0, None, None, 1.0]),
         ([4.0, _M, None, 1.0], True, [4.0, None, None, 1.0]),
         ([1.0, _M, _M, 4.0], True, [1.0, 2.0, 3.0, 4.0]),
+        # integers on the line between the points, each truncated (not from the last
+        # filled: influxd 1.6.7's count() by 10s, checked by hand)
+        ([4, _M, _M, _M, _M, _M, 1], False, [4, 3, 3, 2, 2, 1, 1]),
     ],
 )
 def test_linear_fill_fills_gaps_as_1x_does(cells: list[Any], desc: bool, filled: list[Any]) -> None:

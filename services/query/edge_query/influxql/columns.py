@@ -695,7 +695,7 @@ def _plain_sql(func: str, field: str, percent: float = 0.0) -> str | None:
         "sum": f"sum({col})",
         "mean": f"avg(CAST({col} AS DOUBLE))",
         "median": f"median(CAST({col} AS DOUBLE))",
-        "spread": f"max({col}) - min({col})",
+        "spread": f"(max({col}) - min({col}))",
         "stddev": f"stddev(CAST({col} AS DOUBLE))",
         "min": f"min({col})",
         "max": f"max({col})",

@@ -8,6 +8,7 @@ time() interval (buckets aligned to the epoch plus the offset, filled as fill() 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable
@@ -177,6 +178,42 @@ def _transformed(
 _AS_IS = Transform("as is")  # an aggregate beside transformations: its values unchanged
 
 
+def _as_is_rows(
+    stmt: ast.SelectStatement,
+    table: TableSchema,
+    cols: list[Column],
+    transforms: list[Transform],
+    run_sql: RunSql,
+    now_ns: int,
+    go_floats: bool,
+    fetch: Fetch | None,
+) -> dict[tuple[str, ...], dict[int, list[Any]]] | None:
+    """The aggregates beside transformations, over the range asked: the transformations
+    read intervals before it (their first has a value then), and the interval holding
+    the range's start is then whole, where 1.x has the aggregates read from the start
+    alone. By the series' group tags, then time: each row. None where a field of the
+    statement stands for several columns (a wildcard): the rows as read."""
+    if len(cols) != len(stmt.fields):
+        return None
+    fields = [f for f, t in zip(stmt.fields, transforms, strict=True) if t is _AS_IS]
+    alone = dataclasses.replace(stmt, fields=fields, limit=0, offset=0, slimit=0, soffset=0)
+    found = _select_one(alone, table, run_sql, now_ns, go_floats, None, fetch)
+    group, _ = group_tags(stmt, table)
+    return {
+        tuple(s.get("tags", {}).get(g, "") for g in group): {r[0]: r for r in s["values"]}
+        for s in found
+    }
+
+
+def _as_is(held: dict[int, list[Any]], row: list[Any], i: int, transforms: list[Transform]) -> Any:
+    """Cell ``i`` of ``row`` for the join: a transformation's from the row read, an
+    aggregate's from the rows over the range asked (``_as_is_rows``)."""
+    if transforms[i] is not _AS_IS:
+        return row[i + 1]
+    found = held.get(row[0])
+    return None if found is None else found[1 + transforms[:i].count(_AS_IS)]
+
+
 def _lookback(t: Transform) -> int:
     """Intervals before the range a transformation of GROUP BY time() buckets reads (1.x
     starts earlier so that the first bucket of the range gets a value)."""
@@ -259,6 +296,7 @@ def _select_one(
     every, offset = 0, 0
     clock: ZoneClock | None = None
     tallies: dict[int, str] = {}
+    exact: dict[tuple[str, ...], dict[int, list[Any]]] | None = None
     shown = (rng.lo, rng.hi)  # the range the answer shows; a transformation may look back
     if aggregate and interval is not None:
         if not rng.bounded_above:
@@ -269,6 +307,8 @@ def _select_one(
         lo = window_start(rng.lo, every, offset, clock) if rng.bounded_below else rng.lo
         shown = (lo, rng.hi)
         back = max(_lookback(t) for t in transforms) * every if transforms else 0
+        if back and _AS_IS in transforms:
+            exact = _as_is_rows(stmt, table, cols, transforms, run_sql, now_ns, go_floats, fetch)
         if back and desc:
             rng.hi += back
         elif back and rng.bounded_below:
@@ -437,7 +477,12 @@ def _select_one(
         if desc:
             s["values"].reverse()
         if transforms:  # over the rows in the asked order, as 1.x
-            s["values"] = _transformed(transforms, s["values"], shown, lo, hi, stmt.fill_value)
+            rows = s["values"]
+            if exact is not None:  # the aggregates beside, over the range asked
+                kept = exact.get(tuple(s.get("tags", {}).get(g, "") for g in group), {})
+                width = range(len(transforms))
+                rows = [[r[0], *(_as_is(kept, r, i, transforms) for i in width)] for r in rows]
+            s["values"] = _transformed(transforms, rows, shown, lo, hi, stmt.fill_value)
             if go_floats:
                 _go_whole(s["values"])
             if len(transforms) > 1:
@@ -1207,12 +1252,13 @@ def _linear(
     rows: list[list[Any]], desc: bool = False, ints: list[bool] | None = None
 ) -> list[list[Any]]:
     """fill(linear) of the cells without a point (``_MISSING``), as 1.x's fill iterator
-    makes them in the answer's order: on the line from the cell before (as filled) to the
-    next cell with a point; null with no such cell before or after. A null made of
-    points (stddev() of one point) is no gap: it is kept, and is no end of a line."""
+    makes them in the answer's order: on the line from the last cell with a point to the
+    next (a filled cell is no end of a line: integers stay on the line between points);
+    null with no such cell before or after. A null made of points (stddev() of one
+    point) is no gap: it is kept, and is no end of a line."""
     order = list(reversed(rows)) if desc else rows
     for col in range(1, len(rows[0]) if rows else 1):
-        before: tuple[int, Any] | None = None  # (position, value) of the cell before
+        before: tuple[int, Any] | None = None  # (position, value) of the last with a point
         after = -1  # position of the next cell with a point, once looked for
         for k, r in enumerate(order):
             v = r[col]
@@ -1221,7 +1267,6 @@ def _linear(
                 continue
             if before is None or before[1] is None:
                 r[col] = None
-                before = (k, None)
                 continue
             if after <= k:
                 after = next(
@@ -1230,7 +1275,6 @@ def _linear(
                 )
             if after == len(order) or order[after][col] is None:
                 r[col] = None
-                before = (k, None)
                 continue
             k0, v0 = before
             v1 = order[after][col]
@@ -1240,5 +1284,4 @@ def _linear(
             slope = (v1 - v0) / (after - k0)
             value = slope * (k - k0) + v0
             r[col] = int(value) if whole else value
-            before = (k, r[col])
     return rows
