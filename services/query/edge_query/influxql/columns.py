@@ -4,6 +4,7 @@ and the kinds of field each aggregate takes."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -13,6 +14,8 @@ from typing import Any
 from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.technical import TECHNICAL
+from edge_query.influxql.text import expr_text
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
 from edge_query.influxql.translate import CASTS, NUMBERS, cast_sql, quote_ident
 
@@ -121,6 +124,7 @@ def expand(
 
     for f in stmt.fields:
         e = f.expr
+        check_arithmetic(e, table)
         if isinstance(e, ast.Wildcard | ast.RegexLiteral):
             pool = _select_pool(pool_of or table, group, getattr(e, "type_hint", None))
             if isinstance(e, ast.RegexLiteral):
@@ -175,6 +179,8 @@ def expand(
             col = cols_in[0]
             args = [col.sql if a is call else _raw_expr(a, table) for a in e.args]
             col.sql = _math_sql(e, args)
+            if any(_go_type(a, table) in ("boolean", "string") for a in e.args):
+                col.sql = "CAST(NULL AS DOUBLE)"  # (1.x: a math function of those is null)
             col.name = f.alias or e.name
             col.expr = e  # (fill() fills the aggregate, then the function applies)
             add(col)
@@ -213,7 +219,11 @@ def expand(
             add(_aggregate_expr(e, table, f.alias or _expr_name(e)))
         else:
             refs = _expr_names(e)
-            field = next((n for n in refs if is_field(table, n)), refs[0] if refs else None)
+            # the first field read (none where each is cast to a type it cannot be)
+            held = [n for n in _expr_names(e, table) if is_field(table, n)]
+            field = held[0] if held else None
+            if not held and refs and not any(is_field(table, n) for n in refs):
+                field = refs[0]  # (a tag or a name no field has: no series, as 1.x)
             col = Column(f.alias or _expr_name(e), _raw_expr(e, table), "raw", field=field)
             col.reads = tuple(refs)
             add(col)
@@ -309,6 +319,9 @@ def _raw_expr(
 ) -> str:
     """SQL for an expression of fields, literals, math functions and, with ``aggregate``,
     aggregate calls (``mean(x) * 2``)."""
+    if isinstance(e, ast.VarRef) and e.type_hint in CASTS:  # (x::integer of a boolean:
+        # no values, as 1.x casts)
+        return cast_sql(e.name, e.type_hint, table.columns.get(e.name)) or "NULL"
     if isinstance(e, ast.VarRef):
         return _col_sql(e.name, table)
     if isinstance(e, ast.Call) and e.name not in _MATH and aggregate is not None:
@@ -329,8 +342,95 @@ def _raw_expr(
             return f"(CASE WHEN {rhs} = 0 AND {lhs} IS NOT NULL THEN {zero} ELSE {div} END)"
         return f"({lhs} {e.op} {rhs})"
     if isinstance(e, ast.Call) and e.name in _MATH:
+        if any(_go_type(a, table) in ("boolean", "string") for a in e.args):
+            return "CAST(NULL AS DOUBLE)"  # (1.x: a math function of those is null)
         return _math_sql(e, [_raw_expr(a, table, aggregate) for a in e.args])
     raise QueryError(f"unsupported expression in the field list: {e}")
+
+
+# influxd's type of what a call answers: these floats, count() integers, a math function
+# floats (of numbers), the others the type of their field
+_FLOAT_CALLS = {"mean", "median", "stddev", "integral", "derivative", "non_negative_derivative"}
+_FLOAT_CALLS |= {"moving_average", "holt_winters", "holt_winters_with_fit"}
+_ARITHMETIC = ("+", "-", "*", "/", "%", "&", "|", "^")
+
+
+def _go_type(e: ast.Expr, table: TableSchema) -> str | None:
+    """The type influxd gives expression ``e`` ("integer", "float", "unsigned", "string",
+    "boolean"), None where unknown (a tag, a name no field has)."""
+    if isinstance(e, ast.VarRef):
+        if e.type_hint in CASTS:
+            return e.type_hint
+        kind = table.columns.get(e.name)
+        if kind is None or kind is ColumnType.TIME:
+            return None
+        return "unsigned" if kind is ColumnType.UINTEGER else kind.value
+    if isinstance(e, ast.IntegerLiteral):
+        return "integer"
+    if isinstance(e, ast.NumberLiteral):
+        return "float"
+    if isinstance(e, ast.StringLiteral):
+        return "string"
+    if isinstance(e, ast.BoolLiteral):
+        return "boolean"
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _go_type(e.expr, table)
+    if isinstance(e, ast.Call):
+        if e.name == "count" or e.name == "elapsed":
+            return "integer"
+        if e.name in _MATH or e.name in _FLOAT_CALLS or e.name in TECHNICAL:
+            return "float"
+        return _go_type(e.args[0], table) if e.args else None
+    if isinstance(e, ast.BinaryExpr) and e.op in _ARITHMETIC:
+        lhs, rhs = _go_type(e.lhs, table), _go_type(e.rhs, table)
+        if lhs is None or rhs is None:
+            return None
+        return "float" if "float" in (lhs, rhs) else lhs
+    return None
+
+
+def _typed(e: ast.Expr, table: TableSchema) -> ast.Expr:
+    """``e`` with each field named with its type, as influxd writes it in a type error
+    (``first(swap::boolean) + 1``)."""
+    if isinstance(e, ast.VarRef) and e.type_hint is None:
+        kind = _go_type(e, table)
+        return dataclasses.replace(e, type_hint=kind) if kind else e
+    if isinstance(e, ast.Call):
+        return dataclasses.replace(e, args=tuple(_typed(a, table) for a in e.args))
+    if isinstance(e, ast.BinaryExpr):
+        return dataclasses.replace(e, lhs=_typed(e.lhs, table), rhs=_typed(e.rhs, table))
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return dataclasses.replace(e, expr=_typed(e.expr, table))
+    return e
+
+
+def check_arithmetic(e: ast.Expr, table: TableSchema) -> None:
+    """Arithmetic of a boolean or a text is refused as influxd refuses it: ``type error:
+    swap::boolean + 1: incompatible types: boolean and integer`` (innermost first)."""
+    if isinstance(e, ast.Call):
+        for a in e.args:
+            check_arithmetic(a, table)
+        return
+    if isinstance(e, ast.ParenExpr):
+        check_arithmetic(e.expr, table)
+        return
+    pair: tuple[ast.Expr, ast.Expr] | None = None
+    if isinstance(e, ast.UnaryExpr):  # influxd reads -x as -1 * x
+        check_arithmetic(e.expr, table)
+        pair = (ast.IntegerLiteral(-1), e.expr)
+    elif isinstance(e, ast.BinaryExpr) and e.op in _ARITHMETIC:
+        check_arithmetic(e.lhs, table)
+        check_arithmetic(e.rhs, table)
+        pair = (e.lhs, e.rhs)
+    if pair is None:
+        return
+    lhs, rhs = (_go_type(x, table) for x in pair)
+    numbers = ("integer", "float", "unsigned")
+    if lhs is None or rhs is None or (lhs in numbers and rhs in numbers):
+        return
+    raise QueryError(
+        f"type error: {expr_text(_typed(e, table))}: incompatible types: {lhs} and {rhs}"
+    )
 
 
 # the words of influxd's error for a transformation of values it cannot take
@@ -504,16 +604,24 @@ def _is_raw(e: ast.Expr) -> bool:
     return True
 
 
-def _expr_names(e: ast.Expr) -> list[str]:
-    """Every name an expression refers to, in order."""
+def _kind(table: TableSchema | None, name: str) -> ColumnType | None:
+    return None if table is None else table.columns.get(name)
+
+
+def _expr_names(e: ast.Expr, table: TableSchema | None = None) -> list[str]:
+    """Every name an expression refers to, in order (with ``table``, not those cast to a
+    type they cannot be: ``swap::integer`` of a boolean holds no value)."""
     if isinstance(e, ast.VarRef):
-        return [e.name]
+        hint = e.type_hint
+        cast = table is not None and hint is not None and hint in CASTS
+        castless = cast and cast_sql(e.name, str(hint), _kind(table, e.name)) is None
+        return [] if castless else [e.name]
     if isinstance(e, ast.Call):
-        return [n for a in e.args for n in _expr_names(a)]
+        return [n for a in e.args for n in _expr_names(a, table)]
     if isinstance(e, ast.BinaryExpr):
-        return _expr_names(e.lhs) + _expr_names(e.rhs)
+        return _expr_names(e.lhs, table) + _expr_names(e.rhs, table)
     if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
-        return _expr_names(e.expr)
+        return _expr_names(e.expr, table)
     return []
 
 
