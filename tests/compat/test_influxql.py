@@ -793,6 +793,17 @@ QUERIES = [
     "SELECT sqrt(swap), abs(first(swap)) FROM mem",
     "SELECT swap::integer + 1 FROM mem LIMIT 2",
     "SELECT swap::integer + free FROM mem LIMIT 2",
+    # arithmetic of mode() (fill() fills it first); every field's types checked before
+    # any other error; no line of fill(linear) between booleans; a series whose points lie
+    # only before the range (read for a transformation's look back) answers nothing
+    f"SELECT mode(b) * 8, mode(a) - 0.5 FROM sparse WHERE {_HALF} GROUP BY time(10m), t",
+    f"SELECT mode(used_pct) / 8 FROM mem WHERE {_HALF} GROUP BY time(5m) fill(7)",
+    "SELECT spread(swap), spread(swap) - 2 FROM mem",
+    f"SELECT mean(free), mode(swap) FROM mem WHERE host = 'h1' AND {_HALF} "
+    "GROUP BY time(30s) fill(linear)",
+    "SELECT mode(b) * 8, min(a), relative_strength_index(min(b), 5) FROM sparse WHERE "
+    "time >= '2016-01-01T00:01:30Z' AND time <= '2016-01-01T01:00:00Z' GROUP BY time(10m), t "
+    "fill(linear)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

@@ -122,9 +122,10 @@ def expand(
         col.by_shown = tuple(unique(b) for b in col.by)
         cols.append(col)
 
+    for f in stmt.fields:  # (influxd checks every field's types before any other error)
+        check_arithmetic(f.expr, table)
     for f in stmt.fields:
         e = f.expr
-        check_arithmetic(e, table)
         if isinstance(e, ast.Wildcard | ast.RegexLiteral):
             pool = _select_pool(pool_of or table, group, getattr(e, "type_hint", None))
             if isinstance(e, ast.RegexLiteral):
@@ -475,8 +476,28 @@ def has_aggregate(e: ast.Expr) -> bool:
     return False
 
 
+def _aggregate_calls(e: ast.Expr) -> list[ast.Call]:
+    """The aggregate calls of an expression (not its math functions), in order."""
+    if isinstance(e, ast.Call) and e.name not in _MATH:
+        return [e]
+    if isinstance(e, ast.Call):
+        return [c for a in e.args for c in _aggregate_calls(a)]
+    if isinstance(e, ast.BinaryExpr):
+        return _aggregate_calls(e.lhs) + _aggregate_calls(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return _aggregate_calls(e.expr)
+    return []
+
+
 def _aggregate_expr(e: ast.Expr, table: TableSchema, name: str) -> Column:
-    """Arithmetic over aggregates, one value per group: ``max(x) - min(x)``."""
+    """Arithmetic over aggregates, one value per group: ``max(x) - min(x)``. Of one
+    ``REDUCED`` call (``mode(x) * 8``): that call's column, its values then put through
+    the arithmetic in Python (``edge_query.influxql.reducers``)."""
+    calls = _aggregate_calls(e)
+    if len(calls) == 1 and calls[0].name in REDUCED:
+        col = _special(calls[0], table, name)
+        col.expr = e
+        return col
     inner: list[Column] = []
 
     def leaf(call: ast.Call) -> str:

@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from edge_common.schema import ColumnType, TableSchema
-from edge_query.influxql.columns import REDUCED, Column
+from edge_query.influxql import ast
+from edge_query.influxql.columns import REDUCED, Column, evaluate
 from edge_query.influxql.direct import run_starts
 from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.translate import TimeRange
@@ -191,6 +192,8 @@ def with_reduced(
                     desc,
                 )
             for t, v in pairs:
+                if col.expr is not None and v is not None:  # (mode(x) * 8)
+                    v = evaluate(col.expr, _constant(v))
                 if go_floats and isinstance(v, float) and v.is_integer() and abs(v) < GO_WHOLE:
                     v = go_integer(v)
                 row = rows.get(t)
@@ -204,6 +207,11 @@ def with_reduced(
         s["values"] = sorted(rows.values(), key=lambda r: r[0])
     # (the caller puts the series in the order of their tags)
     return [s for s in series if s["values"]] + [s for s in fresh if s["values"]]
+
+
+def _constant(v: Any) -> Callable[[ast.Call], Any]:
+    """A call's value for ``evaluate``: ``v``, whatever the call."""
+    return lambda _call: v
 
 
 def _pts(

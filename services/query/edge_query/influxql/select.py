@@ -160,7 +160,7 @@ def _transformed(
 
     def one(t: Transform, pairs: list[list[Any]]) -> list[list[Any]]:
         if t is _AS_IS:  # (every interval's value, nulls too: 1.x's rows of that call)
-            return [r for r in pairs if shown[0] <= r[0] <= shown[1]]
+            return [r for r in pairs if shown[0] <= r[0] <= shown[1] and r[1] is not _ABSENT]
         if t.name in FORECASTS:  # forecasts lie beyond the range by design
             return apply(t, pairs)
         return [r for r in apply(t, pairs) if shown[0] <= r[0] <= shown[1]]
@@ -211,7 +211,10 @@ def _as_is(held: dict[int, list[Any]], row: list[Any], i: int, transforms: list[
     if transforms[i] is not _AS_IS:
         return row[i + 1]
     found = held.get(row[0])
-    return None if found is None else found[1 + transforms[:i].count(_AS_IS)]
+    return _ABSENT if found is None else found[1 + transforms[:i].count(_AS_IS)]
+
+
+_ABSENT = object()  # no row of the aggregates beside at that time (_as_is)
 
 
 def _lookback(t: Transform) -> int:
@@ -1278,6 +1281,9 @@ def _linear(
                 continue
             k0, v0 = before
             v1 = order[after][col]
+            if isinstance(v0, bool) or isinstance(v1, bool) or isinstance(v0, str):
+                r[col] = None  # (no line between booleans or texts)
+                continue
             whole = isinstance(v0, int) and isinstance(v1, int) and (ints is None or ints[col - 1])
             if not whole:
                 v0, v1 = float(v0), float(v1)
