@@ -804,6 +804,18 @@ QUERIES = [
     "SELECT mode(b) * 8, min(a), relative_strength_index(min(b), 5) FROM sparse WHERE "
     "time >= '2016-01-01T00:01:30Z' AND time <= '2016-01-01T01:00:00Z' GROUP BY time(10m), t "
     "fill(linear)",
+    # a subquery reads within the outer time range too, and its rows count in the outer
+    # interval holding them though timed before the outer range (an inner interval's start)
+    "SELECT max(v) FROM (SELECT max(usage_user) AS v FROM cpu WHERE "
+    "time > '2016-01-01T00:07:30Z' AND time < '2016-01-01T00:27:10Z' GROUP BY time(1m)) "
+    "WHERE time >= '2016-01-01T00:05:00Z' AND time <= '2016-01-01T00:20:00Z' GROUP BY time(10m)",
+    "SELECT count(v) FROM (SELECT min(free) AS v FROM mem WHERE "
+    "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:30:00Z' GROUP BY time(5m)) "
+    "WHERE time > '2016-01-01T00:07:30Z' AND time < '2016-01-01T00:27:10Z' GROUP BY time(5m)",
+    "SELECT first(v) FROM (SELECT mean(free) AS v FROM mem WHERE "
+    "time > '2016-01-01T00:07:30Z' AND time < '2016-01-01T00:27:10Z' GROUP BY time(5m), *) "
+    "WHERE time > '2016-01-01T00:07:30Z' AND time < '2016-01-01T00:27:10Z' "
+    "GROUP BY time(10m), host",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

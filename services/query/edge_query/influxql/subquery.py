@@ -3,8 +3,8 @@
 The inner statement runs first, as any SELECT; its series become one Arrow table (time, the
 inner GROUP BY tags as tags, every other column as a field), registered for the outer
 statement under the inner measurement's name, so the outer statement runs through the same
-SELECT engine as if that table were stored. As in 1.x, the outer time range applies to an
-inner statement that has none of its own.
+SELECT engine as if that table were stored. As in 1.x, the outer time range applies to the
+inner statement too, with its own.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from edge_common.merge import within
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.columns import has_aggregate
-from edge_query.influxql.select import Fetch, Span
+from edge_query.influxql.select import Fetch, Span, interval_of
 from edge_query.influxql.transform import TRANSFORMS
 from edge_query.influxql.translate import split_condition
+from edge_query.influxql.zones import window_start
 from edge_query.planner import TableNeed
 
 __all__ = ["as_table", "as_tables", "inner_statement", "rows_needed", "run_with_subquery"]
@@ -82,8 +83,9 @@ def _ascending(stmt: ast.SelectStatement) -> bool:
 
 
 def inner_statement(stmt: ast.SelectStatement, now_ns: int) -> ast.SelectStatement:
-    """The subquery of ``stmt`` as 1.x runs it (``_inherited``), with the outer time
-    bounds when it has none."""
+    """The subquery of ``stmt`` as 1.x runs it (``_inherited``), within the outer time
+    bounds too (its own range and the outer one both hold: an inner interval at the outer
+    end reads only the points up to it)."""
     if len(stmt.sources) != 1 or not isinstance(stmt.sources[0], ast.SubQuery):
         raise QueryError("a subquery must be the only source of its FROM (not built yet)")
     ordered = stmt.sources[0].statement.order_by  # (none: it takes the outer order)
@@ -91,8 +93,7 @@ def inner_statement(stmt: ast.SelectStatement, now_ns: int) -> ast.SelectStateme
         raise QueryError("subqueries must be ordered in the same direction as the query itself")
     inner = _inherited(stmt, stmt.sources[0].statement)
     _, outer = split_condition(stmt.condition, now_ns)
-    _, own = split_condition(inner.condition, now_ns)
-    if own.bounded_below or own.bounded_above or not (outer.bounded_below or outer.bounded_above):
+    if not (outer.bounded_below or outer.bounded_above):
         return inner
     bounds: list[ast.Expr] = []
     if outer.bounded_below:
@@ -198,7 +199,12 @@ def run_with_subquery(
             dims += [ast.Dimension(ast.VarRef(k)) for k in grouped if rx.search(k)]
         else:
             dims.append(d)
-    outer = replace(stmt, sources=[ast.Measurement(name=n) for n in sorted(made)], dimensions=dims)
+    outer = replace(
+        stmt,
+        sources=[ast.Measurement(name=n) for n in sorted(made)],
+        dimensions=dims,
+        condition=_from_first_window(stmt, now_ns),
+    )
     scope = DatabaseSchema(db.name, {n: schema for n, (schema, _) in made.items()})
     extra = {n: table for n, (_, table) in made.items()}
     # (the outer statement's picks are of no use: its tables are in memory already, and
@@ -211,6 +217,33 @@ def run_with_subquery(
         go_floats,
         lambda need: rows_needed(extra[need.name], need),
     )
+
+
+def _from_first_window(stmt: ast.SelectStatement, now_ns: int) -> ast.Expr | None:
+    """The outer condition, its lower time bound moved back to the start of the GROUP BY
+    time() interval holding it: the inner answer's rows are all read, and a row there
+    (an inner interval's, timed at its start) counts in its outer interval as in 1.x,
+    which moves the outer range into the inner statement instead of filtering its rows."""
+    residual, rng = split_condition(stmt.condition, now_ns)
+    interval = next(
+        (d.expr for d in stmt.dimensions if isinstance(d.expr, ast.Call) and d.expr.name == "time"),
+        None,
+    )
+    if interval is None or not rng.bounded_below or stmt.timezone is not None:
+        return stmt.condition
+    every, offset = interval_of(interval, now_ns)
+    start = window_start(rng.lo, every, offset, None)
+    if start == rng.lo:
+        return stmt.condition
+    bounds: list[ast.Expr] = [
+        ast.BinaryExpr(">=", ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(start))
+    ]
+    if rng.bounded_above:
+        bounds.append(ast.BinaryExpr("<=", ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(rng.hi)))
+    condition = residual
+    for b in bounds:
+        condition = b if condition is None else ast.BinaryExpr("AND", condition, b)
+    return condition
 
 
 def rows_needed(table: pa.Table, need: TableNeed) -> pa.Table:
