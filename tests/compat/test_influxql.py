@@ -816,6 +816,10 @@ QUERIES = [
     "time > '2016-01-01T00:07:30Z' AND time < '2016-01-01T00:27:10Z' GROUP BY time(5m), *) "
     "WHERE time > '2016-01-01T00:07:30Z' AND time < '2016-01-01T00:27:10Z' "
     "GROUP BY time(10m), host",
+    # each transformation reads back as far as it needs alone
+    'SELECT derivative(spread("used_pct"), 10s), cumulative_sum(last("free")) FROM "mem" '
+    "WHERE \"host\" = 'h1' AND time >= 1451606460000ms and time <= 1451610060000ms "
+    "GROUP BY time(1m), * fill(none)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

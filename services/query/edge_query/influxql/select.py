@@ -152,17 +152,27 @@ def _transformed(
     lo: int,
     hi: int | None,
     fill: Any = None,
+    every: int = 0,
+    desc: bool = False,
 ) -> list[list[Any]]:
     """Each column through its own transformation (points outside the shown range
     dropped), rows joined again by time: a time any of them produced, the others
     ``fill`` there (fill(<number>)'s value, as 1.x fills the join; else null). With
-    several, LIMIT/OFFSET apply to each column before the join, as in 1.x."""
+    several, LIMIT/OFFSET apply to each column before the join, as in 1.x. By GROUP BY
+    time() (``every``), each reads back as far as it needs alone (cumulative_sum() none:
+    the rows read for derivative() beside it are no part of its sum)."""
 
     def one(t: Transform, pairs: list[list[Any]]) -> list[list[Any]]:
         if t is _AS_IS:  # (every interval's value, nulls too: 1.x's rows of that call)
             return [r for r in pairs if shown[0] <= r[0] <= shown[1] and r[1] is not _ABSENT]
         if t.name in FORECASTS:  # forecasts lie beyond the range by design
             return apply(t, pairs)
+        if every and len(transforms) > 1:
+            back = _lookback(t) * every
+            if desc:
+                pairs = [r for r in pairs if r[0] <= shown[1] + back]
+            else:
+                pairs = [r for r in pairs if r[0] >= shown[0] - back]
         return [r for r in apply(t, pairs) if shown[0] <= r[0] <= shown[1]]
 
     if len(transforms) == 1:
@@ -485,7 +495,8 @@ def _select_one(
                 kept = exact.get(tuple(s.get("tags", {}).get(g, "") for g in group), {})
                 width = range(len(transforms))
                 rows = [[r[0], *(_as_is(kept, r, i, transforms) for i in width)] for r in rows]
-            s["values"] = _transformed(transforms, rows, shown, lo, hi, stmt.fill_value)
+            fill = stmt.fill_value
+            s["values"] = _transformed(transforms, rows, shown, lo, hi, fill, every, desc)
             if go_floats:
                 _go_whole(s["values"])
             if len(transforms) > 1:
