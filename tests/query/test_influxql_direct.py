@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 import edge_query.influxql.direct as direct_module
+import edge_query.influxql.fill as fill_module
 import edge_query.influxql.select as select_module
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql.direct import _literal_alternatives, text_codes
@@ -589,14 +590,14 @@ def test_a_cell_without_a_point_is_filled_though_every_interval_has_a_row(
     q = f"SELECT max(f), count(f) FROM cpu WHERE {RANGE} GROUP BY time(1m) {fill}"
     stmt = parse(q, None, NOW)[0]
     rng = TimeRange(T0, T0 + 180 * S - 1)
-    missing = select_module._MISSING
+    missing = fill_module.MISSING
     rows = [[T0, 1.5, 3], [T0 + 60 * S, missing, missing], [T0 + 120 * S, 2.5, 4]]
     series = {"name": "cpu", "columns": ["time", "max", "count"], "values": rows}
-    filled = select_module._fill(series, stmt, rng, 60 * S, 0, [False, True])
+    filled = fill_module.fill(series, stmt, rng, 60 * S, 0, [False, True])
     assert filled["values"] == [[T0, 1.5, 3], [T0 + 60 * S, *want], [T0 + 120 * S, 2.5, 4]]
 
 
-_M = select_module._MISSING
+_M = fill_module.MISSING
 
 
 @pytest.mark.parametrize(
@@ -622,4 +623,4 @@ _M = select_module._MISSING
 )
 def test_linear_fill_fills_gaps_as_1x_does(cells: list[Any], desc: bool, filled: list[Any]) -> None:
     rows = [[k, v] for k, v in enumerate(cells)]
-    assert [r[1] for r in select_module._linear(rows, desc)] == filled
+    assert [r[1] for r in fill_module.linear(rows, desc)] == filled

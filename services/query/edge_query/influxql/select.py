@@ -9,7 +9,6 @@ time() interval (buckets aligned to the epoch plus the offset, filled as fill() 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -26,7 +25,6 @@ from edge_query.influxql.columns import (
     REDUCED,
     SELECTORS,
     Column,
-    evaluate,
     expand,
     group_tags,
     is_field,
@@ -42,13 +40,21 @@ from edge_query.influxql.direct import (
     text_codes,
 )
 from edge_query.influxql.direct_raw import DirectRaw, direct_raw
+from edge_query.influxql.fill import (
+    MISSING,
+    blanks_of,
+    fill,
+    fill_pointless,
+    go_whole,
+    integer_column,
+    null_only_without_points,
+)
 from edge_query.influxql.reducers import percentile_times, with_reduced
 from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.transform import FORECASTS, Transform, apply
 from edge_query.influxql.translate import TimeRange, quote_ident, split_condition, where_sql
 from edge_query.influxql.zones import (
     ZoneClock,
-    fill_windows,
     window_start,
     windowed_rows,
     zoned,
@@ -59,7 +65,6 @@ from edge_query.planner import TableNeed, TablePick
 __all__ = ["Fetch", "Series", "Span", "interval_of", "run_select", "source_tables"]
 
 Series = dict[str, Any]
-_MISSING = object()  # a column without any point in an interval (filled as fill() says)
 
 
 class RunSql(Protocol):
@@ -449,7 +454,7 @@ def _select_one(
         windowing = (every, offset, clock) if interval is not None else None
         reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
         points = _points(table, reduced, group, residual, rng, now_ns, run_sql, fetch)
-        gap = _MISSING if windowing is not None else None
+        gap = MISSING if windowing is not None else None
         series = with_reduced(
             series, points, table, cols, group, shown_names, rng, windowing, desc, go_floats, gap
         )
@@ -473,17 +478,17 @@ def _select_one(
         counts = [c.func == "count" for c in cols]
         # (1.x adds no intervals to integral()'s, but fills its cells as any column's)
         add = any(c.func != "integral" for c in cols)
-        calls = [_null_only_without_points(c) for c in cols]
-        blanks = _blanks(cols, stmt)
-        ints = [_integer_column(result, c.name) for c in cols]
+        calls = [null_only_without_points(c) for c in cols]
+        blanks = blanks_of(cols, stmt)
+        ints = [integer_column(result, c.name) for c in cols]
         series = [
-            _fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls, blanks, ints)
+            fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls, blanks, ints)
             for s in series
         ]
         series = [s for s in series if s["values"]]
     elif aggregate:
         for s in series:
-            _fill_pointless(s, cols, stmt)
+            fill_pointless(s, cols, stmt)
     if limited:
         lo, hi = 0, None  # (kept already)
     for s in series:
@@ -495,10 +500,10 @@ def _select_one(
                 kept = exact.get(tuple(s.get("tags", {}).get(g, "") for g in group), {})
                 width = range(len(transforms))
                 rows = [[r[0], *(_as_is(kept, r, i, transforms) for i in width)] for r in rows]
-            fill = stmt.fill_value
-            s["values"] = _transformed(transforms, rows, shown, lo, hi, fill, every, desc)
+            value = stmt.fill_value
+            s["values"] = _transformed(transforms, rows, shown, lo, hi, value, every, desc)
             if go_floats:
-                _go_whole(s["values"])
+                go_whole(s["values"])
             if len(transforms) > 1:
                 continue  # each column was limited on its own
         s["values"] = s["values"][lo:hi]
@@ -651,7 +656,7 @@ def _first_rows_of_groups(
 
 
 def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
-    """Cells of columns that had no point in their interval become ``_MISSING``. The
+    """Cells of columns that had no point in their interval become ``MISSING``. The
     series' rows are ``result``'s, in its order."""
     if not result.num_rows:
         return  # (no row, and no count: the direct path's answer of no rows has no columns)
@@ -661,7 +666,7 @@ def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str
         for row in s["values"]:
             for i, flags in empty.items():
                 if flags[k]:
-                    row[i + 1] = _MISSING
+                    row[i + 1] = MISSING
             k += 1
 
 
@@ -1070,235 +1075,3 @@ def _cut(
         s["tags"] = {g: values[a] or "" for g, values in zip(group, tags, strict=True)}
         out.append(s)
     return out
-
-
-def _fill(
-    s: Series,
-    stmt: ast.SelectStatement,
-    rng: TimeRange,
-    every: int,
-    offset: int,
-    counts: list[bool],
-    clock: ZoneClock | None = None,
-    desc: bool = False,
-    add: bool = True,
-    calls: list[bool] | None = None,
-    blanks: dict[int, Any] | None = None,
-    ints: list[bool] | None = None,
-) -> Series:
-    """The intervals of the range a series lacks (``add``), and the cells of columns
-    without a point in their interval (``_MISSING``), filled as fill() says. ``calls``:
-    the columns whose null means no point (``_null_only_without_points``); all if None.
-    ``blanks``: what an empty cell of arithmetic over aggregates becomes under fill(null)
-    or fill(<number>) (``_blanks``). ``ints``: the integer columns (fill(linear) draws
-    their lines in integers); none if None."""
-    blanks = blanks or {}
-    mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
-    if mode == "none":
-        s["values"] = _present(s["values"])
-        return s
-    width = len(s["columns"]) - 1
-    # a call without a point in the series (its rows there for the other calls'): each
-    # cell fill(<number>)'s value, else null, a count() too (1.x fills a call's empty
-    # intervals with 0 only where it has points)
-    pointless = [
-        j
-        for j in range(width)
-        if (calls is None or calls[j]) and _no_point(s["values"], j, counts[j])
-    ]
-    if pointless:
-        counts = [is_count and j not in pointless for j, is_count in enumerate(counts)]
-
-    def cell(j: int, before: Any) -> Any:
-        """The value filled in for column ``j`` (``before``: its value in the interval
-        before, in the answer's order)."""
-        if mode == "previous":
-            return None if before is _MISSING else before
-        if mode == "linear":
-            return _MISSING  # (_linear tells a gap from a null made of points)
-        if j in blanks:
-            return blanks[j]
-        if mode == "value":
-            return stmt.fill_value
-        return 0 if counts[j] and mode == "null" else None
-
-    def empty(t: int, prev: list[Any] | None) -> list[Any]:
-        if mode == "previous" and prev is not None:
-            return [t, *prev[1:]]
-        if mode == "linear":
-            return [t, *([_MISSING] * width)]
-        if mode == "value" or blanks:
-            return [t, *(cell(j, None) for j in range(width))]
-        # count() of an empty interval is 0 under fill(null) alone: previous() with
-        # nothing before, and linear() at the ends, leave it null as 1.x does
-        return [t, *(0 if is_count and mode == "null" else None for is_count in counts)]
-
-    # the first interval holding the lower bound (or, unbounded, this series' first point)
-    start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else s["values"][0][0]
-    end = rng.hi
-    if add and (end - start) // every > 1_000_000:
-        raise QueryError("too many GROUP BY time() intervals: narrow the time range")
-    if clock is not None and not add:
-        out = _present(s["values"])
-    elif clock is not None:  # windows of a zone whose offset changes: influxd's steps
-        first = rng.lo if rng.bounded_below else None
-        given = s["values"] if mode == "linear" else _present(s["values"])
-        out = fill_windows(given, first, end, every, offset, clock, empty)
-    elif add and _every_interval(s["values"], range(start, end + 1, every)):
-        out = s["values"]  # nothing to fill (one host's hour by minute: 26 -> 11 µs)
-    else:
-        rows = {v[0]: v for v in s["values"]}
-        out = []
-        # each column is filled on its own, as 1.x fills each call's points: an interval
-        # without a row, or a column without a point in it (_MISSING); fill(previous)
-        # carries values in the order of the answer (DESC: later intervals fill the
-        # earlier ones); the rows are returned oldest first
-        last: list[Any] = [_MISSING] * width
-        times = range(start, end + 1, every) if add else sorted(rows)
-        for t in reversed(times) if desc else times:
-            row = rows.get(t) or [t, *([_MISSING] * width)]
-            filled = [t]
-            for j, v in enumerate(row[1:]):
-                if v is _MISSING:
-                    v = cell(j, last[j])
-                else:
-                    last[j] = v
-                filled.append(v)
-            out.append(filled)
-        if desc:
-            out.reverse()
-    if pointless:
-        value = stmt.fill_value if mode == "value" else None
-        for r in out:
-            for j in pointless:
-                r[j + 1] = value
-    if mode == "linear":
-        out = _go_whole(_linear(out, desc, ints))
-    s["values"] = out
-    return s
-
-
-def _no_point(rows: list[list[Any]], j: int, count: bool) -> bool:
-    """Whether column ``j`` of ``rows`` (an aggregate) holds nothing made of a point: each
-    cell null, never filled, or (``count``) 0."""
-    for r in rows:
-        v = r[j + 1]
-        if not (v is None or v is _MISSING or (count and v == 0)):
-            return False
-    return True
-
-
-def _fill_pointless(s: Series, cols: list[Column], stmt: ast.SelectStatement) -> None:
-    """Without GROUP BY time(): an aggregate with no point in the series, whose row holds
-    the other calls' values, as 1.x answers it: fill(<number>)'s value, else null (a
-    count() too, not 0)."""
-    if len(s["values"]) != 1:
-        return  # (several points per series: top(), distinct(), …)
-    row = s["values"][0]
-    for j, c in enumerate(cols):
-        known = c.kind == "agg" and _null_only_without_points(c) and not c.transform
-        if known and _no_point(s["values"], j, c.func == "count"):
-            row[j + 1] = stmt.fill_value
-
-
-# aggregates that are null (a count() 0) only where they had no point: stddev() of one
-# point is null too, and 1.x does not fill that
-_NULL_WITHOUT_POINTS = {"count", "sum", "mean", "median", "mode", "spread", "integral"}
-_NULL_WITHOUT_POINTS |= {"first", "last", "min", "max"}
-
-
-def _null_only_without_points(c: Column) -> bool:
-    """Whether a null in column ``c`` (of an aggregate) means it had no point there: a
-    call whose every cell is null had none in the series (one of a tag or of a name no
-    field has never has)."""
-    return c.func not in (None, "aux") and (c.field is None or c.func in _NULL_WITHOUT_POINTS)
-
-
-def _every_interval(rows: list[list[Any]], times: range) -> bool:
-    """Whether ``rows`` are a row of each of ``times`` in order, every cell present."""
-    if len(rows) != len(times) or not rows:
-        return False
-    if rows[0][0] != times[0] or rows[-1][0] != times[-1]:
-        return False
-    return all(a[0] < b[0] for a, b in itertools.pairwise(rows)) and not any(
-        v is _MISSING for r in rows for v in r
-    )
-
-
-def _present(rows: list[list[Any]]) -> list[list[Any]]:
-    """``rows`` with each ``_MISSING`` cell null (where no fill() fills it)."""
-    return [[None if v is _MISSING else v for v in r] for r in rows]
-
-
-def _go_whole(rows: list[list[Any]]) -> list[list[Any]]:
-    """Whole floats worked out here (transformations, interpolation) as integers, as Go's
-    encoder writes them (1, not 1.0); times and other values as they are."""
-    for row in rows:
-        for j in range(1, len(row)):
-            v = row[j]
-            if type(v) is float and v.is_integer() and abs(v) < GO_WHOLE:
-                row[j] = go_integer(v)
-    return rows
-
-
-def _blanks(cols: list[Column], stmt: ast.SelectStatement) -> dict[int, Any]:
-    """For each column of arithmetic over aggregates, what its empty cell becomes under
-    fill(null) or fill(<number>): 1.x fills each call (a count() with 0 under fill(null)),
-    then does the arithmetic (``count(x) + 1024`` of an empty interval is 1024)."""
-    fill = stmt.fill_value
-
-    def filled(call: ast.Call) -> Any:
-        if fill is not None:
-            return fill
-        return 0 if call.name == "count" else None
-
-    return {j: evaluate(c.expr, filled) for j, c in enumerate(cols) if c.expr is not None}
-
-
-def _integer_column(result: pa.Table, name: str) -> bool:
-    """Whether the answer's column ``name`` holds integers (its whole floats are written
-    as integers too, but fill(linear) draws their lines in floats)."""
-    i = result.schema.get_field_index(name)
-    return i >= 0 and pa.types.is_integer(result.schema.field(i).type)
-
-
-def _linear(
-    rows: list[list[Any]], desc: bool = False, ints: list[bool] | None = None
-) -> list[list[Any]]:
-    """fill(linear) of the cells without a point (``_MISSING``), as 1.x's fill iterator
-    makes them in the answer's order: on the line from the last cell with a point to the
-    next (a filled cell is no end of a line: integers stay on the line between points);
-    null with no such cell before or after. A null made of points (stddev() of one
-    point) is no gap: it is kept, and is no end of a line."""
-    order = list(reversed(rows)) if desc else rows
-    for col in range(1, len(rows[0]) if rows else 1):
-        before: tuple[int, Any] | None = None  # (position, value) of the last with a point
-        after = -1  # position of the next cell with a point, once looked for
-        for k, r in enumerate(order):
-            v = r[col]
-            if v is not _MISSING:
-                before = (k, v)
-                continue
-            if before is None or before[1] is None:
-                r[col] = None
-                continue
-            if after <= k:
-                after = next(
-                    (i for i in range(k + 1, len(order)) if order[i][col] is not _MISSING),
-                    len(order),
-                )
-            if after == len(order) or order[after][col] is None:
-                r[col] = None
-                continue
-            k0, v0 = before
-            v1 = order[after][col]
-            if isinstance(v0, bool) or isinstance(v1, bool) or isinstance(v0, str):
-                r[col] = None  # (no line between booleans or texts)
-                continue
-            whole = isinstance(v0, int) and isinstance(v1, int) and (ints is None or ints[col - 1])
-            if not whole:
-                v0, v1 = float(v0), float(v1)
-            slope = (v1 - v0) / (after - k0)
-            value = slope * (k - k0) + v0
-            r[col] = int(value) if whole else value
-    return rows
