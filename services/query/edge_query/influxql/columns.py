@@ -4,18 +4,14 @@ and the kinds of field each aggregate takes."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.technical import TECHNICAL
-from edge_query.influxql.text import expr_text
+from edge_query.influxql.arith import MATH, check_arithmetic, go_type
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
 from edge_query.influxql.translate import CASTS, NUMBERS, cast_sql, quote_ident
 
@@ -166,11 +162,11 @@ def expand(
                 col.name = f.alias or e.name
                 col.transform = transform
                 add(col)
-        elif isinstance(e, ast.Call) and e.name in _MATH and _is_raw(e):
+        elif isinstance(e, ast.Call) and e.name in MATH and _is_raw(e):
             col = Column(f.alias or e.name, _raw_expr(e, table), "raw", field=_expr_field(e))
             col.reads = tuple(_expr_names(e))
             add(col)
-        elif isinstance(e, ast.Call) and e.name in _MATH and _one_aggregate(e):
+        elif isinstance(e, ast.Call) and e.name in MATH and _one_aggregate(e):
             # a math function of one aggregate: that aggregate's column (a selector's
             # time stays the point's), its value through the function
             (call,) = [a for a in e.args if isinstance(a, ast.Call)]
@@ -180,12 +176,12 @@ def expand(
             col = cols_in[0]
             args = [col.sql if a is call else _raw_expr(a, table) for a in e.args]
             col.sql = _math_sql(e, args)
-            if any(_go_type(a, table) in ("boolean", "string") for a in e.args):
+            if any(go_type(a, table) in ("boolean", "string") for a in e.args):
                 col.sql = "CAST(NULL AS DOUBLE)"  # (1.x: a math function of those is null)
             col.name = f.alias or e.name
             col.expr = e  # (fill() fills the aggregate, then the function applies)
             add(col)
-        elif isinstance(e, ast.Call) and e.name in _MATH:  # abs(max(x) - 100)
+        elif isinstance(e, ast.Call) and e.name in MATH:  # abs(max(x) - 100)
             add(_aggregate_expr(e, table, f.alias or e.name))
         elif isinstance(e, ast.Call) and e.name in (
             "top",
@@ -325,7 +321,7 @@ def _raw_expr(
         return cast_sql(e.name, e.type_hint, table.columns.get(e.name)) or "NULL"
     if isinstance(e, ast.VarRef):
         return _col_sql(e.name, table)
-    if isinstance(e, ast.Call) and e.name not in _MATH and aggregate is not None:
+    if isinstance(e, ast.Call) and e.name not in MATH and aggregate is not None:
         return aggregate(e)
     if isinstance(e, ast.IntegerLiteral):
         return str(e.value)
@@ -342,96 +338,11 @@ def _raw_expr(
             zero = "0.0" if e.op == "/" else "0"
             return f"(CASE WHEN {rhs} = 0 AND {lhs} IS NOT NULL THEN {zero} ELSE {div} END)"
         return f"({lhs} {e.op} {rhs})"
-    if isinstance(e, ast.Call) and e.name in _MATH:
-        if any(_go_type(a, table) in ("boolean", "string") for a in e.args):
+    if isinstance(e, ast.Call) and e.name in MATH:
+        if any(go_type(a, table) in ("boolean", "string") for a in e.args):
             return "CAST(NULL AS DOUBLE)"  # (1.x: a math function of those is null)
         return _math_sql(e, [_raw_expr(a, table, aggregate) for a in e.args])
     raise QueryError(f"unsupported expression in the field list: {e}")
-
-
-# influxd's type of what a call answers: these floats, count() integers, a math function
-# floats (of numbers), the others the type of their field
-_FLOAT_CALLS = {"mean", "median", "stddev", "integral", "derivative", "non_negative_derivative"}
-_FLOAT_CALLS |= {"moving_average", "holt_winters", "holt_winters_with_fit"}
-_ARITHMETIC = ("+", "-", "*", "/", "%", "&", "|", "^")
-
-
-def _go_type(e: ast.Expr, table: TableSchema) -> str | None:
-    """The type influxd gives expression ``e`` ("integer", "float", "unsigned", "string",
-    "boolean"), None where unknown (a tag, a name no field has)."""
-    if isinstance(e, ast.VarRef):
-        if e.type_hint in CASTS:
-            return e.type_hint
-        kind = table.columns.get(e.name)
-        if kind is None or kind is ColumnType.TIME:
-            return None
-        return "unsigned" if kind is ColumnType.UINTEGER else kind.value
-    if isinstance(e, ast.IntegerLiteral):
-        return "integer"
-    if isinstance(e, ast.NumberLiteral):
-        return "float"
-    if isinstance(e, ast.StringLiteral):
-        return "string"
-    if isinstance(e, ast.BoolLiteral):
-        return "boolean"
-    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
-        return _go_type(e.expr, table)
-    if isinstance(e, ast.Call):
-        if e.name == "count" or e.name == "elapsed":
-            return "integer"
-        if e.name in _MATH or e.name in _FLOAT_CALLS or e.name in TECHNICAL:
-            return "float"
-        return _go_type(e.args[0], table) if e.args else None
-    if isinstance(e, ast.BinaryExpr) and e.op in _ARITHMETIC:
-        lhs, rhs = _go_type(e.lhs, table), _go_type(e.rhs, table)
-        if lhs is None or rhs is None:
-            return None
-        return "float" if "float" in (lhs, rhs) else lhs
-    return None
-
-
-def _typed(e: ast.Expr, table: TableSchema) -> ast.Expr:
-    """``e`` with each field named with its type, as influxd writes it in a type error
-    (``first(swap::boolean) + 1``)."""
-    if isinstance(e, ast.VarRef) and e.type_hint is None:
-        kind = _go_type(e, table)
-        return dataclasses.replace(e, type_hint=kind) if kind else e
-    if isinstance(e, ast.Call):
-        return dataclasses.replace(e, args=tuple(_typed(a, table) for a in e.args))
-    if isinstance(e, ast.BinaryExpr):
-        return dataclasses.replace(e, lhs=_typed(e.lhs, table), rhs=_typed(e.rhs, table))
-    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
-        return dataclasses.replace(e, expr=_typed(e.expr, table))
-    return e
-
-
-def check_arithmetic(e: ast.Expr, table: TableSchema) -> None:
-    """Arithmetic of a boolean or a text is refused as influxd refuses it: ``type error:
-    swap::boolean + 1: incompatible types: boolean and integer`` (innermost first)."""
-    if isinstance(e, ast.Call):
-        for a in e.args:
-            check_arithmetic(a, table)
-        return
-    if isinstance(e, ast.ParenExpr):
-        check_arithmetic(e.expr, table)
-        return
-    pair: tuple[ast.Expr, ast.Expr] | None = None
-    if isinstance(e, ast.UnaryExpr):  # influxd reads -x as -1 * x
-        check_arithmetic(e.expr, table)
-        pair = (ast.IntegerLiteral(-1), e.expr)
-    elif isinstance(e, ast.BinaryExpr) and e.op in _ARITHMETIC:
-        check_arithmetic(e.lhs, table)
-        check_arithmetic(e.rhs, table)
-        pair = (e.lhs, e.rhs)
-    if pair is None:
-        return
-    lhs, rhs = (_go_type(x, table) for x in pair)
-    numbers = ("integer", "float", "unsigned")
-    if lhs is None or rhs is None or (lhs in numbers and rhs in numbers):
-        return
-    raise QueryError(
-        f"type error: {expr_text(_typed(e, table))}: incompatible types: {lhs} and {rhs}"
-    )
 
 
 # the words of influxd's error for a transformation of values it cannot take
@@ -461,14 +372,14 @@ def _one_aggregate(call: ast.Call) -> bool:
     calls = [a for a in call.args if isinstance(a, ast.Call)]
     return (
         len(calls) == 1
-        and calls[0].name not in _MATH
+        and calls[0].name not in MATH
         and all(_is_raw(a) for a in call.args if a is not calls[0])
     )
 
 
 def has_aggregate(e: ast.Expr) -> bool:
     if isinstance(e, ast.Call):
-        return e.name not in _MATH or any(has_aggregate(a) for a in e.args)
+        return e.name not in MATH or any(has_aggregate(a) for a in e.args)
     if isinstance(e, ast.BinaryExpr):
         return has_aggregate(e.lhs) or has_aggregate(e.rhs)
     if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
@@ -478,7 +389,7 @@ def has_aggregate(e: ast.Expr) -> bool:
 
 def _aggregate_calls(e: ast.Expr) -> list[ast.Call]:
     """The aggregate calls of an expression (not its math functions), in order."""
-    if isinstance(e, ast.Call) and e.name not in _MATH:
+    if isinstance(e, ast.Call) and e.name not in MATH:
         return [e]
     if isinstance(e, ast.Call):
         return [c for a in e.args for c in _aggregate_calls(a)]
@@ -516,87 +427,6 @@ def _aggregate_expr(e: ast.Expr, table: TableSchema, name: str) -> Column:
     return col
 
 
-def evaluate(e: ast.Expr, call_value: Callable[[ast.Call], Any]) -> Any:
-    """Arithmetic over aggregates worked out in Python, each aggregate call's value from
-    ``call_value``; None where any value is None (SQL's null) or Go's float would be no
-    number. What a cell of ``max(x) - 8`` becomes where fill() fills ``max(x)``: 1.x
-    fills each call, then does the arithmetic."""
-    if isinstance(e, ast.IntegerLiteral):
-        return e.value
-    if isinstance(e, ast.NumberLiteral):
-        return float(e.value)
-    if isinstance(e, ast.ParenExpr):
-        return evaluate(e.expr, call_value)
-    if isinstance(e, ast.UnaryExpr):
-        v = evaluate(e.expr, call_value)
-        return None if v is None else -v
-    if isinstance(e, ast.Call) and e.name not in _MATH:
-        return call_value(e)
-    if isinstance(e, ast.Call):
-        args = [evaluate(a, call_value) for a in e.args]
-        if None in args:
-            return None
-        try:
-            return _math_value(e.name, args)
-        except (ValueError, OverflowError, ZeroDivisionError):
-            return None
-    if isinstance(e, ast.BinaryExpr) and e.op in ("+", "-", "*", "/", "%"):
-        lhs, rhs = evaluate(e.lhs, call_value), evaluate(e.rhs, call_value)
-        if lhs is None or rhs is None:
-            return None
-        if e.op in ("/", "%") and rhs == 0:  # (1.x: 0)
-            return 0.0 if e.op == "/" or isinstance(lhs, float) else 0
-        if e.op == "/":  # 1.x divides as floats
-            return float(lhs) / rhs
-        if e.op == "%":  # Go's remainder: the sign of the dividend
-            both = isinstance(lhs, int) and isinstance(rhs, int)
-            return int(math.fmod(lhs, rhs)) if both else math.fmod(lhs, rhs)
-        return {"+": lhs + rhs, "-": lhs - rhs, "*": lhs * rhs}[e.op]
-    return None
-
-
-def _math_value(name: str, args: list[Any]) -> Any:
-    """A math function of numbers, as ``_math_sql`` has SQL work it out."""
-    x = args[0]
-    if name == "abs":
-        return abs(x)
-    if name in ("ceil", "floor"):
-        return x if isinstance(x, int) else float(getattr(math, name)(x))
-    if name == "round":  # halves away from zero (Go's math.Round, SQL's round)
-        return x if isinstance(x, int) else math.copysign(math.floor(abs(x) + 0.5), x)
-    if name == "pow":
-        return math.pow(x, args[1])
-    if name == "log":  # log(x, base)
-        return math.log(x) / math.log(args[1])
-    if name == "ln":
-        return math.log(x)
-    if name == "atan2":
-        return math.atan2(x, args[1])
-    return float(getattr(math, name)(x))
-
-
-_MATH = {
-    "abs",
-    "ceil",
-    "floor",
-    "round",
-    "sqrt",
-    "pow",
-    "ln",
-    "log",
-    "log2",
-    "log10",
-    "exp",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-}
-
-
 def _math_sql(call: ast.Call, args: list[str]) -> str:
     want = 2 if call.name in ("pow", "log", "atan2") else 1
     if len(args) != want:
@@ -617,7 +447,7 @@ def _math_sql(call: ast.Call, args: list[str]) -> str:
 def _is_raw(e: ast.Expr) -> bool:
     """No aggregate anywhere inside."""
     if isinstance(e, ast.Call):
-        return e.name in _MATH and all(_is_raw(a) for a in e.args)
+        return e.name in MATH and all(_is_raw(a) for a in e.args)
     if isinstance(e, ast.BinaryExpr):
         return _is_raw(e.lhs) and _is_raw(e.rhs)
     if isinstance(e, ast.ParenExpr | ast.UnaryExpr):

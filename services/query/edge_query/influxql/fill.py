@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from edge_common.errors import QueryError
 from edge_query.influxql import ast
-from edge_query.influxql.columns import Column, evaluate
+from edge_query.influxql.arith import evaluate
+from edge_query.influxql.columns import Column
 from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.translate import TimeRange
 from edge_query.influxql.zones import ZoneClock, fill_windows

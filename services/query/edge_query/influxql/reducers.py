@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 
 from edge_common.schema import ColumnType, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.columns import REDUCED, Column, evaluate
+from edge_query.influxql.arith import evaluate
+from edge_query.influxql.columns import REDUCED, Column
 from edge_query.influxql.direct import run_starts
 from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.translate import TimeRange
