@@ -95,15 +95,19 @@ def inner_statement(stmt: ast.SelectStatement, now_ns: int) -> ast.SelectStateme
     _, outer = split_condition(stmt.condition, now_ns)
     if not (outer.bounded_below or outer.bounded_above):
         return inner
-    bounds: list[ast.Expr] = []
-    if outer.bounded_below:
-        bounds.append(ast.BinaryExpr(">=", ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(outer.lo)))
-    if outer.bounded_above:
-        bounds.append(ast.BinaryExpr("<=", ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(outer.hi)))
-    condition = inner.condition
-    for b in bounds:
-        condition = b if condition is None else ast.BinaryExpr("AND", condition, b)
-    return replace(inner, condition=condition)
+    lo = outer.lo if outer.bounded_below else None
+    hi = outer.hi if outer.bounded_above else None
+    return replace(inner, condition=_within(inner.condition, lo, hi))
+
+
+def _within(condition: ast.Expr | None, lo: int | None, hi: int | None) -> ast.Expr | None:
+    """``condition`` AND ``time >= lo`` AND ``time <= hi`` (where given)."""
+    bounds = [(">=", lo), ("<=", hi)]
+    for op, ns in bounds:
+        if ns is not None:
+            b = ast.BinaryExpr(op, ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(ns))
+            condition = b if condition is None else ast.BinaryExpr("AND", condition, b)
+    return condition
 
 
 def _kind(values: list[Any]) -> tuple[ColumnType, pa.DataType]:
@@ -235,15 +239,7 @@ def _from_first_window(stmt: ast.SelectStatement, now_ns: int) -> ast.Expr | Non
     start = window_start(rng.lo, every, offset, None)
     if start == rng.lo:
         return stmt.condition
-    bounds: list[ast.Expr] = [
-        ast.BinaryExpr(">=", ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(start))
-    ]
-    if rng.bounded_above:
-        bounds.append(ast.BinaryExpr("<=", ast.VarRef(TIME_COLUMN), ast.IntegerLiteral(rng.hi)))
-    condition = residual
-    for b in bounds:
-        condition = b if condition is None else ast.BinaryExpr("AND", condition, b)
-    return condition
+    return _within(residual, start, rng.hi if rng.bounded_above else None)
 
 
 def rows_needed(table: pa.Table, need: TableNeed) -> pa.Table:
