@@ -820,6 +820,15 @@ QUERIES = [
     'SELECT derivative(spread("used_pct"), 10s), cumulative_sum(last("free")) FROM "mem" '
     "WHERE \"host\" = 'h1' AND time >= 1451606460000ms and time <= 1451610060000ms "
     "GROUP BY time(1m), * fill(none)",
+    # stddev() of one point is NaN (written null): a point still, for count() of it, for
+    # mean() and sum() over it, and for a transformation's values from it
+    f"SELECT stddev(usage_system) FROM cpu WHERE host = 'h1' AND {_HALF} GROUP BY time(1m)",
+    f"SELECT count(s), mean(s), sum(s), first(s) FROM (SELECT stddev(usage_system) AS s "
+    f"FROM cpu WHERE host = 'h1' AND {_HALF} GROUP BY time(1m))",
+    f'SELECT s FROM (SELECT stddev(v) AS s FROM "temp c" WHERE {_HALF} GROUP BY time(5m))',
+    f"SELECT difference(stddev(usage_system)), cumulative_sum(stddev(usage_system)) FROM cpu "
+    f"WHERE host = 'h1' AND {_HALF} GROUP BY time(1m)",
+    f"SELECT stddev(a) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(linear)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

@@ -655,7 +655,12 @@ def _plain_sql(func: str, field: str, percent: float = 0.0) -> str | None:
         "mean": f"avg(CAST({col} AS DOUBLE))",
         "median": f"median(CAST({col} AS DOUBLE))",
         "spread": f"(max({col}) - min({col}))",
-        "stddev": f"stddev(CAST({col} AS DOUBLE))",
+        # of one point NaN, as 1.x's reducer makes it (written null; a point still: count()
+        # of it is 1, mean() or sum() over it NaN, a transformation's value from it NaN)
+        "stddev": (
+            f"CASE WHEN count({col}) = 1 THEN CAST('NaN' AS DOUBLE) "
+            f"ELSE stddev(CAST({col} AS DOUBLE)) END"
+        ),
         "min": f"min({col})",
         "max": f"max({col})",
         # points at the same time: influxd keeps the larger value

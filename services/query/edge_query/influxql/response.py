@@ -142,6 +142,8 @@ def _csv(results: list[dict[str, Any]]) -> bytes:
 def _csv_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, float) and v != v:
+        return ""  # NaN (stddev() of one point), as influxd writes it: nothing
     if isinstance(v, float):  # as Go's FormatFloat(v, 'f', -1): 1 for 1.0, no exponent
         return np.format_float_positional(v, trim="-")
     return str(v)
