@@ -829,6 +829,10 @@ QUERIES = [
     f"SELECT difference(stddev(usage_system)), cumulative_sum(stddev(usage_system)) FROM cpu "
     f"WHERE host = 'h1' AND {_HALF} GROUP BY time(1m)",
     f"SELECT stddev(a) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(linear)",
+    # each row of a subquery's answer is a point: a raw row shows though the fields
+    # selected are null there
+    "SELECT b FROM (SELECT b, a FROM sparse)",
+    f"SELECT a * 2 FROM (SELECT a, b FROM sparse WHERE {_HALF}) LIMIT 3",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

@@ -39,6 +39,7 @@ class DirectRaw:
     equal: dict[str, set[str]]
     rng: TimeRange
     need: TableNeed
+    rows_are_points: bool = False  # (a subquery's answer: every row, see run_select)
 
     def run(self, data: pa.Table) -> pa.Table | None:
         """The SQL's answer over ``data``; None: many rows, for SQL over them instead."""
@@ -93,6 +94,7 @@ def _points(d: DirectRaw, data: pa.Table) -> pa.Table:
     # order rows (most hold one text per group: a host's own tags)
     t, keep, codes = selected(data, d.rng, d.equal, {*d.group, *d.equal})
     shown = np.zeros(len(t), dtype=bool)  # a value in any field shown (a tag makes no row)
+    shown[:] = d.rows_are_points
     for c in d.cols:
         if is_field(d.table, c.field):
             column = data.column(c.field or "")

@@ -311,8 +311,10 @@ def _select(
     go_floats: bool,
     fetch: Fetch | None = None,
     span: Span | None = None,
+    rows_are_points: bool = False,
 ) -> list[dict[str, Any]]:
-    """A SELECT, over stored tables or over a subquery's answer."""
+    """A SELECT, over stored tables or over a subquery's answer (``rows_are_points``: see
+    ``select.run_select``)."""
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
         return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch, span)
 
@@ -321,7 +323,7 @@ def _select(
     ) -> pa.Table:
         return run_sql(sql, extra, pick)
 
-    return run_select(stmt, schema, stored, now_ns, go_floats, fetch, span)
+    return run_select(stmt, schema, stored, now_ns, go_floats, fetch, span, rows_are_points)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:

@@ -88,14 +88,20 @@ def run_select(
     go_floats: bool = True,
     fetch: Fetch | None = None,
     span: Span | None = None,
+    rows_are_points: bool = False,
 ) -> list[Series]:
+    """``rows_are_points``: each row of the tables is a point, as a subquery's answer is
+    to the outer statement: raw rows are answered though the fields shown are null there
+    (``SELECT b FROM (SELECT b, a …)`` shows a row where only ``a`` has a value, as 1.x)."""
     _check_selector_limits(stmt)
     tables = source_tables(stmt, db)
     # a wildcard over several measurements lists every column of all of them, in each series
     pool = union(tables) if len(tables) > 1 else None
     series: list[Series] = []
     for table in tables:
-        found = _select_one(stmt, table, run_sql, now_ns, go_floats, pool, fetch, span)
+        found = _select_one(
+            stmt, table, run_sql, now_ns, go_floats, pool, fetch, span, None, rows_are_points
+        )
         # SLIMIT and SOFFSET count the series of each measurement, as 1.x's iterators do
         found = found[stmt.soffset or 0 :]
         series += found[: stmt.slimit] if stmt.slimit else found
@@ -250,10 +256,11 @@ def _select_one(
     fetch: Fetch | None = None,
     span: Span | None = None,
     window: tuple[int, int] | None = None,
+    rows_are_points: bool = False,
 ) -> list[Series]:
-    """One measurement's series. ``window``: read only the rows of that time range, part
-    of the whole (a probe of ``_first_rows``: ``_Short`` when they are fewer than the
-    LIMIT keeps)."""
+    """One measurement's series (``rows_are_points``: see ``run_select``). ``window``: read
+    only the rows of that time range, part of the whole (a probe of ``_first_rows``:
+    ``_Short`` when they are fewer than the LIMIT keeps)."""
     # (GROUP BY * over several measurements: the tags of them all, as 1.x)
     group, interval = group_tags(stmt, pool or table)
     interval_ns = None if interval is None else interval_of(interval, now_ns)[0]
@@ -381,6 +388,8 @@ def _select_one(
         # is shown as null)
         read = sorted({n for c in cols for n in c.names_read() if is_field(table, n)})
         any_value = " OR ".join(f"{quote_ident(n)} IS NOT NULL" for n in read)
+        if rows_are_points:
+            any_value = "TRUE"
         sql = (
             f"SELECT {', '.join(select)} FROM {quote_ident(table.name)} "
             f"WHERE ({where}) AND ({any_value})"
@@ -421,6 +430,8 @@ def _select_one(
         )
         if isinstance(plan, Direct):
             plan.tallies = tallies
+        elif isinstance(plan, DirectRaw):
+            plan.rows_are_points = rows_are_points
         if plan is not None:
             rows = fetch(plan.need)
             # else SQL answers, over the rows here (a table given is not fetched again)

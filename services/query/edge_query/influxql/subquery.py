@@ -220,6 +220,7 @@ def run_with_subquery(
         now_ns,
         go_floats,
         lambda need: rows_needed(extra[need.name], need),
+        rows_are_points=True,
     )
 
 
