@@ -833,6 +833,9 @@ QUERIES = [
     # selected are null there
     "SELECT b FROM (SELECT b, a FROM sparse)",
     f"SELECT a * 2 FROM (SELECT a, b FROM sparse WHERE {_HALF}) LIMIT 3",
+    # a field of the measurement with no value in the inner answer is a column still
+    "SELECT * FROM (SELECT b, a FROM sparse WHERE t = 'x' AND a < 2.5)",
+    "SELECT b FROM (SELECT b, a FROM sparse WHERE t = 'x' AND a < 2.5)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

@@ -123,21 +123,34 @@ def _kind(values: list[Any]) -> tuple[ColumnType, pa.DataType]:
 
 def as_tables(series: list[Series], db: DatabaseSchema) -> dict[str, tuple[TableSchema, pa.Table]]:
     """The inner answer as one table per measurement it names; a column that is a tag of
-    the stored measurement stays a tag (as in 1.x), a column without any value is left out."""
+    the stored measurement stays a tag (as in 1.x); of a column without any value, see
+    ``as_table``."""
     by_name: dict[str, list[Series]] = {}
     for s in series:
         by_name.setdefault(s["name"], []).append(s)
     out = {}
     for name, group in by_name.items():
         stored = db.tables.get(name)
-        out[name] = as_table(name, group, set() if stored is None else set(stored.tag_names))
+        out[name] = as_table(name, group, stored)
     return out
 
 
+_ARROW = {
+    ColumnType.FLOAT: pa.float64(),
+    ColumnType.INTEGER: pa.int64(),
+    ColumnType.UINTEGER: pa.uint64(),
+    ColumnType.STRING: pa.string(),
+    ColumnType.BOOLEAN: pa.bool_(),
+}
+
+
 def as_table(
-    name: str, series: list[Series], stored_tags: set[str] | None = None
+    name: str, series: list[Series], stored: TableSchema | None = None
 ) -> tuple[TableSchema, pa.Table]:
-    """The series of one measurement as a table."""
+    """The series of one measurement as a table. A column without any value is left out,
+    but for a field of the stored measurement (a raw inner statement's ``b`` where only
+    ``a`` held values: 1.x shows it, null, with its type)."""
+    stored_tags = set() if stored is None else set(stored.tag_names)
     columns_seen = series[0]["columns"][1:]
     tags = sorted(
         {k for s in series for k in s.get("tags", {})}
@@ -165,8 +178,14 @@ def as_table(
     for t in tags:
         schema.columns[t] = ColumnType.TAG
         arrays[t] = pa.array(columns[t], pa.string()).dictionary_encode()
-    for f in [f for f in fields if any(v is not None for v in columns[f])]:
-        kind, dtype = _kind(columns[f])
+    for f in fields:
+        known = None if stored is None else stored.columns.get(f)
+        if any(v is not None for v in columns[f]):
+            kind, dtype = _kind(columns[f])
+        elif known is not None and known in _ARROW:
+            kind, dtype = known, _ARROW[known]
+        else:
+            continue
         schema.columns[f] = kind
         values = [float(v) if v is not None and dtype == pa.float64() else v for v in columns[f]]
         arrays[f] = pa.array(values, dtype)
