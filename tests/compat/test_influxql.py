@@ -836,6 +836,14 @@ QUERIES = [
     # a field of the measurement with no value in the inner answer is a column still
     "SELECT * FROM (SELECT b, a FROM sparse WHERE t = 'x' AND a < 2.5)",
     "SELECT b FROM (SELECT b, a FROM sparse WHERE t = 'x' AND a < 2.5)",
+    # moving_average(…, N) of an aggregate reads one interval before the range, not N - 1
+    "SELECT moving_average(mean(usage_user), 3) FROM cpu WHERE "
+    "time >= '2016-01-01T00:05:00Z' AND time < '2016-01-01T00:20:00Z' GROUP BY time(1m)",
+    "SELECT moving_average(max(usage_user), 5) FROM cpu WHERE "
+    "time >= '2016-01-01T00:05:00Z' AND time < '2016-01-01T00:20:00Z' GROUP BY time(1m), host "
+    "fill(0)",
+    "SELECT moving_average(sum(cores), 4) FROM cpu WHERE time >= '2016-01-01T00:05:00Z' AND "
+    "time < '2016-01-01T00:20:00Z' GROUP BY time(2m) fill(previous) ORDER BY time DESC",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

@@ -240,9 +240,9 @@ _ABSENT = object()  # no row of the aggregates beside at that time (_as_is)
 
 def _lookback(t: Transform) -> int:
     """Intervals before the range a transformation of GROUP BY time() buckets reads (1.x
-    starts earlier so that the first bucket of the range gets a value)."""
-    if t.name == "moving_average":
-        return t.window - 1
+    starts one interval earlier so that a derivative() of the first bucket of the range
+    gets a value; moving_average(…, N) too reads that one only, not N - 1: its first
+    value is then at the range's (N - 2)th interval, as influxd 1.6.7 answers it)."""
     return 0 if t is _AS_IS or t.name == "cumulative_sum" else 1
 
 
