@@ -844,6 +844,11 @@ QUERIES = [
     "fill(0)",
     "SELECT moving_average(sum(cores), 4) FROM cpu WHERE time >= '2016-01-01T00:05:00Z' AND "
     "time < '2016-01-01T00:20:00Z' GROUP BY time(2m) fill(previous) ORDER BY time DESC",
+    # joined with other columns under fill(previous), a transformation's cell without a
+    # value is its value before
+    "SELECT last(usage_system), non_negative_derivative(last(usage_system), 10s) FROM cpu "
+    "WHERE time >= '2016-01-01T00:01:30Z' AND time <= '2016-01-01T00:11:30Z' "
+    "GROUP BY time(30s) fill(previous)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

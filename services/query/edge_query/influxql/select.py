@@ -165,10 +165,12 @@ def _transformed(
     fill: Any = None,
     every: int = 0,
     desc: bool = False,
+    previous: bool = False,
 ) -> list[list[Any]]:
     """Each column through its own transformation (points outside the shown range
     dropped), rows joined again by time: a time any of them produced, the others
-    ``fill`` there (fill(<number>)'s value, as 1.x fills the join; else null). With
+    ``fill`` there (fill(<number>)'s value, as 1.x fills the join; with ``previous``,
+    the column's value before; else null). With
     several, LIMIT/OFFSET apply to each column before the join, as in 1.x. By GROUP BY
     time() (``every``), each reads back as far as it needs alone (cumulative_sum() none:
     the rows read for derivative() beside it are no part of its sum)."""
@@ -193,7 +195,15 @@ def _transformed(
         for i, t in enumerate(transforms)
     ]
     times = dict.fromkeys(row[0] for row in rows if any(row[0] in o for o in outs))
-    return [[t, *(o.get(t, fill) for o in outs)] for t in times]
+    if not previous:
+        return [[t, *(o.get(t, fill) for o in outs)] for t in times]
+    joined, last = [], [None] * len(outs)  # fill(previous): a column's value before, carried
+    for t in times:
+        for j, o in enumerate(outs):
+            if t in o:
+                last[j] = o[t]
+        joined.append([t, *last])
+    return joined
 
 
 _AS_IS = Transform("as is")  # an aggregate beside transformations: its values unchanged
@@ -511,8 +521,10 @@ def _select_one(
                 kept = exact.get(tuple(s.get("tags", {}).get(g, "") for g in group), {})
                 width = range(len(transforms))
                 rows = [[r[0], *(_as_is(kept, r, i, transforms) for i in width)] for r in rows]
-            value = stmt.fill_value
-            s["values"] = _transformed(transforms, rows, shown, lo, hi, value, every, desc)
+            value, previous = stmt.fill_value, stmt.fill == "previous"
+            s["values"] = _transformed(
+                transforms, rows, shown, lo, hi, value, every, desc, previous
+            )
             if go_floats:
                 go_whole(s["values"])
             if len(transforms) > 1:
