@@ -135,15 +135,6 @@ def as_tables(series: list[Series], db: DatabaseSchema) -> dict[str, tuple[Table
     return out
 
 
-_ARROW = {
-    ColumnType.FLOAT: pa.float64(),
-    ColumnType.INTEGER: pa.int64(),
-    ColumnType.UINTEGER: pa.uint64(),
-    ColumnType.STRING: pa.string(),
-    ColumnType.BOOLEAN: pa.bool_(),
-}
-
-
 def as_table(
     name: str, series: list[Series], stored: TableSchema | None = None
 ) -> tuple[TableSchema, pa.Table]:
@@ -182,8 +173,8 @@ def as_table(
         known = None if stored is None else stored.columns.get(f)
         if any(v is not None for v in columns[f]):
             kind, dtype = _kind(columns[f])
-        elif known is not None and known in _ARROW:
-            kind, dtype = known, _ARROW[known]
+        elif known is not None and known.is_field:
+            kind, dtype = known, known.arrow_type
         else:
             continue
         schema.columns[f] = kind
