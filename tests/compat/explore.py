@@ -2,7 +2,7 @@
 generated.py) over the compat data, and print each that they answer apart, with the first
 place the answers differ, then how many were asked and how many differ:
 
-    python -m tests.compat.explore --family dashboards --seed 3 --count 1500
+    python -m tests.compat.explore --family dashboards --seed 3 --count 1500 [--flush]
 
 Not part of the suite: a family can make statements that meet an allowed difference
 (docs/influxql-compat.md). What it finds and is fixed becomes a statement of ``QUERIES``.
@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.edge import run_edge
 from bench.influxd import run_influxd
+from bench.series import flush
 from tests.compat import generated
 from tests.compat.test_influxql import DB, LINES, _same
 from tests.http import http
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--family", choices=sorted(FAMILIES), default="dashboards")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--count", type=int, default=1000)
+    p.add_argument(
+        "--flush", action="store_true", help="ask Edge with the points in Parquet, not its buffer"
+    )
     args = p.parse_args(argv)
     statements = FAMILIES[args.family](args.seed, args.count)
     asked = differ = 0
@@ -66,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             http.post(f"{base}/query", data={"q": f"CREATE DATABASE {DB}"})
             body = "\n".join(LINES)
             http.post(f"{base}/write", params={"db": DB, "precision": "s"}, content=body)
+        if args.flush:
+            flush(edge.url)
         for q in statements:
             r = http.get(f"{influxd}/query", params={"db": DB, "q": q}, timeout=60)
             if r.text.startswith("json: ") or r.json()["results"][0].get("statement_id") == -1:
