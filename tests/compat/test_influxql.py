@@ -849,6 +849,9 @@ QUERIES = [
     "SELECT last(usage_system), non_negative_derivative(last(usage_system), 10s) FROM cpu "
     "WHERE time >= '2016-01-01T00:01:30Z' AND time <= '2016-01-01T00:11:30Z' "
     "GROUP BY time(30s) fill(previous)",
+    # relative_strength_index() of no rise nor fall is NaN (null), as Go divides 0 by 0
+    f"SELECT relative_strength_index(spread(cores), 2) FROM cpu WHERE host = 'h3' AND {_HALF} "
+    "GROUP BY time(7m)",
     # whole floats past 2**53 in Go's digits (1054923577702081400, not …408); past 2**63
     # (up to 1e21) Edge writes 2.1188706471076393e+19 where influxd writes the digits of
     # the same float, 21188706471076393000: not asked here

@@ -9,6 +9,7 @@ order and returns the rows it emits.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -92,8 +93,8 @@ def _rsi_rows(points: Points, period: int, hold: int, warmup: str) -> list[list[
         rise, fall = max(v - last, 0.0), max(last - v, 0.0)
         last = v
         u, d = up.add(rise), down.add(fall)
-        if n > hold:
-            out.append([ts, 100 - 100 / (1 + u / d) if d else 100.0])
+        if n > hold:  # (Go's floats: a rise over no fall is 100; no rise nor fall, NaN)
+            out.append([ts, 100 - 100 / (1 + u / d) if d else 100.0 if u else math.nan])
     return out
 
 
