@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from edge_common.errors import QueryError
-from edge_common.schema import ColumnType, TableSchema
+from edge_common.schema import TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.technical import TECHNICAL
 from edge_query.influxql.text import expr_text
-from edge_query.influxql.translate import CASTS
+from edge_query.influxql.translate import leaf_type
 
 __all__ = ["MATH", "check_arithmetic", "evaluate", "go_type"]
 
@@ -50,21 +50,6 @@ _ARITHMETIC = ("+", "-", "*", "/", "%", "&", "|", "^")
 def go_type(e: ast.Expr, table: TableSchema) -> str | None:
     """The type influxd gives expression ``e`` ("integer", "float", "unsigned", "string",
     "boolean", "tag"), None where unknown (a name no column has)."""
-    if isinstance(e, ast.VarRef):
-        if e.type_hint in CASTS:
-            return e.type_hint
-        kind = table.columns.get(e.name)
-        if kind is None or kind is ColumnType.TIME:
-            return None
-        return "unsigned" if kind is ColumnType.UINTEGER else kind.value
-    if isinstance(e, ast.IntegerLiteral):
-        return "integer"
-    if isinstance(e, ast.NumberLiteral):
-        return "float"
-    if isinstance(e, ast.StringLiteral):
-        return "string"
-    if isinstance(e, ast.BoolLiteral):
-        return "boolean"
     if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
         return go_type(e.expr, table)
     if isinstance(e, ast.Call):
@@ -78,7 +63,7 @@ def go_type(e: ast.Expr, table: TableSchema) -> str | None:
         if lhs is None or rhs is None:
             return None
         return "float" if "float" in (lhs, rhs) else lhs
-    return None
+    return leaf_type(e, table)
 
 
 def _typed(e: ast.Expr, table: TableSchema) -> ast.Expr:

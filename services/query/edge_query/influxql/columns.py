@@ -13,7 +13,7 @@ from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH, check_arithmetic, go_type
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
-from edge_query.influxql.translate import CASTS, NUMBERS, cast_sql, quote_ident
+from edge_query.influxql.translate import CASTS, NUMBERS, cast_away, cast_sql, quote_ident
 
 __all__ = [
     "REDUCED",
@@ -455,18 +455,11 @@ def _is_raw(e: ast.Expr) -> bool:
     return True
 
 
-def _kind(table: TableSchema | None, name: str) -> ColumnType | None:
-    return None if table is None else table.columns.get(name)
-
-
 def _expr_names(e: ast.Expr, table: TableSchema | None = None) -> list[str]:
     """Every name an expression refers to, in order (with ``table``, not those cast to a
     type they cannot be: ``swap::integer`` of a boolean holds no value)."""
     if isinstance(e, ast.VarRef):
-        hint = e.type_hint
-        cast = table is not None and hint is not None and hint in CASTS
-        castless = cast and cast_sql(e.name, str(hint), _kind(table, e.name)) is None
-        return [] if castless else [e.name]
+        return [] if table is not None and cast_away(e, table) else [e.name]
     if isinstance(e, ast.Call):
         return [n for a in e.args for n in _expr_names(a, table)]
     if isinstance(e, ast.BinaryExpr):

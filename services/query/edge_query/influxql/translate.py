@@ -18,6 +18,7 @@ __all__ = [
     "NUMBERS",
     "TimeRange",
     "cast_sql",
+    "leaf_type",
     "quote_ident",
     "quote_str",
     "split_condition",
@@ -224,32 +225,53 @@ def _compare(expr: ast.BinaryExpr, table: TableSchema, now_ns: int) -> str:
     return f"({_operand(expr.lhs, table, now_ns)} {op} {_operand(expr.rhs, table, now_ns)})"
 
 
+def cast_away(e: ast.Expr, table: TableSchema) -> bool:
+    """Whether ``e`` is a name cast to a type it cannot be (``swap::integer`` of a boolean):
+    it holds no value."""
+    if not isinstance(e, ast.VarRef) or e.type_hint not in CASTS:
+        return False
+    return cast_sql(e.name, e.type_hint, table.columns.get(e.name)) is None
+
+
+def leaf_type(e: ast.Expr, table: TableSchema) -> str | None:
+    """The type influxd gives a name or a literal ("integer", "float", "unsigned",
+    "string", "boolean", "tag"; a cast's type as asked), None for anything else (a name no
+    column has, ``time``, an expression)."""
+    if isinstance(e, ast.VarRef):
+        if e.type_hint in CASTS:
+            return e.type_hint
+        kind = table.columns.get(e.name)
+        if kind is None or kind is ColumnType.TIME:
+            return None
+        return "unsigned" if kind is ColumnType.UINTEGER else kind.value
+    if isinstance(e, ast.IntegerLiteral):
+        return "integer"
+    if isinstance(e, ast.NumberLiteral):
+        return "float"
+    if isinstance(e, ast.StringLiteral):
+        return "string"
+    if isinstance(e, ast.BoolLiteral):
+        return "boolean"
+    return None
+
+
+# what a WHERE operand of each type holds (comparable among themselves)
+_HOLDS = {"integer": "number", "float": "number", "unsigned": "number", "string": "text"}
+_HOLDS |= {"tag": "text", "boolean": "boolean"}
+
+
 def _kind(expr: ast.Expr, table: TableSchema) -> str | None:
     """What a WHERE operand holds: "number", "boolean", "text", "other" (arithmetic on
     something not a number), or None (unknown: a name the table lacks, now(), …)."""
-    if isinstance(expr, ast.VarRef):
-        kind = table.columns.get(expr.name)
-        if expr.type_hint in CASTS:  # what the cast makes of it (None: no value)
-            if cast_sql(expr.name, expr.type_hint, kind) is None:
-                return None
-            return {"string": "text", "boolean": "boolean"}.get(expr.type_hint, "number")
-        if kind in NUMBERS:
-            return "number"
-        if kind is ColumnType.BOOLEAN:
-            return "boolean"
-        return "text" if kind in (ColumnType.STRING, ColumnType.TAG) else None
-    if isinstance(expr, ast.IntegerLiteral | ast.NumberLiteral):
-        return "number"
-    if isinstance(expr, ast.StringLiteral):
-        return "text"
-    if isinstance(expr, ast.BoolLiteral):
-        return "boolean"
+    if cast_away(expr, table):
+        return None
     if isinstance(expr, ast.ParenExpr | ast.UnaryExpr):
         return _kind(expr.expr, table)
     if isinstance(expr, ast.BinaryExpr) and expr.op in _ARITH:
         sides = {_kind(expr.lhs, table), _kind(expr.rhs, table)}
         return "other" if sides & {"boolean", "text", "other"} else "number"
-    return None
+    found = leaf_type(expr, table)
+    return None if found is None else _HOLDS[found]
 
 
 def _regex_match(expr: ast.BinaryExpr, table: TableSchema) -> str:
