@@ -84,15 +84,12 @@ def fill(
         return 0 if counts[j] and mode == "null" else None
 
     def empty(t: int, prev: list[Any] | None) -> list[Any]:
+        """A row of an interval without one (``prev``: the row before, in the answer's
+        order): count() of it is 0 under fill(null) alone; previous() with nothing
+        before, and linear() at the ends, leave it null as 1.x does."""
         if mode == "previous" and prev is not None:
             return [t, *prev[1:]]
-        if mode == "linear":
-            return [t, *([MISSING] * width)]
-        if mode == "value" or blanks:
-            return [t, *(cell(j, None) for j in range(width))]
-        # count() of an empty interval is 0 under fill(null) alone: previous() with
-        # nothing before, and linear() at the ends, leave it null as 1.x does
-        return [t, *(0 if is_count and mode == "null" else None for is_count in counts)]
+        return [t, *(cell(j, MISSING) for j in range(width))]
 
     # the first interval holding the lower bound (or, unbounded, this series' first point)
     start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else s["values"][0][0]
