@@ -236,13 +236,25 @@ def _as_is_rows(
     }
 
 
-def _as_is(held: dict[int, list[Any]], row: list[Any], i: int, transforms: list[Transform]) -> Any:
-    """Cell ``i`` of ``row`` for the join: a transformation's from the row read, an
-    aggregate's from the rows over the range asked (``_as_is_rows``)."""
-    if transforms[i] is not _AS_IS:
-        return row[i + 1]
+def _as_is_places(transforms: list[Transform]) -> list[int | None]:
+    """For each column, where ``_as_is_rows``' rows hold it (None: a transformation's)."""
+    places: list[int | None] = []
+    for t in transforms:
+        places.append(1 + sum(p is not None for p in places) if t is _AS_IS else None)
+    return places
+
+
+def _as_is(held: dict[int, list[Any]], row: list[Any], places: list[int | None]) -> list[Any]:
+    """``row`` for the join: a transformation's cells from the row read, an aggregate's
+    from the rows over the range asked (``_as_is_rows``; ``_ABSENT`` where none)."""
     found = held.get(row[0])
-    return _ABSENT if found is None else found[1 + transforms[:i].count(_AS_IS)]
+    return [
+        row[0],
+        *(
+            row[i + 1] if k is None else _ABSENT if found is None else found[k]
+            for i, k in enumerate(places)
+        ),
+    ]
 
 
 _ABSENT = object()  # no row of the aggregates beside at that time (_as_is)
@@ -519,8 +531,8 @@ def _select_one(
             rows = s["values"]
             if exact is not None:  # the aggregates beside, over the range asked
                 kept = exact.get(tuple(s.get("tags", {}).get(g, "") for g in group), {})
-                width = range(len(transforms))
-                rows = [[r[0], *(_as_is(kept, r, i, transforms) for i in width)] for r in rows]
+                places = _as_is_places(transforms)
+                rows = [_as_is(kept, r, places) for r in rows]
             value, previous = stmt.fill_value, stmt.fill == "previous"
             s["values"] = _transformed(
                 transforms, rows, shown, lo, hi, value, every, desc, previous
