@@ -26,6 +26,7 @@ from edge_query.influxql.lexer import (
     timestamp,
     words,
 )
+from edge_query.influxql.shapes import Made, Template, shape_of
 from edge_query.influxql.text import duration_text
 
 __all__ = ["InfluxQLError", "parse"]
@@ -61,36 +62,51 @@ def parse(
     ``now()`` stays symbolic (``NowCall``), so ``now_ns`` isn't needed here.
 
     Statements parsed before are answered from memory (a dashboard asks the same text at
-    every refresh, its times relative to now(); parsing took ~0.13 ms of a 2 ms question).
-    Nothing changes a statement once parsed; the list is the caller's own."""
-    key = None
-    if len(text) <= _KEPT_TEXT:
-        bound = sorted((k, type(v).__name__, repr(v)) for k, v in (params or {}).items())
-        key = (text, tuple(bound))
-        with _PARSED_LOCK:  # (a query worker's control thread parses too)
-            kept = _PARSED.get(key)
-            if kept is not None:
-                _PARSED.move_to_end(key)
-                return list(kept)
-    parser = _Parser(text, params or {})
-    try:
-        statements = parser.query()
-    except RecursionError:
-        raise parser.error("query is nested too deeply", parser.lead + 1) from None
-    if key is not None:
+    every refresh, its times relative to now(); parsing took ~0.13 ms of a 2 ms question),
+    and so are texts differing from one parsed before only in literals of WHERE
+    conditions (``shapes``). Nothing changes a statement once parsed; the list is the
+    caller's own."""
+    if len(text) > _KEPT_TEXT:
+        return _Parser(text, params or {}).parse()
+    bound = tuple(sorted((k, type(v).__name__, repr(v)) for k, v in (params or {}).items()))
+    key = (text, bound)
+    with _PARSED_LOCK:  # (a query worker's control thread parses too)
+        kept = _PARSED.get(key)
+        if kept is not None:
+            _PARSED.move_to_end(key)
+            return list(kept)
+    shape = shape_of(text)
+    statements = None
+    if shape is not None:
         with _PARSED_LOCK:
-            _PARSED[key] = statements
-            if len(_PARSED) > _KEPT_STATEMENTS:
-                _PARSED.popitem(last=False)
+            template = _SHAPES.get((shape[0], bound))
+        if template is not None:
+            statements = template.made_of(shape[2])
+    if statements is None:
+        parser = _Parser(text, params or {})
+        statements = parser.parse()
+        if shape is not None:
+            template = Template.of(statements, parser.made, shape[1], shape[2])
+            with _PARSED_LOCK:
+                _keep(_SHAPES, (shape[0], bound), template)
+    with _PARSED_LOCK:
+        _keep(_PARSED, key, statements)
     return list(statements)
 
 
+def _keep(kept: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    kept[key] = value
+    if len(kept) > _KEPT_STATEMENTS:
+        kept.popitem(last=False)
+
+
 _KEPT_TEXT = 8192  # characters: longer texts are parsed each time
-_KEPT_STATEMENTS = 512
+_KEPT_STATEMENTS = 512  # (and as many shapes)
 _PARSED_LOCK = threading.Lock()
 _PARSED: OrderedDict[tuple[str, tuple[tuple[str, str, str], ...]], list[ast.Statement]] = (
     OrderedDict()
 )
+_SHAPES: OrderedDict[tuple[str, tuple[tuple[str, str, str], ...]], Template] = OrderedDict()
 
 
 _PRECEDENCE = {"OR": 1, "AND": 2, "+": 4, "-": 4, "|": 4, "^": 4, "*": 5, "/": 5, "%": 5, "&": 5}
@@ -118,8 +134,14 @@ class _Parser:
         self.lead = len(text) - len(text.lstrip())  # influxd trims the query
         self.i = 0  # offset of the next token
         self.eof_peeked = False  # a regex was looked for at the end (influxd: one char on)
-        self.strings: dict[int, Token] = {}  # id(StringLiteral) → its token, for time errors
+        self.made: Made = {}  # each literal's node, by id: its token (time errors, shapes)
         self.cached: tuple[int, bool, Token] = (-1, False, Token("EOF", "", 0, 0))
+
+    def parse(self) -> list[ast.Statement]:
+        try:
+            return self.query()
+        except RecursionError:
+            raise self.error("query is nested too deeply", self.lead + 1) from None
 
     # --- tokens ---------------------------------------------------------------------------
     def peek(self, regex: bool = False) -> Token:
@@ -869,24 +891,26 @@ class _Parser:
         return tok.kind == "OP" and tok.value == op and not tok.spaced
 
     def literal(self, tok: Token) -> ast.Expr:
+        node: ast.Expr
         if tok.kind == "STRING":
             node = ast.StringLiteral(tok.value)
-            self.strings[id(node)] = tok
-            return node
-        if tok.kind == "INTEGER":
+        elif tok.kind == "INTEGER":
             n = int(tok.value)
             if n >= 2**64:
                 raise self.error("unable to parse integer", tok.pos)
-            return ast.IntegerLiteral(n)
-        if tok.kind == "NUMBER":
+            node = ast.IntegerLiteral(n)
+        elif tok.kind == "NUMBER":
             x = float(tok.value)
             if x in (float("inf"), float("-inf")):
                 raise self.error("unable to parse number", tok.pos)
-            return ast.NumberLiteral(x)
-        try:
-            return ast.DurationLiteral(parse_duration(tok.value), tok.value)
-        except ValueError as err:
-            raise self.unlocated(str(err), tok) from None
+            node = ast.NumberLiteral(x)
+        else:
+            try:
+                node = ast.DurationLiteral(parse_duration(tok.value), tok.value)
+            except ValueError as err:
+                raise self.unlocated(str(err), tok) from None
+        self.made[id(node)] = (node, tok, tok.kind, None)
+        return node
 
     def unbound(self, tok: Token) -> InfluxQLError:
         if not tok.value:
@@ -960,12 +984,18 @@ class _Parser:
         if isinstance(expr, ast.BinaryExpr) and expr.op in ("+", "-"):
             lhs, rhs = self.to_time(expr.lhs, zone), self.to_time(expr.rhs, zone)
             return dataclasses.replace(expr, lhs=lhs, rhs=rhs)
-        if not isinstance(expr, ast.StringLiteral) or not DATE_LIKE.match(expr.value):
+        if not isinstance(expr, ast.StringLiteral):
+            return expr
+        tok = self.made[id(expr)][1]
+        if not DATE_LIKE.match(expr.value):
+            self.made[id(expr)] = (expr, tok, "TIMED", zone)
             return expr  # not a date: the planner says what's wrong with it, as influxd does
         ns = timestamp(expr.value, zone)
         if ns is None:
-            raise self.error("invalid timestamp string", self.where(self.strings[id(expr)]))
-        return ast.TimeLiteral(ns, expr.value)
+            raise self.error("invalid timestamp string", self.where(tok))
+        node = ast.TimeLiteral(ns, expr.value)
+        self.made[id(node)] = (node, tok, "TIME", zone)
+        return node
 
 
 # --- helpers ------------------------------------------------------------------------------
