@@ -29,6 +29,7 @@ FAMILIES = {
     "selectors": generated.selectors,
     "dashboards": generated.dashboards,
     "nested": generated.nested,
+    "meta": generated.meta,
 }
 
 
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             flush(edge.url)
         for q in statements:
             r = http.get(f"{influxd}/query", params={"db": DB, "q": q}, timeout=60)
-            if r.text.startswith("json: ") or r.json()["results"][0].get("statement_id") == -1:
+            if r.text.startswith("json: ") or (
+                "results" in r.json() and r.json()["results"][0].get("statement_id") == -1
+            ):
                 continue  # (influxd's -Inf failure, its panics)
             mine = http.get(f"{edge.url}/query", params={"db": DB, "q": q}, timeout=60)
             asked += 1

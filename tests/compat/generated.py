@@ -438,3 +438,82 @@ class _Nested(_Maker):
 def nested(seed: int, count: int) -> list[str]:
     """``count`` different subqueries and raw statements under conditions."""
     return _different(_Nested(seed), count)
+
+
+_META_TAGS = [("host", "h1"), ("host", "h0"), ("region", "eu"), ("kind", "deploy"), ("t", "x")]
+_META_TAGS += [("room", "a,b"), ("svc", "api"), ("nosuch", "x")]
+
+
+class _Meta(_Maker):
+    """The SHOW statements as Grafana's variable editor, Chronograf and the ``influx`` CLI
+    write them: ON, FROM one or several or a regex, WITH MEASUREMENT and WITH KEY in each
+    form, WHERE on tags (quoted, regex, OR, a tag no series has), LIMIT and OFFSET, the
+    cardinalities exact or not."""
+
+    def condition(self) -> str:
+        tag, value = self.r.choice(_META_TAGS)
+        quoted = f'"{tag}"' if self.chance(0.3) else tag
+        return self.pick(
+            [
+                f"{quoted} = '{value}'",
+                f"{quoted} != '{value}'",
+                f"{quoted} =~ /{value[:1]}/",
+                f"{quoted} !~ /^{value}$/",
+                f"{quoted} = '{value}' OR {self.pick(['host', 'region', 't'])} = 'us'",
+                f"({quoted} = '{value}' AND region = 'us')",
+                f"{quoted} = ''",
+            ]
+        )
+
+    def source(self) -> str:
+        return self.pick([*_ALL, '"cpu"', "/c/", "/^(cpu|mem)$/", "cpu, mem", "/.*/"])
+
+    def statement(self) -> str:
+        what = self.pick(
+            ["measurements", "tag keys", "tag values", "field keys", "series", "cardinality"]
+        )
+        on = " ON compat" if self.chance(0.2) else ""
+        parts: list[str] = []
+        if what == "measurements":
+            q = f"SHOW MEASUREMENTS{on}"
+            if self.chance(0.5):
+                op = self.pick(["=", "!=", "=~", "!~"])
+                name = f"/{self.pick(['c', 'm', '^e', 'p$', 'emp'])}/" if "~" in op else "cpu"
+                q += f" WITH MEASUREMENT {op} {name}"
+        elif what == "cardinality":
+            kind = self.pick(["MEASUREMENT", "SERIES", "TAG KEY", "TAG VALUES", "FIELD KEY"])
+            exact = " EXACT" if self.chance(0.3) else ""
+            q = f"SHOW {kind}{exact} CARDINALITY{on}"
+            if kind != "MEASUREMENT" and self.chance(0.6):
+                q += f" FROM {self.source()}"
+            if kind == "TAG VALUES":
+                q += f" WITH KEY = {self.pick(['host', 'region', 't', 'kind'])}"
+        else:
+            q = f"SHOW {what.upper()}{on}"
+            if self.chance(0.7):
+                q += f" FROM {self.source()}"
+            if what == "tag values":
+                q += " WITH KEY " + self.pick(
+                    [
+                        "= host",
+                        '= "host"',
+                        "!= host",
+                        "=~ /o/",
+                        "!~ /^h/",
+                        "IN (host, region)",
+                        '= "room"',
+                        "= nosuch",
+                    ]
+                )
+        if what != "field keys" and self.chance(0.5):
+            parts.append(f" WHERE {self.condition()}")
+        if what != "cardinality" and self.chance(0.35):
+            parts.append(f" LIMIT {self.pick(['1', '2', '3'])}")
+            if self.chance(0.4):
+                parts.append(f" OFFSET {self.pick(['1', '2'])}")
+        return q + "".join(parts)
+
+
+def meta(seed: int, count: int) -> list[str]:
+    """``count`` different SHOW statements."""
+    return _different(_Meta(seed), count)

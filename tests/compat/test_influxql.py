@@ -857,6 +857,36 @@ QUERIES = [
     # the same float, 21188706471076393000: not asked here
     "SELECT exp(usage_user) FROM cpu WHERE host = 'h2' AND time > '2016-01-01T00:07:30Z' "
     "AND time < '2016-01-01T00:09:30Z' GROUP BY region",
+    # SHOW MEASUREMENTS' WHERE names measurements, not series: != and !~ name those holding
+    # the tag key with no value matching, AND and OR intersect and join
+    "SHOW MEASUREMENTS WHERE host != 'h1'",
+    "SHOW MEASUREMENTS WHERE host != 'h9'",
+    "SHOW MEASUREMENTS WHERE host !~ /^h0$/",
+    "SHOW MEASUREMENTS WHERE host = ''",
+    "SHOW MEASUREMENTS WHERE host = 'h1' AND region = 'us'",
+    "SHOW MEASUREMENTS WHERE (host = 'h0' AND region = 'eu') OR t = 'y'",
+    "SHOW MEASUREMENTS WHERE _name =~ /m/ AND host = 'h1'",
+    "SHOW MEASUREMENTS WITH MEASUREMENT = cpu WHERE region !~ /^eu$/",
+    "SHOW MEASUREMENTS WHERE time > 0",
+    "SHOW MEASUREMENTS WHERE usage_user > 1",
+    "SHOW MEASUREMENTS WHERE host = h1",
+    "SHOW MEASUREMENTS WHERE 'h1' = host",
+    "SHOW MEASUREMENTS WHERE host",
+    # LIMIT and OFFSET page each measurement's field and tag keys; an empty page is no series
+    "SHOW FIELD KEYS LIMIT 2 OFFSET 1",
+    "SHOW FIELD KEYS FROM cpu LIMIT 1",
+    "SHOW TAG KEYS LIMIT 1 OFFSET 1",
+    # the cardinalities under WHERE: of what the SHOW statement answers; none is no series
+    "SHOW MEASUREMENT CARDINALITY WHERE region = 'eu' AND region = 'us'",
+    "SHOW TAG KEY CARDINALITY WHERE t = 'x'",
+    "SHOW TAG KEY EXACT CARDINALITY FROM events WHERE host = 'h0' OR region = 'us'",
+    "SHOW FIELD KEY CARDINALITY WHERE host = 'h1'",
+    "SHOW FIELD KEY CARDINALITY WHERE nosuch = 'x'",
+    "SHOW TAG VALUES CARDINALITY FROM cpu WITH KEY = host WHERE host = 'h1'",
+    # … where a comparison of a tag holds only for series that have the tag
+    "SHOW TAG VALUES CARDINALITY WITH KEY = kind WHERE svc != 'api'",
+    "SHOW TAG VALUES CARDINALITY WITH KEY = region WHERE nosuch != 'x' OR region = 'eu'",
+    "SHOW TAG VALUES CARDINALITY WITH KEY = kind WHERE svc = ''",
 ]
 
 

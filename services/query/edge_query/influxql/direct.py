@@ -240,11 +240,11 @@ def _matching(column: pa.ChunkedArray, pattern: str) -> set[str]:
 def tag_values(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> list[str]:
     """Every value ``tag`` takes in ``table`` over all time, sorted as SQL sorts text: each
     source hands over one row per value it holds (the ``distinct`` pick)."""
-    texts: list[str] = _tag_texts(fetch, table, tag).to_pylist()
+    texts: list[str] = tag_texts(fetch, table, tag).to_pylist()
     return texts
 
 
-def _tag_texts(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> pa.Array:
+def tag_texts(fetch: Callable[[TableNeed], pa.Table], table: str, tag: str) -> pa.Array:
     """``tag_values`` as Arrow: the regex resolver matches them without Python strings."""
     return _distinct(fetch(TableNeed(table, {tag}, pick=Pick("distinct", (tag,)))), tag)
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from edge_common.errors import DatabaseNotFound, QueryError
 from edge_common.picks import Pick
 from edge_common.retention import go_duration
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
-from edge_query.influxql.direct import regex_resolver, tag_equalities, tag_values, texts_in
+from edge_query.influxql.direct import (
+    regex_resolver,
+    tag_equalities,
+    tag_texts,
+    tag_values,
+    texts_in,
+)
 from edge_query.influxql.text import escape_key
 from edge_query.influxql.translate import quote_ident, split_condition, where_sql
 from edge_query.planner import TableNeed
@@ -27,6 +35,10 @@ Series = dict[str, Any]
 RunSql = Callable[[str, str], pa.Table]
 # (database, what to fetch of one table) → its rows, without SQL (as influxql.direct)
 Fetch = Callable[[str, TableNeed], pa.Table]
+
+
+def _tag_texts(fetch: Fetch, db: str, table: TableSchema, key: str) -> pa.Array:
+    return tag_texts(lambda need: fetch(db, need), table.name, key)
 
 
 def _tag_values(fetch: Fetch, db: str, table: str, key: str) -> list[str]:
@@ -146,55 +158,35 @@ def run_show(
         ]
     tables = _measurements(stmt, db)
     if what == "MEASUREMENTS":
-        found = [t.name for t in tables if _has_rows(t, stmt, dbname, run_sql, fetch, now_ns)]
+        if stmt.condition is None:
+            found = [t.name for t in tables]
+        else:
+            if _has_time(stmt.condition):
+                raise QueryError("SHOW MEASUREMENTS doesn't support time in WHERE clause")
+            named = _named_by(stmt.condition, tables, lambda t, k: _tag_texts(fetch, dbname, t, k))
+            found = [t.name for t in tables if t.name in named]
         if stmt.with_measurement is not None:
             found = [n for n in found if _name_matches(stmt.with_measurement, n)]
         values = _page([[n] for n in found], stmt)
         return [{"name": "measurements", "columns": ["name"], "values": values}] if values else []
-    if what == "FIELD KEYS":
+    if what == "FIELD KEYS":  # (LIMIT and OFFSET page each measurement's keys)
         out = []
         for t in tables:
-            rows = [[n, _FIELD_TYPE[k]] for n, k in sorted(t.columns.items()) if k.is_field]
+            rows = _page([[n, _FIELD_TYPE[k]] for n, k in _field_keys(t)], stmt)
             if rows:
                 out.append({"name": t.name, "columns": ["fieldKey", "fieldType"], "values": rows})
         return out
-    if what == "TAG KEYS":
+    if what == "TAG KEYS":  # (LIMIT and OFFSET page each measurement's keys)
         out = []
         for t in tables:
-            names = sorted(t.tag_names)
-            where = _where(stmt, t, now_ns) if stmt.condition is not None else None
-            if where is not None and names:  # the keys of the series the WHERE matches
-                held = ", ".join(f"count({quote_ident(k)}) AS {quote_ident(k)}" for k in names)
-                counts = run_sql(dbname, f"SELECT {held} FROM {quote_ident(t.name)} WHERE {where}")
-                names = [k for k in names if counts.column(k)[0].as_py()]
-            if names:
-                values = _page([[k] for k in names], stmt)
+            values = _page([[k] for k in _tag_keys(t, stmt, dbname, run_sql, now_ns)], stmt)
+            if values:
                 out.append({"name": t.name, "columns": ["tagKey"], "values": values})
         return out
     if what == "TAG VALUES":
         out = []
         for t in tables:
-            pairs: list[list[str]] = []
-            allowed = _tag_condition(stmt, t, now_ns, fetch, dbname)
-            series = None  # a row per series, when a WHERE on tags asks for them
-            for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
-                if allowed == {}:
-                    pairs += [[k, v] for v in _tag_values(fetch, dbname, t.name, k)]
-                    continue
-                if allowed is not None:
-                    if series is None:
-                        series = _series_rows(fetch, dbname, t, allowed)
-                    pairs += [[k, v] for v in texts_in(series, k)]
-                    continue
-                where = _where(stmt, t, now_ns)
-                rows = run_sql(
-                    dbname,
-                    f"SELECT DISTINCT CAST({quote_ident(k)} AS VARCHAR) AS v "
-                    f"FROM {quote_ident(t.name)} WHERE {quote_ident(k)} IS NOT NULL "
-                    f"AND {where} ORDER BY v",
-                )
-                pairs += [[k, v] for v in rows.column("v").to_pylist()]
-            pairs = _page(pairs, stmt)
+            pairs = _page(_tag_pairs(t, stmt, dbname, run_sql, fetch, now_ns), stmt)
             if pairs:
                 out.append({"name": t.name, "columns": ["key", "value"], "values": pairs})
         return out
@@ -207,6 +199,145 @@ def run_show(
     if what.endswith("CARDINALITY"):
         return _cardinality(stmt, tables, dbname, run_sql, fetch, now_ns)
     raise QueryError(f"SHOW {what} is not supported")
+
+
+def _field_keys(t: TableSchema) -> list[tuple[str, ColumnType]]:
+    return [(n, k) for n, k in sorted(t.columns.items()) if k.is_field]
+
+
+def _tag_keys(
+    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, now_ns: int
+) -> list[str]:
+    """The tag keys of ``t``; under a WHERE, those the series it matches hold."""
+    names = sorted(t.tag_names)
+    where = _where(stmt, t, now_ns) if stmt.condition is not None else None
+    if where is not None and names:
+        held = ", ".join(f"count({quote_ident(k)}) AS {quote_ident(k)}" for k in names)
+        counts = run_sql(db, f"SELECT {held} FROM {quote_ident(t.name)} WHERE {where}")
+        names = [k for k in names if counts.column(k)[0].as_py()]
+    return names
+
+
+def _tag_pairs(
+    t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, fetch: Fetch, now_ns: int
+) -> list[list[str]]:
+    """SHOW TAG VALUES' [key, value] pairs of ``t``, by key and value."""
+    pairs: list[list[str]] = []
+    allowed = _tag_condition(stmt, t, now_ns, fetch, db)
+    series = None  # a row per series, when a WHERE on tags asks for them
+    for k in [k for k in sorted(t.tag_names) if _key_matches(stmt.with_key, k)]:
+        if allowed == {}:
+            pairs += [[k, v] for v in _tag_values(fetch, db, t.name, k)]
+            continue
+        if allowed is not None:
+            if series is None:
+                series = _series_rows(fetch, db, t, allowed)
+            pairs += [[k, v] for v in texts_in(series, k)]
+            continue
+        where = _where(stmt, t, now_ns)
+        rows = run_sql(
+            db,
+            f"SELECT DISTINCT CAST({quote_ident(k)} AS VARCHAR) AS v "
+            f"FROM {quote_ident(t.name)} WHERE {quote_ident(k)} IS NOT NULL "
+            f"AND {where} ORDER BY v",
+        )
+        pairs += [[k, v] for v in rows.column("v").to_pylist()]
+    return pairs
+
+
+def _tags_held(cond: ast.Expr, t: TableSchema) -> ast.Expr:
+    """``cond`` with each comparison of a tag holding only for series that have the tag: as
+    influxd counts TAG VALUES CARDINALITY (``svc != 'api'`` leaves out a series without
+    svc, which SHOW TAG VALUES keeps)."""
+    if isinstance(cond, ast.ParenExpr):
+        return ast.ParenExpr(_tags_held(cond.expr, t))
+    if not isinstance(cond, ast.BinaryExpr):
+        return cond
+    if cond.op in ("AND", "OR"):
+        return ast.BinaryExpr(cond.op, _tags_held(cond.lhs, t), _tags_held(cond.rhs, t))
+    lhs = cond.lhs
+    if (
+        cond.op in ("=", "!=", "=~", "!~")
+        and isinstance(lhs, ast.VarRef)
+        and lhs.name.lower() != "time"
+        and not (lhs.name in t.columns and t.columns[lhs.name].is_field)
+    ):
+        present = ast.BinaryExpr("!=", ast.VarRef(lhs.name), ast.StringLiteral(""))
+        return ast.ParenExpr(ast.BinaryExpr("AND", cond, present))
+    return cond
+
+
+def _has_time(cond: ast.Expr) -> bool:
+    """Whether ``cond`` compares ``time`` (influxd's HasTimeExpr: on the left, under AND, OR
+    and parentheses)."""
+    if isinstance(cond, ast.ParenExpr):
+        return _has_time(cond.expr)
+    if isinstance(cond, ast.BinaryExpr):
+        if cond.op in ("AND", "OR"):
+            return _has_time(cond.lhs) or _has_time(cond.rhs)
+        return isinstance(cond.lhs, ast.VarRef) and cond.lhs.name.lower() == "time"
+    return False
+
+
+def _named_by(
+    cond: ast.Expr,
+    tables: list[TableSchema],
+    texts_of: Callable[[TableSchema, str], pa.Array],
+) -> set[str]:
+    """The measurements SHOW MEASUREMENTS' WHERE names, as influxd's index names them: not
+    by series but by measurement. A comparison names each measurement holding the tag
+    key: ``=`` and ``=~`` when one of its values matches, ``!=`` and ``!~`` when none does
+    (a measurement without the key is never named); AND and OR intersect and join those
+    sets. ``_name`` compares the measurement's name. (``host = 'h1' AND region = 'us'``
+    names cpu when some series has host h1 and another region us.)"""
+    if isinstance(cond, ast.ParenExpr):
+        return _named_by(cond.expr, tables, texts_of)
+    if not isinstance(cond, ast.BinaryExpr):
+        raise QueryError(_go_syntax(cond))
+    op = cond.op
+    if op in ("AND", "OR"):
+        lhs, rhs = _named_by(cond.lhs, tables, texts_of), _named_by(cond.rhs, tables, texts_of)
+        return lhs & rhs if op == "AND" else lhs | rhs
+    if op not in ("=", "!=", "=~", "!~"):
+        raise QueryError("invalid tag comparison operator")
+    if not isinstance(cond.lhs, ast.VarRef):
+        raise QueryError(f"left side of '{op}' must be a tag key")
+    regex = op in ("=~", "!~")
+    if regex and not isinstance(cond.rhs, ast.RegexLiteral):
+        raise QueryError(f"right side of '{op}' must be a regular expression")
+    if not regex and not isinstance(cond.rhs, ast.StringLiteral):
+        raise QueryError(f"right side of '{op}' must be a tag value string")
+    key = cond.lhs.name
+    if key == "_name":
+        return {t.name for t in tables if _name_matches(cond, t.name)}
+    named = set()
+    for t in tables:
+        if key not in t.tag_names:
+            continue
+        texts = texts_of(t, key)
+        if not len(texts):
+            continue  # (no series holds the key any more)
+        if isinstance(cond.rhs, ast.RegexLiteral):
+            hit = bool(pc.any(pc.match_substring_regex(texts, cond.rhs.pattern)).as_py())
+        else:
+            assert isinstance(cond.rhs, ast.StringLiteral)
+            hit = pc.index(texts, cond.rhs.value).as_py() >= 0
+        if hit == (op in ("=", "=~")):
+            named.add(t.name)
+    return named
+
+
+def _go_syntax(expr: ast.Expr) -> str:
+    """A WHERE that is no comparison, as influxd's error shows it (Go's ``%#v``)."""
+    if isinstance(expr, ast.VarRef):
+        return f'&influxql.VarRef{{Val:"{expr.name}", Type:0}}'
+    if isinstance(expr, ast.StringLiteral):
+        return f'&influxql.StringLiteral{{Val:"{expr.value}"}}'
+    if isinstance(expr, ast.BoolLiteral):
+        return f"&influxql.BooleanLiteral{{Val:{str(expr.value).lower()}}}"
+    if isinstance(expr, ast.IntegerLiteral):
+        return f"&influxql.IntegerLiteral{{Val:{expr.value}}}"
+    return f"unsupported expression in WHERE: {expr}"
 
 
 def _tag_condition(
@@ -309,23 +440,25 @@ def _cardinality(
         if what == "SERIES CARDINALITY":
             n = sum(_series_count(t, stmt, db, run_sql, fetch, now_ns) for t in tables)
             return [{"columns": ["cardinality estimation"], "values": [[n]]}]
+    # the others, as influxd answers them: the count of the SHOW statement's answer, under
+    # its WHERE (a count of none is no series)
     if what == "MEASUREMENT CARDINALITY":
         n = sum(1 for t in tables if _has_rows(t, stmt, db, run_sql, fetch, now_ns))
-        return [{"columns": ["count"], "values": [[n]]}]
+        return [{"columns": ["count"], "values": [[n]]}] if n else []
     out = []
     for t in tables:
         if what == "SERIES CARDINALITY":
             n = _series_count(t, stmt, db, run_sql, fetch, now_ns)
         elif what == "TAG KEY CARDINALITY":
-            n = len(t.tag_names)
+            n = len(_tag_keys(t, stmt, db, run_sql, now_ns))
         elif what == "FIELD KEY CARDINALITY":
-            n = sum(1 for k in t.columns.values() if k.is_field)
+            held = stmt.condition is None or _has_rows(t, stmt, db, run_sql, fetch, now_ns)
+            n = len(_field_keys(t)) if held else 0
         elif what == "TAG VALUES CARDINALITY":
-            n = sum(
-                len(_tag_values(fetch, db, t.name, k))
-                for k in t.tag_names
-                if _key_matches(stmt.with_key, k)
-            )
+            counted = stmt
+            if stmt.condition is not None:
+                counted = dataclasses.replace(stmt, condition=_tags_held(stmt.condition, t))
+            n = len(_tag_pairs(t, counted, db, run_sql, fetch, now_ns))
         else:
             raise QueryError(f"SHOW {what} is not supported")
         if n:
