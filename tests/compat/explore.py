@@ -30,6 +30,7 @@ FAMILIES = {
     "dashboards": generated.dashboards,
     "nested": generated.nested,
     "meta": generated.meta,
+    "mistakes": generated.mistakes,
 }
 
 

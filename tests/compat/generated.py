@@ -517,3 +517,47 @@ class _Meta(_Maker):
 def meta(seed: int, count: int) -> list[str]:
     """``count`` different SHOW statements."""
     return _different(_Meta(seed), count)
+
+
+class _Mistakes(_Maker):
+    """Statements of the other families with one mistake, as a hand on a keyboard makes
+    it: a word or sign left out, doubled or swapped with the next, a text cut short, a
+    word of another statement put in. Both servers should refuse them alike."""
+
+    _WORDS = ["SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "LIMIT", "AND", "OR", ",", "("]
+    _WORDS += [")", "'", '"', "/", "=~", "fill(", "time(", "::", ";", "*", "1h", "now()"]
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.sources = [
+            *statements(seed, 300),
+            *shapes(seed, 300),
+            *dashboards(seed, 300),
+            *meta(seed, 200),
+        ]
+
+    def statement(self) -> str:
+        words = self.pick(self.sources).split(" ")
+        i = self.r.randrange(len(words))
+        how = self.pick(["drop", "double", "swap", "cut", "insert", "chars"])
+        if how == "drop":
+            del words[i]
+        elif how == "double":
+            words.insert(i, words[i])
+        elif how == "swap" and i + 1 < len(words):
+            words[i], words[i + 1] = words[i + 1], words[i]
+        elif how == "cut":
+            words = words[: max(i, 1)]
+        elif how == "insert":
+            words.insert(i, self.pick(self._WORDS))
+        else:  # a character of a word left out
+            w = words[i]
+            if len(w) > 1:
+                k = self.r.randrange(len(w))
+                words[i] = w[:k] + w[k + 1 :]
+        return " ".join(words)
+
+
+def mistakes(seed: int, count: int) -> list[str]:
+    """``count`` different statements with a mistake each."""
+    return _different(_Mistakes(seed), count)

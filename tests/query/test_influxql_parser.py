@@ -10,7 +10,7 @@ import pytest
 
 from bench.influxd import INFLUXD, run_influxd
 from edge_query.influxql import ast
-from edge_query.influxql.parser import InfluxQLError, parse
+from edge_query.influxql.parser import InfluxQLError, dimension_problem, parse
 
 V = ast.VarRef
 S = ast.StringLiteral
@@ -334,6 +334,13 @@ def test_time_stays_integer_and_non_dates_stay_strings() -> None:
     assert got == where(B("OR", B(">", V("time"), I(JAN1)), B(">", V("time"), S("yesterday"))))
 
 
+def test_a_date_that_is_no_time_stays_a_string() -> None:
+    """influxd refuses it when it runs the statement ("invalid timestamp string"), not as
+    it parses: the other statements of the request are answered."""
+    got = one("SELECT * FROM cpu WHERE time > '2016-13-01'")
+    assert got == where(B(">", V("time"), S("2016-13-01")))
+
+
 def test_time_literal_in_other_statements() -> None:
     got = one("DELETE FROM cpu WHERE time < '2016-01-01'")
     assert got == ast.Delete([M("cpu")], B("<", V("time"), T(JAN1)))
@@ -341,8 +348,28 @@ def test_time_literal_in_other_statements() -> None:
 
 # --- lexical details ------------------------------------------------------------------------
 def test_comments() -> None:
-    text = "-- first\nSELECT /* the fields */ x -- trailing\nFROM /* here */ cpu /* end */"
+    text = "-- first\nSELECT x /* the fields */ -- trailing\nFROM cpu"
     assert one(text) == sel(V("x"))
+    where = one("SELECT x FROM cpu WHERE /* c */ a = 1 /* end */")
+    assert isinstance(where, ast.SelectStatement) and where.condition == B("=", V("a"), I(1))
+
+
+def test_a_slash_where_a_regex_may_stand_is_a_regex() -> None:
+    """influxd looks for a regex before any comment: ``/* here */`` after FROM is one, and
+    Go's regexp refuses it."""
+    with pytest.raises(InfluxQLError) as err:
+        parse("SELECT x FROM /* here */ cpu")
+    assert str(err.value) == (
+        "error parsing query: error parsing regexp: missing argument to repetition "
+        "operator: `*` at line 1, char 14"
+    )
+
+
+def test_a_quoted_part_right_after_a_word_is_the_name() -> None:
+    """influxd's scanner: ``x"a"`` is the name a, and a keyword so followed is no keyword."""
+    assert one('SELECT x"a" FROM cpu') == sel(V("a"))
+    with pytest.raises(InfluxQLError, match="found a, expected SELECT"):
+        parse('SELECT"a" FROM cpu')
 
 
 def test_keywords_are_case_insensitive() -> None:
@@ -626,41 +653,6 @@ ERRORS = [
     ("SELECT * FROM m LIMIT 1.5", "found 1.5, expected integer at line 1, char 23", 23),
     ("SELECT * FROM m OFFSET", "found EOF, expected integer at line 1, char 24", 24),
     ("SELECT * FROM m GROUP", "found EOF, expected BY at line 1, char 23", 23),
-    (
-        "SELECT * FROM m GROUP BY time()",
-        "time dimension expected 1 or 2 arguments at line 1, char 26",
-        26,
-    ),
-    (
-        "SELECT * FROM m GROUP BY time(5)",
-        "time dimension must have duration argument at line 1, char 26",
-        26,
-    ),
-    (
-        "SELECT * FROM m GROUP BY time(1m, 'x')",
-        "time dimension offset must be duration or now() at line 1, char 26",
-        26,
-    ),
-    (
-        "SELECT * FROM m GROUP BY time(1m), time(2m)",
-        "multiple time dimensions not allowed at line 1, char 36",
-        36,
-    ),
-    (
-        "SELECT * FROM m GROUP BY time",
-        "time() is a function and expects at least one argument at line 1, char 26",
-        26,
-    ),
-    (
-        "SELECT * FROM m GROUP BY a + 1",
-        "only time and tag dimensions allowed at line 1, char 26",
-        26,
-    ),
-    (
-        "SELECT * FROM m GROUP BY mean(x)",
-        "only time() calls allowed in dimensions at line 1, char 26",
-        26,
-    ),
     ("SELECT * FROM m ORDER BY foo", "only ORDER BY time supported at this time", 26),
     ("SELECT * FROM m fill(foo)", "expected number argument in fill()", 17),
     (
@@ -698,12 +690,10 @@ ERRORS = [
     ("  SELECT * FROM  ", "found EOF, expected identifier at line 1, char 15", 17),
     ("SELECT * FROM a.b.c.d", 'too many segments in "a"."b"."c".d at line 1, char 15', 15),
     ("SELECT * FROM m WHERE a = $x", "missing parameter: x", 27),
-    (
-        "SELECT * FROM m WHERE time > '2016-13-01'",
-        "invalid timestamp string at line 1, char 29",
-        29,
-    ),
-    ("SELECT * FROM m /* open", "unterminated comment at line 1, char 17", 17),
+    ("SELECT * FROM m /* open", "found  , expected regex at line 1, char 16", 16),
+    ("SELECT a FROM m GROUP BY a /* open", "found ILLEGAL, expected ; at line 1, char 28", 28),
+    ("SELECT a /* open", "found ILLEGAL, expected FROM at line 1, char 10", 10),
+    ("SELECT a, /* open", "bad regex:  at line 1, char 10", 10),
     (
         "FOO",
         "found FOO, expected SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, "
@@ -827,6 +817,29 @@ def test_error(text: str, message: str, position: int) -> None:
     assert caught.value.message in message
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT * FROM m GROUP BY time()", "time dimension expected 1 or 2 arguments"),
+        ("SELECT * FROM m GROUP BY time(5)", "time dimension must have duration argument"),
+        (
+            "SELECT * FROM m GROUP BY time(1m, 'x')",
+            "time dimension offset must be duration or now()",
+        ),
+        ("SELECT * FROM m GROUP BY time(1m), time(2m)", "multiple time dimensions not allowed"),
+        ("SELECT * FROM m GROUP BY time", "time() is a function and expects at least one argument"),
+        ("SELECT * FROM m GROUP BY a + 1", "only time and tag dimensions allowed"),
+        ("SELECT * FROM m GROUP BY mean(x)", "only time() calls allowed in dimensions"),
+        ("SELECT * FROM m GROUP BY fill(previous)", "only time() calls allowed in dimensions"),
+    ],
+)
+def test_group_by_is_checked_with_the_statement(text: str, message: str) -> None:
+    """influxd checks GROUP BY when it compiles the statement: parsed, then refused."""
+    statement = one(text)
+    assert isinstance(statement, ast.SelectStatement)
+    assert dimension_problem(statement) == message
+
+
 def test_error_attributes() -> None:
     with pytest.raises(InfluxQLError) as caught:
         parse("SELECT *\nFROM m WHERE a = ")
@@ -914,6 +927,20 @@ MALFORMED = [
     "DROP FOO",
     "DROP SERIES",
     "DELETE x",
+    # block comments where influxd looks for a regex, and unterminated ones
+    "SELECT * FROM m /* open",
+    "SELECT a FROM m GROUP BY a /* open",
+    "SELECT a /* open",
+    "SELECT a, /* open",
+    "SELECT x FROM /* here */ cpu",
+    "SHOW SERIES CARDINALITY FROM /*/",
+    "SELECT * FROM m WHERE t =~ /(a/",
+    "SELECT * FROM cpu /x/",
+    # a quoted part right after a word
+    'SELECT"a" FROM cpu',
+    'SELECT a FROM c" LIMIT 3',
+    'SHOW FIELD KEYS FROM c" "temp',
+    'SELECT min(free") - 0.5, stddev("free") FROM mem',
 ]
 
 

@@ -12,6 +12,8 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH, check_arithmetic, go_type
+from edge_query.influxql.arity import check_calls
+from edge_query.influxql.text import expr_text
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
 from edge_query.influxql.translate import CASTS, NUMBERS, cast_away, cast_sql, quote_ident
 
@@ -122,6 +124,7 @@ def expand(
         check_arithmetic(f.expr, table)
     for f in stmt.fields:
         e = f.expr
+        check_calls(e)
         if isinstance(e, ast.Wildcard | ast.RegexLiteral):
             pool = _select_pool(pool_of or table, group, getattr(e, "type_hint", None))
             if isinstance(e, ast.RegexLiteral):
@@ -484,21 +487,15 @@ def _expr_field(e: ast.Expr) -> str | None:
     return None
 
 
-def _text(e: ast.Expr) -> str:
-    """An argument as InfluxQL writes it, for error messages."""
-    if isinstance(e, ast.VarRef):
-        return e.name
-    if isinstance(e, ast.StringLiteral):
-        return "'" + e.value.replace("'", "\\'") + "'"
-    if isinstance(e, ast.IntegerLiteral | ast.NumberLiteral):
-        return str(e.value)
-    return str(e)
-
-
 def _special(call: ast.Call, table: TableSchema, alias: str | None) -> Column:
     """top(f, N), bottom(f, N), sample(f, N) and distinct(f): several rows per series,
     kind "multi"; mode(f) and integral(f[, unit]): one value per group like any aggregate,
     worked out in Python (``REDUCED``)."""
+    if call.name in ("top", "bottom") and not isinstance(call.args[0], ast.VarRef):
+        raise QueryError(
+            f"expected first argument to be a field in {call.name}(), "
+            f"found {expr_text(call.args[0])}"
+        )
     if not call.args or not isinstance(call.args[0], ast.VarRef):
         raise QueryError(f"expected field argument in {call.name}()")
     field = call.args[0].name
@@ -532,10 +529,13 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> Column:
         last = call.args[-1]
         if not isinstance(last, ast.IntegerLiteral):
             raise QueryError(
-                f"expected integer as last argument in {call.name}(), found {_text(last)}"
+                f"expected integer as last argument in {call.name}(), found {expr_text(last)}"
             )
-        if not all(isinstance(a, ast.VarRef) for a in call.args[1:-1]):
-            raise QueryError(f"only fields or tags are allowed in {call.name}(), found {call}")
+        for a in call.args[1:-1]:
+            if not isinstance(a, ast.VarRef):
+                raise QueryError(
+                    f"only fields or tags are allowed in {call.name}(), found {expr_text(a)}"
+                )
         n = last.value
         if n < 1:
             raise QueryError(f"limit ({n}) in {call.name} function must be at least 1")
@@ -580,7 +580,7 @@ def _aggregate(
             )
         ]
     if name not in _AGGREGATES:
-        raise QueryError(f"unsupported function {name}() (not built yet)")
+        raise QueryError(f"undefined function {name}()")
     if not call.args:
         raise QueryError(f"invalid number of arguments for {name}, expected at least 1, got 0")
     arg = call.args[0]

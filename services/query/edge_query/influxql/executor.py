@@ -16,7 +16,7 @@ from edge_query.cancel import INTERRUPTED, Interrupted, interrupted_in
 from edge_query.influxql import ast
 from edge_query.influxql.explain import explain
 from edge_query.influxql.into import result_of, to_line_protocol
-from edge_query.influxql.parser import InfluxQLError, parse
+from edge_query.influxql.parser import InfluxQLError, dimension_problem, parse
 from edge_query.influxql.policies import (
     change_continuous_query,
     change_policy,
@@ -29,7 +29,7 @@ from edge_query.influxql.select import Fetch, Span, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
 from edge_query.influxql.text import read_only_warning, statement_text
-from edge_query.influxql.translate import split_condition
+from edge_query.influxql.translate import check_condition, split_condition
 from edge_query.influxql.users import (
     check_admin_statements,
     is_user_statement,
@@ -108,7 +108,10 @@ class InfluxQLContext:
 def run_influxql(
     text: str, database: str | None, params: dict[str, Any] | None, ctx: InfluxQLContext
 ) -> list[dict[str, Any]]:
-    """Results in the 1.x shape, one per statement. A parse error fails the whole request."""
+    """Results in the 1.x shape, one per statement run. A parse error fails the whole
+    request; a statement's error is its answer, and the statements after it are not run
+    (influxd 1.6.7 answers those no more, and shows "not executed" in place of the error
+    of a statement that others follow: Edge shows the error)."""
     try:
         statements = parse(text, params, ctx.now_ns)
     except InfluxQLError as err:
@@ -135,9 +138,9 @@ def run_influxql(
                 result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer
             elif stop is None:  # DataFusion's errors
                 result["error"] = str(err).removeprefix("DataFusion error: ")
-            if stop is None:
+            if stop is None:  # the rest are not run, as influxd stops at an error
                 results.append(result)
-                continue
+                break
             # KILL QUERY: this statement says so, the rest don't run
             stop.acknowledge()
             result = {"statement_id": i, "error": INTERRUPTED}
@@ -315,6 +318,9 @@ def _select(
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer (``rows_are_points``: see
     ``select.run_select``)."""
+    check_condition(stmt.condition)  # (influxd's order: WHERE, GROUP BY, then the fields)
+    if (problem := dimension_problem(stmt)) is not None:
+        raise QueryError(problem)
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
         return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch, span)
 

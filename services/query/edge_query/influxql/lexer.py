@@ -44,6 +44,7 @@ KEYWORDS = frozenset(
 )
 _BLANK = " \t\n\r"
 _BLANKS = re.compile("[ \t\n\r]+")
+_SOME_BLANKS = re.compile("[ \t\n\r]*")
 _SKIPPED = frozenset(" \t\n\r-/")  # what may start blanks or a comment
 _WORD = re.compile("[A-Za-z_][A-Za-z0-9_]*")  # ASCII only, as _is_ident_start/_is_ident_char
 _OPERATORS = ("=~", "!=", "!~", "<>", "<=", ">=", "::", "+", "-", "*", "/", "%", "&", "|", "^")
@@ -217,7 +218,13 @@ def _exponent_at(text: str, j: int) -> bool:
 
 
 def scan(text: str, i: int, *, regex: bool = False) -> Token:
-    """The next token at or after offset ``i``; with ``regex``, a ``/`` starts a regex."""
+    """The next token at or after offset ``i``; with ``regex``, a ``/`` starts a regex
+    (after blanks only: influxd looks for a regex before any comment, ``/*/`` is one)."""
+    if regex:
+        j = _SOME_BLANKS.match(text, i).end()  # type: ignore[union-attr]
+        if text[j : j + 1] == "/":
+            kind, value, end = _scan_regex(text, j)
+            return Token(kind, value, j + 1, end, j > i)
     i, spaced, comment = _skip(text, i)
     if comment == "open":
         return Token("BADCOMMENT", "/*", i + 1, len(text), spaced)
@@ -230,6 +237,13 @@ def scan(text: str, i: int, *, regex: bool = False) -> Token:
     ch = text[i]
     if _is_ident_start(ch):
         j = _WORD.match(text, i).end()  # type: ignore[union-attr]
+        if text[j : j + 1] == '"':
+            # influxd's scanner reads a quoted part right after a word as the identifier, in
+            # its place: x"a" is the name a; SELECT"a" is no keyword
+            kind, value, end, err = _scan_quoted(text, j, '"')
+            if kind == "STRING":
+                return Token("IDENT", value, i + 1, end, spaced, quoted=True)
+            return Token(kind, value, err + 1, end, spaced)
         word = text[i:j]
         if word.upper() in KEYWORDS:
             return Token("KEYWORD", word.upper(), i + 1, j, spaced)
@@ -298,9 +312,10 @@ def parse_duration(text: str) -> int:
 
 
 DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # influxd takes such strings as times
+# (Go's time.Parse reads the hour in one or two digits, every other number in two)
 _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:([ T])([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
+    r"(?:([ T])([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
 )
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 

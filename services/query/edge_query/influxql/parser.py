@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
+import re
 import threading
 import zoneinfo
 from collections import OrderedDict
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from edge_query.influxql import ast
 from edge_query.influxql.lexer import (
@@ -29,7 +34,7 @@ from edge_query.influxql.lexer import (
 from edge_query.influxql.shapes import Made, Template, shape_of
 from edge_query.influxql.text import duration_text
 
-__all__ = ["InfluxQLError", "parse"]
+__all__ = ["InfluxQLError", "dimension_problem", "parse", "regex_problem"]
 
 
 class InfluxQLError(Exception):
@@ -111,7 +116,6 @@ _SHAPES: OrderedDict[tuple[str, tuple[tuple[str, str, str], ...]], Template] = O
 
 _PRECEDENCE = {"OR": 1, "AND": 2, "+": 4, "-": 4, "|": 4, "^": 4, "*": 5, "/": 5, "%": 5, "&": 5}
 _PRECEDENCE.update(dict.fromkeys(("=", "!=", "<>", "=~", "!~", "<", "<=", ">", ">="), 3))
-_REGEX_KINDS = frozenset(("REGEX", "BADREGEX"))
 _COMPARISONS = frozenset(("=", "!=", "<", "<=", ">", ">="))
 _SELECT_ONLY = frozenset(("+", "-", "*", "/", "%", "&", "|", "^"))
 _TYPES = ("float", "integer", "unsigned", "string", "boolean")
@@ -146,10 +150,8 @@ class _Parser:
     # --- tokens ---------------------------------------------------------------------------
     def peek(self, regex: bool = False) -> Token:
         at, scanned_for_regex, tok = self.cached
-        # a token other than "/" and a regex reads the same with or without ``regex``
-        if at == self.i and (
-            scanned_for_regex == regex or (tok.value != "/" and tok.kind not in _REGEX_KINDS)
-        ):
+        # what does not start with "/" reads the same with or without ``regex``
+        if at == self.i and (scanned_for_regex == regex or not _slash_at(self.text, self.i)):
             return tok
         tok = scan(self.text, self.i, regex=regex)
         if tok.kind == "PARAM" and tok.value in self.params:
@@ -196,6 +198,9 @@ class _Parser:
             raise self.error("bad regex: ", self.where(tok))
         if tok.kind != "REGEX":
             return None
+        problem = regex_problem(tok.value)
+        if problem is not None:
+            raise self.error(f"error parsing regexp: {problem}", self.where(tok))
         self.next(regex=True)
         return ast.RegexLiteral(tok.value)
 
@@ -225,8 +230,8 @@ class _Parser:
         return InfluxQLError(message, position, *self.locate(position), located)
 
     def unexpected(self, tok: Token, *expected: str) -> InfluxQLError:
-        if tok.kind == "BADCOMMENT":
-            return self.error("unterminated comment", tok.pos)
+        if tok.kind == "BADCOMMENT":  # (influxd's scanner: an ILLEGAL token at the "/*")
+            return self.error(f"found ILLEGAL, expected {', '.join(expected)}", tok.pos)
         return self.error(f"found {tok.found()}, expected {', '.join(expected)}", self.where(tok))
 
     def unlocated(self, message: str, tok: Token) -> InfluxQLError:
@@ -332,7 +337,10 @@ class _Parser:
         first = self.peek()
         stmt = ast.SelectStatement(fields, self.sources(subqueries=True), into)
         stmt.condition = self.condition()
+        grouped = self.peek()
         stmt.dimensions = self.dimensions()
+        if continuous and (problem := dimension_problem(stmt)) is not None:
+            raise self.error(problem, self.where(grouped))
         if continuous and not any(
             isinstance(d.expr, ast.Call) and d.expr.name == "time" for d in stmt.dimensions
         ):
@@ -714,6 +722,11 @@ class _Parser:
             pattern = self.required_regex().pattern
             db, rp = [None, *names][-2:]
             return ast.Measurement(regex=pattern, database=db or None, retention_policy=rp or None)
+        blanks = _BLANKS_THEN_SLASH.match(self.text, self.i)
+        if len(names) < 3 and blanks is not None:
+            # influxd looks for a regex after the name, and its scanner hands it the blanks
+            # before the "/": a name then " /" is refused so, whatever follows
+            raise self.error(f"found {blanks.group(1)}, expected regex", self.i + 1)
         db, rp, name = [None] * (3 - len(names)) + names
         return ast.Measurement(name=name, database=db or None, retention_policy=rp or None)
 
@@ -744,18 +757,12 @@ class _Parser:
             return []
         self.expect("KEYWORD", "BY")
         dims: list[ast.Dimension] = []
-        seen_time = False
         while True:
-            start = self.peek()
             expr: ast.Expr | None = self.regex()
             if expr is None:
                 expr = self.expr()
                 while isinstance(expr, ast.ParenExpr):
                     expr = expr.expr
-                message = _dimension_problem(expr, seen_time)
-                if message:
-                    raise self.error(message, self.where(start))
-                seen_time = seen_time or isinstance(expr, ast.Call)
             dims.append(ast.Dimension(expr))
             if not self.accept("OP", ","):
                 return dims
@@ -959,7 +966,8 @@ class _Parser:
 
     # --- time literals --------------------------------------------------------------------
     def time_literals(self, expr: ast.Expr | None, zone: datetime.tzinfo) -> ast.Expr | None:
-        """Strings compared with ``time`` (also in ``time > '…' - 1h``) → TimeLiteral."""
+        """Strings compared with ``time`` (also in ``time > '…' - 1h``) → TimeLiteral; one that
+        is no time stays a string (the planner refuses it in influxd's words)."""
         return None if expr is None else self.convert(expr, zone)
 
     def convert(self, expr: ast.Expr, zone: datetime.tzinfo) -> ast.Expr:
@@ -991,8 +999,9 @@ class _Parser:
             self.made[id(expr)] = (expr, tok, "TIMED", zone)
             return expr  # not a date: the planner says what's wrong with it, as influxd does
         ns = timestamp(expr.value, zone)
-        if ns is None:
-            raise self.error("invalid timestamp string", self.where(tok))
+        if ns is None:  # (influxd says so when it runs the statement: the planner does)
+            self.made[id(expr)] = (expr, tok, "TIMED", zone)
+            return expr
         node = ast.TimeLiteral(ns, expr.value)
         self.made[id(node)] = (node, tok, "TIME", zone)
         return node
@@ -1038,8 +1047,21 @@ def _boolean_operators(expr: ast.Expr) -> list[str]:
     return found
 
 
+def dimension_problem(stmt: ast.SelectStatement) -> str | None:
+    """What influxd says of the statement's GROUP BY, which it checks when it compiles the
+    statement (an error of the statement, not of parsing), or None."""
+    seen_time = False
+    for d in stmt.dimensions:
+        if not isinstance(d.expr, ast.RegexLiteral):
+            message = _dimension_problem(d.expr, seen_time)
+            if message:
+                return message
+            seen_time = seen_time or isinstance(d.expr, ast.Call)
+    return None
+
+
 def _dimension_problem(expr: ast.Expr, seen_time: bool) -> str | None:
-    """What influxd would say about a GROUP BY item (it checks when compiling)."""
+    """What influxd would say about a GROUP BY item."""
     if isinstance(expr, ast.VarRef):
         if expr.name.lower() == "time":
             return "time() is a function and expects at least one argument"
@@ -1062,6 +1084,41 @@ def _dimension_problem(expr: ast.Expr, seen_time: bool) -> str | None:
     if len(expr.args) == 2 and not isinstance(expr.args[1], ast.DurationLiteral | ast.NowCall):
         return "time dimension offset must be duration or now()"
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def regex_problem(pattern: str) -> str | None:
+    """What Go's regexp package says of a pattern it cannot compile (influxd compiles each
+    regex as it parses it), from RE2's word for it (the syntax Go's regexp took from RE2):
+    ``missing argument to repetition operator: `*```; None for a good pattern."""
+    try:
+        pc.match_substring_regex(pa.array([""]), pattern)
+    except pa.ArrowInvalid as err:
+        said = str(err).removeprefix("Invalid regular expression: ")
+        code, _, fragment = said.partition(": ")
+        return f"{_GO_REGEX_CODES.get(code, code)}: `{fragment}`"
+    return None
+
+
+_GO_REGEX_CODES = {  # RE2's words → Go's
+    "no argument for repetition operator": "missing argument to repetition operator",
+    "bad repetition operator": "invalid nested repetition operator",
+    "missing )": "missing closing )",
+    "missing ]": "missing closing ]",
+    "trailing \\": "trailing backslash at end of expression",
+    "invalid repetition size": "invalid repeat count",
+    "invalid named capture group": "invalid named capture",
+    "invalid perl operator": "invalid or unsupported Perl syntax",
+}
+
+
+def _slash_at(text: str, i: int) -> bool:
+    """Whether the next character but blanks is a "/" (a regex, a comment, or division)."""
+    return _SLASH_NEXT.match(text, i) is not None
+
+
+_SLASH_NEXT = re.compile(r"[ \t\n\r]*/")
+_BLANKS_THEN_SLASH = re.compile(r"([ \t\n\r]+)/")
 
 
 def _is_time(expr: ast.Expr) -> bool:

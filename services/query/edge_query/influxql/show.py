@@ -23,7 +23,12 @@ from edge_query.influxql.direct import (
     texts_in,
 )
 from edge_query.influxql.text import escape_key
-from edge_query.influxql.translate import quote_ident, split_condition, where_sql
+from edge_query.influxql.translate import (
+    check_condition,
+    quote_ident,
+    split_condition,
+    where_sql,
+)
 from edge_query.planner import TableNeed
 
 __all__ = ["run_show"]
@@ -157,6 +162,8 @@ def run_show(
             }
         ]
     tables = _measurements(stmt, db)
+    if what != "MEASUREMENTS":  # (influxd runs the others as SELECTs: their WHERE checked so)
+        check_condition(stmt.condition)
     if what == "MEASUREMENTS":
         if stmt.condition is None:
             found = [t.name for t in tables]

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.lexer import DATE_LIKE
+from edge_query.influxql.text import expr_text
 
 __all__ = [
     "CASTS",
     "NUMBERS",
     "TimeRange",
     "cast_sql",
+    "check_condition",
     "leaf_type",
     "quote_ident",
     "quote_str",
@@ -55,6 +58,48 @@ class TimeRange:
         return self.hi != MAX_NS
 
 
+_TIME_AND_TEXT = "invalid operation: time and *influxql.StringLiteral are not compatible"
+
+
+def check_condition(cond: ast.Expr | None) -> None:
+    """influxd's first checks of a WHERE, made before those of GROUP BY and of the fields:
+    each term under AND, OR and parentheses is a comparison (or true, false), and ``time``
+    is compared with no text that is not a date."""
+    if cond is None:
+        return
+    if isinstance(cond, ast.ParenExpr):
+        check_condition(cond.expr)
+    elif isinstance(cond, ast.BinaryExpr) and cond.op in ("AND", "OR"):
+        check_condition(cond.lhs)
+        check_condition(cond.rhs)
+    elif isinstance(cond, ast.BinaryExpr):
+        for side, other in ((cond.lhs, cond.rhs), (cond.rhs, cond.lhs)):
+            text = _text_in(other) if _is_time(side) else None
+            if text is not None:
+                raise QueryError(_time_text_error(text))
+    elif not isinstance(cond, ast.BoolLiteral):
+        raise QueryError(f"invalid condition expression: {expr_text(cond)}")
+
+
+def _text_in(e: ast.Expr) -> str | None:
+    """The first text literal in a time expression (the parser made the times of texts
+    TimeLiterals: one left is no time)."""
+    if isinstance(e, ast.StringLiteral):
+        return e.value
+    if isinstance(e, ast.ParenExpr):
+        return _text_in(e.expr)
+    if isinstance(e, ast.BinaryExpr):
+        found = _text_in(e.lhs)
+        return found if found is not None else _text_in(e.rhs)
+    return None
+
+
+def _time_text_error(text: str) -> str:
+    """influxd's words for ``time`` compared with a text that is no time: one that looks
+    like a date did not parse as one."""
+    return "invalid timestamp string" if DATE_LIKE.match(text) else _TIME_AND_TEXT
+
+
 def fold_time(expr: ast.Expr, now_ns: int) -> int | None:
     """The nanosecond value of a time expression (literal, now() ± durations), if constant."""
     if isinstance(expr, ast.TimeLiteral):
@@ -69,10 +114,8 @@ def fold_time(expr: ast.Expr, now_ns: int) -> int | None:
         return now_ns
     if isinstance(expr, ast.ParenExpr):
         return fold_time(expr.expr, now_ns)
-    if isinstance(expr, ast.StringLiteral):
-        from edge_query.influxql.timefmt import parse_time
-
-        return parse_time(expr.value)
+    if isinstance(expr, ast.StringLiteral):  # (no time: the parser read times as such)
+        raise QueryError(_time_text_error(expr.value))
     if isinstance(expr, ast.BinaryExpr) and expr.op in ("+", "-"):
         a, b = fold_time(expr.lhs, now_ns), fold_time(expr.rhs, now_ns)
         if a is None or b is None:
@@ -194,6 +237,10 @@ def _operand(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
 
 def _compare(expr: ast.BinaryExpr, table: TableSchema, now_ns: int) -> str:
     op = _CMP[expr.op]
+    if isinstance(expr.lhs, ast.DurationLiteral) or isinstance(expr.rhs, ast.DurationLiteral):
+        return "FALSE"  # (a name compared with a duration: never true in influxd)
+    if op not in ("=", "<>") and "text" in (_kind(expr.lhs, table), _kind(expr.rhs, table)):
+        return "FALSE"  # texts and tags compare by = and != only, in influxd
     for var, lit in ((expr.lhs, expr.rhs), (expr.rhs, expr.lhs)):
         if (
             isinstance(var, ast.VarRef)
@@ -217,7 +264,7 @@ def _compare(expr: ast.BinaryExpr, table: TableSchema, now_ns: int) -> str:
             and isinstance(lit, ast.StringLiteral)
         ):
             # an unknown name compares as a missing tag: only '' matches
-            matches = (lit.value == "") == (op == "=")
+            matches = op in ("=", "<>") and (lit.value == "") == (op == "=")
             return "TRUE" if matches else "FALSE"
     kinds = {_kind(expr.lhs, table), _kind(expr.rhs, table)}
     if None not in kinds and len(kinds) > 1:  # a boolean with a number, say: never true
