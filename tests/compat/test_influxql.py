@@ -934,6 +934,28 @@ QUERIES = [
     "SELECT top(usage_user, 2.5) FROM cpu",
     "SELECT sqrt(usage_user, 2) FROM cpu",
     "SELECT pow(usage_user) FROM cpu",
+    # each field reads a name, and one is not time; now() in a field is no function
+    "SELECT 2 FROM sparse",
+    "SELECT a, 2 FROM sparse",
+    "SELECT 2, mean(a, 3) FROM sparse",
+    "SELECT time FROM sparse",
+    "SELECT time, 2 FROM sparse",
+    "SELECT now(), a FROM sparse",
+    # compiled, every field, before the types of any (a boolean's mean() refused last)
+    "SELECT mean(swap), derivative(stddev(swap), 1s) FROM mem",
+    "SELECT min(swap) * 0.5, mi(swap) FROM mem",
+    # GROUP BY time() of no time groups by no time; of a negative one, raw rows refused
+    "SELECT a FROM sparse GROUP BY time(0m)",
+    f"SELECT sum(b) FROM sparse WHERE {_HALF} GROUP BY time(-1m)",
+    "SELECT sum(b) FROM sparse GROUP BY time(0s)",
+    "SELECT a FROM sparse GROUP BY time(-1s)",
+    # SHOW SERIES EXACT is SHOW SERIES; a FROM naming a database there is not
+    "SHOW SERIES EXACT",
+    "SHOW SERIES FROM nosuch..cpu",
+    "SHOW FIELD KEYS FROM nosuch..cpu",
+    "SHOW TAG KEY CARDINALITY FROM nosuch..cpu",
+    "SHOW SERIES EXACT CARDINALITY FROM nosuch..cpu",
+    "SHOW TAG KEYS FROM nosuch..mem",
 ]
 
 

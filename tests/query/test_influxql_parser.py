@@ -840,6 +840,12 @@ def test_group_by_is_checked_with_the_statement(text: str, message: str) -> None
     assert dimension_problem(statement) == message
 
 
+def test_an_exact_of_show_series_without_cardinality_is_ignored() -> None:
+    assert one("SHOW SERIES EXACT") == one("SHOW SERIES")
+    exact = one("SHOW SERIES EXACT CARDINALITY")
+    assert isinstance(exact, ast.ShowStatement) and exact.exact
+
+
 def test_error_attributes() -> None:
     with pytest.raises(InfluxQLError) as caught:
         parse("SELECT *\nFROM m WHERE a = ")

@@ -12,7 +12,7 @@ from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH
 from edge_query.influxql.text import duration_text
 
-__all__ = ["check_calls"]
+__all__ = ["check_calls", "has_variable"]
 
 _ONE = frozenset(
     [
@@ -43,6 +43,10 @@ _AVERAGES = frozenset(
     ]
 )
 _KAUFMANS = frozenset(("kaufmans_efficiency_ratio", "kaufmans_adaptive_moving_average"))
+# the transformations: of an aggregate by GROUP BY time(), else of a field
+_OF_AGGREGATES = _ONE_OR_TWO - {"integral"} | _AVERAGES | _KAUFMANS
+_OF_AGGREGATES |= {"difference", "non_negative_difference", "cumulative_sum", "moving_average"}
+_OF_AGGREGATES |= {"chande_momentum_oscillator"}
 _MATH_TWO = ("atan2", "pow", "log")
 
 _GO_NAMES = {  # the type of a node as Go's %T names it
@@ -67,17 +71,44 @@ def _go_type(e: ast.Expr) -> str:
     return f"*influxql.{_GO_NAMES.get(type(e), type(e).__name__)}"
 
 
-def check_calls(e: ast.Expr) -> None:
-    """Check each call of field expression ``e``, outermost first, left to right."""
+def check_calls(e: ast.Expr, interval: bool) -> None:
+    """Check each call of field expression ``e``, outermost first, left to right
+    (``interval``: the statement groups by time())."""
     if isinstance(e, ast.Call):
         _check(e)
+        if e.name in _OF_AGGREGATES:
+            _aggregated(e.name, e.args[0], interval)
         for arg in e.args:
-            check_calls(arg)
+            check_calls(arg, interval)
+    elif isinstance(e, ast.NowCall):
+        raise QueryError("undefined function now()")
     elif isinstance(e, ast.BinaryExpr):
-        check_calls(e.lhs)
-        check_calls(e.rhs)
+        check_calls(e.lhs, interval)
+        check_calls(e.rhs, interval)
     elif isinstance(e, ast.ParenExpr | ast.UnaryExpr):
-        check_calls(e.expr)
+        check_calls(e.expr, interval)
+
+
+def _aggregated(name: str, arg: ast.Expr, interval: bool) -> None:
+    """A transformation takes an aggregate by GROUP BY time(), else a field."""
+    if isinstance(arg, ast.Call) and not interval:
+        raise QueryError(f"{name} aggregate requires a GROUP BY interval")
+    if not isinstance(arg, ast.Call) and interval:
+        raise QueryError(f"aggregate function required inside the call to {name}")
+
+
+def has_variable(e: ast.Expr) -> bool:
+    """Whether field expression ``e`` reads a name (influxd refuses a field of literals
+    alone: ``field must contain at least one variable``)."""
+    if isinstance(e, ast.VarRef | ast.Wildcard | ast.RegexLiteral):
+        return True
+    if isinstance(e, ast.Call):
+        return any(has_variable(a) for a in e.args)
+    if isinstance(e, ast.BinaryExpr):
+        return has_variable(e.lhs) or has_variable(e.rhs)
+    if isinstance(e, ast.ParenExpr | ast.UnaryExpr):
+        return has_variable(e.expr)
+    return False
 
 
 def _count(name: str, got: int, least: int, most: int | None = None) -> None:

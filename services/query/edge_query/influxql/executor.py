@@ -321,6 +321,7 @@ def _select(
     check_condition(stmt.condition)  # (influxd's order: WHERE, GROUP BY, then the fields)
     if (problem := dimension_problem(stmt)) is not None:
         raise QueryError(problem)
+    stmt = _without_empty_interval(stmt)
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
         return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch, span)
 
@@ -330,6 +331,23 @@ def _select(
         return run_sql(sql, extra, pick)
 
     return run_select(stmt, schema, stored, now_ns, go_floats, fetch, span, rows_are_points)
+
+
+def _without_empty_interval(stmt: ast.SelectStatement) -> ast.SelectStatement:
+    """GROUP BY time() of no time (0s) groups by no time, as in influxd; of a negative one,
+    aggregates are over the whole range as well, and raw rows are refused."""
+    kept, dropped = [], []
+    for d in stmt.dimensions:
+        every = d.expr.args[0] if isinstance(d.expr, ast.Call) and d.expr.name == "time" else None
+        if isinstance(every, ast.DurationLiteral) and every.ns <= 0:
+            dropped.append(every.ns)
+        else:
+            kept.append(d)
+    if not dropped:
+        return stmt
+    if min(dropped) < 0 and not any(isinstance(f.expr, ast.Call) for f in stmt.fields):
+        raise QueryError("GROUP BY requires at least one aggregate function")
+    return replace(stmt, dimensions=kept)
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:

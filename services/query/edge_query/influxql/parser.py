@@ -582,9 +582,10 @@ class _Parser:
             return self.show_measurements()
         if word == "MEASUREMENT":
             return self.show_keys("MEASUREMENT", exact=self.exact_cardinality())
-        if word == "SERIES":
-            if self.cardinality_next():
-                return self.show_keys("SERIES", exact=self.exact_cardinality())
+        if word == "SERIES":  # (influxd: an EXACT not followed by CARDINALITY is ignored)
+            precise = self.accept("KEYWORD", "EXACT") is not None
+            if self.accept("KEYWORD", "CARDINALITY"):
+                return self.show_keys("SERIES", exact=precise)
             return self.show_keys("SERIES")
         if word == "FIELD":
             if self.choose(("KEY", "KEYS")) == "KEYS":
@@ -1079,8 +1080,6 @@ def _dimension_problem(expr: ast.Expr, seen_time: bool) -> str | None:
     interval = expr.args[0]
     if not isinstance(interval, ast.DurationLiteral):
         return "time dimension must have duration argument"
-    if interval.ns <= 0:
-        return "time dimension must have a positive duration"
     if len(expr.args) == 2 and not isinstance(expr.args[1], ast.DurationLiteral | ast.NowCall):
         return "time dimension offset must be duration or now()"
     return None

@@ -161,6 +161,11 @@ def run_show(
                 ],
             }
         ]
+    if what not in ("TAG KEYS", "TAG VALUES"):  # (influxd reads those of the query's)
+        for src in stmt.sources:
+            other = src.database if isinstance(src, ast.Measurement) else None
+            if other and other not in catalog.databases:
+                raise DatabaseNotFound(f"database not found: {other}")
     tables = _measurements(stmt, db)
     if what != "MEASUREMENTS":  # (influxd runs the others as SELECTs: their WHERE checked so)
         check_condition(stmt.condition)
