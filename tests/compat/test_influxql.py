@@ -1069,6 +1069,21 @@ def test_same_answer_as_influxd(servers: tuple[str, EdgeServer], q: str) -> None
     assert ours[0] == theirs[0] and _same(ours[1], theirs[1]), (ours, theirs)
 
 
+def test_a_long_or_is_answered(servers: tuple[str, EdgeServer]) -> None:
+    """A WHERE of hundreds of ORs (a script's list of hosts): Edge's SQL had nested a pair of
+    parentheses a term deep, which DataFusion refuses past 50."""
+    influxd, edge = servers
+    hosts = " OR ".join(f"host = 'h{i}'" for i in range(1, 400, 2))
+    for q in (
+        f"SELECT usage_user FROM cpu WHERE ({hosts}) AND {_HALF}",
+        f"SHOW TAG VALUES WITH KEY = region WHERE {hosts}",
+        f"SELECT count(free) FROM mem WHERE {hosts} OR free > 1100",
+    ):
+        theirs, ours = _ask(influxd, q), _ask(edge.url, q)
+        assert ours[0] == theirs[0] == 200 and "series" in str(ours[1])
+        assert _same(ours[1], theirs[1])
+
+
 def test_statements_after_an_error_are_not_run(servers: tuple[str, EdgeServer]) -> None:
     """influxd stops at a statement's error: those after it are not run, nor answered.
     (1.6.7 answers "not executed" in place of the error of a statement others follow, and

@@ -142,3 +142,18 @@ def test_generated_statements_with_other_literals(monkeypatch: pytest.MonkeyPatc
             then = literal.sub(other, text) if i else string.sub(other, text)
             assert _remembered(then) == _fresh(then), then
     assert made > len(texts) // 2  # (made from their shape, not parsed)
+
+
+def test_a_long_or_is_no_deeper_trouble_than_for_the_parser() -> None:
+    """``a OR b OR …`` is as deep as it is long: found without recursion, and a literal
+    deep in it is no slot (its statement is parsed)."""
+    terms = [f"a = {i}" for i in range(900)]
+    text = "SELECT v FROM m WHERE " + " OR ".join(terms)
+    parse(text)
+    changed = parse(text.removesuffix("899") + "7")  # the last term: the shallowest
+    statement = changed[0]
+    assert isinstance(statement, ast.SelectStatement)
+    assert isinstance(statement.condition, ast.BinaryExpr)
+    assert statement.condition.rhs == ast.BinaryExpr("=", ast.VarRef("a"), ast.IntegerLiteral(7))
+    deep = parse(text.replace("a = 3 OR", "a = 5 OR", 1))  # the fourth term: deep
+    assert isinstance(deep[0], ast.SelectStatement)

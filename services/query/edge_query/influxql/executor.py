@@ -105,6 +105,12 @@ class InfluxQLContext:
         return self.writable is None or db in self.writable or "*" in self.writable
 
 
+_TOO_DEEP = (
+    "statement nested too deeply to plan (a WHERE of a thousand ORs or more?): "
+    "match the values with a regex, e.g. host =~ /^(a|b|c)$/"
+)
+
+
 def run_influxql(
     text: str, database: str | None, params: dict[str, Any] | None, ctx: InfluxQLContext
 ) -> list[dict[str, Any]]:
@@ -136,6 +142,8 @@ def run_influxql(
             if stop is None and isinstance(err, EdgeError):
                 result["error"] = err.message
                 result["code"] = err.code  # for the v3 API's status; not part of the 1.x answer
+            elif isinstance(err, RecursionError):  # (a WHERE of thousands of ORs, say)
+                result["error"] = _TOO_DEEP
             elif stop is None:  # DataFusion's errors
                 result["error"] = str(err).removeprefix("DataFusion error: ")
             if stop is None:  # the rest are not run, as influxd stops at an error

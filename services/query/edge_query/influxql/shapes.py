@@ -125,7 +125,7 @@ class Template:
         """The template of a text whose literals at ``cuts`` the parser read as ``made``."""
         found: dict[int, list[tuple[int, Path] | None]] = {}
         for i, statement in enumerate(statements):
-            _find(statement, made, i, (), False, found)
+            _find(statement, made, i, found)
         by_start: dict[int, list[int]] = {}
         for key, (_, tok, _, _) in made.items():
             if key in found and None not in found[key]:  # (a slot sits in conditions only)
@@ -164,25 +164,34 @@ def _find(
     node: Any,
     made: Made,
     statement: int,
-    path: Path,
-    in_condition: bool,
     found: dict[int, list[tuple[int, Path] | None]],
 ) -> None:
-    """Where the parser's literal nodes sit in ``node``: each place in a condition (a node
-    also placed elsewhere gets ``None`` among them)."""
-    if isinstance(node, list | tuple):
-        for i, item in enumerate(node):
-            _find(item, made, statement, (*path, i), in_condition, found)
-        return
-    if not dataclasses.is_dataclass(node) or isinstance(node, type):
-        return
-    entry = made.get(id(node))
-    if entry is not None and entry[0] is node:
-        found.setdefault(id(node), []).append((statement, path) if in_condition else None)
-        return
-    for f in dataclasses.fields(node):
-        inside = in_condition or f.name == "condition"
-        _find(getattr(node, f.name), made, statement, (*path, f.name), inside, found)
+    """Where the parser's literal nodes sit in ``node``: each place in a condition, or
+    ``None`` for a place elsewhere or deeper than ``_DEEPEST`` (a long ``a OR b OR …`` is
+    as deep as it is long: walked with a list, not by recursion, as the parser does)."""
+    todo: list[tuple[Any, Path | None, bool]] = [(node, (), False)]
+    while todo:
+        node, path, in_condition = todo.pop()
+        if path is not None and len(path) > _DEEPEST:
+            path = None
+        if isinstance(node, list | tuple):
+            for i, item in enumerate(node):
+                todo.append((item, None if path is None else (*path, i), in_condition))
+            continue
+        if not dataclasses.is_dataclass(node) or isinstance(node, type):
+            continue
+        entry = made.get(id(node))
+        if entry is not None and entry[0] is node:
+            place = (statement, path) if in_condition and path is not None else None
+            found.setdefault(id(node), []).append(place)
+            continue
+        for f in dataclasses.fields(node):
+            inside = in_condition or f.name == "condition"
+            below = None if path is None else (*path, f.name)
+            todo.append((getattr(node, f.name), below, inside))
+
+
+_DEEPEST = 64  # a literal deeper in its statement is no slot (the copy of its path recurses)
 
 
 @dataclasses.dataclass(slots=True)

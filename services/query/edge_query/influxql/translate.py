@@ -174,15 +174,28 @@ def split_condition(cond: ast.Expr | None, now_ns: int) -> tuple[ast.Expr | None
     return walk(cond), rng
 
 
+def _chain(expr: ast.BinaryExpr) -> list[ast.Expr]:
+    """The terms of ``a OR b OR …`` (or of ANDs), in order: one flat SQL chain, as a long
+    one nested a pair of parentheses a term deep (DataFusion's SQL parser refuses more than
+    50), and walked down its left side in a loop (it is as deep as it is long)."""
+    terms: list[ast.Expr] = []
+    node: ast.Expr = expr
+    while isinstance(node, ast.BinaryExpr) and node.op == expr.op:
+        terms.append(node.rhs)
+        node = node.lhs
+    terms.append(node)
+    terms.reverse()
+    return terms
+
+
 def to_sql(expr: ast.Expr, table: TableSchema, now_ns: int) -> str:
     """A WHERE expression (time bounds already removed) as SQL over ``table``."""
     if isinstance(expr, ast.ParenExpr):
         return f"({to_sql(expr.expr, table, now_ns)})"
     if isinstance(expr, ast.BinaryExpr):
         if expr.op in ("AND", "OR"):
-            return (
-                f"({to_sql(expr.lhs, table, now_ns)} {expr.op} {to_sql(expr.rhs, table, now_ns)})"
-            )
+            terms = [to_sql(t, table, now_ns) for t in _chain(expr)]
+            return "(" + f" {expr.op} ".join(terms) + ")"
         if expr.op in ("=~", "!~"):
             return _regex_match(expr, table)
         if expr.op in _CMP:
