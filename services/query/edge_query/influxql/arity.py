@@ -12,7 +12,7 @@ from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH
 from edge_query.influxql.text import duration_text
 
-__all__ = ["check_calls", "has_variable"]
+__all__ = ["check_calls", "go_name", "has_variable"]
 
 _ONE = frozenset(
     [
@@ -67,8 +67,13 @@ _GO_NAMES = {  # the type of a node as Go's %T names it
 }
 
 
+def go_name(e: ast.Expr) -> str:
+    """The Go type of influxd's node for ``e`` (``BooleanLiteral``)."""
+    return _GO_NAMES.get(type(e), type(e).__name__)
+
+
 def _go_type(e: ast.Expr) -> str:
-    return f"*influxql.{_GO_NAMES.get(type(e), type(e).__name__)}"
+    return f"*influxql.{go_name(e)}"
 
 
 def check_calls(e: ast.Expr, interval: bool) -> None:

@@ -504,7 +504,7 @@ def _special(call: ast.Call, table: TableSchema, alias: str | None) -> Column:
     """top(f, N), bottom(f, N), sample(f, N) and distinct(f): several rows per series,
     kind "multi"; mode(f) and integral(f[, unit]): one value per group like any aggregate,
     worked out in Python (``REDUCED``)."""
-    if call.name in ("top", "bottom") and not isinstance(call.args[0], ast.VarRef):
+    if call.name in ("top", "bottom") and call.args and not isinstance(call.args[0], ast.VarRef):
         raise QueryError(
             f"expected first argument to be a field in {call.name}(), "
             f"found {expr_text(call.args[0])}"

@@ -15,6 +15,7 @@ from edge_common.picks import Pick
 from edge_common.retention import go_duration
 from edge_common.schema import Catalog, ColumnType, DatabaseSchema, TableSchema
 from edge_query.influxql import ast
+from edge_query.influxql.arity import go_name
 from edge_query.influxql.direct import (
     regex_resolver,
     tag_equalities,
@@ -344,12 +345,12 @@ def _go_syntax(expr: ast.Expr) -> str:
     if isinstance(expr, ast.VarRef):
         return f'&influxql.VarRef{{Val:"{expr.name}", Type:0}}'
     if isinstance(expr, ast.StringLiteral):
-        return f'&influxql.StringLiteral{{Val:"{expr.value}"}}'
-    if isinstance(expr, ast.BoolLiteral):
-        return f"&influxql.BooleanLiteral{{Val:{str(expr.value).lower()}}}"
-    if isinstance(expr, ast.IntegerLiteral):
-        return f"&influxql.IntegerLiteral{{Val:{expr.value}}}"
-    return f"unsupported expression in WHERE: {expr}"
+        value = f'"{expr.value}"'
+    elif isinstance(expr, ast.BoolLiteral | ast.IntegerLiteral):
+        value = str(expr.value).lower()
+    else:
+        return f"unsupported expression in WHERE: {expr}"
+    return f"&influxql.{go_name(expr)}{{Val:{value}}}"
 
 
 def _tag_condition(
