@@ -956,6 +956,16 @@ QUERIES = [
     "SHOW TAG KEY CARDINALITY FROM nosuch..cpu",
     "SHOW SERIES EXACT CARDINALITY FROM nosuch..cpu",
     "SHOW TAG KEYS FROM nosuch..mem",
+    # millions of intervals (an epoch mistyped) under LIMIT: only those kept are made
+    "SELECT min(a) FROM sparse WHERE time >= 145160640000ms AND time <= 1451610000000ms "
+    "GROUP BY time(10s), t fill(null) LIMIT 3",
+    "SELECT min(a) FROM sparse WHERE time >= 145160640000ms AND time <= 1451610000000ms "
+    "GROUP BY time(10s), t fill(previous) ORDER BY time DESC LIMIT 4 OFFSET 2",
+    "SELECT count(a) FROM sparse WHERE time >= 145160640000ms AND time <= 1451610000000ms "
+    "GROUP BY time(1m) LIMIT 2 OFFSET 1",
+    f"SELECT max(usage_user), count(cores) FROM cpu WHERE {_HALF} GROUP BY time(1m), host "
+    "fill(previous) ORDER BY time DESC LIMIT 3 OFFSET 1",
+    f"SELECT mean(a) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(7) LIMIT 5",
 ]
 
 

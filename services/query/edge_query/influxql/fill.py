@@ -46,13 +46,16 @@ def fill(
     calls: list[bool] | None = None,
     blanks: dict[int, Any] | None = None,
     ints: list[bool] | None = None,
+    keep: int | None = None,
 ) -> Series:
     """The intervals of the range a series lacks (``add``), and the cells of columns
     without a point in their interval (``MISSING``), filled as fill() says. ``calls``:
     the columns whose null means no point (``null_only_without_points``); all if None.
     ``blanks``: what an empty cell of arithmetic over aggregates becomes under fill(null)
     or fill(<number>) (``blanks_of``). ``ints``: the integer columns (fill(linear) draws
-    their lines in integers); none if None."""
+    their lines in integers); none if None. ``keep``: LIMIT (and OFFSET) keep only the
+    first intervals of the answer (DESC: the last): only those are made, as a range of
+    millions of intervals under LIMIT 3 is answered."""
     blanks = blanks or {}
     mode = "value" if stmt.fill_value is not None else (stmt.fill or "null")
     if mode == "none":
@@ -94,6 +97,12 @@ def fill(
     # the first interval holding the lower bound (or, unbounded, this series' first point)
     start = rng.lo - ((rng.lo - offset) % every) if rng.bounded_below else s["values"][0][0]
     end = rng.hi
+    if keep is not None and add and clock is None and mode != "linear":
+        if desc:
+            latest = start + (end - start) // every * every
+            start = max(start, latest - (keep - 1) * every)
+        else:
+            end = min(end, start + (keep - 1) * every)
     if add and (end - start) // every > 1_000_000:
         raise QueryError("too many GROUP BY time() intervals: narrow the time range")
     if clock is not None and not add:

@@ -514,8 +514,9 @@ def _select_one(
         calls = [null_only_without_points(c) for c in cols]
         blanks = blanks_of(cols, stmt)
         ints = [integer_column(result, c.name) for c in cols]
+        keep = hi if not transforms else None  # (a transformation reads rows before)
         series = [
-            fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls, blanks, ints)
+            fill(s, stmt, rng, every, offset, counts, clock, desc, add, calls, blanks, ints, keep)
             for s in series
         ]
         series = [s for s in series if s["values"]]
