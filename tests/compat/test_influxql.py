@@ -966,6 +966,11 @@ QUERIES = [
     f"SELECT max(usage_user), count(cores) FROM cpu WHERE {_HALF} GROUP BY time(1m), host "
     "fill(previous) ORDER BY time DESC LIMIT 3 OFFSET 1",
     f"SELECT mean(a) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(7) LIMIT 5",
+    # the fields compiled before anything is read: a subquery answering nothing, a
+    # measurement that is not there
+    f'SELECT ast(x) FROM (SELECT usage_user AS x, room FROM "temp c" WHERE {_HALF})',
+    "SELECT mean(a, 2) FROM nosuch",
+    "SELECT 2 FROM nosuch",
 ]
 
 

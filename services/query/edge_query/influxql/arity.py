@@ -12,7 +12,7 @@ from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH
 from edge_query.influxql.text import duration_text
 
-__all__ = ["check_calls", "go_name", "has_variable"]
+__all__ = ["check_calls", "check_fields", "go_name", "has_variable"]
 
 _ONE = frozenset(
     [
@@ -74,6 +74,23 @@ def go_name(e: ast.Expr) -> str:
 
 def _go_type(e: ast.Expr) -> str:
     return f"*influxql.{go_name(e)}"
+
+
+def check_fields(stmt: ast.SelectStatement) -> None:
+    """influxd's compile of each field, before it reads anything (a subquery that answers
+    nothing, a measurement that is not there): its calls, that it reads a name; and that
+    one field is not time."""
+    interval = any(isinstance(d.expr, ast.Call) and d.expr.name == "time" for d in stmt.dimensions)
+    timed = [
+        f for f in stmt.fields if isinstance(f.expr, ast.VarRef) and f.expr.name.lower() == "time"
+    ]
+    for f in stmt.fields:
+        if f not in timed:
+            check_calls(f.expr, interval)
+            if not has_variable(f.expr):
+                raise QueryError("field must contain at least one variable")
+    if len(timed) == len(stmt.fields):
+        raise QueryError("at least 1 non-time field must be queried")
 
 
 def check_calls(e: ast.Expr, interval: bool) -> None:

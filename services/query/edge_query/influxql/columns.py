@@ -12,7 +12,7 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH, check_arithmetic, go_type
-from edge_query.influxql.arity import check_calls, has_variable
+from edge_query.influxql.arity import check_fields
 from edge_query.influxql.text import expr_text
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
 from edge_query.influxql.translate import CASTS, NUMBERS, cast_away, cast_sql, quote_ident
@@ -78,10 +78,6 @@ def _tags(table: TableSchema) -> list[str]:
     return sorted(table.tag_names)
 
 
-def _is_time(e: ast.Expr) -> bool:
-    return isinstance(e, ast.VarRef) and e.name.lower() == TIME_COLUMN
-
-
 def group_tags(stmt: ast.SelectStatement, table: TableSchema) -> tuple[list[str], ast.Call | None]:
     tags: list[str] = []
     interval: ast.Call | None = None
@@ -124,16 +120,8 @@ def expand(
         col.by_shown = tuple(unique(b) for b in col.by)
         cols.append(col)
 
-    # influxd compiles each field (its calls, and that it reads a name), then checks every
-    # field's types, before any other error
-    timed = [f for f in stmt.fields if _is_time(f.expr)]
-    for f in stmt.fields:
-        if f not in timed:
-            check_calls(f.expr, interval_ns is not None)
-            if not has_variable(f.expr):
-                raise QueryError("field must contain at least one variable")
-    if len(timed) == len(stmt.fields):
-        raise QueryError("at least 1 non-time field must be queried")
+    # influxd compiles each field, then checks every field's types, before any other error
+    check_fields(stmt)
     for f in stmt.fields:
         check_arithmetic(f.expr, table)
     for f in stmt.fields:

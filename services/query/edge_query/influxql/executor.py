@@ -14,6 +14,7 @@ from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryErro
 from edge_common.schema import Catalog, DatabaseSchema
 from edge_query.cancel import INTERRUPTED, Interrupted, interrupted_in
 from edge_query.influxql import ast
+from edge_query.influxql.arity import check_fields
 from edge_query.influxql.explain import explain
 from edge_query.influxql.into import result_of, to_line_protocol
 from edge_query.influxql.parser import InfluxQLError, dimension_problem, parse
@@ -330,6 +331,7 @@ def _select(
     if (problem := dimension_problem(stmt)) is not None:
         raise QueryError(problem)
     stmt = _without_empty_interval(stmt)
+    check_fields(stmt)
     if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
         return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch, span)
 
