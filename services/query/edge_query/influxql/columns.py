@@ -12,7 +12,6 @@ from edge_common.errors import QueryError
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.arith import MATH, check_arithmetic, go_type
-from edge_query.influxql.arity import check_fields
 from edge_query.influxql.text import expr_text
 from edge_query.influxql.transform import TRANSFORMS, Transform, parse_transform
 from edge_query.influxql.translate import CASTS, NUMBERS, cast_away, cast_sql, quote_ident
@@ -120,8 +119,8 @@ def expand(
         col.by_shown = tuple(unique(b) for b in col.by)
         cols.append(col)
 
-    # influxd compiles each field, then checks every field's types, before any other error
-    check_fields(stmt)
+    # influxd compiles each field (arity.check_fields, in executor._select, which every
+    # SELECT passes), then checks every field's types, before any other error
     for f in stmt.fields:
         check_arithmetic(f.expr, table)
     for f in stmt.fields:
