@@ -23,7 +23,7 @@ from edge_query.influxql.direct import (
     tag_values,
     texts_in,
 )
-from edge_query.influxql.text import escape_key
+from edge_query.influxql.text import escape_key, escape_measurement
 from edge_query.influxql.translate import (
     check_condition,
     quote_ident,
@@ -392,17 +392,21 @@ def _series_keys(
     t: TableSchema, stmt: ast.ShowStatement, db: str, run_sql: RunSql, fetch: Fetch, now_ns: int
 ) -> list[str]:
     if not t.tag_names:
-        return [escape_key(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
+        return (
+            [escape_measurement(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
+        )
     rows = _distinct_series(t, stmt, db, run_sql, fetch, now_ns)
-    tags = rows.column_names
+    tags = sorted(rows.column_names)
     data = {k: rows.column(k).to_pylist() for k in tags}
     keys = []
     for i in range(rows.num_rows):
-        parts = [escape_key(t.name)] + [
-            f"{escape_key(k)}={escape_key(data[k][i])}" for k in tags if data[k][i] is not None
-        ]
-        keys.append(",".join(parts))
-    return sorted(keys)
+        pairs = [(k, data[k][i]) for k in tags if data[k][i] is not None]
+        text = ",".join(
+            [escape_measurement(t.name)] + [f"{escape_key(k)}={escape_key(v)}" for k, v in pairs]
+        )
+        keys.append((pairs, text))
+    # in influxd's order: by the tags' own texts, not by their escaped ones (a\ b < aa)
+    return [text for _, text in sorted(keys)]
 
 
 def _series_count(

@@ -18,6 +18,7 @@ __all__ = [
     "continuous_text",
     "duration_text",
     "escape_key",
+    "escape_measurement",
     "expr_text",
     "go_integer",
     "read_only_warning",
@@ -37,9 +38,14 @@ def go_integer(v: float) -> int:
 
 
 def escape_key(text: str) -> str:
-    """A measurement, tag key or tag value as influxd writes it in a series key (SHOW
-    SERIES, the tags of a CSV answer): commas, equal signs and spaces escaped."""
-    return text.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+    """A tag key or tag value as influxd writes it in a series key (SHOW SERIES, the tags of
+    a CSV answer): commas, equal signs and spaces escaped."""
+    return escape_measurement(text).replace("=", r"\=")
+
+
+def escape_measurement(text: str) -> str:
+    """A measurement as influxd writes it in a series key: commas and spaces escaped."""
+    return text.replace(",", r"\,").replace(" ", r"\ ")
 
 
 _UNITS = (
