@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 
 import httpx
@@ -61,19 +62,46 @@ def test_influxdb_client_write_points(edge: EdgeServer, http: httpx.Client) -> N
         ({}, "m a=nan 1"),
         ({}, "m a=9223372036854775808i 1"),
         ({}, "m,t=1,t=2 a=1 1"),
+        ({}, ""),  # nothing to write: 204
+        ({}, "# a comment only\n\n"),
+        ({}, "bad\nworse\n"),  # every line bad: each named, no "partial write"
+        ({}, "m a=1 1\nm,t=x=y a=1 2\nm b=+1 3\nm c=1.5i 4"),  # influxd's reasons
+        ({}, 'm,t=a"b s="x\ny" 1\nm,t=a\\ b,u=1" s="p\nq" 2'),  # influxd's line ends
+        ({}, "m time=1 1"),  # refused when stored: said alone, with the count dropped
+        ({}, "m,time=x a=1 1\nm a=2 2"),
+        ({"precision": "m"}, "m a=1 153722868"),  # past influxd's time range
     ],
 )
-def test_status_codes_match_influxd(
+def test_answers_match_influxd(
     http: httpx.Client, influxd: str, params: dict[str, str], body: str
 ) -> None:
-    httpx.post(f"{influxd}/query", params={"q": "CREATE DATABASE cmp"})
-    theirs = httpx.post(f"{influxd}/write", params={"db": "cmp", **params}, content=body)
-    ours = http.post("/write", params={"db": "cmp", **params}, content=body)
-    assert ours.status_code == theirs.status_code, (ours.text, theirs.text)
-    if theirs.status_code != 204:
-        assert "error" in ours.json() and "error" in theirs.json()
-        if "partial write" in theirs.text:
-            assert ours.json()["error"].startswith("partial write: ")
+    db = f"cmp{zlib.crc32(body.encode())}"
+    httpx.post(f"{influxd}/query", params={"q": f"CREATE DATABASE {db}"})
+    theirs = httpx.post(f"{influxd}/write", params={"db": db, **params}, content=body)
+    ours = http.post("/write", params={"db": db, **params}, content=body)
+    assert (ours.status_code, ours.text.strip()) == (theirs.status_code, theirs.text.strip())
+
+
+def test_a_field_of_another_type_than_before_as_influxd_says(
+    http: httpx.Client, influxd: str
+) -> None:
+    httpx.post(f"{influxd}/query", params={"q": "CREATE DATABASE conflict"})
+    answers = []
+    for base, post in ((influxd, httpx.post), ("", http.post)):
+        post(f"{base}/write", params={"db": "conflict"}, content="m a=1 1")
+        r = post(f"{base}/write", params={"db": "conflict"}, content='m a="x" 2\nm a=2 3')
+        answers.append((r.status_code, r.json()))
+    assert (
+        answers[0]
+        == answers[1]
+        == (
+            400,
+            {
+                "error": 'partial write: field type conflict: input field "a" on measurement "m" '
+                "is type string, already exists as type float dropped=1"
+            },
+        )
+    )
 
 
 def test_partial_write_keeps_good_lines_like_influxd(http: httpx.Client) -> None:

@@ -7,7 +7,7 @@ import pyarrow as pa
 from edge_common.lineprotocol import parse
 from edge_common.lp_rows import ParsedTable
 from edge_common.schema import Catalog, ColumnType, TableSchema
-from edge_ingest.batches import Rejection, build_batch, proposed_columns
+from edge_ingest.batches import Rejection, build_batch, kept_columns, proposed_columns
 
 LIMITS = {"max_databases": 10, "max_tables": 10, "max_columns": 100}
 TAG, F, INT, U, S, B = (
@@ -218,3 +218,34 @@ def test_writes_that_arrive_together_join_in_order_stamped_as_the_last() -> None
     assert (joined.db, joined.stamp_ns, list(joined.tables)) == ("db", 30, ["cpu", "mem"])
     assert joined.tables["cpu"].to_pydict() == {"v": [1.0, 2.0], "w": [None, 3.0]}
     assert joined.tables["mem"].to_pydict() == {"f": [5]}
+
+
+def test_refused_lines_leave_no_column_behind() -> None:
+    # line 2 conflicts on "usage" (float in the catalog): "extra" and "zone", which only it
+    # names, are not made; line 3's "other" is
+    table = _table(b"cpu,host=a usage=1 1\ncpu,zone=z usage=2i,extra=1 2\ncpu other=3 3\n")
+    known = {"time": ColumnType.TIME, "host": TAG, "usage": F}
+    proposal, problems = proposed_columns(table)
+    assert set(proposal) == {"host", "usage", "zone", "extra", "other"}
+    kept = kept_columns(table, known, proposal, problems)
+    assert set(kept) == {"host", "usage", "other"}
+
+
+def test_a_line_past_retention_leaves_no_column_behind() -> None:
+    table = _table(b"cpu usage=1 100\ncpu old=1 1\n")
+    proposal, problems = proposed_columns(table)
+    assert set(kept_columns(table, {}, proposal, problems, oldest_ns=50)) == {"usage"}
+
+
+def test_refusals_in_influxd_words() -> None:
+    table = _table(b"cpu usage=1i 1\ncpu,time=x v=1 2\ncpu time=1 3\ncpu,host=a u=1 4\n")
+    _, problems = proposed_columns(table)
+    schema = _schema({"usage": F, "u": TAG})
+    _, rejections = build_batch(table, schema, problems)
+    assert [r.influxd for r in rejections] == [
+        'field type conflict: input field "usage" on measurement "cpu" is type integer, '
+        "already exists as type float",
+        'invalid tag key: input tag "time" on measurement "cpu" is invalid',
+        'invalid field name: input field "time" on measurement "cpu" is invalid',
+        None,  # a tag here and a field there: influxd keeps them apart, it has no words
+    ]

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from edge_common.errors import BadRequest
 from edge_common.lp_exact import ExactLine, LineSyntaxError, parse_line, skip_blank
+from edge_common.lp_influxd import line_end
 from edge_common.lp_rows import LineError, ParsedBody, RowCollector, SeriesKey, group_positions
 from edge_common.schema import ColumnType
 
@@ -80,9 +81,19 @@ def precision_factor(precision: str) -> int:
 
 
 def parse(
-    body: bytes, *, precision: str = "ns", default_time_ns: int, path: str = "auto"
+    body: bytes,
+    *,
+    precision: str = "ns",
+    default_time_ns: int,
+    path: str = "auto",
+    influxd: bool = False,
 ) -> ParsedBody:
-    """Parse a whole body. Lines without a timestamp get ``default_time_ns``."""
+    """Parse a whole body. Lines without a timestamp get ``default_time_ns``.
+
+    ``influxd`` (a 1.x write): influxd 1.x's rules where they differ from InfluxDB 3's. A
+    tag value holding an unescaped ``=`` is refused (the columnar path never takes one: such
+    lines go to the exact parser), and a refused line ends where influxd ends it
+    (``lp_influxd.line_end``: a quote after a space may carry it over newlines)."""
     factor = precision_factor(precision)
     rows = RowCollector()
     errors: list[LineError] = []
@@ -90,7 +101,8 @@ def parse(
         return ParsedBody({}, errors)
     if path == "exact" or (path == "auto" and len(body) <= _SMALL_BODY):
         starts = np.concatenate(([0], np.flatnonzero(np.frombuffer(body, np.uint8) == 10) + 1))
-        _parse_exact(body, starts, np.arange(len(starts)), rows, errors, factor, default_time_ns)
+        every = np.arange(len(starts))
+        _parse_exact(body, starts, every, rows, errors, factor, default_time_ns, influxd)
         errors.sort(key=lambda e: e.line_number)
         return ParsedBody(rows.finish(), errors)
     lines = pc.split_pattern(pa.array([body], pa.binary()), b"\n").flatten()
@@ -123,7 +135,7 @@ def parse(
         if columnar.bad.any():
             exact = np.union1d(exact, candidates[columnar.bad])
     # in line order, so that a quoted string running over several lines takes them along
-    consumed = _parse_exact(body, starts, exact, rows, errors, factor, default_time_ns)
+    consumed = _parse_exact(body, starts, exact, rows, errors, factor, default_time_ns, influxd)
     if columnar is not None:
         columnar.commit(rows, ~consumed[candidates])
     errors.sort(key=lambda e: e.line_number)
@@ -211,6 +223,7 @@ def _parse_exact(
     errors: list[LineError],
     factor: int,
     default_time_ns: int,
+    influxd: bool = False,
 ) -> np.ndarray:
     """Parse the given physical lines (ascending) one by one; return the mask of physical
     lines consumed, including those a quoted string carried a line over."""
@@ -227,7 +240,9 @@ def _parse_exact(
         if blank:
             consumed[k] = True
             continue
-        result, end = parse_line(body, i)
+        result, end = parse_line(body, i, strict_tags=influxd)
+        if influxd and isinstance(result, LineSyntaxError):
+            end = min(line_end(body, start) + 1, len(body))
         stop = int(np.searchsorted(starts, end, side="left"))
         consumed[k : max(stop, k + 1)] = True
         if isinstance(result, LineSyntaxError):

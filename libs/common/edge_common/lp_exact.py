@@ -172,7 +172,9 @@ def skip_blank(buf: bytes, i: int) -> tuple[int, bool]:
     return i, j >= n or buf[j] == _NL
 
 
-def parse_line(buf: bytes, start: int) -> tuple[ExactLine | LineSyntaxError, int]:
+def parse_line(
+    buf: bytes, start: int, strict_tags: bool = False
+) -> tuple[ExactLine | LineSyntaxError, int]:
     """Parse the logical line that starts at ``buf[start]`` (its first non-blank byte).
 
     Returns the line (or the reason it is invalid) and the index just past its terminating
@@ -180,14 +182,14 @@ def parse_line(buf: bytes, start: int) -> tuple[ExactLine | LineSyntaxError, int
     newline after the last string that closed.
     """
     try:
-        line, end = _parse(buf, start)
+        line, end = _parse(buf, start, strict_tags)
     except LineSyntaxError as err:
         resume = start if err.resume is None else err.resume
         return err, min(_line_end(buf, resume) + 1, len(buf))
     return line, min(end + 1, len(buf))
 
 
-def _parse(buf: bytes, i: int) -> tuple[ExactLine, int]:
+def _parse(buf: bytes, i: int, strict_tags: bool) -> tuple[ExactLine, int]:
     n = len(buf)
     j = _scan_name(buf, i, b", ")
     if j == i:
@@ -203,6 +205,10 @@ def _parse(buf: bytes, i: int) -> tuple[ExactLine, int]:
         v_end = _scan_name(buf, k_end + 1, b", ")
         if k_end == i + 1 or v_end == k_end + 1:
             raise LineSyntaxError("empty tag key or value")
+        # (influxd never looks at a value's first byte: "==a" is the text "=a")
+        after = k_end + 2 if buf[k_end + 1] == _EQ else k_end + 1
+        if strict_tags and _scan_name(buf, after, b",= ") < v_end:
+            raise LineSyntaxError("unescaped '=' in a tag value (write it as \\=)")
         key = _unescape(buf[i + 1 : k_end], _KEY_ESCAPES, "tag key")
         if key in seen_tags:
             raise LineSyntaxError(f"duplicate tag key {key!r}")

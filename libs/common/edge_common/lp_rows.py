@@ -46,11 +46,15 @@ def group_positions(codes: np.ndarray, num_codes: int) -> list[tuple[int, np.nda
 
 @dataclass(frozen=True, slots=True)
 class LineError:
-    """A rejected line: 1-based line number, its text and the reason."""
+    """A rejected line: 1-based line number, its text and the reason. ``late``: refused
+    when stored (its names or types), not when parsed; ``influxd``: the reason influxd 1.x
+    gives for such a refusal, where it has one."""
 
     line_number: int
     original_line: str
     error_message: str
+    late: bool = False
+    influxd: str | None = None
 
 
 @dataclass(slots=True)

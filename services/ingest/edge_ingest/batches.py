@@ -2,7 +2,9 @@
 
 New columns take the type of their first occurrence; lines that disagree with the catalog
 (another type, a tag used as a field or the reverse, a reserved or invalid name) are rejected
-one by one, the rest go in.
+one by one, the rest go in. A rejected line leaves nothing behind: the columns only it
+would fill are not made (``kept_columns``). Each rejection also carries influxd 1.x's words
+for it where influxd has some, for the 1.x write API.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema, validate_co
 
 BEYOND_RETENTION = "points beyond retention policy"  # influxd's words
 
-__all__ = ["BEYOND_RETENTION", "Rejection", "build_batch", "proposed_columns"]
+__all__ = ["Rejection", "build_batch", "kept_columns", "proposed_columns", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
     line_number: int
     message: str
+    influxd: str | None = None  # influxd 1.x's words for it, where it has them
 
 
 def proposed_columns(table: ParsedTable) -> tuple[dict[str, ColumnType], list[Rejection]]:
@@ -40,14 +43,16 @@ def proposed_columns(table: ParsedTable) -> tuple[dict[str, ColumnType], list[Re
             else np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
         )
         if _name_problem(key) is not None:
-            rejections += _reject(table, valid, _name_problem(key) or "")
+            said = _influxd_time("tag key: input tag", key, table)
+            rejections += _reject(table, valid, _name_problem(key) or "", said)
             continue
         firsts.append((int(table.line_numbers[valid[0]]), key, ColumnType.TAG))
     for key, groups in table.fields.items():
         problem = _name_problem(key)
+        said = _influxd_time("field name: input field", key, table)
         for g in groups:
             if problem is not None:
-                rejections += _reject(table, g.positions, problem)
+                rejections += _reject(table, g.positions, problem, said)
             else:
                 firsts.append((int(table.line_numbers[g.positions.min()]), key, g.type))
     firsts.sort(key=lambda x: x[0])
@@ -66,8 +71,18 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
-def _reject(table: ParsedTable, positions: np.ndarray, message: str) -> list[Rejection]:
-    return [Rejection(int(n), message) for n in table.line_numbers[positions]]
+def _influxd_time(what: str, key: str, table: ParsedTable) -> str | None:
+    """influxd's words for a tag or field named time (its other name problems it has none
+    for: influxd takes them)."""
+    if key != TIME_COLUMN:
+        return None
+    return f'invalid {what} "{key}" on measurement "{table.name}" is invalid'
+
+
+def _reject(
+    table: ParsedTable, positions: np.ndarray, message: str, influxd: str | None = None
+) -> list[Rejection]:
+    return [Rejection(int(n), message, influxd) for n in table.line_numbers[positions]]
 
 
 def _conflict(name: str, expected: ColumnType, got: ColumnType) -> str:
@@ -76,15 +91,25 @@ def _conflict(name: str, expected: ColumnType, got: ColumnType) -> str:
     )
 
 
-def build_batch(
+def _influxd_conflict(table: ParsedTable, name: str, expected: ColumnType, got: ColumnType) -> str:
+    """influxd's words for a field of another type than its column's (a name that is a tag
+    here and a field there has none: influxd keeps tags and fields apart)."""
+    kinds = {ColumnType.UINTEGER: "unsigned"}
+    return (
+        f'field type conflict: input field "{name}" on measurement "{table.name}" is type '
+        f"{kinds.get(got, got.value)}, already exists as type {kinds.get(expected, expected.value)}"
+    )
+
+
+def refused(
     table: ParsedTable,
-    schema: TableSchema,
+    columns: dict[str, ColumnType],
     name_problems: list[Rejection],
     oldest_ns: int | None = None,
-) -> tuple[pa.RecordBatch | None, list[Rejection]]:
-    """The rows that fit ``schema`` as one batch (columns in catalog order), and the
-    rejections of the rows that do not (and of those before ``oldest_ns``, past their
-    retention policy's duration)."""
+) -> tuple[np.ndarray, list[Rejection], dict[str, FieldGroup]]:
+    """Which rows do not fit ``columns`` (a mask), why (names that may not be columns, a
+    type other than the column's, a time before ``oldest_ns``: past the retention policy's
+    duration), and the field group of each column the others fill."""
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
     rejections = list(name_problems)
@@ -95,23 +120,54 @@ def build_batch(
         bad_lines = np.array([r.line_number for r in name_problems])
         bad |= np.isin(table.line_numbers, bad_lines)
     for key, tag in table.tags.items():
-        kind = schema.columns.get(key)
+        kind = columns.get(key)
         if kind is not None and kind is not ColumnType.TAG:
             pos = np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
             rejections += _reject(table, pos, _conflict(key, kind, ColumnType.TAG))
             bad[pos] = True
     fields: dict[str, FieldGroup] = {}
     for key, groups in table.fields.items():
-        kind = schema.columns.get(key)
+        kind = columns.get(key)
         for g in groups:
             if kind is g.type:
                 fields[key] = g
             elif kind is not None:
-                rejections += _reject(table, g.positions, _conflict(key, kind, g.type))
+                said = _influxd_conflict(table, key, kind, g.type) if kind.is_field else None
+                rejections += _reject(table, g.positions, _conflict(key, kind, g.type), said)
                 bad[g.positions] = True
+    return bad, _dedupe(rejections), fields
+
+
+def kept_columns(
+    table: ParsedTable,
+    known: dict[str, ColumnType],
+    proposal: dict[str, ColumnType],
+    name_problems: list[Rejection],
+    oldest_ns: int | None = None,
+) -> dict[str, ColumnType]:
+    """``proposal`` without the new columns that only refused rows would fill: a refused
+    line leaves no column behind (influxd makes no field for a point it drops)."""
+    if all(c in known for c in proposal):
+        return proposal
+    bad, _, fields = refused(table, proposal | known, name_problems, oldest_ns)
+    used = {k for k, g in fields.items() if not bad[g.positions].all()}
+    used |= {k for k, t in table.tags.items() if (np.asarray(t.is_valid(), bool) & ~bad).any()}
+    return {c: kind for c, kind in proposal.items() if c in known or c in used}
+
+
+def build_batch(
+    table: ParsedTable,
+    schema: TableSchema,
+    name_problems: list[Rejection],
+    oldest_ns: int | None = None,
+) -> tuple[pa.RecordBatch | None, list[Rejection]]:
+    """The rows that fit ``schema`` as one batch (columns in catalog order), and the
+    rejections of the rows that do not (``refused``)."""
+    n = table.num_rows
+    bad, rejections, fields = refused(table, schema.columns, name_problems, oldest_ns)
     keep = np.flatnonzero(~bad)
     if not len(keep):
-        return None, _dedupe(rejections)
+        return None, rejections
     columns: dict[str, pa.Array] = {}
     take = None if len(keep) == n else pa.array(keep)
     for name, kind in schema.columns.items():
@@ -132,7 +188,7 @@ def build_batch(
     batch = pa.RecordBatch.from_arrays(
         list(columns.values()), schema=schema.arrow_schema(list(columns))
     )
-    return batch, _dedupe(rejections)
+    return batch, rejections
 
 
 def _dedupe(rejections: list[Rejection]) -> list[Rejection]:

@@ -20,14 +20,21 @@ import pyarrow as pa
 import zmq
 
 from edge_common.errors import BadRequest, EdgeError, Unavailable, from_wire
-from edge_common.lineprotocol import parse
+from edge_common.lineprotocol import parse, precision_factor
+from edge_common.lp_influxd import refusal
 from edge_common.lp_rows import LineError
 from edge_common.merge import joined
 from edge_common.schema import Catalog, ColumnType, TableSchema, validate_database_name
 from edge_common.settings import Settings
 from edge_common.stream import Caller, Listener
 from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
-from edge_ingest.batches import BEYOND_RETENTION, Rejection, build_batch, proposed_columns
+from edge_ingest.batches import (
+    Rejection,
+    build_batch,
+    kept_columns,
+    proposed_columns,
+    refused,
+)
 from edge_ingest.wal import NoWal, WalWriter
 
 __all__ = ["IngestWorker"]
@@ -303,21 +310,36 @@ class IngestWorker:
         db = validate_database_name(self.catalog.storage(named, header.get("rp") or None))
         self._check_room()
         now = time.time_ns()
-        parsed = parse(body, precision=str(header.get("precision", "auto")), default_time_ns=now)
+        precision = str(header.get("precision", "auto"))
+        v1 = bool(header.get("influxd"))  # a 1.x write: influxd's rules (lineprotocol.parse)
+        # influxd gives a point without a time the server's, cut to the write's precision
+        default = now - now % (precision_factor(precision) or 1) if v1 else now
+        parsed = parse(body, precision=precision, default_time_ns=default, influxd=v1)
         accept_partial = bool(header.get("accept_partial", True))
         errors: list[LineError] = list(parsed.errors)
+        # a 1.x write's refusals are also told in influxd's words (gateway.routes.write)
+        influxd = precision if v1 else None
         if errors and not accept_partial:
-            return _result(errors, 0, body), None
+            return _result(errors, 0, body, influxd), None
         proposals: dict[str, dict[str, ColumnType]] = {}
         name_problems: dict[str, list[Rejection]] = {}
-        for name, table in parsed.tables.items():
-            proposals[name], name_problems[name] = proposed_columns(table)
-        schemas = self._ensure(db, proposals)
         policy = self.catalog.policy_of(db)
         oldest = None if policy is None else policy.cutoff(now)
-        batches = {}
         rejections: list[Rejection] = []
         for name, table in parsed.tables.items():
+            proposal, problems = proposed_columns(table)
+            known = self.catalog.table(db, name)
+            held = {} if known is None else known.columns
+            # a refused line leaves nothing behind: no column, no table (batches.kept_columns)
+            kept = kept_columns(table, held, proposal, problems, oldest)
+            if known is None and not any(kind.is_field for kind in kept.values()):
+                rejections += refused(table, proposal, problems, oldest)[1]
+                continue
+            proposals[name], name_problems[name] = kept, problems
+        schemas = self._ensure(db, proposals)
+        batches = {}
+        for name in proposals:
+            table = parsed.tables[name]
             batch, rejected = build_batch(table, schemas[name], name_problems[name], oldest)
             rejections += rejected
             if batch is not None and batch.num_rows:
@@ -325,13 +347,14 @@ class IngestWorker:
         if rejections:
             texts = _line_texts(body, [r.line_number for r in rejections])
             errors += [
-                LineError(r.line_number, texts[r.line_number], r.message) for r in rejections
+                LineError(r.line_number, texts[r.line_number], r.message, True, r.influxd)
+                for r in rejections
             ]
             errors.sort(key=lambda e: e.line_number)
         if errors and not accept_partial:
-            return _result(errors, 0, body), None
+            return _result(errors, 0, body, influxd), None
         written = sum(b.num_rows for b in batches.values())
-        result = _result(errors, written, body)
+        result = _result(errors, written, body, influxd)
         if not batches:
             return result, None
         return result, WriteRecord(db, now, batches)
@@ -375,17 +398,26 @@ def _line_texts(body: bytes, line_numbers: list[int]) -> dict[int, str]:
     return out
 
 
-def _result(errors: list[LineError], written: int, body: bytes) -> dict[str, Any]:
+def _result(
+    errors: list[LineError], written: int, body: bytes, influxd: str | None = None
+) -> dict[str, Any]:
+    """The answer to a write; with ``influxd`` (the precision of a 1.x write), each error
+    reported also says whether it is late (a line refused when stored) and why influxd 1.x
+    refuses such a line, in its words (``lp_influxd``; a line influxd would take: ours)."""
+    reported = []
+    for e in errors[:_MAX_ERRORS_REPORTED]:
+        entry: dict[str, Any] = {
+            "line_number": e.line_number,
+            "original_line": e.original_line[:1024],
+            "error_message": e.error_message,
+        }
+        if influxd is not None:
+            said = e.influxd if e.late else refusal(e.original_line.encode(), influxd)
+            entry["influxd"] = {"late": e.late, "reason": said or e.error_message}
+        reported.append(entry)
     return {
         "written": written,
         "rejected": len(errors),
-        "beyond_retention": sum(e.error_message == BEYOND_RETENTION for e in errors),
-        "errors": [
-            {
-                "line_number": e.line_number,
-                "original_line": e.original_line[:1024],
-                "error_message": e.error_message,
-            }
-            for e in errors[:_MAX_ERRORS_REPORTED]
-        ],
+        "late": sum(e.late for e in errors),
+        "errors": reported,
     }

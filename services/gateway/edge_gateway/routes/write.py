@@ -47,6 +47,7 @@ async def _write(
     accept_partial: bool,
     no_sync: bool,
     rp: str | None = None,
+    influxd: bool = False,
 ) -> dict[str, Any]:
     gw = gateway(request)
     if not db:
@@ -57,6 +58,8 @@ async def _write(
     body = await read_body(request, gw.settings.max_http_request_size)
     gw.counters["writeReqBytes"] += len(body)
     if not body.strip():
+        if influxd:  # (influxd answers 204: no point, no error)
+            return {"written": 0, "rejected": 0, "errors": []}
         raise BadRequest("the request body is empty: send line protocol")
     reply, _ = await gw.ingest.request(
         {
@@ -66,6 +69,7 @@ async def _write(
             "accept_partial": accept_partial,
             "no_sync": no_sync,
             "rp": rp,  # (1.x) the retention policy; None: the database's default
+            "influxd": influxd,  # (1.x) refusals in influxd's words too
         },
         body,
     )
@@ -140,18 +144,28 @@ async def write_v1(
             validate_database_name(storage_name(db, rp))
         policy = None if rp in (None, "", "default") else rp
         unit = "ns" if precision == "n" else precision
-        reply = await _write(request, db, unit, True, False, policy)
+        reply = await _write(request, db, unit, True, False, policy, influxd=True)
     except EdgeError as err:
         return error_response(err, "v1")
-    if reply["rejected"] and reply.get("beyond_retention") == reply["rejected"]:
-        return JSONResponse(
-            {"error": f"partial write: points beyond retention policy dropped={reply['rejected']}"},
-            status_code=400,
-        )
     if reply["rejected"]:
-        first = reply["errors"][0]
-        reason = f"unable to parse '{first['original_line']}': {first['error_message']}"
-        return JSONResponse(
-            {"error": f"partial write: {reason} dropped={reply['rejected']}"}, status_code=400
-        )
+        return JSONResponse({"error": _influxd_error(reply)}, status_code=400)
     return Response(status_code=204)
+
+
+_BLANK = " \t\x00"  # what influxd skips before a line
+
+
+def _influxd_error(reply: dict[str, Any]) -> str:
+    """A 1.x write's refusals told as influxd 1.6.7 tells them: a line refused when stored
+    (a field's type, a name, a retention policy) alone, with the count of such lines;
+    otherwise every line that did not parse, one a line, marked a partial write (dropped=0:
+    influxd counts only the points it drops when storing) when some point was stored."""
+    said = [e["influxd"] for e in reply["errors"]]
+    late = [s for s in said if s["late"]]
+    if late:
+        return f"partial write: {late[0]['reason']} dropped={reply['late']}"
+    lines = [e["original_line"].lstrip(_BLANK) for e in reply["errors"]]
+    text = "\n".join(
+        f"unable to parse '{line}': {s['reason']}" for line, s in zip(lines, said, strict=True)
+    )
+    return f"partial write: {text} dropped=0" if reply["written"] else text
