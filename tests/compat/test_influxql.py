@@ -1966,3 +1966,36 @@ def test_explain_names_what_influxd_names(servers: tuple[str, EdgeServer]) -> No
         assert [(r.status_code, r.json()) for r in answers[1:]] == [
             (answers[0].status_code, answers[0].json())
         ], q
+
+
+OTHER_DATABASE = [
+    # a subquery reads the database its own FROM names, not the outer statement's
+    "SELECT max(free) FROM (SELECT free FROM otherdb..mem)",
+    "SELECT max(free) FROM (SELECT free FROM otherdb.autogen.mem)",
+    "SELECT max(m) FROM (SELECT max(free) AS m FROM (SELECT free FROM otherdb..mem))",
+    "SELECT mean(free) FROM (SELECT free, host FROM otherdb..mem) GROUP BY host",
+    "SELECT max(free) FROM (SELECT free FROM mem)",  # (the request's database)
+    # a database not there, in a subquery or beside another source
+    "SELECT max(x) FROM (SELECT free AS x FROM nosuchdb..mem)",
+    "SELECT * FROM mem, nosuchdb..cpu",
+    "SELECT * FROM otherdb..mem",
+]
+
+
+def test_sources_of_another_database(servers: tuple[str, EdgeServer]) -> None:
+    """Measurements named with another database: in a subquery (Edge had read the outer
+    statement's database), alone, and a database that is not there."""
+    _load(servers, "otherdb", ["mem,host=zz free=4242 1451606400", "mem,host=yy free=7 1451606460"])
+    for q in OTHER_DATABASE:
+        theirs, ours = (_ask(base, q) for base in (servers[0], servers[1].url))
+        assert ours[0] == theirs[0] and _same(ours[1], theirs[1]), (q, ours, theirs)
+
+
+def test_measurements_of_two_databases_in_one_from_are_refused(
+    servers: tuple[str, EdgeServer],
+) -> None:
+    # influxd answers them together; Edge says plainly it does not (docs/influxql-compat.md)
+    _load(servers, "otherdb2", ["mem,host=zz free=4242 1451606400"])
+    status, doc = _ask(servers[1].url, "SELECT * FROM otherdb2..mem, cpu")
+    assert status == 200
+    assert doc["results"][0]["error"].startswith("measurements of more than one database")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -285,7 +286,8 @@ def _select_into(
     # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
     plain = replace(stmt, into=None)
     fetch, span = _fetch_of(ctx, db), _span_of(ctx, db)
-    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False, fetch, span)
+    reader = _reader(ctx, home)
+    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False, fetch, span, False, reader)
     body, points = to_line_protocol(series, stmt.into.name)
     return result_of(ctx.write(target, body) if points else 0)
 
@@ -324,16 +326,30 @@ def _select(
     fetch: Fetch | None = None,
     span: Span | None = None,
     rows_are_points: bool = False,
+    reader: Reader | None = None,
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer (``rows_are_points``: see
-    ``select.run_select``)."""
+    ``select.run_select``). ``reader``: where a subquery reads its stored tables (the
+    database its FROM names); without one, where this statement reads."""
     check_condition(stmt.condition)  # (influxd's order: WHERE, GROUP BY, then the fields)
     if (problem := dimension_problem(stmt)) is not None:
         raise QueryError(problem)
     stmt = _without_empty_interval(stmt)
     check_fields(stmt)
-    if any(isinstance(s, ast.SubQuery) for s in stmt.sources):
-        return run_with_subquery(stmt, schema, run_sql, _select, now_ns, go_floats, fetch, span)
+    subquery = next((s for s in stmt.sources if isinstance(s, ast.SubQuery)), None)
+    if subquery is not None:
+        inner = None if reader is None else reader(subquery.statement)
+        return run_with_subquery(
+            stmt,
+            schema,
+            run_sql,
+            partial(_select, reader=reader),
+            now_ns,
+            go_floats,
+            fetch,
+            span,
+            inner,
+        )
 
     def stored(
         sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None
@@ -358,6 +374,52 @@ def _without_empty_interval(stmt: ast.SelectStatement) -> ast.SelectStatement:
     if min(dropped) < 0 and not any(isinstance(f.expr, ast.Call) for f in stmt.fields):
         raise QueryError("GROUP BY requires at least one aggregate function")
     return replace(stmt, dimensions=kept)
+
+
+# where a SELECT reads: its stored tables' schema, and their SQL, fetch and span
+Reading = tuple[DatabaseSchema, RunSql, Fetch, Span | None]
+Reader = Callable[[ast.SelectStatement], Reading]
+
+
+def _storage(stmt: ast.SelectStatement, database: str | None, ctx: InfluxQLContext) -> str:
+    """The database holding the rows a SELECT reads: of the measurements its FROM names
+    (each must exist and be readable), else of its subquery's. influxd reads measurements
+    of several databases or policies in one FROM; Edge refuses that plainly."""
+    held = []
+    for src in stmt.sources:
+        if isinstance(src, ast.Measurement):
+            home = src.database or database
+            if not home:
+                raise QueryError("database name required")
+            held.append(holding(ctx, home, src.retention_policy))
+    if len(set(held)) > 1:
+        raise QueryError(
+            "measurements of more than one database or retention policy in one FROM are not "
+            "supported yet: ask each apart"
+        )
+    if held:
+        return held[0]
+    sub = next((s for s in stmt.sources if isinstance(s, ast.SubQuery)), None)
+    if sub is not None:
+        return _storage(sub.statement, database, ctx)
+    home, rp = source_of(stmt, database)
+    if not home:
+        raise QueryError("database name required")
+    return holding(ctx, home, rp)
+
+
+def _reader(ctx: InfluxQLContext, database: str | None) -> Reader:
+    """Where each (inner) SELECT reads: the database its own FROM names, else the
+    request's (as influxd: not the outer statement's)."""
+
+    def read(stmt: ast.SelectStatement) -> Reading:
+        db = _storage(stmt, database, ctx)
+        schema = ctx.catalog(False).databases.get(db) or ctx.catalog(True).databases.get(db)
+        if schema is None:  # a policy that holds no rows yet
+            schema = DatabaseSchema(db, {})
+        return schema, _sql_of(ctx, db), _fetch_of(ctx, db), _span_of(ctx, db)
+
+    return read
 
 
 def _database_of(stmt: ast.Statement, database: str | None) -> str | None:
@@ -465,10 +527,8 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
     if isinstance(stmt, ast.Delete | ast.DropSeries) and ctx.delete is not None:
         return _delete(stmt, database, ctx)
     if isinstance(stmt, ast.SelectStatement):
-        home, rp = source_of(stmt, database)
-        if not home:
-            raise QueryError("database name required")
-        db = holding(ctx, home, rp)
+        home = source_of(stmt, database)[0]
+        db = _storage(stmt, database, ctx)
         schema = ctx.catalog(False).databases.get(db)
         if schema is None:
             schema = ctx.catalog(True).databases.get(db)
@@ -476,7 +536,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             return []  # a policy that holds no rows yet
         if stmt.into is not None:  # writes: answered once, from the newest catalog
             schema = ctx.catalog(True).databases.get(db) or schema
-            series = _select_into(stmt, db, schema, ctx, database or home)
+            series = _select_into(stmt, db, schema, ctx, database or home or db)
             if ctx.settled is not None:
                 ctx.settled(False)
             return series
@@ -484,7 +544,14 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             fetch, span = _fetch_of(ctx, db), _span_of(ctx, db)
             try:
                 series = _select(
-                    stmt, schema, _sql_of(ctx, db), ctx.now_ns, ctx.go_floats, fetch, span
+                    stmt,
+                    schema,
+                    _sql_of(ctx, db),
+                    ctx.now_ns,
+                    ctx.go_floats,
+                    fetch,
+                    span,
+                    reader=_reader(ctx, database),
                 )
             except Exception:
                 if ctx.settled is not None:

@@ -192,12 +192,15 @@ def run_with_subquery(
     go_floats: bool,
     fetch: Fetch | None = None,
     span: Span | None = None,
+    reading: tuple[DatabaseSchema, Any, Fetch | None, Span | None] | None = None,
 ) -> list[Series]:
     """Run the inner statement (over stored tables: ``fetch`` and ``span`` serve it as
-    any), then ``stmt`` over its answer."""
+    any; ``reading``: the schema, SQL, fetch and span of the database its FROM names, when
+    not ``db``'s), then ``stmt`` over its answer."""
     inner = inner_statement(stmt, now_ns)
-    answer = select(inner, db, run_sql, now_ns, False, fetch, span)
-    made = as_tables(answer, db)
+    stored, sql, rows, spans = reading or (db, run_sql, fetch, span)
+    answer = select(inner, stored, sql, now_ns, False, rows, spans)
+    made = as_tables(answer, stored)
     if not made:
         return []
     # the outer statement reads each measurement the inner one answered, as stored tables;
