@@ -971,6 +971,19 @@ QUERIES = [
     f'SELECT ast(x) FROM (SELECT usage_user AS x, room FROM "temp c" WHERE {_HALF})',
     "SELECT mean(a, 2) FROM nosuch",
     "SELECT 2 FROM nosuch",
+    # cumulative_sum() beside a transformation that reads an interval before the range:
+    # its aggregate is over the range asked, its sum of the range only
+    "SELECT derivative(mean(usage_system)), cumulative_sum(stddev(usage_user)) FROM cpu "
+    "WHERE region = 'eu' AND time >= 1451606460000ms AND time <= 1451606880000ms "
+    "GROUP BY time(1h) fill(null) ORDER BY time DESC",
+    "SELECT chande_momentum_oscillator(percentile(usage_system, 95), 3), "
+    "cumulative_sum(stddev(usage_user)) FROM cpu WHERE region = 'eu' AND "
+    "time >= 1451606460000ms AND time <= 1451606880000ms GROUP BY time(1h) fill(null)",
+    "SELECT moving_average(mean(usage_system), 2), cumulative_sum(mean(usage_user)) FROM cpu "
+    "WHERE time >= '2016-01-01T00:03:00Z' AND time <= '2016-01-01T00:20:00Z' GROUP BY time(5m)",
+    "SELECT difference(mean(usage_system)), cumulative_sum(max(usage_user)), max(usage_user) "
+    "FROM cpu WHERE time >= '2016-01-01T00:03:00Z' AND time <= '2016-01-01T00:20:00Z' "
+    "GROUP BY time(5m), host ORDER BY time DESC LIMIT 2",
 ]
 
 

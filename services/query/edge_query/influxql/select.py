@@ -180,6 +180,7 @@ def _transformed(
             return [r for r in pairs if shown[0] <= r[0] <= shown[1] and r[1] is not _ABSENT]
         if t.name in FORECASTS:  # forecasts lie beyond the range by design
             return apply(t, pairs)
+        pairs = [r for r in pairs if r[1] is not _ABSENT]  # (none over the range asked)
         if every and len(transforms) > 1:
             back = _lookback(t) * every
             if desc:
@@ -226,7 +227,14 @@ def _as_is_rows(
     statement stands for several columns (a wildcard): the rows as read."""
     if len(cols) != len(stmt.fields):
         return None
-    fields = [f for f, t in zip(stmt.fields, transforms, strict=True) if t is _AS_IS]
+    fields = []
+    for f, t in zip(stmt.fields, transforms, strict=True):
+        if t is _AS_IS:
+            fields.append(f)
+        elif _over_range(t):  # cumulative_sum(): its aggregate, summed afterwards
+            if not (isinstance(f.expr, ast.Call) and f.expr.name == t.name and f.expr.args):
+                return None
+            fields.append(ast.Field(f.expr.args[0]))
     alone = dataclasses.replace(stmt, fields=fields, limit=0, offset=0, slimit=0, soffset=0)
     found = _select_one(alone, table, run_sql, now_ns, go_floats, None, fetch)
     group, _ = group_tags(stmt, table)
@@ -236,11 +244,18 @@ def _as_is_rows(
     }
 
 
+def _over_range(t: Transform) -> bool:
+    """Whether a column reads its aggregate over the range asked, not the intervals before
+    it the others read: an aggregate beside transformations, and cumulative_sum() (1.x
+    widens the read of each call that looks back alone)."""
+    return t is _AS_IS or (_lookback(t) == 0 and t.name not in FORECASTS)
+
+
 def _as_is_places(transforms: list[Transform]) -> list[int | None]:
-    """For each column, where ``_as_is_rows``' rows hold it (None: a transformation's)."""
+    """For each column, where ``_as_is_rows``' rows hold it (None: as read)."""
     places: list[int | None] = []
     for t in transforms:
-        places.append(1 + sum(p is not None for p in places) if t is _AS_IS else None)
+        places.append(1 + sum(p is not None for p in places) if _over_range(t) else None)
     return places
 
 
@@ -354,7 +369,7 @@ def _select_one(
         lo = window_start(rng.lo, every, offset, clock) if rng.bounded_below else rng.lo
         shown = (lo, rng.hi)
         back = max(_lookback(t) for t in transforms) * every if transforms else 0
-        if back and _AS_IS in transforms:
+        if back and any(_over_range(t) for t in transforms):
             exact = _as_is_rows(stmt, table, cols, transforms, run_sql, now_ns, go_floats, fetch)
         if back and desc:
             rng.hi += back
