@@ -984,6 +984,22 @@ QUERIES = [
     "SELECT difference(mean(usage_system)), cumulative_sum(max(usage_user)), max(usage_user) "
     "FROM cpu WHERE time >= '2016-01-01T00:03:00Z' AND time <= '2016-01-01T00:20:00Z' "
     "GROUP BY time(5m), host ORDER BY time DESC LIMIT 2",
+    # GROUP BY time() of duration arithmetic, worked out as influxd reduces it
+    *(
+        f"SELECT sum(free), max(free) FROM mem WHERE time >= 1451606400s AND "
+        f"time < 1451608200s GROUP BY time({every})"
+        for every in (
+            "1h -1m",
+            "10m - 1m",
+            "(10m + 1m), 1m + 1m",
+            "5m * 2",
+            "2 * 5m",
+            "10m * 1.5",
+            "10m / 3",
+            "10m / 0",
+            "1m - 10m",
+        )
+    ),
 ]
 
 

@@ -30,7 +30,7 @@ from edge_query.influxql.policies import (
 from edge_query.influxql.select import Fetch, Span, run_select
 from edge_query.influxql.show import run_show
 from edge_query.influxql.subquery import run_with_subquery
-from edge_query.influxql.text import read_only_warning, statement_text
+from edge_query.influxql.text import duration_text, read_only_warning, statement_text
 from edge_query.influxql.translate import check_condition, split_condition
 from edge_query.influxql.users import (
     check_admin_statements,
@@ -332,6 +332,7 @@ def _select(
     ``select.run_select``). ``reader``: where a subquery reads its stored tables (the
     database its FROM names); without one, where this statement reads."""
     check_condition(stmt.condition)  # (influxd's order: WHERE, GROUP BY, then the fields)
+    stmt = _reduced_time(stmt)
     if (problem := dimension_problem(stmt)) is not None:
         raise QueryError(problem)
     stmt = _without_empty_interval(stmt)
@@ -357,6 +358,40 @@ def _select(
         return run_sql(sql, extra, pick)
 
     return run_select(stmt, schema, stored, now_ns, go_floats, fetch, span, rows_are_points)
+
+
+def _reduced_time(stmt: ast.SelectStatement) -> ast.SelectStatement:
+    """GROUP BY time()'s arguments with their arithmetic of durations worked out, as influxd
+    reduces them before it looks at them: time(10m - 1m) is time(9m)."""
+    dims = [
+        ast.Dimension(replace(d.expr, args=tuple(_duration_of(a) for a in d.expr.args)))
+        if isinstance(d.expr, ast.Call) and d.expr.name == "time"
+        else d
+        for d in stmt.dimensions
+    ]
+    return stmt if dims == list(stmt.dimensions) else replace(stmt, dimensions=dims)
+
+
+def _duration_of(e: ast.Expr) -> ast.Expr:
+    """A duration made of durations and numbers (+ and - of two durations, a duration * or
+    / a number: not a number * a duration, which influxd leaves), else ``e`` as it is."""
+    if isinstance(e, ast.ParenExpr):
+        inner = _duration_of(e.expr)
+        return inner if isinstance(inner, ast.DurationLiteral) else e
+    if not isinstance(e, ast.BinaryExpr):
+        return e
+    a, b = _duration_of(e.lhs), _duration_of(e.rhs)
+    number = (ast.IntegerLiteral, ast.NumberLiteral)
+    ns: int | None = None
+    if isinstance(a, ast.DurationLiteral) and isinstance(b, ast.DurationLiteral):
+        ns = {"+": a.ns + b.ns, "-": a.ns - b.ns}.get(e.op)
+    elif isinstance(a, ast.DurationLiteral) and isinstance(b, number):
+        k = int(b.value)  # (influxd makes the number whole first: 10m * 1.5 is 10m)
+        if e.op == "*":
+            ns = a.ns * k
+        elif e.op == "/":  # toward zero, as Go divides; by zero: no interval
+            ns = 0 if k == 0 else (abs(a.ns) // abs(k)) * (1 if (a.ns < 0) == (k < 0) else -1)
+    return e if ns is None else ast.DurationLiteral(ns, duration_text(ns))
 
 
 def _without_empty_interval(stmt: ast.SelectStatement) -> ast.SelectStatement:
