@@ -2,7 +2,7 @@
 Edge: names and values needing escapes, every field type and its spellings, repeated
 points, type conflicts, blank lines and comments, and lines with one mistake each.
 
-    python -m tests.compat.writes --seed 3 --count 500
+    python -m tests.compat.writes --seed 3 --count 500 [--padded]
 
 Each body goes to a database of its own on both servers; what is compared is the answer
 to the write (status and message) and what each server then holds: ``SELECT *`` of every
@@ -122,9 +122,19 @@ class _Maker:
         return line.replace(" ", "  ", 1)  # two spaces
 
 
-def cases(seed: int, count: int) -> list[Case]:
+def cases(seed: int, count: int, padded: bool = False) -> list[Case]:
+    """``padded``: each body after 100 plain lines of a measurement of its own, so that it
+    is past 2 KiB and goes through the columnar parser (smaller ones go to the exact one)."""
     maker = _Maker(seed)
-    return [maker.case() for _ in range(count)]
+    made = [maker.case() for _ in range(count)]
+    if padded:
+        made = [(params, [_pad(params) + b for b in bodies], t) for params, bodies, t in made]
+    return made
+
+
+def _pad(params: dict[str, str]) -> str:
+    unit = _PRECISION[params.get("precision", "")]
+    return "".join(f"pad,n=p{k % 3} v={k}i {(_BASE_NS + k * 10**9) // unit}\n" for k in range(100))
 
 
 _SHOW = ["SHOW MEASUREMENTS", "SHOW FIELD KEYS", "SHOW SERIES", "SHOW TAG KEYS"]
@@ -193,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--count", type=int, default=300)
+    p.add_argument("--padded", action="store_true", help="bodies past 2 KiB: the columnar parser")
     args = p.parse_args(argv)
     differ = 0
     with (
@@ -200,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         run_influxd(Path(root) / "influxd") as influxd,
         run_edge(Path(root) / "edge") as edge,
     ):
-        for i, case in enumerate(cases(args.seed, args.count)):
+        for i, case in enumerate(cases(args.seed, args.count, args.padded)):
             where = difference(influxd, edge.url, f"w{i}", case)
             if where is not None:
                 differ += 1

@@ -396,7 +396,7 @@ def _series_keys(
             [escape_measurement(t.name)] if _has_rows(t, stmt, db, run_sql, fetch, now_ns) else []
         )
     rows = _distinct_series(t, stmt, db, run_sql, fetch, now_ns)
-    tags = sorted(rows.column_names)
+    tags = sorted(rows.column_names, key=escape_key)  # (in a key: by their escaped texts)
     data = {k: rows.column(k).to_pylist() for k in tags}
     keys = []
     for i in range(rows.num_rows):
@@ -405,7 +405,7 @@ def _series_keys(
             [escape_measurement(t.name)] + [f"{escape_key(k)}={escape_key(v)}" for k, v in pairs]
         )
         keys.append((pairs, text))
-    # in influxd's order: by the tags' own texts, not by their escaped ones (a\ b < aa)
+    # the series in influxd's order: by the tags' own texts, not their escaped ones
     return [text for _, text in sorted(keys)]
 
 
