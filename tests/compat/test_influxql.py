@@ -2028,3 +2028,21 @@ def test_measurements_of_two_databases_in_one_from_are_refused(
     status, doc = _ask(servers[1].url, "SELECT * FROM otherdb2..mem, cpu")
     assert status == 200
     assert doc["results"][0]["error"].startswith("measurements of more than one database")
+
+
+def test_series_keys_in_influxd_order(servers: tuple[str, EdgeServer]) -> None:
+    """SHOW SERIES: a key's tags by their escaped texts (k\\1 before k\\=v), the series by
+    their tags' own texts (a tag " b" before "Host"), a measurement's = not escaped."""
+    lines = [
+        "q,k\\1=h2,k\\=v=h2 f=1 1451606400",
+        "q,Host=y f=1 1451606400",
+        "q,\\ b=x f=1 1451606400",
+        "x=y,a=1 f=1 1451606400",
+    ]
+    _load(servers, "keysdb", lines)
+    for q in ("SHOW SERIES", "SHOW SERIES FROM q", 'SHOW SERIES FROM "x=y"'):
+        theirs, ours = (
+            http.get(f"{base}/query", params={"db": "keysdb", "q": q}).json()
+            for base in (servers[0], servers[1].url)
+        )
+        assert ours == theirs, q
