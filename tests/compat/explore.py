@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.edge import run_edge
+from bench.edge import EdgeServer, run_edge
 from bench.influxd import run_influxd
 from bench.series import flush
 from tests.compat import generated
@@ -52,6 +54,17 @@ def first_difference(theirs: Any, ours: Any, path: str = "") -> str | None:
     return None if _same(ours, theirs) else f"{path}: influxd {theirs!r}, Edge {ours!r}"
 
 
+@contextmanager
+def side_by_side() -> Iterator[tuple[str, EdgeServer]]:
+    """Debian's influxd 1.6.7 and Edge, started in a directory of their own."""
+    with (
+        tempfile.TemporaryDirectory(prefix="explore-") as root,
+        run_influxd(Path(root) / "influxd") as influxd,
+        run_edge(Path(root) / "edge") as edge,
+    ):
+        yield influxd, edge
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--family", choices=sorted(FAMILIES), default="dashboards")
@@ -63,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     statements = FAMILIES[args.family](args.seed, args.count)
     asked = differ = 0
-    with (
-        tempfile.TemporaryDirectory(prefix="explore-") as root,
-        run_influxd(Path(root) / "influxd") as influxd,
-        run_edge(Path(root) / "edge") as edge,
-    ):
+    with side_by_side() as (influxd, edge):
         for base in (influxd, edge.url):
             http.post(f"{base}/query", data={"q": f"CREATE DATABASE {DB}"})
             body = "\n".join(LINES)

@@ -47,7 +47,9 @@ _FILLS = ["", "", " fill(none)", " fill(0)", " fill(previous)", " fill(linear)",
 _FILLS += [" fill(-1)"]
 
 
-class _Maker:
+class Chooser:
+    """Choices from a fixed seed (the generated families, tests/compat/writes.py)."""
+
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
 
@@ -57,6 +59,8 @@ class _Maker:
     def chance(self, p: float) -> bool:
         return self.r.random() < p
 
+
+class _Maker(Chooser):
     def tag_condition(self, tags: dict[str, list[str]]) -> str:
         key = self.pick(list(tags))
         value = self.pick(tags[key])

@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from bench.edge import run_edge
-from bench.influxd import run_influxd
-from tests.compat.explore import first_difference
+from tests.compat.explore import first_difference, side_by_side
+from tests.compat.generated import Chooser
 from tests.http import http
 
 _NAMES = ["cpu", "m", "disk io", "a,b", "x=y", "ünï", 'q"t', "back\\slash", "_m", "9m"]
@@ -44,16 +40,7 @@ def _escape(text: str, specials: str) -> str:
     return text
 
 
-class _Maker:
-    def __init__(self, seed: int) -> None:
-        self.r = random.Random(seed)
-
-    def pick(self, items: list[str]) -> str:
-        return self.r.choice(items)
-
-    def chance(self, p: float) -> bool:
-        return self.r.random() < p
-
+class _Maker(Chooser):
     def value(self, kind: str) -> str:
         r = self.r
         if kind == "float":
@@ -206,11 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--padded", action="store_true", help="bodies past 2 KiB: the columnar parser")
     args = p.parse_args(argv)
     differ = 0
-    with (
-        tempfile.TemporaryDirectory(prefix="explore-") as root,
-        run_influxd(Path(root) / "influxd") as influxd,
-        run_edge(Path(root) / "edge") as edge,
-    ):
+    with side_by_side() as (influxd, edge):
         for i, case in enumerate(cases(args.seed, args.count, args.padded)):
             where = difference(influxd, edge.url, f"w{i}", case)
             if where is not None:

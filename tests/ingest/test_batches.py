@@ -249,3 +249,25 @@ def test_refusals_in_influxd_words() -> None:
         'invalid field name: input field "time" on measurement "cpu" is invalid',
         None,  # a tag here and a field there: influxd keeps them apart, it has no words
     ]
+
+
+def test_a_new_name_takes_its_kind_from_the_first_line_kept() -> None:
+    # line 1 is refused ("usage" is stored as a float): "z" is an integer there only; line
+    # 2 makes it a float, and is kept with it, never stored without it
+    table = _table(b'cpu usage="x",z=1i 1\ncpu z=1.5 2\n')
+    known = {"time": ColumnType.TIME, "usage": F}
+    proposal, problems = proposed_columns(table)
+    assert proposal["z"] is INT
+    kept = kept_columns(table, known, proposal, problems)
+    assert kept == {"z": F}  # (of the rows kept; "usage" is stored already)
+    batch, rejections = build_batch(table, _schema({"usage": F, "z": F}), problems)
+    assert [r.line_number for r in rejections] == [1]
+    assert batch is not None and _rows(batch) == [{"time": 2, "z": 1.5}]
+
+
+def test_a_line_is_never_stored_without_a_name_it_holds() -> None:
+    table = _table(b"cpu a=1 1\ncpu a=2,b=3 2\n")
+    batch, rejections = build_batch(table, _schema({"a": F}), [])  # (no column "b")
+    assert [r.line_number for r in rejections] == [2]
+    assert "'b'" in rejections[0].message
+    assert batch is not None and _rows(batch) == [{"time": 1, "a": 1.0}]

@@ -17,7 +17,8 @@ stopped. Its rules are followed here as they behave, quirks included:
 - unsigned integers (``1u``) are an invalid number: 1.6.7 was built without them.
 
 ``refusal`` returns ``None`` for a line influxd takes; the caller then keeps its own reason
-(Edge refuses a few lines influxd takes, listed in docs/influxql-compat.md).
+(Edge refuses a few lines influxd takes, listed in docs/write-compat.md). ``line_end`` is
+where influxd ends a line it refuses, which a stray quote may carry over newlines.
 """
 
 from __future__ import annotations

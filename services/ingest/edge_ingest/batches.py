@@ -20,6 +20,7 @@ from edge_common.lp_rows import FieldGroup, ParsedTable
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema, validate_column_name
 
 BEYOND_RETENTION = "points beyond retention policy"  # influxd's words
+_UNMADE = "column {!r} was not made: the lines naming it first were refused"
 
 __all__ = ["Rejection", "build_batch", "kept_columns", "proposed_columns", "refused"]
 
@@ -34,32 +35,47 @@ class Rejection:
 def proposed_columns(table: ParsedTable) -> tuple[dict[str, ColumnType], list[Rejection]]:
     """Column kinds this table's rows ask for (first occurrence wins), and lines using names
     that may never be columns."""
-    firsts: list[tuple[int, str, ColumnType]] = []
     rejections: list[Rejection] = []
     for key, tag in table.tags.items():
-        valid = (
-            np.arange(len(tag))
-            if not tag.null_count
-            else np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
-        )
         if _name_problem(key) is not None:
+            valid = np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool))
             said = _influxd_time("tag key: input tag", key, table)
             rejections += _reject(table, valid, _name_problem(key) or "", said)
-            continue
-        firsts.append((int(table.line_numbers[valid[0]]), key, ColumnType.TAG))
     for key, groups in table.fields.items():
         problem = _name_problem(key)
         said = _influxd_time("field name: input field", key, table)
         for g in groups:
             if problem is not None:
                 rejections += _reject(table, g.positions, problem, said)
-            else:
-                firsts.append((int(table.line_numbers[g.positions.min()]), key, g.type))
+    return _firsts(table), rejections
+
+
+def _firsts(table: ParsedTable, bad: np.ndarray | None = None) -> dict[str, ColumnType]:
+    """Each name's kind at its first occurrence (among the rows not ``bad``), in the order
+    of those; names that may never be columns left out."""
+    firsts: list[tuple[int, str, ColumnType]] = []
+    for key, tag in table.tags.items():
+        if _name_problem(key) is not None or not len(tag):
+            continue
+        if bad is None and not tag.null_count:  # (the common case: its first row)
+            firsts.append((int(table.line_numbers[0]), key, ColumnType.TAG))
+            continue
+        valid = np.asarray(tag.is_valid(), dtype=bool)
+        rows = np.flatnonzero(valid if bad is None else valid & ~bad)
+        if len(rows):
+            firsts.append((int(table.line_numbers[rows[0]]), key, ColumnType.TAG))
+    for key, groups in table.fields.items():
+        if _name_problem(key) is not None:
+            continue
+        for g in groups:
+            rows = g.positions if bad is None else g.positions[~bad[g.positions]]
+            if len(rows):
+                firsts.append((int(table.line_numbers[rows.min()]), key, g.type))
     firsts.sort(key=lambda x: x[0])
     proposal: dict[str, ColumnType] = {}
     for _, key, kind in firsts:
         proposal.setdefault(key, kind)
-    return proposal, rejections
+    return proposal
 
 
 @functools.lru_cache(maxsize=1 << 16)  # the same names come in every write
@@ -145,11 +161,21 @@ def kept_columns(
     name_problems: list[Rejection],
     oldest_ns: int | None = None,
 ) -> dict[str, ColumnType]:
-    """``proposal`` without the new columns that only refused rows would fill: a refused
-    line leaves no column behind (influxd makes no field for a point it drops)."""
+    """The columns to make for ``table`` (``proposal``: every name's first kind, from
+    ``proposed_columns``): a refused line leaves none behind, and a new name takes its kind
+    from the first line kept, as influxd makes no field for a point it drops. A line
+    refused against ``known`` (the stored columns) makes nothing; of the others, the first
+    kinds decide, and lines of another kind are refused (again, until that settles)."""
     if all(c in known for c in proposal):
         return proposal
-    bad, _, fields = refused(table, proposal | known, name_problems, oldest_ns)
+    bad = refused(table, known, name_problems, oldest_ns)[0]
+    for _ in range(4):  # (a line refused can leave a name's first kind to a later one)
+        proposal = _firsts(table, bad)
+        now_bad, _, fields = refused(table, proposal | known, name_problems, oldest_ns)
+        settled = bool((now_bad == bad).all())
+        bad = now_bad
+        if settled:
+            break
     used = {k for k, g in fields.items() if not bad[g.positions].all()}
     used |= {k for k, t in table.tags.items() if (np.asarray(t.is_valid(), bool) & ~bad).any()}
     return {c: kind for c, kind in proposal.items() if c in known or c in used}
@@ -165,6 +191,19 @@ def build_batch(
     rejections of the rows that do not (``refused``)."""
     n = table.num_rows
     bad, rejections, fields = refused(table, schema.columns, name_problems, oldest_ns)
+    # (a name without a column, which kept_columns left out as only refused lines had it:
+    # a line still holding it is refused too, never stored without it)
+    for key, tag in table.tags.items():
+        if key not in schema.columns and _name_problem(key) is None:
+            pos = np.flatnonzero(np.asarray(tag.is_valid(), dtype=bool) & ~bad)
+            rejections = _dedupe(rejections + _reject(table, pos, _UNMADE.format(key)))
+            bad[pos] = True
+    for key, groups in table.fields.items():
+        if key not in schema.columns and _name_problem(key) is None:
+            for g in groups:
+                pos = g.positions[~bad[g.positions]]
+                rejections = _dedupe(rejections + _reject(table, pos, _UNMADE.format(key)))
+                bad[pos] = True
     keep = np.flatnonzero(~bad)
     if not len(keep):
         return None, rejections

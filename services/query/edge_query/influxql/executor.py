@@ -571,7 +571,10 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
             return []  # a policy that holds no rows yet
         if stmt.into is not None:  # writes: answered once, from the newest catalog
             schema = ctx.catalog(True).databases.get(db) or schema
-            series = _select_into(stmt, db, schema, ctx, database or home or db)
+            runs_in = database or home  # (where INTO names no database, it writes there)
+            if not runs_in:
+                raise QueryError("database name required")
+            series = _select_into(stmt, db, schema, ctx, runs_in)
             if ctx.settled is not None:
                 ctx.settled(False)
             return series

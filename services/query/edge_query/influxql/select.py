@@ -220,11 +220,12 @@ def _as_is_rows(
     go_floats: bool,
     fetch: Fetch | None,
 ) -> dict[tuple[str, ...], dict[int, list[Any]]] | None:
-    """The aggregates beside transformations, over the range asked: the transformations
-    read intervals before it (their first has a value then), and the interval holding
-    the range's start is then whole, where 1.x has the aggregates read from the start
-    alone. By the series' group tags, then time: each row. None where a field of the
-    statement stands for several columns (a wildcard): the rows as read."""
+    """The aggregates beside transformations (and those cumulative_sum() sums), over the
+    range asked: the transformations read intervals before it (their first has a value
+    then), and the interval holding the range's start is then whole, where 1.x has these
+    read from the start alone (``_over_range``). By the series' group tags, then time:
+    each row. None where a field of the statement stands for several columns (a
+    wildcard), or a cumulative_sum() is not of an aggregate alone: the rows as read."""
     if len(cols) != len(stmt.fields):
         return None
     fields = []
