@@ -333,8 +333,10 @@ class IngestWorker:
             # a refused line leaves nothing behind: no column, no table (batches.kept_columns)
             kept = kept_columns(table, held, proposal, problems, oldest)
             if known is None and not any(kind.is_field for kind in kept.values()):
-                rejections += refused(table, proposal, problems, oldest)[1]
-                continue
+                bad, reasons, _ = refused(table, proposal, problems, oldest)
+                if bad.all():  # (else build_batch refuses each line holding a name not made)
+                    rejections += reasons
+                    continue
             proposals[name], name_problems[name] = kept, problems
         schemas = self._ensure(db, proposals)
         batches = {}
