@@ -7,7 +7,13 @@ import pyarrow as pa
 from edge_common.lineprotocol import parse
 from edge_common.lp_rows import ParsedTable
 from edge_common.schema import Catalog, ColumnType, TableSchema
-from edge_ingest.batches import Rejection, build_batch, kept_columns, proposed_columns
+from edge_ingest.batches import (
+    Rejection,
+    build_batch,
+    in_line_order,
+    kept_columns,
+    proposed_columns,
+)
 
 LIMITS = {"max_databases": 10, "max_tables": 10, "max_columns": 100}
 TAG, F, INT, U, S, B = (
@@ -271,3 +277,16 @@ def test_a_line_is_never_stored_without_a_name_it_holds() -> None:
     assert [r.line_number for r in rejections] == [2]
     assert "'b'" in rejections[0].message
     assert batch is not None and _rows(batch) == [{"time": 1, "a": 1.0}]
+
+
+def test_a_conflict_is_told_of_the_lines_first_field_of_another_type() -> None:
+    # the request names "b" first (line 1), but line 2's first field of another type is "a"
+    table = _table(b"cpu b=1 1\ncpu a=1i,b=2i 2\n")
+    schema = _schema({"a": F, "b": F})
+    _, rejections = build_batch(table, schema, [])
+    told = in_line_order(rejections[0], "cpu a=1i,b=2i 2", {"cpu": schema})
+    assert told.influxd == (
+        'field type conflict: input field "a" on measurement "cpu" is type integer, '
+        "already exists as type float"
+    )
+    assert told.message == rejections[0].message  # (Edge's own words unchanged)

@@ -9,6 +9,7 @@ for it where influxd has some, for the 1.x write API.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -16,13 +17,22 @@ import numpy as np
 import pyarrow as pa
 
 from edge_common.errors import BadRequest
+from edge_common.lp_exact import ExactLine, parse_line
 from edge_common.lp_rows import FieldGroup, ParsedTable
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema, validate_column_name
 
 BEYOND_RETENTION = "points beyond retention policy"  # influxd's words
 _UNMADE = "column {!r} was not made: the lines naming it first were refused"
 
-__all__ = ["Rejection", "build_batch", "kept_columns", "proposed_columns", "refused"]
+__all__ = [
+    "Rejection",
+    "build_batch",
+    "in_line_order",
+    "influxd_conflict",
+    "kept_columns",
+    "proposed_columns",
+    "refused",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +117,31 @@ def _conflict(name: str, expected: ColumnType, got: ColumnType) -> str:
     )
 
 
-def _influxd_conflict(table: ParsedTable, name: str, expected: ColumnType, got: ColumnType) -> str:
+def influxd_conflict(measurement: str, name: str, expected: ColumnType, got: ColumnType) -> str:
     """influxd's words for a field of another type than its column's (a name that is a tag
     here and a field there has none: influxd keeps tags and fields apart)."""
     kinds = {ColumnType.UINTEGER: "unsigned"}
     return (
-        f'field type conflict: input field "{name}" on measurement "{table.name}" is type '
+        f'field type conflict: input field "{name}" on measurement "{measurement}" is type '
         f"{kinds.get(got, got.value)}, already exists as type {kinds.get(expected, expected.value)}"
     )
+
+
+def in_line_order(rejection: Rejection, line: str, schemas: dict[str, TableSchema]) -> Rejection:
+    """A type conflict told of the line's first field of another type, as influxd tells it
+    (``refused`` meets a line's fields by name, in the order the request first names
+    them)."""
+    if not (rejection.influxd or "").startswith("field type conflict"):
+        return rejection
+    parsed, _ = parse_line(line.encode(), 0)
+    schema = schemas.get(parsed.measurement) if isinstance(parsed, ExactLine) else None
+    if isinstance(parsed, ExactLine) and schema is not None:
+        for key, kind, _ in parsed.fields:
+            column = schema.columns.get(key)
+            if column is not None and column.is_field and column is not kind:
+                said = influxd_conflict(parsed.measurement, key, column, kind)
+                return dataclasses.replace(rejection, influxd=said)
+    return rejection
 
 
 def refused(
@@ -148,7 +175,7 @@ def refused(
             if kind is g.type:
                 fields[key] = g
             elif kind is not None:
-                said = _influxd_conflict(table, key, kind, g.type) if kind.is_field else None
+                said = influxd_conflict(table.name, key, kind, g.type) if kind.is_field else None
                 rejections += _reject(table, g.positions, _conflict(key, kind, g.type), said)
                 bad[g.positions] = True
     return bad, _dedupe(rejections), fields

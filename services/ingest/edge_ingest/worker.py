@@ -31,6 +31,7 @@ from edge_common.wire import Endpoints, WriteRecord, error_header, pack, unpack
 from edge_ingest.batches import (
     Rejection,
     build_batch,
+    in_line_order,
     kept_columns,
     proposed_columns,
     refused,
@@ -348,6 +349,8 @@ class IngestWorker:
                 batches[name] = batch
         if rejections:
             texts = _line_texts(body, [r.line_number for r in rejections])
+            if v1:  # (influxd names a line's first field of another type)
+                rejections = [in_line_order(r, texts[r.line_number], schemas) for r in rejections]
             errors += [
                 LineError(r.line_number, texts[r.line_number], r.message, True, r.influxd)
                 for r in rejections
