@@ -284,6 +284,7 @@ def test_a_conflict_is_told_of_the_lines_first_field_of_another_type() -> None:
     table = _table(b"cpu b=1 1\ncpu a=1i,b=2i 2\n")
     schema = _schema({"a": F, "b": F})
     _, rejections = build_batch(table, schema, [])
+    assert '"b"' in (rejections[0].influxd or "")  # (the request's first)
     told = in_line_order(rejections[0], "cpu a=1i,b=2i 2", {"cpu": schema})
     assert told.influxd == (
         'field type conflict: input field "a" on measurement "cpu" is type integer, '

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["line_end", "refusal"]
+__all__ = ["echoed", "line_end", "refusal"]
 
 _MAX_KEY = 65535  # influxd's longest series key, in bytes
 _MIN_NS, _MAX_NS = -(2**63) + 2, 2**63 - 2  # influxd's time range
@@ -91,8 +91,16 @@ def _check(buf: bytes, precision: str) -> None:
     _time(buf, i, precision)
 
 
+_BLANKS = " \t\x00"  # what influxd skips before a line and its sections
+
+
+def echoed(line: str) -> str:
+    """A refused line as influxd repeats it in its answer (the blanks before it left out)."""
+    return line.lstrip(_BLANKS)
+
+
 def _skip_blank(buf: bytes, i: int) -> int:
-    while i < len(buf) and buf[i] in b" \t\x00":
+    while i < len(buf) and chr(buf[i]) in _BLANKS:
         i += 1
     return i
 

@@ -21,7 +21,7 @@ import zmq
 
 from edge_common.errors import BadRequest, EdgeError, Unavailable, from_wire
 from edge_common.lineprotocol import parse, precision_factor
-from edge_common.lp_influxd import refusal
+from edge_common.lp_influxd import echoed, refusal
 from edge_common.lp_rows import LineError
 from edge_common.merge import joined
 from edge_common.schema import Catalog, ColumnType, TableSchema, validate_database_name
@@ -411,14 +411,16 @@ def _result(
     refuses such a line, in its words (``lp_influxd``; a line influxd would take: ours)."""
     reported = []
     for e in errors[:_MAX_ERRORS_REPORTED]:
+        shown = e.original_line[:1024]
         entry: dict[str, Any] = {
             "line_number": e.line_number,
-            "original_line": e.original_line[:1024],
+            "original_line": shown,
             "error_message": e.error_message,
         }
         if influxd is not None:
             said = e.influxd if e.late else refusal(e.original_line.encode(), influxd)
-            entry["influxd"] = {"late": e.late, "reason": said or e.error_message}
+            reason = said or e.error_message
+            entry["influxd"] = {"late": e.late, "reason": reason, "line": echoed(shown)}
         reported.append(entry)
     return {
         "written": written,

@@ -152,9 +152,6 @@ async def write_v1(
     return Response(status_code=204)
 
 
-_BLANK = " \t\x00"  # what influxd skips before a line
-
-
 def _influxd_error(reply: dict[str, Any]) -> str:
     """A 1.x write's refusals told as influxd 1.6.7 tells them: a line refused when stored
     (a field's type, a name, a retention policy) alone, with the count of such lines;
@@ -164,8 +161,5 @@ def _influxd_error(reply: dict[str, Any]) -> str:
     late = [s for s in said if s["late"]]
     if late:
         return f"partial write: {late[0]['reason']} dropped={reply['late']}"
-    lines = [e["original_line"].lstrip(_BLANK) for e in reply["errors"]]
-    text = "\n".join(
-        f"unable to parse '{line}': {s['reason']}" for line, s in zip(lines, said, strict=True)
-    )
+    text = "\n".join(f"unable to parse '{s['line']}': {s['reason']}" for s in said)
     return f"partial write: {text} dropped=0" if reply["written"] else text

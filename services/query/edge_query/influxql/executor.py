@@ -286,8 +286,8 @@ def _select_into(
     # the values as stored (whole floats stay floats), not as the 1.x JSON shows them
     plain = replace(stmt, into=None)
     fetch, span = _fetch_of(ctx, db), _span_of(ctx, db)
-    reader = _reader(ctx, home)
-    series = _select(plain, schema, _sql_of(ctx, db), ctx.now_ns, False, fetch, span, False, reader)
+    sql, reader = _sql_of(ctx, db), _reader(ctx, home)
+    series = _select(plain, schema, sql, ctx.now_ns, False, fetch, span, reader=reader)
     body, points = to_line_protocol(series, stmt.into.name)
     return result_of(ctx.write(target, body) if points else 0)
 
