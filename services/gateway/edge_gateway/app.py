@@ -18,6 +18,7 @@ from edge_gateway.auth import Authenticator, FailureLimiter, TokenCache, authent
 from edge_gateway.continuous import ContinuousQuerier
 from edge_gateway.errors import api_of, error_response
 from edge_gateway.flight.service import FlightService
+from edge_gateway.inline import InlineQueries
 from edge_gateway.pool import WorkerPool
 from edge_gateway.routes import configure, persist, query, system, v1, write
 from edge_gateway.running import Running
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
                 FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s),
             ),
             counters,
+            InlineQueries(settings, persister, running),
         )
         app.state.gateway = gw
         flights = start_flight(settings, endpoints, gw, asyncio.get_running_loop(), timeout)
@@ -84,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await loop.run_in_executor(None, server.shutdown)
             for pool in (gw.ingest, gw.query, gw.persister, running.control):
                 pool.close()
+            if gw.inline is not None:
+                gw.inline.close()
 
     # one place decides who may call anything: every route, including ones added later
     app = FastAPI(

@@ -49,6 +49,7 @@ class Running:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.finished = 0
         self.duration_ns = 0  # of the finished ones
+        self.in_gateway = 0  # of the finished ones, answered by the gateway (edge_gateway.inline)
 
     def begin(
         self, header: dict[str, Any], worker: int, request_id: int
@@ -71,6 +72,12 @@ class Running:
         if query is not None:
             self.finished += 1
             self.duration_ns += time.monotonic_ns() - query.started_ns
+
+    def answered_here(self, duration_ns: int) -> None:
+        """Count a query the gateway answered itself (never listed: it ran to its end)."""
+        self.finished += 1
+        self.in_gateway += 1
+        self.duration_ns += duration_ns
 
     def cancel(self, qid: int | None) -> None:
         """Stop query ``qid`` where its worker runs it (or skip it in its queue); the
@@ -120,6 +127,7 @@ class Running:
             "queriesExecuted": self.finished + len(self.queries),
             "queriesFinished": self.finished,
             "queryDurationNs": self.duration_ns,
+            "queriesInGateway": self.in_gateway,  # (Edge's: edge_gateway.inline)
         }
 
     def listing(self) -> list[list[Any]]:

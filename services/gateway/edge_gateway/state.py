@@ -9,6 +9,7 @@ from fastapi import Request
 
 from edge_common.settings import Settings
 from edge_gateway.auth import Authenticator
+from edge_gateway.inline import InlineQueries
 from edge_gateway.pool import WorkerPool
 from edge_gateway.stats import new_counters
 
@@ -23,6 +24,7 @@ class Gateway:
     persister: WorkerPool
     auth: Authenticator
     counters: Counter[str] = field(default_factory=new_counters)  # edge_gateway.stats, httpd
+    inline: InlineQueries | None = None  # small SELECTs answered here (edge_gateway.inline)
 
 
 def gateway(request: Request) -> Gateway:

@@ -56,6 +56,19 @@ class ColumnCache:
                 self._keep((key, c), column)
         return pa.RecordBatch.from_arrays([found[c] for c in wanted], names=wanted)
 
+    def holds(self, key: str, wanted: list[str]) -> bool:
+        """Whether ``batch(key, …, wanted)`` would read nothing from the file."""
+        with self._lock:
+            names = self._names.get(key)
+            return names is not None and all(
+                (key, c) in self._columns for c in wanted if c in names
+            )
+
+    def indexed(self, key: str, tag: str) -> bool:
+        """Whether ``rows_with(key, …, tag, …)`` would read nothing from the file."""
+        with self._lock:
+            return (key, tag, "index") in self._columns
+
     def rows_with(
         self, key: str, path: Callable[[], Path], tag: str, allowed: list[str]
     ) -> np.ndarray:

@@ -177,7 +177,15 @@ class QueryWorker:
         state = self.shared.state() if self.shared is not None else None
         if state is not None and [state.boot, state.catalog] == have:
             return
-        reply, _ = self._call({"op": "catalog", "have": have})
+        reply, _ = self._call(self.catalog_request())
+        self.take_catalog(reply)
+
+    def catalog_request(self) -> dict[str, Any]:
+        """The persister's ``catalog`` request: the whole catalog unless ours is current."""
+        return {"op": "catalog", "have": [self._catalog_boot, self.catalog.version]}
+
+    def take_catalog(self, reply: dict[str, Any]) -> None:
+        """Take the persister's answer to :meth:`catalog_request`."""
         if not reply.get("same"):
             self.catalog = Catalog.from_json(reply["catalog"])
             self._catalog_boot = reply.get("boot")

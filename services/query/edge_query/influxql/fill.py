@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from edge_common.errors import QueryError
+from edge_query.budget import spend
 from edge_query.influxql import ast
 from edge_query.influxql.arith import evaluate
 from edge_query.influxql.columns import Column
@@ -105,6 +106,8 @@ def fill(
             end = min(end, start + (keep - 1) * every)
     if add and (end - start) // every > 1_000_000:
         raise QueryError("too many GROUP BY time() intervals: narrow the time range")
+    if add:
+        spend((end - start) // every + 1)
     if clock is not None and not add:
         out = _present(s["values"])
     elif clock is not None:  # windows of a zone whose offset changes: influxd's steps

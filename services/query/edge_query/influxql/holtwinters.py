@@ -18,6 +18,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from edge_query.budget import refuse
+
 __all__ = ["holt_winters"]
 
 _WEIGHT = 0.5  # share of the first values in the non-seasonal starting level and trend
@@ -31,6 +33,7 @@ def holt_winters(
 ) -> list[list[Any]]:
     """Rows ``[time_ns, value]``: ``horizon`` forecasts after the last point (with the
     fitted values from the first point on as well, ``with_fit``)."""
+    refuse()  # (its fits take milliseconds whatever the rows: a query worker's work)
     seasonal = season >= 2
     if len(points) < 2 or (seasonal and len(points) < season) or horizon <= 0:
         return []

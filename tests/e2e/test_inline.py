@@ -1,0 +1,111 @@
+"""The gateway answers small InfluxQL SELECTs itself (edge_gateway.inline): with its query
+worker stopped (SIGSTOP) it still answers them, from the buffer and from Parquet, with the
+answers the worker gave; a catalog changed meanwhile is taken in the background; whatever
+is over the budget or needs SQL still waits for a worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.edge import EdgeServer, start_edge
+
+LINES = "\n".join(
+    f"cpu,host=h{i % 4} usage={i * 1.5},n={i}i {1_700_000_000 + i}" for i in range(1000)
+)
+SMALL = [  # each reads (and fills) at most 300 rows
+    "SELECT max(usage) FROM cpu WHERE host = 'h1' AND time >= 1700000000s "
+    "AND time < 1700000400s GROUP BY time(1m)",
+    "SELECT count(n), mean(usage) FROM cpu WHERE host = 'h2'",
+    "SELECT * FROM cpu WHERE host = 'h3' AND time >= 1700000900s",
+    "SELECT last(usage) FROM cpu WHERE host =~ /^(h0|h1)$/ AND time > 1700000800s GROUP BY host",
+]
+LARGE = [
+    "SELECT count(n) FROM cpu",  # 1,000 rows read
+    "SELECT mean(usage) FROM cpu WHERE host = 'h0' AND time >= 1700000000s "
+    "AND time < 1700001000s GROUP BY time(1s)",  # 1,000 intervals
+    "SELECT distinct(n) FROM cpu WHERE host = 'h1'",  # SQL's
+]
+
+
+def _ask(c: httpx.Client, q: str, timeout: float = 30) -> httpx.Response:
+    return c.get("/query", params={"db": "inl", "q": q}, timeout=timeout)
+
+
+def _in_gateway(c: httpx.Client) -> int:
+    values: dict[str, Any] = c.get("/debug/vars").json()["queryExecutor"]["values"]
+    return int(values["queriesInGateway"])
+
+
+@contextmanager
+def _stopped(edge: EdgeServer) -> Iterator[None]:
+    pid = edge.children()["query-0"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_the_gateway_answers_small_selects_itself(tmp_path: Path) -> None:
+    edge = start_edge(
+        tmp_path / "data",
+        "--query-workers",
+        "1",
+        "--gateway-query-rows",
+        "300",
+        "--request-timeout-ms",
+        "1500",
+    )
+    try:
+        with httpx.Client(base_url=edge.url, timeout=30) as c:
+            c.post("/query", data={"q": "CREATE DATABASE inl"})
+            r = c.post("/write", params={"db": "inl", "precision": "s"}, content=LINES)
+            assert r.status_code == 204, r.text
+            answers = {q: _ask(c, q).json() for q in SMALL + LARGE}
+            errors = [q for q, a in answers.items() if "error" in a["results"][0]]
+            assert errors == [] and all("series" in a["results"][0] for a in answers.values())
+            counted = _in_gateway(c)
+            with _stopped(edge):
+                for q in SMALL:
+                    r = _ask(c, q)
+                    assert r.status_code == 200 and r.json() == answers[q], q
+                for q in LARGE:  # a worker's: it does not answer while stopped
+                    assert _ask(c, q).status_code == 503, q
+                # a new table: the gateway's catalog is behind; taken in the background
+                r = c.post("/write", params={"db": "inl", "precision": "s"}, content="mem v=7i 5")
+                assert r.status_code == 204, r.text
+                got = None
+                for _ in range(3):
+                    r = _ask(c, "SELECT v FROM mem", timeout=5)
+                    if r.status_code == 200:
+                        got = r.json()
+                        break
+                assert got is not None
+                assert got["results"][0]["series"][0]["values"] == [["1970-01-01T00:00:05Z", 7]]
+            assert _in_gateway(c) >= counted + len(SMALL) + 1
+            # persisted: the first asks leave the files' columns to be read in the background
+            assert c.post("/api/v3/flush", timeout=60).status_code == 200
+            for q in SMALL:
+                deadline = time.monotonic() + 30
+                while True:
+                    before = _in_gateway(c)
+                    assert _ask(c, q).json() == answers[q], q
+                    if _in_gateway(c) > before or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+            with _stopped(edge):
+                for q in SMALL:
+                    r = _ask(c, q)
+                    assert r.status_code == 200 and r.json() == answers[q], q
+            for q in LARGE:  # (the worker again)
+                assert _ask(c, q).json() == answers[q], q
+    finally:
+        edge.stop()
