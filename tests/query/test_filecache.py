@@ -76,3 +76,17 @@ def test_rows_of_tag_values_come_from_an_index_made_once_and_kept(tmp_path: Path
     ]
     assert (len(opened), cache.used) == (reads, used)  # nothing read or made again
     assert len(cache.rows_with("a", local, "zone", ["z"])) == 0  # a tag the file lacks
+
+
+def test_holds_and_indexed_tell_what_would_be_read(tmp_path: Path) -> None:
+    opened, local = _opening(_file(tmp_path, "a.parquet", 30))
+    cache = ColumnCache(1 << 20)
+    assert not cache.holds("a", ["time", "v"]) and not cache.indexed("a", "host")
+    cache.batch("a", local, ["time"])
+    assert cache.holds("a", ["time"]) and not cache.holds("a", ["time", "v"])
+    assert cache.holds("a", ["time", "nowhere"])  # (a column the file lacks reads nothing)
+    cache.rows_with("a", local, "host", ["h1"])
+    assert cache.indexed("a", "host") and not cache.indexed("a", "v")
+    read = len(opened)
+    cache.batch("a", local, ["time", "host"])
+    assert len(opened) == read  # held, as holds() told
