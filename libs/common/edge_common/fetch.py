@@ -78,7 +78,7 @@ def fetch_table(
     cols = req.get("columns")
     lo, hi = req.get("min_ns"), req.get("max_ns")
     # value constraints on tags only: all versions of a row share its tags
-    tags = set(schema.tag_names)
+    tags = schema.tag_set()
     values = {k: v for k, v in (req.get("values") or {}).items() if k in tags}
     frozen_range = None if buf is None else buf.time_range(frozen=True)
     live_range = None if buf is None else buf.time_range()

@@ -133,6 +133,10 @@ class TableSchema:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    _tags: tuple[int, frozenset[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def arrow_schema(self, names: list[str] | None = None) -> pa.Schema:
         key = (None if names is None else tuple(names), len(self.columns))
         found = self._arrow.get(key)
@@ -151,6 +155,13 @@ class TableSchema:
     @property
     def tag_names(self) -> list[str]:
         return [n for n, t in self.columns.items() if t is ColumnType.TAG]
+
+    def tag_set(self) -> frozenset[str]:
+        """The tags' names, kept while the columns stay as many (each query's fetch asks)."""
+        held = self._tags
+        if held is None or held[0] != len(self.columns):
+            held = self._tags = (len(self.columns), frozenset(self.tag_names))
+        return held[1]
 
 
 @dataclass

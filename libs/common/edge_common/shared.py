@@ -394,6 +394,7 @@ class SharedReader:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._state_path = str(root / _STATE)  # (stat'ed by every query: made once)
         self._seen: tuple[int, int, int] | None = None  # the state file's (inode, size, mtime)
         self._state: State | None = None
         self._regions: dict[tuple[str, str], pa.Buffer] = {}  # (boot, file) → its bytes
@@ -407,7 +408,7 @@ class SharedReader:
     def state(self) -> State | None:
         """The newest state, or ``None`` when nothing is shared (ask the persister)."""
         try:
-            st = os.stat(self.root / _STATE)
+            st = os.stat(self._state_path)
             seen = (st.st_ino, st.st_size, st.st_mtime_ns)
             if seen != self._seen:
                 if not _ours(self.root):  # (a state someone else put there: not read)

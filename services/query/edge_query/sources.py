@@ -247,6 +247,8 @@ def combine(
     tables = [t for _, t in sources if t.num_rows]
     if not tables:
         return empty_table(target)
+    if not spans and len(tables) == 1 and all(c.num_chunks <= 1 for c in tables[0].columns):
+        return tables[0]  # (one source, one piece: its dictionaries are one already)
     if not spans:
         return pa.concat_tables(tables).unify_dictionaries()
     inside_parts, outside_parts = [], []

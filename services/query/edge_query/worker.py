@@ -708,7 +708,7 @@ class QueryWorker:
         names = sorted(table.columns) if cols is None else sorted(cols)
         target = table.arrow_schema(names)
         sources: list[tuple[tuple[int, int] | None, pa.Table]] = []
-        tags = set(table.tag_names)
+        tags = table.tag_set()
         values = {k: sorted(v) for k, v in need.values.items() if k in tags}
         compare = need.compare if entry.get("compared") else None
         # picks are sound only when no condition on a field drops rows first
