@@ -1,12 +1,14 @@
 """The gateway answers small InfluxQL SELECTs itself (edge_gateway.inline): with its query
 worker stopped (SIGSTOP) it still answers them, from the buffer and from Parquet, with the
 answers the worker gave; a catalog changed meanwhile is taken in the background; whatever
-is over the budget or needs SQL still waits for a worker."""
+is over the budget or needs SQL, or comes while another request is in hand, still waits
+for a worker."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +81,15 @@ def test_the_gateway_answers_small_selects_itself(tmp_path: Path) -> None:
                     assert r.status_code == 200 and r.json() == answers[q], q
                 for q in LARGE:  # a worker's: it does not answer while stopped
                     assert _ask(c, q).status_code == 503, q
+                # with another request in hand, a small one goes to a worker too (the
+                # gateway's loop stays free for writes)
+                waiting = threading.Thread(target=_ask, args=(c, LARGE[0]))
+                waiting.start()
+                time.sleep(0.3)
+                with httpx.Client(base_url=edge.url) as other:
+                    assert _ask(other, SMALL[0]).status_code == 503
+                waiting.join()
+                assert _ask(c, SMALL[0]).json() == answers[SMALL[0]]
                 # a new table: the gateway's catalog is behind; taken in the background
                 r = c.post("/write", params={"db": "inl", "precision": "s"}, content="mem v=7i 5")
                 assert r.status_code == 204, r.text

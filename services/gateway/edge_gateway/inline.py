@@ -8,6 +8,8 @@ of CPU, ~0.16 ms of it the passing; answered here, ~0.6 ms in all). So DESIGN.md
 gateway never runs queries" gives way, within bounds that keep the event loop, which every
 other request waits on, free:
 
+- only while the gateway has no other request in hand (``routes/v1.py``; with more at once
+  the workers' cores share them, and writes do not wait behind queries);
 - only requests of SELECTs without INTO, and only what the query worker's own code answers
   without SQL (``edge_query.influxql.direct`` and its kin): no DataFusion, no persister
   asked (a catalog that is not current is taken again in the background, meanwhile the

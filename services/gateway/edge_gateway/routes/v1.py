@@ -61,7 +61,10 @@ async def _influxql(request: Request, values: dict[str, str], fmt: str, api: str
         header["stats"] = await collect(gw)
     if gw.query.running is not None and gw.query.running.takes(header):
         return await control_query(request, header, api)
-    if gw.inline is not None and (answer := gw.inline.answer(header)) is not None:
+    # answered here only when nothing else is in hand (reqActive counts this request):
+    # with more at once, the query workers' cores share them and writes do not wait
+    alone = gw.counters["reqActive"] <= 1
+    if alone and gw.inline is not None and (answer := gw.inline.answer(header)) is not None:
         media, body = answer
         return Response(body, media_type=media)
     return await stream_query(request, header, api)
