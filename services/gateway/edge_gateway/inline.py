@@ -10,8 +10,10 @@ other request waits on, free:
 
 - only while the gateway has no other request in hand (``routes/v1.py``; with more at once
   the workers' cores share them, and writes do not wait behind queries);
-- only requests of SELECTs without INTO, and only what the query worker's own code answers
-  without SQL (``edge_query.influxql.direct`` and its kin): no DataFusion, no persister
+- only requests of SELECTs without INTO and SHOWs of the data (DATABASES, MEASUREMENTS,
+  TAG KEYS, TAG VALUES, FIELD KEYS, SERIES, RETENTION POLICIES: a dashboard's variables),
+  and only what the query worker's own code answers without SQL (``edge_query.influxql.
+  direct`` and its kin): no DataFusion, no persister
   asked (a catalog that is not current is taken again in the background, meanwhile the
   workers answer), no file read (a persisted file's columns not decoded yet are read by a
   thread of their own, meanwhile the workers answer; then kept as a worker keeps them, in
@@ -51,6 +53,8 @@ from edge_gateway.pool import WorkerPool
 from edge_gateway.running import Running
 from edge_query.budget import OverBudget, budget, spend
 from edge_query.filecache import ColumnCache
+from edge_query.influxql import ast
+from edge_query.influxql.parser import parse
 from edge_query.planner import TableNeed
 from edge_query.sources import ParquetSource
 from edge_query.worker import QueryWorker
@@ -59,8 +63,31 @@ __all__ = ["InlineQueries"]
 
 log = logging.getLogger(__name__)
 
-_SELECT = re.compile(r"\s*select\b", re.IGNORECASE)
-_INTO = re.compile(r"\binto\b", re.IGNORECASE)
+_READING = re.compile(r"\s*(select|show)\b", re.IGNORECASE)  # (a look before the parse)
+# what a dashboard's variables ask (Grafana's SHOW TAG VALUES at every load); not the SHOWs
+# of the server's own state (QUERIES, STATS, DIAGNOSTICS: the gateway sends what they need)
+_SHOWN = frozenset(
+    (
+        "DATABASES",
+        "RETENTION POLICIES",
+        "MEASUREMENTS",
+        "TAG KEYS",
+        "TAG VALUES",
+        "FIELD KEYS",
+        "SERIES",
+    )
+)
+
+
+def _reads_only(statements: list[ast.Statement]) -> bool:
+    """Whether every statement only reads: SELECT without INTO, or a SHOW of ``_SHOWN``."""
+    return all(
+        (isinstance(s, ast.SelectStatement) and s.into is None)
+        or (isinstance(s, ast.ShowStatement) and s.what in _SHOWN)
+        for s in statements
+    )
+
+
 _REMEMBERED = 1024  # texts that went over the budget, sent straight to a worker
 
 
@@ -162,8 +189,13 @@ class InlineQueries:
         ``None``: a query worker's to answer."""
         reader = self.reader
         q = header.get("q")
-        if reader is None or not isinstance(q, str) or not _SELECT.match(q) or _INTO.search(q):
+        if reader is None or not isinstance(q, str) or not _READING.match(q):
             return None
+        try:  # (the worker's parse of it is then a lookup: parsed texts are kept)
+            if not _reads_only(parse(q, header.get("params") or None)):
+                return None
+        except Exception:
+            return None  # (the worker answers the error)
         asked = (header.get("db"), q)
         if asked in self._over:
             return None
