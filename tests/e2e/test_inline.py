@@ -28,12 +28,15 @@ SMALL = [  # each reads (and fills) at most 300 rows
     "SELECT count(n), mean(usage) FROM cpu WHERE host = 'h2'",
     "SELECT * FROM cpu WHERE host = 'h3' AND time >= 1700000900s",
     "SELECT last(usage) FROM cpu WHERE host =~ /^(h0|h1)$/ AND time > 1700000800s GROUP BY host",
+    "SHOW TAG VALUES FROM cpu WITH KEY = host",  # (a dashboard's variable)
+    "SHOW MEASUREMENTS",
 ]
 LARGE = [
     "SELECT count(n) FROM cpu",  # 1,000 rows read
     "SELECT mean(usage) FROM cpu WHERE host = 'h0' AND time >= 1700000000s "
     "AND time < 1700001000s GROUP BY time(1s)",  # 1,000 intervals
     "SELECT distinct(n) FROM cpu WHERE host = 'h1'",  # SQL's
+    "SHOW SERIES CARDINALITY FROM cpu",  # (not a SHOW the gateway answers)
 ]
 
 
@@ -101,6 +104,9 @@ def test_the_gateway_answers_small_selects_itself(tmp_path: Path) -> None:
                         break
                 assert got is not None
                 assert got["results"][0]["series"][0]["values"] == [["1970-01-01T00:00:05Z", 7]]
+                shown = _ask(c, "SHOW MEASUREMENTS").json()
+                assert shown["results"][0]["series"][0]["values"] == [["cpu"], ["mem"]]
+                answers["SHOW MEASUREMENTS"] = shown
             assert _in_gateway(c) >= counted + len(SMALL) + 1
             # persisted: the first asks leave the files' columns to be read in the background
             assert c.post("/api/v3/flush", timeout=60).status_code == 200
