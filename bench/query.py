@@ -103,14 +103,15 @@ def time_queries(target: str, base: str, db: str, repeats: int = 7) -> list[Timi
 
 
 def format_timings(timings: list[Timing]) -> str:
+    # (two decimals: single-groupby's answers take well under a millisecond)
     rows = [f"{'query':<58} {'target':<8} {'median ms':>10} {'best ms':>8} {'ratio':>6}"]
     # edge: rows still in the buffer; edge-pq: the same rows after a flush to Parquet
     theirs = {t.query: t.median_ms for t in timings if t.target == "influxd"}
     for t in timings:
         ratio = theirs.get(t.query)
         edge = t.target.startswith("edge")
-        shown = f"{ratio / t.median_ms:>5.1f}x" if ratio and edge else ""
+        shown = f"{ratio / t.median_ms:>5.2f}x" if ratio and edge else ""
         rows.append(
-            f"{t.query:<58} {t.target:<8} {t.median_ms:>10.1f} {t.best_ms:>8.1f} {shown:>6}"
+            f"{t.query:<58} {t.target:<8} {t.median_ms:>10.2f} {t.best_ms:>8.2f} {shown:>6}"
         )
     return "\n".join(rows)

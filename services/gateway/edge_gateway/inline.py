@@ -191,6 +191,8 @@ class InlineQueries:
         q = header.get("q")
         if reader is None or not isinstance(q, str) or not _READING.match(q):
             return None
+        if header.get("format") == "arrow":  # (Flight's: IPC streams sent one by one)
+            return None
         try:  # (the worker's parse of it is then a lookup: parsed texts are kept)
             if not _reads_only(parse(q, header.get("params") or None)):
                 return None
