@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -92,15 +93,17 @@ _REMEMBERED = 1024  # texts that went over the budget, sent straight to a worker
 
 
 class _Held(ColumnCache):
-    """Columns of persisted files, only as far as they are decoded already: any other is
-    read by ``warm`` (a thread) and the query goes elsewhere."""
+    """Columns of persisted files, on the event loop only as far as they are decoded
+    already: any other is read by ``warm`` (on its own thread, where this cache reads as
+    any does) and the query goes elsewhere."""
 
     def __init__(self, limit_bytes: int, warm: Callable[[Any, Callable[[], Any]], None]) -> None:
         super().__init__(limit_bytes)
         self.warm = warm
+        self.loop_thread = threading.get_ident()  # (made on the event loop's thread)
 
     def batch(self, key: str, path: Callable[[], Path], wanted: list[str]) -> pa.RecordBatch:
-        if not self.holds(key, wanted):
+        if threading.get_ident() == self.loop_thread and not self.holds(key, wanted):
             read = super().batch
             self.warm((key, *wanted), lambda: read(key, path, wanted))
             raise OverBudget("columns not read yet", lasting=False)
@@ -109,7 +112,7 @@ class _Held(ColumnCache):
     def rows_with(
         self, key: str, path: Callable[[], Path], tag: str, allowed: list[str]
     ) -> np.ndarray:
-        if not self.indexed(key, tag):
+        if threading.get_ident() == self.loop_thread and not self.indexed(key, tag):
             index = super().rows_with
             self.warm((key, tag, "index"), lambda: index(key, path, tag, []))
             raise OverBudget("tag index not made yet", lasting=False)
