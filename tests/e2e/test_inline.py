@@ -10,14 +10,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bench.edge import EdgeServer, start_edge
+from edge_common.settings import Settings
+from edge_gateway.inline import _Reader
+from edge_query.budget import OverBudget
+from edge_query.planner import TableNeed
+from edge_query.worker import QueryWorker
 
 LINES = "\n".join(
     f"cpu,host=h{i % 4} usage={i * 1.5},n={i}i {1_700_000_000 + i}" for i in range(1000)
@@ -124,5 +130,52 @@ def test_the_gateway_answers_small_selects_itself(tmp_path: Path) -> None:
                     assert r.status_code == 200 and r.json() == answers[q], q
             for q in LARGE:  # (the worker again)
                 assert _ask(c, q).json() == answers[q], q
+    finally:
+        edge.stop()
+
+
+def test_a_large_buffered_chunk_is_indexed_off_the_event_loop(tmp_path: Path) -> None:
+    """A chunk of 20,000 rows (one write): its index by tag is made by the gateway's reading
+    thread while a worker answers; then the gateway answers, the worker stopped."""
+    edge = start_edge(tmp_path / "data", "--query-workers", "1")
+    try:
+        with httpx.Client(base_url=edge.url, timeout=30) as c:
+            c.post("/query", data={"q": "CREATE DATABASE inl"})
+            body = "\n".join(f"big,k=k{i % 100} v={i}i {1_700_000_000 + i}" for i in range(20_000))
+            r = c.post("/write", params={"db": "inl", "precision": "s"}, content=body)
+            assert r.status_code == 204, r.text
+            q = "SELECT max(v), count(v) FROM big WHERE k = 'k7' AND time < 1700001000s"
+            want = [["1970-01-01T00:00:00Z", 907, 10]]
+            deadline = time.monotonic() + 30
+            while True:
+                before = _in_gateway(c)
+                assert _ask(c, q).json()["results"][0]["series"][0]["values"] == want
+                if _in_gateway(c) > before or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            with _stopped(edge):
+                r = _ask(c, q, timeout=10)
+                assert r.status_code == 200
+                assert r.json()["results"][0]["series"][0]["values"] == want
+        # the same in this process, step by step: the first fetch leaves the index to the
+        # reading thread and goes elsewhere; once made, the rows are read here
+        warming: list[Callable[[], Any]] = []
+        reader = _Reader(Settings(data_dir=edge.data_dir), lambda key, read: warming.append(read))
+        reply, _ = QueryWorker._ask(reader, reader.persister, reader.catalog_request(), (), 10, "")
+        reader.take_catalog(reply)
+        need = TableNeed("big", {"time", "v"}, None, 1_700_001_000 * 10**9, {"k": {"k7"}})
+        with pytest.raises(OverBudget) as why:
+            reader._fetch("inl", [need.to_wire()])
+        assert not why.value.lasting and len(warming) == 1
+        threading.Thread(target=warming.pop()).start()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                _, parts = reader._fetch("inl", [need.to_wire()])
+                break
+            except OverBudget:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert sum(p.num_rows for p in parts if p is not None) == 10  # (k7 before the bound)
     finally:
         edge.stop()
