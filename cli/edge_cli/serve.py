@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -176,6 +177,9 @@ class Supervisor:
                     log.warning("%s did not stop in 15 s; killing it", c.name)
                     c.proc.kill()
                     c.proc.wait()
+        # the group's sockets go with it (a long data dir's are under /tmp, where every
+        # server started and stopped had left its directory); a start makes them again
+        shutil.rmtree(Endpoints.for_data_dir(self.settings.data_dir).run_dir, ignore_errors=True)
 
 
 def serve(settings: Settings) -> int:

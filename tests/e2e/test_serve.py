@@ -11,6 +11,7 @@ import httpx
 
 from bench.edge import run_edge, start_edge
 from bench.influxd import free_port
+from edge_common.wire import Endpoints
 
 
 def test_children_are_named_processes_and_restarted(tmp_path: Path) -> None:
@@ -62,9 +63,12 @@ def test_startup_line_and_clean_stop_keeps_data(tmp_path: Path) -> None:
         == 204
     )
     pids = edge.children()
+    run_dir = Endpoints.for_data_dir(tmp_path / "data").run_dir
+    assert run_dir.is_dir()
     assert edge.stop() == 0
     for pid in pids.values():
         assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
+    assert not run_dir.exists()  # (its sockets go with it: under /tmp for a long data dir)
     edge = start_edge(tmp_path / "data")
     try:
         r = httpx.get(
