@@ -50,7 +50,7 @@ import zmq
 from edge_common.errors import EdgeError
 from edge_common.schema import TableSchema
 from edge_common.settings import Settings
-from edge_common.shared import Stale, shared_root
+from edge_common.shared import Stale, State, shared_root
 from edge_common.stream import StreamClient
 from edge_gateway.pool import WorkerPool
 from edge_gateway.running import Running
@@ -165,13 +165,15 @@ class _Reader(QueryWorker):
         """A buffered chunk's rows by a tag's value are indexed on first use (per process:
         ~3 ms for 70,000 rows); a large chunk's index is made by the reading thread, not on
         the event loop, meanwhile the workers answer."""
-        state = self.shared.state() if self.shared is not None else None
+        state = _state(self)
         schema = self.catalog.databases.get(db)
         if state is None or self.shared is None or schema is None:
             return  # (_fetch_shared tells)
         for req in wanted:
             table = schema.tables.get(req["name"])
-            tags = [t for t in req.get("values") or () if table is not None and t in table.columns]
+            if table is None:
+                continue
+            tags = [t for t in req.get("values") or () if t in table.tag_set()]
             if not tags:
                 continue
             try:
@@ -200,11 +202,10 @@ class _Reader(QueryWorker):
         spend(rows.num_rows)
         return rows
 
-    def current(self) -> bool:
-        """Whether our catalog is the one the buffer's state names."""
-        state = self.shared.state() if self.shared is not None else None
-        have = (self._catalog_boot, self.catalog.version)
-        return state is not None and (state.boot, state.catalog) == have
+
+def _state(reader: QueryWorker) -> State | None:
+    """The shared buffer's newest state (None: nothing shared)."""
+    return reader.shared.state() if reader.shared is not None else None
 
 
 class InlineQueries:
@@ -246,7 +247,7 @@ class InlineQueries:
                 self._over[asked] = None
                 if len(self._over) > _REMEMBERED:
                     self._over.popitem(last=False)
-            elif not reader.current():
+            elif (state := _state(reader)) is None or not reader.current(state):
                 self._take_catalog()
             return None
         except Exception:  # the worker answers it (with its error, if it is one)

@@ -21,7 +21,7 @@ from edge_common.merge import conform, overlaps
 from edge_common.objectstore import MemoryObjectStore, object_store_from_settings
 from edge_common.schema import TIME_COLUMN, Catalog, DatabaseSchema, TableSchema, empty_table
 from edge_common.settings import Settings
-from edge_common.shared import SharedReader, Stale, shared_root
+from edge_common.shared import SharedReader, Stale, State, shared_root
 from edge_common.stream import Caller, Listener, StreamClient, Unreachable
 from edge_common.wire import Endpoints, error_header, pack, read_ipc, unpack
 from edge_query.cancel import INTERRUPTED, Canceller, Interrupted, interrupted_in, send_cancel
@@ -173,12 +173,15 @@ class QueryWorker:
         # the whole catalog only when it changed since our copy (it may be large); not asked
         # at all where the shared buffer's state names our copy's version: the persister
         # publishes it before answering anything (a SHOW's round trip, ~0.15 ms)
-        have = [self._catalog_boot, self.catalog.version]
         state = self.shared.state() if self.shared is not None else None
-        if state is not None and [state.boot, state.catalog] == have:
+        if state is not None and self.current(state):
             return
         reply, _ = self._call(self.catalog_request())
         self.take_catalog(reply)
+
+    def current(self, state: State) -> bool:
+        """Whether our catalog is the one the shared buffer's ``state`` names."""
+        return (state.boot, state.catalog) == (self._catalog_boot, self.catalog.version)
 
     def catalog_request(self) -> dict[str, Any]:
         """The persister's ``catalog`` request: the whole catalog unless ours is current."""
@@ -662,7 +665,7 @@ class QueryWorker:
         shared = self.shared.state() if self.shared is not None else None
         if shared is None or self.shared is None:
             return None
-        if (shared.boot, shared.catalog) != (self._catalog_boot, self.catalog.version):
+        if not self.current(shared):
             return None
         schema = self.catalog.databases.get(db)
         if schema is None:
