@@ -49,6 +49,8 @@ class Chunk:
     # where it is shared with the query workers (edge_common.shared): a file, and the
     # offset and size of the Arrow IPC stream of this one batch in it
     shared: tuple[str, int, int] | None = None
+    # per column asked for by numbers(): its type, and its values' bits where it has them
+    views: dict[str, tuple[pa.DataType | None, np.ndarray | None]] = field(default_factory=dict)
     # a tag's texts in its dictionary's order, once asked for (texts_of)
     texts: dict[str, list[str]] = field(default_factory=dict)
     # its picks (edge_common.picks), by pick and the schema they were made in
@@ -66,12 +68,36 @@ class Chunk:
 
     def rows_with(self, tag: str, allowed: list[str]) -> np.ndarray:
         """Positions of the rows whose ``tag`` is one of ``allowed``, in row order."""
+        return self.index(tag).rows(allowed)
+
+    def index(self, tag: str) -> TagIndex:
+        """The rows grouped by ``tag``'s value, with their times (made on first use)."""
         index = self.by_tag.get(tag)
         if index is None:
             i = self.batch.schema.get_field_index(tag)
             column = self.batch.column(i) if i >= 0 else None
-            index = self.by_tag[tag] = TagIndex.of(column, self.batch.num_rows)
-        return index.rows(allowed)
+            index = self.by_tag[tag] = TagIndex.of(column, self.batch.num_rows, self.times())
+        return index
+
+    def numbers(self, name: str, kind: pa.DataType) -> np.ndarray | None:
+        """Column ``name``'s values as numpy (a view of its bits, kept), where it is there,
+        of type ``kind``, a number or time of 32 or 64 bits, and without nulls; else None."""
+        found = self.views.get(name)
+        if found is None:
+            i = self.batch.schema.get_field_index(name)
+            column = self.batch.column(i) if i >= 0 else None
+            found = (None if column is None else column.type, None)
+            if column is not None and not column.null_count:
+                t = column.type
+                width = t.bit_width if pa.types.is_integer(t) or pa.types.is_floating(t) else 0
+                width = 64 if pa.types.is_timestamp(t) else width
+                if width in _BITS:
+                    bits = np.frombuffer(
+                        column.buffers()[1], _BITS[width], len(column), column.offset * (width // 8)
+                    )
+                    found = (t, bits)
+            self.views[name] = found
+        return found[1] if found[0] == kind else None
 
     def texts_of(self, name: str, column: pa.DictionaryArray) -> list[str]:
         """Tag ``name``'s texts (``column``, this chunk's) in its dictionary's order, kept:
@@ -196,10 +222,15 @@ def _rows_of(
 ) -> np.ndarray:
     """Positions of a chunk's rows with, for each tag in ``values``, one of its values, and
     ``min_ns <= time <= max_ns``."""
-    rows = chunk.rows_of_values(values)
     cut = (min_ns is not None and chunk.min_ns < min_ns) or (
         max_ns is not None and chunk.max_ns > max_ns
     )
+    if cut and len(values) == 1:
+        ((tag, allowed),) = values.items()
+        found = chunk.index(tag).rows_between(allowed, min_ns, max_ns)
+        if found is not None:
+            return found
+    rows = chunk.rows_of_values(values)
     if cut and len(rows):
         rows = rows[within(chunk.times()[rows], min_ns, max_ns)]
     return rows
@@ -220,6 +251,18 @@ def _taken(
     same: pa.Array | None = None  # index 0 at every row, for the tags holding one text
     arrays = []
     for f in target:
+        if not pa.types.is_dictionary(f.type):
+            taken = []
+            for chunk, rows in parts:
+                view = chunk.numbers(f.name, f.type)
+                if view is None:
+                    return None
+                taken.append(view[rows])
+            numbers = np.concatenate(taken)
+            arrays.append(
+                pa.Array.from_buffers(f.type, len(numbers), [None, pa.py_buffer(numbers)])
+            )
+            continue
         columns = []
         for chunk, _ in parts:
             i = chunk.batch.schema.get_field_index(f.name)
@@ -229,32 +272,18 @@ def _taken(
             if column.null_count or column.type != f.type:
                 return None
             columns.append(column)
-        if pa.types.is_dictionary(f.type):
-            if f.type.index_type != pa.int32():
-                return None
-            if ones is None:
-                ones = [chunk.one_codes(values) for chunk, _ in parts]
-            text = _one_text(f.name, parts, columns, ones)
-            if text is None:
-                arrays.append(_taken_texts(f.name, f.type, parts, columns))
-                continue
-            if same is None:
-                rows = sum(len(r) for _, r in parts)
-                same = pa.array(np.zeros(rows, dtype=np.int32))
-            arrays.append(pa.DictionaryArray.from_arrays(same, _dictionary(text, f.type)))
-            continue
-        t = f.type
-        numeric = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t)
-        if not numeric or t.bit_width not in _BITS:
+        if f.type.index_type != pa.int32():
             return None
-        bits = _BITS[f.type.bit_width]
-        numbers = np.concatenate(
-            [
-                np.frombuffer(c.buffers()[1], bits, len(c), c.offset * (f.type.bit_width // 8))[r]
-                for c, (_, r) in zip(columns, parts, strict=True)
-            ]
-        )
-        arrays.append(pa.Array.from_buffers(f.type, len(numbers), [None, pa.py_buffer(numbers)]))
+        if ones is None:
+            ones = [chunk.one_codes(values) for chunk, _ in parts]
+        text = _one_text(f.name, parts, columns, ones)
+        if text is None:
+            arrays.append(_taken_texts(f.name, f.type, parts, columns))
+            continue
+        if same is None:
+            size = sum(len(r) for _, r in parts)
+            same = pa.array(np.zeros(size, dtype=np.int32))
+        arrays.append(pa.DictionaryArray.from_arrays(same, _dictionary(text, f.type)))
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
 

@@ -111,12 +111,9 @@ def time_mask(t: pa.Array | pa.ChunkedArray, min_ns: int | None, max_ns: int | N
 
 def within(ts: np.ndarray, min_ns: int | None, max_ns: int | None) -> np.ndarray:
     """``time_mask`` of nanosecond times already in numpy."""
-    mask = np.ones(len(ts), dtype=bool)
-    if min_ns is not None:
-        mask &= ts >= min_ns
-    if max_ns is not None:
-        mask &= ts <= max_ns
-    return mask
+    if min_ns is None:
+        return np.ones(len(ts), dtype=bool) if max_ns is None else ts <= max_ns
+    return ts >= min_ns if max_ns is None else (ts >= min_ns) & (ts <= max_ns)
 
 
 def compare_mask(batch: pa.RecordBatch, compare: list[tuple[str, str, object]]) -> pa.Array | None:

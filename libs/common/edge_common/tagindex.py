@@ -21,11 +21,19 @@ class TagIndex:
     position: dict[str, int]  # value → its place in the dictionary
     order: np.ndarray  # row numbers, grouped by dictionary place (row order within)
     bounds: np.ndarray  # rows of place k: order[bounds[k]:bounds[k + 1]]
+    # with the rows' times (``of(…, times)``): each row's time in ``order``'s order, and per
+    # place whether its rows' times never go back (rows_between)
+    grouped: np.ndarray | None = None
+    ordered: np.ndarray | None = None
 
     @classmethod
-    def of(cls, column: pa.Array | None, num_rows: int) -> TagIndex:
+    def of(
+        cls, column: pa.Array | None, num_rows: int, times: np.ndarray | None = None
+    ) -> TagIndex:
         """The index of a tag ``column`` (dictionary-encoded; ``None``: the tag is absent,
-        null in every one of ``num_rows`` rows)."""
+        null in every one of ``num_rows`` rows). With the rows' ``times`` (int64 ns), the
+        index also finds a value's rows within a time range by a binary search
+        (``rows_between``)."""
         if column is None or not pa.types.is_dictionary(column.type):
             values, codes = [], np.full(num_rows, 0, dtype=np.int64)
         else:
@@ -34,11 +42,42 @@ class TagIndex:
         order = np.argsort(codes, kind="stable").astype(np.int32)
         bounds = np.searchsorted(codes[order], np.arange(len(values) + 1))
         position = {v: k for k, v in enumerate(values) if v is not None}
-        return cls(position, order, bounds)
+        index = cls(position, order, bounds)
+        if times is not None:
+            index.grouped = grouped = times[order]
+            # a place is in time order unless a row's time is before the previous row's
+            # of the same place (a step back where a place begins is no step back)
+            back = np.flatnonzero(grouped[1:] < grouped[:-1]) + 1
+            place = np.searchsorted(bounds, back, side="right") - 1
+            index.ordered = np.ones(len(bounds), dtype=bool)
+            index.ordered[place[back != bounds[place]]] = False
+        return index
 
     @property
     def nbytes(self) -> int:
-        return self.order.nbytes + self.bounds.nbytes + 100 * len(self.position)
+        held = 0 if self.grouped is None else self.grouped.nbytes + len(self.bounds)
+        return self.order.nbytes + self.bounds.nbytes + 100 * len(self.position) + held
+
+    def rows_between(
+        self, allowed: list[str] | set[str], lo: int | None, hi: int | None
+    ) -> np.ndarray | None:
+        """Positions, in row order, of the rows holding the one value in ``allowed`` with
+        ``lo <= time <= hi``, by a binary search over that value's times; ``None`` where
+        that cannot be: made without times, several values, or times out of order. A buffer
+        chunk holds its rows as written, many series mixed: masking one host's 700 rows of
+        a chunk by time was ~15 µs of a one-host hour's ~300."""
+        if self.grouped is None or self.ordered is None or len(allowed) != 1:
+            return None
+        k = self.position.get(next(iter(allowed)))
+        if k is None:
+            return self.order[:0]
+        if not self.ordered[k]:
+            return None
+        start, end = int(self.bounds[k]), int(self.bounds[k + 1])
+        times = self.grouped[start:end]
+        first = 0 if lo is None else int(times.searchsorted(lo, side="left"))
+        last = len(times) if hi is None else int(times.searchsorted(hi, side="right"))
+        return self.order[start + first : start + max(last, first)]
 
     def rows(self, allowed: list[str] | set[str]) -> np.ndarray:
         """Positions of the rows holding one of ``allowed``, in row order."""
