@@ -6,6 +6,7 @@ for a worker."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -19,9 +20,10 @@ import httpx
 import pytest
 
 from bench.edge import EdgeServer, start_edge
+from edge_common.picks import Pick
 from edge_common.settings import Settings
 from edge_gateway.inline import _Reader
-from edge_query.budget import OverBudget
+from edge_query.budget import OverBudget, budget
 from edge_query.planner import TableNeed
 from edge_query.worker import QueryWorker
 
@@ -36,6 +38,7 @@ SMALL = [  # each reads (and fills) at most 300 rows
     "SELECT last(usage) FROM cpu WHERE host =~ /^(h0|h1)$/ AND time > 1700000800s GROUP BY host",
     "SHOW TAG VALUES FROM cpu WITH KEY = host",  # (a dashboard's variable)
     "SHOW MEASUREMENTS",
+    "SELECT last(usage) FROM cpu GROUP BY host",  # (picks kept: the buffer's, a file's)
 ]
 LARGE = [
     "SELECT count(n) FROM cpu",  # 1,000 rows read
@@ -43,6 +46,8 @@ LARGE = [
     "AND time < 1700001000s GROUP BY time(1s)",  # 1,000 intervals
     "SELECT distinct(n) FROM cpu WHERE host = 'h1'",  # SQL's
     "SHOW SERIES CARDINALITY FROM cpu",  # (not a SHOW the gateway answers)
+    # picks made afresh of every series' rows in a time range: 900 rows
+    "SELECT last(usage) FROM cpu WHERE time > 1700000100s GROUP BY host",
 ]
 
 
@@ -128,6 +133,9 @@ def test_the_gateway_answers_small_selects_itself(tmp_path: Path) -> None:
                 for q in SMALL:
                     r = _ask(c, q)
                     assert r.status_code == 200 and r.json() == answers[q], q
+                # picks of every series' rows in a time range within a file: a worker's
+                q = "SELECT last(n) FROM cpu WHERE time > 1700000100s GROUP BY host"
+                assert _ask(c, q).status_code == 503
             for q in LARGE:  # (the worker again)
                 assert _ask(c, q).json() == answers[q], q
     finally:
@@ -135,8 +143,10 @@ def test_the_gateway_answers_small_selects_itself(tmp_path: Path) -> None:
 
 
 def test_a_large_buffered_chunk_is_indexed_off_the_event_loop(tmp_path: Path) -> None:
-    """A chunk of 20,000 rows (one write): its index by tag is made by the gateway's reading
-    thread while a worker answers; then the gateway answers, the worker stopped."""
+    """A chunk of 20,000 rows (one write): its index by tag, and its picks, are made by the
+    gateway's reading thread while a worker answers; then the gateway answers, the worker
+    stopped. Picks made afresh of a time range's rows spend them first; each series
+    answered spends as 16 rows."""
     edge = start_edge(tmp_path / "data", "--query-workers", "1")
     try:
         with httpx.Client(base_url=edge.url, timeout=30) as c:
@@ -177,5 +187,39 @@ def test_a_large_buffered_chunk_is_indexed_off_the_event_loop(tmp_path: Path) ->
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
         assert sum(p.num_rows for p in parts if p is not None) == 10  # (k7 before the bound)
+        warming.clear()  # (asked again while made: the gateway's own warm makes each once)
+        # a chunk's picks (the last v of each k): made by the reading thread too
+        last = Pick("last", ("v",))
+        need = TableNeed("big", {"time", "v", "k"}, None, None, {}, pick=last)
+        with pytest.raises(OverBudget) as why:
+            reader._fetch("inl", [need.to_wire()])
+        assert not why.value.lasting and len(warming) == 1
+        threading.Thread(target=warming.pop()).start()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                _, parts = reader._fetch("inl", [need.to_wire()])
+                break
+            except OverBudget:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert sum(p.num_rows for p in parts if p is not None) == 100
+        warming.clear()
+        # picks in a time range are made afresh of its rows: spent first (19,900 rows), then
+        # the 100 picked
+        need = TableNeed("big", {"time", "v", "k"}, 1_700_000_100 * 10**9, None, {}, pick=last)
+        with budget(19_899), pytest.raises(OverBudget) as why:
+            reader._fetch("inl", [need.to_wire()])
+        assert why.value.lasting and not warming
+        with budget(20_000):
+            reader._rows("inl", need)
+        # a series answered costs as much as 16 rows: 100 series and their 100 rows
+        header = {"op": "influxql", "db": "inl", "admin": True, "format": "v1json"}
+        header["q"] = "SELECT last(v) FROM big GROUP BY k"
+        with budget(1_699), pytest.raises(OverBudget):
+            reader._influxql(header)
+        with budget(1_700):
+            chunks, _, _ = reader._influxql(header)
+        assert len(json.loads(b"".join(chunks))["results"][0]["series"]) == 100
     finally:
         edge.stop()

@@ -136,8 +136,9 @@ class Settings(BaseSettings):
         20_000,
         ge=0,
         description="The gateway answers an InfluxQL SELECT itself when it reads and makes at "
-        "most this many rows without SQL (a dashboard panel's question: sending it to a query "
-        "worker cost more than answering it); others go to the query workers. It reads the "
+        "most this many rows without SQL, a series answered counting as 16 (a dashboard panel's "
+        "question: sending it to a query worker cost more than answering it); others go to the "
+        "query workers. It reads the "
         "buffer the persister shares and Parquet columns it keeps decoded (in a quarter of "
         "--query-file-cache-mb). 0: every query goes to a query worker.",
         validation_alias=_env("gateway_query_rows", "INFLUXDB3_GATEWAY_QUERY_ROWS"),

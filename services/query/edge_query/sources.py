@@ -157,6 +157,27 @@ class ParquetSource:
         self._keep(memo, result)
         return result
 
+    def pick_memo(
+        self,
+        key: str,
+        target: pa.Schema,
+        lo: int | None,
+        hi: int | None,
+        values: dict[str, list[str]] | None,
+        compare: list[tuple[str, str, Any]] | None,
+        pick: Pick,
+        span: tuple[int, int] | None,
+    ) -> tuple[Any, ...]:
+        """What ``read`` keeps one file's picks by: without the time range when it holds
+        the file's whole ``span``."""
+        bounds = (None, None) if _whole(span, lo, hi) else (lo, hi)
+        return (key, pick, tuple(target.names), bounds, _frozen(values), _frozen(compare))
+
+    def held_picks(self, memo: tuple[Any, ...]) -> bool:
+        """Whether picks are kept for ``memo`` (``pick_memo``)."""
+        with self._lock:
+            return memo in self._picks
+
     def read(
         self,
         key: str,
@@ -175,11 +196,9 @@ class ParquetSource:
         ``pick`` (and the ``table`` schema, for its tags), only the rows a first()/last()
         query can pick; those are kept in memory for the next such query (files never
         change), keyed without the time range when it holds the file's whole ``span``."""
-        # the file lies wholly in the time range: nothing to cut by time
-        whole = span is not None and (lo is None or lo <= span[0]) and (hi is None or hi >= span[1])
+        whole = _whole(span, lo, hi)
         if pick is not None and table is not None:
-            bounds = (None, None) if whole else (lo, hi)
-            memo = (key, pick, tuple(target.names), bounds, _frozen(values), _frozen(compare))
+            memo = self.pick_memo(key, target, lo, hi, values, compare, pick, span)
             found = self._kept(memo)
             if found is not None:
                 return found
@@ -219,6 +238,11 @@ class ParquetSource:
         if values or masks:  # few rows may point into a large dictionary: only theirs
             batch = compact(batch)
         return pa.Table.from_batches([conform(batch, target)], target)
+
+
+def _whole(span: tuple[int, int] | None, lo: int | None, hi: int | None) -> bool:
+    """Whether a file of time ``span`` lies wholly in the time range: nothing to cut."""
+    return span is not None and (lo is None or lo <= span[0]) and (hi is None or hi >= span[1])
 
 
 def _run_of(

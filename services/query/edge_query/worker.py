@@ -49,6 +49,8 @@ _V1 = ("v1json", "v1csv")  # the 1.x API's answer formats (the others are v3's)
 
 
 class QueryWorker:
+    files_kind: type[ParquetSource] = ParquetSource  # (the gateway's reader: its own kind)
+
     def __init__(self, settings: Settings, worker_id: int, ctx: zmq.Context[Any]) -> None:
         self.settings = settings
         self.worker_id = worker_id
@@ -73,7 +75,7 @@ class QueryWorker:
         self.stopping = False
 
     def _new_parquet(self) -> ParquetSource:
-        return ParquetSource(
+        return self.files_kind(
             self.store,
             self.settings.data_dir / "cache",
             self.settings.parquet_cache_mb << 20,

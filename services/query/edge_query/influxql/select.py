@@ -20,6 +20,7 @@ from edge_common.errors import QueryError
 from edge_common.merge import time_values
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, DatabaseSchema, TableSchema
+from edge_query.budget import SERIES_ROWS, spend
 from edge_query.influxql import ast
 from edge_query.influxql.columns import (
     REDUCED,
@@ -502,6 +503,7 @@ def _select_one(
         if window is not None and result.num_rows < hi - lo:
             raise _Short(in_window)
     series = _cut(result, table.name, group, [c.name for c in cols], go_floats)
+    spend(len(series) * SERIES_ROWS)
     for s in series:
         s["columns"] = ["time", *shown_names]
     if tallies:
