@@ -39,18 +39,16 @@ def test_a_values_rows_in_a_time_range(seed: int) -> None:
         v = rnd.choice([*names, "absent"])
         lo = rnd.choice([None, rnd.randrange(-10, 1010)])
         hi = rnd.choice([None, rnd.randrange(-10, 1010)])
-        found = index.rows_between([v], lo, hi)
+        found = index.rows_between([v], times, lo, hi)
         in_order = bool(np.all(np.diff(times[[i for i, w in enumerate(values) if w == v]]) >= 0))
         if not in_order:
             assert found is None
             continue
         assert found is not None
         assert found.tolist() == _rows_by_mask(values, times, v, lo, hi)
-    assert index.rows_between(["a", "b"], 0, 10) is None  # (several values: a mask's)
-    assert (
-        TagIndex.of(pa.array(values).dictionary_encode(), len(values)).rows_between(["a"], 0, 10)
-        is None
-    )
+    assert index.rows_between(["a", "b"], times, 0, 10) is None  # (several values: a mask's)
+    without_times = TagIndex.of(pa.array(values).dictionary_encode(), len(values))
+    assert without_times.rows_between(["a"], times, 0, 10) is None
 
 
 def test_a_place_beginning_below_the_last_is_in_order() -> None:
@@ -58,5 +56,5 @@ def test_a_place_beginning_below_the_last_is_in_order() -> None:
     values = ["a", "a", "b", "b"]
     times = np.array([5, 9, 1, 2], dtype=np.int64)
     index = TagIndex.of(pa.array(values).dictionary_encode(), 4, times)
-    assert index.rows_between(["b"], 2, None).tolist() == [3]
-    assert index.rows_between(["a"], None, 8).tolist() == [0]
+    assert index.rows_between(["b"], times, 2, None).tolist() == [3]
+    assert index.rows_between(["a"], times, None, 8).tolist() == [0]

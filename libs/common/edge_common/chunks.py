@@ -227,7 +227,7 @@ def _rows_of(
     )
     if cut and len(values) == 1:
         ((tag, allowed),) = values.items()
-        found = chunk.index(tag).rows_between(allowed, min_ns, max_ns)
+        found = chunk.index(tag).rows_between(allowed, chunk.times(), min_ns, max_ns)
         if found is not None:
             return found
     rows = chunk.rows_of_values(values)
