@@ -56,6 +56,7 @@ LINES = [
 ]
 
 _HALF = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T00:30:00Z'"
+_SPARSE_TAIL = "time >= 1451606490000ms AND time <= 1451608290000ms"  # (from 00:01:30)
 _HOUR = "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:00:00Z'"
 _DAYS = "time >= '2015-12-31T00:00:00Z' AND time < '2016-01-02T00:00:00Z'"
 
@@ -659,6 +660,14 @@ QUERIES = [
     f"SELECT mean(a), last(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(previous)",
     f"SELECT integral(a), integral(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(0)",
     f"SELECT integral(a), integral(b) FROM sparse WHERE {_HALF} GROUP BY time(1m) fill(previous)",
+    # a series whose only points lie just before the range, where only transformations look,
+    # in a field none of them reads: no series (t=x), fill(0) or not
+    f"SELECT difference(count(a)), count(b) FROM sparse WHERE {_SPARSE_TAIL} "
+    "GROUP BY time(30s), * fill(0)",
+    f"SELECT non_negative_difference(percentile(a, 95)), first(b), moving_average(first(a), 3) "
+    f"FROM sparse WHERE {_SPARSE_TAIL} GROUP BY time(30s), * fill(0)",
+    f"SELECT difference(count(b)), count(a) FROM sparse WHERE {_SPARSE_TAIL} "
+    "GROUP BY time(30s), * fill(0)",  # (t=x's b is there: its series answers)
     "SELECT percentile(usage_system, 90) FROM cpu",  # equal values: the time Go's sort picks
     "SELECT exp(usage_user) FROM cpu WHERE host = 'h2' LIMIT 3",
     # type casts, GROUP BY * over several measurements, a missing tag's series first, the

@@ -508,6 +508,8 @@ def _select_one(
         s["columns"] = ["time", *shown_names]
     if tallies:
         _mark_missing(series, result, tallies)
+    if transforms and interval is not None and not any(c.func in REDUCED for c in cols):
+        series = [s for s in series if _points_read(s["values"], cols, transforms, shown)]
     if aggregate and any(c.func in REDUCED for c in cols):
         windowing = (every, offset, clock) if interval is not None else None
         reduced = sorted({c.field for c in cols if c.func in REDUCED and c.field})
@@ -714,6 +716,26 @@ def _first_rows_of_groups(
             return found
         fewest = min(kept) + (stmt.offset or 0) if len(found) == len(starts) else 0
         width = _widened(width, wanted, fewest)
+
+
+def _points_read(
+    rows: list[list[Any]], cols: list[Column], transforms: list[Transform], shown: tuple[int, int]
+) -> bool:
+    """Whether a series' aggregated rows (read from before the range, for the
+    transformations that look back) hold a point any column reads: a transformation's in
+    any row, an aggregate's beside them in the range shown. As in 1.x, a series whose only
+    points lie before the range in fields no transformation reads answers nothing; under
+    fill(0) its intervals had all been filled in."""
+    lo, hi = shown
+    for i, (c, t) in enumerate(zip(cols, transforms, strict=True), start=1):
+        looks_back = not _over_range(t)
+        for row in rows:
+            v = row[i]
+            if v is None or v is MISSING or (c.func == "count" and v == 0):
+                continue
+            if looks_back or lo <= row[0] <= hi:
+                return True
+    return False
 
 
 def _mark_missing(series: list[Series], result: pa.Table, tallies: dict[int, str]) -> None:
