@@ -65,3 +65,25 @@ def test_show_answers_from_buffer_and_parquet_alike(edge: EdgeServer) -> None:
     assert _show(edge, "SHOW SERIES CARDINALITY FROM cpu") == [[8]]
     assert _show(edge, "SHOW MEASUREMENTS WHERE host = 'h3'") == [["cpu"]]
     assert _show(edge, "SHOW MEASUREMENTS WHERE host =~ /^(h1|h9)$/") == [["cpu"], ["mem"]]
+
+
+def test_show_series_of_many_and_of_few_alike(edge: EdgeServer) -> None:
+    """Up to 256 rows of series are made distinct in Python, more by Arrow: both give each
+    series once, also one held by Parquet and the buffer both."""
+    httpx.post(f"{edge.url}/query", params={"q": f"CREATE DATABASE {DB}"}, timeout=30)
+    lines = [f"wide,host=w{i:03d},dc=d{i % 3} v={i} {1_000 + i}" for i in range(300)]
+    _write(edge, lines)
+    assert httpx.post(f"{edge.url}/api/v3/flush", timeout=60).status_code == 200
+    # the first 50 again, later (then each has a row in Parquet and one in the buffer), and
+    # one without dc
+    again = [f"wide,host=w{i:03d},dc=d{i % 3} v={i} {8_000 + i}" for i in range(50)]
+    _write(edge, [*again, "wide,host=w999 v=1 9000"])
+    every = sorted([f"wide,dc=d{i % 3},host=w{i:03d}" for i in range(300)] + ["wide,host=w999"])
+    assert _show(edge, "SHOW SERIES FROM wide") == [[k] for k in every]
+    assert _show(edge, "SHOW SERIES CARDINALITY FROM wide") == [[301]]
+    assert _show(edge, "SHOW SERIES FROM wide WHERE dc = 'd1'") == [
+        [k] for k in every if ",dc=d1," in k
+    ]
+    assert _show(edge, "SHOW SERIES FROM wide WHERE host =~ /^w0[0-4]/") == [
+        [k] for k in every if k.split("host=")[1] < "w050" and "w999" not in k
+    ]
