@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from edge_common.chunks import Chunk, read_chunks
+from edge_common.chunks import Chunk, picked_within, read_chunks
 from edge_common.merge import time_values
+from edge_common.picks import Pick, SeriesHasher, picked_rows
 
 TAG = pa.dictionary(pa.int32(), pa.string())
 SCHEMA = pa.schema(
@@ -113,3 +114,33 @@ def _read_like_a_filter(rnd: random.Random, chunks: list[Chunk], shuffled: bool)
                 assert len(column.dictionary) <= max(len(column), 1)
     if len(out) == 1 and not shuffled:
         assert np.all(np.diff(time_values(out[0].column("time"))) >= 0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_picks_within_a_range_are_those_of_the_rows_there(seed: int) -> None:
+    """``picked_within``: the picks of a time range's rows of some hosts, in the columns
+    named (and those picking reads), are the picks of those rows filtered plainly."""
+    rnd = random.Random(seed)
+    chunks = [
+        _chunk(rnd, 1000 * k, rnd.randrange(1, 300), seed % 3 == 0, seed % 2 == 1, seed % 4 == 2)
+        for k in range(rnd.randrange(1, 5))
+    ]
+    tags = ["host", "dc"]
+    pick = rnd.choice(
+        [Pick("last", ("usage",)), Pick("first", ("n", "usage")), Pick("series", ("host", "dc"))]
+    )
+    lo, hi = rnd.randrange(0, 1500), rnd.randrange(1500, 5000)
+    values = rnd.choice([None, {"host": rnd.sample(["h0", "h1", "h2", "zz"], 2)}])
+    names = rnd.choice([None, ["time", "usage"], ["n", "time"]])
+    got = picked_within(chunks, SCHEMA, tags, pick, SeriesHasher(), lo, hi, values, names)
+    rows = pa.Table.from_batches([c.batch for c in chunks], SCHEMA)
+    kept = [
+        r
+        for r in rows.to_pylist()
+        if lo <= r["time"].value <= hi and (values is None or r["host"] in values["host"])
+    ]
+    want = picked_rows(pa.Table.from_pylist(kept, SCHEMA), tags, pick, SeriesHasher())
+    shown = names or SCHEMA.names
+    assert sorted(map(repr, got.select(shown).to_pylist())) == sorted(
+        map(repr, want.select(shown).to_pylist())
+    )

@@ -413,19 +413,19 @@ def picked_within(
     lo: int | None,
     hi: int | None,
     values: dict[str, list[str]] | None,
+    names: Iterable[str] | None = None,
 ) -> pa.Table:
     """The picks of the rows with ``lo <= time <= hi`` and for each tag in ``values`` one of
-    its values (a series' rows share its tags: its picks are among them), made afresh."""
-    parts = []
-    for c in chunks:
-        if (lo is not None and c.max_ns < lo) or (hi is not None and c.min_ns > hi):
-            continue
-        rows = np.arange(c.batch.num_rows)
-        for tag, allowed in (values or {}).items():
-            rows = np.intersect1d(rows, c.rows_with(tag, allowed))
-        rows = rows[within(c.times()[rows], lo, hi)]
-        parts.append(conform(c.batch.take(pa.array(rows)), full))
-    return pick_each(parts, full, tags, pick, hasher)
+    its values (a series' rows share its tags: its picks are among them), made afresh;
+    with ``names``, of those columns only (and what picking reads: a series' tags, time
+    and the fields picked). The rows are read as any query reads them (a few series' rows
+    of every chunk as one batch), then picked: the last value of one host over 9 hours
+    of TSBS had taken ~40 ms, each of 9 chunks' rows taken with all 20 columns and picked
+    apart (influxd: 0.3 ms)."""
+    if names is not None:
+        keep = {*names, *tags, TIME_COLUMN, *pick.fields}
+        full = pa.schema([f for f in full if f.name in keep])
+    return pick_each(read_chunks(chunks, full, lo, hi, values), full, tags, pick, hasher)
 
 
 def _joined_picks(

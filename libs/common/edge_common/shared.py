@@ -350,7 +350,7 @@ class SharedTable:
         target = schema.arrow_schema(list(schema.columns) if columns is None else columns)
         chunks = self.frozen if frozen else self.live
         if pick is not None and chunks:
-            chunks = [self._picked(chunks, schema, pick, min_ns, max_ns, values)]
+            chunks = [self._picked(chunks, schema, pick, min_ns, max_ns, values, target.names)]
         return read_chunks(chunks, target, min_ns, max_ns, values, compare)
 
     def _picked(
@@ -361,16 +361,17 @@ class SharedTable:
         lo: int | None,
         hi: int | None,
         values: dict[str, list[str]] | None,
+        names: list[str],
     ) -> Chunk:
         """The rows ``pick`` keeps of ``chunks`` as one chunk (as the persister's
         ``TableBuffer._picked``): over all of them from each chunk's picks (kept with it,
-        made once), else of the rows in the time range afresh."""
+        made once), else of the rows in the time range afresh (of columns ``names``)."""
         span = time_span(chunks)
         assert span is not None
         first, last = span
         full, tags = schema.arrow_schema(), schema.tag_names
         if (lo is not None and lo > first) or (hi is not None and hi < last):
-            picked = picked_within(chunks, full, tags, pick, self.hasher, lo, hi, values)
+            picked = picked_within(chunks, full, tags, pick, self.hasher, lo, hi, values, names)
             return as_chunk(picked, first, last)
         key = (pick, full, tuple(c.shared for c in chunks))
         held = self.picks.get(key)

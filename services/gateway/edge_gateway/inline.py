@@ -247,11 +247,16 @@ class _Reader(QueryWorker):
                     for c in chunks
                     if (lo is None or c.max_ns >= lo) and (hi is None or c.min_ns <= hi)
                 ]
-                for chunk in inside:
-                    for tag in tags:
-                        if tag not in chunk.by_tag and chunk.batch.num_rows > _INDEXED_HERE:
-                            self.warm((id(chunk), tag), functools.partial(chunk.index, tag))
-                            raise OverBudget("buffered rows not indexed yet", lasting=False)
+                unindexed = [
+                    (chunk, tag)
+                    for chunk in inside
+                    for tag in tags
+                    if tag not in chunk.by_tag and chunk.batch.num_rows > _INDEXED_HERE
+                ]
+                for chunk, tag in unindexed:  # (all at once: a query at a time took one each)
+                    self.warm((id(chunk), tag), functools.partial(chunk.index, tag))
+                if unindexed:
+                    raise OverBudget("buffered rows not indexed yet", lasting=False)
                 pick = Pick.from_wire(req.get("pick"))
                 if pick is None or not chunks:
                     continue

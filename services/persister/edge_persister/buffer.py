@@ -152,7 +152,7 @@ class TableBuffer:
         target = schema.arrow_schema(names)
         chunks = self.frozen if frozen else self.chunks
         if pick is not None and chunks:
-            chunks = [self._picked(schema, pick, frozen, min_ns, max_ns, values)]
+            chunks = [self._picked(schema, pick, frozen, min_ns, max_ns, values, names)]
         return read_chunks(chunks, target, min_ns, max_ns, values, compare)
 
     def _picked(
@@ -163,17 +163,18 @@ class TableBuffer:
         lo: int | None,
         hi: int | None,
         values: dict[str, list[str]] | None,
+        names: list[str],
     ) -> Chunk:
         """The rows ``pick`` keeps of the chunks, as one chunk. Over every chunk, the answer
         is kept and brought up to date with the chunks appended since; a time range that
         cuts the buffer is picked from afresh, of the rows with ``values`` alone (a series'
-        rows share its tags: its picks are among them)."""
+        rows share its tags: its picks are among them), in columns ``names``."""
         chunks = self.frozen if frozen else self.chunks
         first, last = self.time_range(frozen) or (0, 0)
         full = schema.arrow_schema()
         tags = schema.tag_names
         if (lo is not None and lo > first) or (hi is not None and hi < last):
-            picked = picked_within(chunks, full, tags, pick, self._hasher, lo, hi, values)
+            picked = picked_within(chunks, full, tags, pick, self._hasher, lo, hi, values, names)
             return as_chunk(picked, first, last)
         key = (pick.kind, pick.fields, frozen)
         # chunks are only appended (or the newest joined: covered counts then drop to before
