@@ -47,7 +47,7 @@ import numpy as np
 import pyarrow as pa
 import zmq
 
-from edge_common.chunks import Chunk, picked_of
+from edge_common.chunks import Chunk, chunk_picks, within_range
 from edge_common.errors import EdgeError
 from edge_common.merge import time_values, within
 from edge_common.picks import Pick
@@ -285,27 +285,32 @@ def _picks_bounded(
     req: dict[str, Any],
     warm: Callable[[Any, Callable[[], Any]], None],
 ) -> None:
-    """``SharedTable._picked``'s work, bounded: over the time range's rows (made afresh),
-    they are spent; over every chunk (each chunk's picks kept with it), those not made yet
-    are made here up to ``_INDEXED_HERE`` rows in all, else by the reading thread; the picks
-    joined are spent when the join is to be made."""
+    """``SharedTable._picked``'s work, bounded. Each chunk's picks (kept with it) not made
+    yet are made here up to ``_INDEXED_HERE`` rows in all, else by the reading thread:
+    over every chunk, or in a time range of every series (``picked_within``) the chunks
+    wholly in it. The rows of the other chunks in the range (some series', or those the
+    range cuts) are spent, and so are the picks joined when the join is to be made."""
     first, last = min(c.min_ns for c in chunks), max(c.max_ns for c in chunks)
     lo, hi = req.get("min_ns"), req.get("max_ns")
     values = {t: sorted(v) for t, v in (req.get("values") or {}).items() if t in table.tag_set()}
-    if (lo is not None and lo > first) or (hi is not None and hi < last):
+    afresh = (lo is not None and lo > first) or (hi is not None and hi < last)
+    if not afresh:
+        whole = chunks
+    else:
+        whole = [] if values else [c for c in inside if within_range(c, lo, hi)]
         for c in inside:
-            times = c.times()[c.rows_of_values(values)] if values else c.times()
-            spend(int(np.count_nonzero(within(times, lo, hi))))
-        return
+            if c not in whole:
+                times = c.times()[c.rows_of_values(values)] if values else c.times()
+                spend(int(np.count_nonzero(within(times, lo, hi))))
     full, tags = table.arrow_schema(), table.tag_names
-    missing = [c for c in chunks if (pick, full) not in c.picks]
+    missing = [c for c in whole if (pick, full) not in c.picks]
     if sum(c.batch.num_rows for c in missing) > _INDEXED_HERE:
         for chunk in missing:
-            picking = functools.partial(picked_of, [chunk], full, tags, pick, held.hasher)
+            picking = functools.partial(chunk_picks, chunk, full, tags, pick, held.hasher)
             warm((id(chunk), pick, full), picking)
         raise OverBudget("buffered rows not picked yet", lasting=False)
-    if (pick, full, tuple(c.shared for c in chunks)) not in held.picks:
-        spend(sum(c.picks[(pick, full)].num_rows for c in chunks if c not in missing))
+    if afresh or (pick, full, tuple(c.shared for c in chunks)) not in held.picks:
+        spend(sum(c.picks[(pick, full)].num_rows for c in whole if c not in missing))
 
 
 def _state(reader: QueryWorker) -> State | None:
