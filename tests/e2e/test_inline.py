@@ -174,37 +174,11 @@ def test_a_large_buffered_chunk_is_indexed_off_the_event_loop(tmp_path: Path) ->
         reply, _ = QueryWorker._ask(reader, reader.persister, reader.catalog_request(), (), 10, "")
         reader.take_catalog(reply)
         need = TableNeed("big", {"time", "v"}, None, 1_700_001_000 * 10**9, {"k": {"k7"}})
-        with pytest.raises(OverBudget) as why:
-            reader._fetch("inl", [need.to_wire()])
-        assert not why.value.lasting and len(warming) == 1
-        threading.Thread(target=warming.pop()).start()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                _, parts = reader._fetch("inl", [need.to_wire()])
-                break
-            except OverBudget:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        assert sum(p.num_rows for p in parts if p is not None) == 10  # (k7 before the bound)
-        warming.clear()  # (asked again while made: the gateway's own warm makes each once)
+        assert _rows_made_elsewhere(reader, warming, need) == 10  # (k7 before the bound)
         # a chunk's picks (the last v of each k): made by the reading thread too
         last = Pick("last", ("v",))
         need = TableNeed("big", {"time", "v", "k"}, None, None, {}, pick=last)
-        with pytest.raises(OverBudget) as why:
-            reader._fetch("inl", [need.to_wire()])
-        assert not why.value.lasting and len(warming) == 1
-        threading.Thread(target=warming.pop()).start()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                _, parts = reader._fetch("inl", [need.to_wire()])
-                break
-            except OverBudget:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        assert sum(p.num_rows for p in parts if p is not None) == 100
-        warming.clear()
+        assert _rows_made_elsewhere(reader, warming, need) == 100
         # picks in a time range are made afresh of its rows: spent first (19,900 rows), then
         # the 100 picked
         need = TableNeed("big", {"time", "v", "k"}, 1_700_000_100 * 10**9, None, {}, pick=last)
@@ -223,3 +197,23 @@ def test_a_large_buffered_chunk_is_indexed_off_the_event_loop(tmp_path: Path) ->
         assert len(json.loads(b"".join(chunks))["results"][0]["series"]) == 100
     finally:
         edge.stop()
+
+
+def _rows_made_elsewhere(reader: _Reader, warming: list[Callable[[], Any]], need: TableNeed) -> int:
+    """The first fetch of ``need`` leaves what it lacks to the reading thread (here one
+    warm-up, run on a thread of the test's) and goes elsewhere; once made, the rows are read
+    here: how many."""
+    with pytest.raises(OverBudget) as why:
+        reader._fetch("inl", [need.to_wire()])
+    assert not why.value.lasting and len(warming) == 1
+    threading.Thread(target=warming.pop()).start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            _, parts = reader._fetch("inl", [need.to_wire()])
+            break
+        except OverBudget:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    warming.clear()  # (asked again while made: the gateway's own warm makes each once)
+    return sum(p.num_rows for p in parts if p is not None)

@@ -13,16 +13,17 @@ other request waits on, free:
 - only requests of SELECTs without INTO and SHOWs of the data (DATABASES, MEASUREMENTS,
   TAG KEYS, TAG VALUES, FIELD KEYS, SERIES, RETENTION POLICIES: a dashboard's variables),
   and only what the query worker's own code answers without SQL (``edge_query.influxql.
-  direct`` and its kin): no DataFusion, no persister
-  asked (a catalog that is not current is taken again in the background, meanwhile the
-  workers answer), no file read (a persisted file's columns not decoded yet are read by a
-  thread of their own, meanwhile the workers answer; then kept as a worker keeps them, in
-  a quarter of ``--query-file-cache-mb``); a large buffered chunk's index by a tag's value
-  is made on that thread too;
-- a budget of ``--gateway-query-rows`` rows read and intervals filled (``edge_query.
-  budget``): a query past it stops and goes to a worker, which starts it over (it is
-  read-only: nothing was changed). A text that went over is sent straight to a worker
-  the next times.
+  direct`` and its kin): no DataFusion, no persister asked (a catalog that is not current
+  is taken again in the background, meanwhile the workers answer), no file read (a
+  persisted file's columns not decoded yet are read by a thread of their own, meanwhile
+  the workers answer; then kept as a worker keeps them, in a quarter of
+  ``--query-file-cache-mb``); a large buffered chunk's index by a tag's value is made on
+  that thread too, and so are the picks of first()/last() and of a SHOW's values or
+  series of large chunks and of whole files;
+- a budget of ``--gateway-query-rows`` rows read, rows picked from, intervals filled and
+  series answered (each as 16 rows) (``edge_query.budget``): a query past it stops and
+  goes to a worker, which starts it over (it is read-only: nothing was changed). A text
+  that went over is sent straight to a worker the next times.
 
 The answer is the worker's, made by the same code: ``_Reader`` is a ``QueryWorker`` that
 never waits. It is not listed by SHOW QUERIES, nor stopped by KILL QUERY: it ends within
@@ -152,7 +153,7 @@ class _HeldFiles(ParquetSource):
         if here and pick is not None and table is not None:
             memo = self.pick_memo(key, target, lo, hi, values, compare, pick, span)
             if not self.held_picks(memo):
-                if memo[3] == (None, None):
+                if memo[3] == (None, None):  # (over the file's whole span: kept for good)
                     read = super().read
                     args = (key, target, lo, hi, values, compare, pick, table, span)
                     self.warm(memo, lambda: read(*args))
@@ -241,6 +242,9 @@ class _Reader(QueryWorker):
                 continue
             tags = [t for t in req.get("values") or () if t in table.tag_set()]
             lo, hi = req.get("min_ns"), req.get("max_ns")
+            pick = Pick.from_wire(req.get("pick"))
+            if any(c[0] not in table.tag_set() for c in req.get("compare") or ()):
+                pick = None  # (no picks: the rows are read, as fetch_table does)
             for chunks in (held.live, held.frozen):
                 inside = [
                     c
@@ -257,12 +261,8 @@ class _Reader(QueryWorker):
                     self.warm((id(chunk), tag), functools.partial(chunk.index, tag))
                 if unindexed:
                     raise OverBudget("buffered rows not indexed yet", lasting=False)
-                pick = Pick.from_wire(req.get("pick"))
-                if pick is None or not chunks:
-                    continue
-                if any(c[0] not in table.tag_set() for c in req.get("compare") or ()):
-                    continue  # (no picks: the rows are read)
-                _picks_bounded(held, chunks, inside, table, pick, req, self.warm)
+                if pick is not None and chunks:
+                    _picks_bounded(held, chunks, inside, table, pick, req, self.warm)
 
     def _assemble(
         self,
