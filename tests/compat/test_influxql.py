@@ -668,6 +668,13 @@ QUERIES = [
     f"FROM sparse WHERE {_SPARSE_TAIL} GROUP BY time(30s), * fill(0)",
     f"SELECT difference(count(b)), count(a) FROM sparse WHERE {_SPARSE_TAIL} "
     "GROUP BY time(30s), * fill(0)",  # (t=x's b is there: its series answers)
+    # a row only a late transformation makes (under LIMIT, each column limited alone):
+    # an expression's cell there is filled as its empty intervals are (0 - 0.5, not 0)
+    "SELECT kaufmans_adaptive_moving_average(max(a), 5), max(a) - 0.5 FROM sparse WHERE "
+    "time >= 1451606400000ms AND time <= 1451607000000ms GROUP BY time(2m) fill(0) LIMIT 1",
+    "SELECT kaufmans_adaptive_moving_average(max(a), 5), max(a) * 2 + count(a) FROM sparse "
+    "WHERE time >= 1451606400000ms AND time <= 1451607000000ms GROUP BY time(2m) fill(7) "
+    "LIMIT 2",
     "SELECT percentile(usage_system, 90) FROM cpu",  # equal values: the time Go's sort picks
     "SELECT exp(usage_user) FROM cpu WHERE host = 'h2' LIMIT 3",
     # type casts, GROUP BY * over several measurements, a missing tag's series first, the

@@ -163,15 +163,15 @@ def _transformed(
     shown: tuple[int, int],
     lo: int,
     hi: int | None,
-    fill: Any = None,
+    fills: list[Any] | None = None,
     every: int = 0,
     desc: bool = False,
     previous: bool = False,
 ) -> list[list[Any]]:
     """Each column through its own transformation (points outside the shown range
     dropped), rows joined again by time: a time any of them produced, the others
-    ``fill`` there (fill(<number>)'s value, as 1.x fills the join; with ``previous``,
-    the column's value before; else null). With
+    ``fills`` there, one per column (fill(<number>)'s value, as 1.x fills the join, or an
+    expression's of it; with ``previous``, the column's value before; else null). With
     several, LIMIT/OFFSET apply to each column before the join, as in 1.x. By GROUP BY
     time() (``every``), each reads back as far as it needs alone (cumulative_sum() none:
     the rows read for derivative() beside it are no part of its sum)."""
@@ -198,7 +198,8 @@ def _transformed(
     ]
     times = dict.fromkeys(row[0] for row in rows if any(row[0] in o for o in outs))
     if not previous:
-        return [[t, *(o.get(t, fill) for o in outs)] for t in times]
+        blank = fills or [None] * len(outs)
+        return [[t, *(o.get(t, b) for o, b in zip(outs, blank, strict=True))] for t in times]
     joined, last = [], [None] * len(outs)  # fill(previous): a column's value before, carried
     for t in times:
         for j, o in enumerate(outs):
@@ -562,8 +563,13 @@ def _select_one(
                 places = _as_is_places(transforms)
                 rows = [_as_is(kept, r, places) for r in rows]
             value, previous = stmt.fill_value, stmt.fill == "previous"
+            # (an expression's cell joined where its column has none: fill(<number>) of
+            # each call, then the arithmetic, as its own empty intervals are filled)
+            fills = [value] * len(transforms)
+            if value is not None and interval is not None:
+                fills = [blanks_of(cols, stmt).get(j, value) for j in range(len(transforms))]
             s["values"] = _transformed(
-                transforms, rows, shown, lo, hi, value, every, desc, previous
+                transforms, rows, shown, lo, hi, fills, every, desc, previous
             )
             if go_floats:
                 go_whole(s["values"])
