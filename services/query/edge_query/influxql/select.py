@@ -567,7 +567,8 @@ def _select_one(
             # each call, then the arithmetic, as its own empty intervals are filled)
             fills = [value] * len(transforms)
             if value is not None and interval is not None:
-                fills = [blanks_of(cols, stmt).get(j, value) for j in range(len(transforms))]
+                blank = blanks_of(cols, stmt)
+                fills = [blank.get(j, value) for j in range(len(transforms))]
             s["values"] = _transformed(
                 transforms, rows, shown, lo, hi, fills, every, desc, previous
             )
