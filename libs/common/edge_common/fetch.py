@@ -18,7 +18,7 @@ from edge_common.merge import overlaps
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, TableSchema
 
-__all__ = ["Buffered", "Spanned", "fetch_table", "overlapping"]
+__all__ = ["Buffered", "Spanned", "fetch_table", "overlapping", "request_pick"]
 
 
 class Spanned(Protocol):
@@ -67,6 +67,15 @@ class Buffered(Protocol):
     ) -> list[pa.RecordBatch]: ...
 
 
+def request_pick(req: dict[str, Any], tags: set[str] | frozenset[str]) -> Pick | None:
+    """The first()/last() pick a wire request asks for, where it is sound: only when no
+    condition on a field (not one of ``tags``) drops rows first."""
+    pick = Pick.from_wire(req.get("pick"))
+    if pick is not None and any(c[0] not in tags for c in req.get("compare") or ()):
+        return None
+    return pick
+
+
 def fetch_table(
     schema: TableSchema, req: dict[str, Any], buf: Buffered | None, files: Sequence[Spanned]
 ) -> tuple[dict[str, Any], list[pa.RecordBatch], list[pa.RecordBatch], pa.Schema]:
@@ -93,10 +102,7 @@ def fetch_table(
         if overlap  # (a tag's "=" is already in values: not tested twice)
         else [tuple(c) for c in req.get("compare") or () if c[1] != "=" or c[0] not in values]
     )
-    # first()/last() picks: only sound when no field condition drops rows first
-    pick = Pick.from_wire(req.get("pick"))
-    if pick is not None and any(c[0] not in tags for c in req.get("compare") or ()):
-        pick = None
+    pick = request_pick(req, tags)
     entry: dict[str, Any] = {
         "name": req["name"],
         "columns": cols,

@@ -50,6 +50,7 @@ import zmq
 
 from edge_common.chunks import Chunk, chunk_picks, within_range
 from edge_common.errors import EdgeError
+from edge_common.fetch import request_pick
 from edge_common.merge import time_values, within
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, TableSchema
@@ -242,9 +243,7 @@ class _Reader(QueryWorker):
                 continue
             tags = [t for t in req.get("values") or () if t in table.tag_set()]
             lo, hi = req.get("min_ns"), req.get("max_ns")
-            pick = Pick.from_wire(req.get("pick"))
-            if any(c[0] not in table.tag_set() for c in req.get("compare") or ()):
-                pick = None  # (no picks: the rows are read, as fetch_table does)
+            pick = request_pick(req, table.tag_set())  # (as fetch_table reads)
             for chunks in (held.live, held.frozen):
                 inside = [
                     c
