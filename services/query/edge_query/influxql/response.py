@@ -24,7 +24,7 @@ __all__ = ["render_v1", "to_arrow"]
 def _times(results: list[dict[str, Any]], epoch: str | None) -> list[dict[str, Any]]:
     for r in results:
         zone = r.pop("_tz", None)  # tz('Zone'): RFC3339 times with the zone's offset
-        # every series' rows at once: one numpy pass, not one per series (100s of them)
+        # every series' rows at once: one pass, not one per series (100s of them)
         rows = [
             row
             for s in r.get("series", [])
@@ -32,8 +32,8 @@ def _times(results: list[dict[str, Any]], epoch: str | None) -> list[dict[str, A
             for row in s["values"]
         ]
         if rows:
-            ns = np.array([row[0] for row in rows], dtype=np.int64)
-            for row, t in zip(rows, format_times(ns, epoch, zone), strict=True):
+            stamps = [row[0] for row in rows]
+            for row, t in zip(rows, format_times(stamps, epoch, zone), strict=True):
                 row[0] = t
     return results
 

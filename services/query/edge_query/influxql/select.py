@@ -1077,11 +1077,12 @@ def _columns_values(cols: list[pa.ChunkedArray], go_floats: bool) -> list[list[A
         if go_floats and pa.types.is_floating(col.type) and len(col):
             floats.append(len(out) - 1)
     if floats:
-        arr = np.stack([cols[k].to_numpy(zero_copy_only=False) for k in floats])
-        with np.errstate(invalid="ignore"):
-            # (Go writes digits up to 1e21; past 2**63 the JSON encoder takes no int, and
-            # the float it writes instead is the same number)
-            which, where = np.nonzero((np.floor(arr) == arr) & (np.abs(arr) < GO_WHOLE))
+        arrays = [cols[k].to_numpy(zero_copy_only=False) for k in floats]
+        arr = arrays[0][np.newaxis] if len(arrays) == 1 else np.stack(arrays)
+        # (Go writes digits up to 1e21; past 2**63 the JSON encoder takes no int, and the
+        # float it writes instead is the same number. NaN and infinities compare false
+        # without a warning)
+        which, where = np.nonzero((np.floor(arr) == arr) & (np.abs(arr) < GO_WHOLE))
         for k, i in zip(which.tolist(), where.tolist(), strict=True):
             values = out[floats[k]]
             values[i] = go_integer(values[i])

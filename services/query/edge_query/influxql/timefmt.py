@@ -58,15 +58,19 @@ def _zoned_text(ns: int, zone: zoneinfo.ZoneInfo) -> str:
     return f"{text}{sign}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
 
 
-def format_times(ns: np.ndarray, epoch: str | None, zone: str | None = None) -> list[object]:
+def format_times(
+    ns: np.ndarray | list[int], epoch: str | None, zone: str | None = None
+) -> list[object]:
     """Times as 1.x answers them: integers in ``epoch`` units, else RFC3339Nano text (in
-    ``zone`` with its offset, e.g. ``2016-01-01T01:00:00+01:00``, when given)."""
+    ``zone`` with its offset, e.g. ``2016-01-01T01:00:00+01:00``, when given). A few
+    times may come as a list of ints (an answer's rows hold them so: no numpy round trip)."""
+    if len(ns) <= _FEW and not epoch and not zone:
+        return _few_texts(ns if isinstance(ns, list) else ns.astype(np.int64).tolist())
+    ns = np.asarray(ns, dtype=np.int64)
     if epoch:
         return (ns // EPOCH_NS[epoch]).tolist()
     if zone:
         return [_zoned_text(int(v), zoneinfo.ZoneInfo(zone)) for v in ns.tolist()]
-    if len(ns) <= _FEW:
-        return _few_texts(ns)
     # whole seconds at numpy speed, each distinct second once (answers over many series
     # repeat their times: 40,000 rows of 100 hosts hold 400 seconds); the rare fractional
     # ones one by one
@@ -86,8 +90,7 @@ _SECONDS: dict[int, str] = {}
 _REMEMBERED = 1 << 17
 
 
-def _few_texts(ns: np.ndarray) -> list[object]:
-    values = ns.astype(np.int64, copy=False).tolist()
+def _few_texts(values: list[int]) -> list[object]:
     out: list[object] = []
     for v in values:
         seconds, frac = divmod(v, 1_000_000_000)
