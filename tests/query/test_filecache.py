@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -76,6 +77,33 @@ def test_rows_of_tag_values_come_from_an_index_made_once_and_kept(tmp_path: Path
     ]
     assert (len(opened), cache.used) == (reads, used)  # nothing read or made again
     assert len(cache.rows_with("a", local, "zone", ["z"])) == 0  # a tag the file lacks
+
+
+def test_rows_of_tag_values_within_a_time_range(tmp_path: Path) -> None:
+    # rows written out of time order too (the index's binary search runs over each value's
+    # rows in time order), of one value and of several
+    path = tmp_path / "a.parquet"
+    times = [(i * 7919) % 1000 for i in range(1000)]
+    hosts = [f"h{i % 3}" for i in range(1000)]
+    pq.write_table(
+        pa.table(
+            {
+                "time": pa.array(times, pa.timestamp("ns")),
+                "host": pa.array(hosts).dictionary_encode(),
+            }
+        ),
+        path,
+    )
+    cache = ColumnCache(1 << 30)
+    at = np.array(times, dtype=np.int64)
+    for allowed in (["h1"], ["h0", "h2"], ["h9"]):
+        for lo, hi in ((None, 500), (100, None), (250, 260), (900, 100)):
+            found = cache.rows_with("a", lambda: path, "host", allowed, at, lo, hi)
+            assert found.tolist() == [
+                i
+                for i, (t, h) in enumerate(zip(times, hosts, strict=True))
+                if h in allowed and (lo is None or t >= lo) and (hi is None or t <= hi)
+            ]
 
 
 def test_holds_and_indexed_tell_what_would_be_read(tmp_path: Path) -> None:

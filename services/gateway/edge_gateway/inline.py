@@ -118,13 +118,20 @@ class _Held(ColumnCache):
         return super().batch(key, path, wanted)
 
     def rows_with(
-        self, key: str, path: Callable[[], Path], tag: str, allowed: list[str]
+        self,
+        key: str,
+        path: Callable[[], Path],
+        tag: str,
+        allowed: list[str],
+        times: np.ndarray | None = None,
+        lo: int | None = None,
+        hi: int | None = None,
     ) -> np.ndarray:
         if threading.get_ident() == self.loop_thread and not self.indexed(key, tag):
             index = super().rows_with
             self.warm((key, tag, "index"), lambda: index(key, path, tag, []))
             raise OverBudget("tag index not made yet", lasting=False)
-        return super().rows_with(key, path, tag, allowed)
+        return super().rows_with(key, path, tag, allowed, times, lo, hi)
 
 
 class _HeldFiles(ParquetSource):
@@ -165,11 +172,12 @@ class _HeldFiles(ParquetSource):
                 # hand yet: made by ``warm``, meanwhile a worker answers)
                 rows = None
                 path = functools.partial(self._local, key)
-                for tag, allowed in values.items():
-                    these = self.columns.rows_with(key, path, tag, allowed)
-                    rows = these if rows is None else np.intersect1d(rows, these)
                 times = self.columns.batch(key, path, [TIME_COLUMN]).column(TIME_COLUMN)
-                spend(int(np.count_nonzero(within(time_values(times)[rows], lo, hi))))
+                at = time_values(times)
+                for tag, allowed in values.items():
+                    these = self.columns.rows_with(key, path, tag, allowed, at, lo, hi)
+                    rows = these if rows is None else np.intersect1d(rows, these)
+                spend(0 if rows is None else len(rows))
         found = super().read(key, target, lo, hi, values, compare, pick, table, span)
         if pick is not None:
             spend(found.num_rows)  # (joined with the other files' picks)

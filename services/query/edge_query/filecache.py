@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from edge_common.merge import time_values, within
+from edge_common.schema import TIME_COLUMN
 from edge_common.tagindex import TagIndex
 
 __all__ = ["ColumnCache"]
@@ -70,19 +72,39 @@ class ColumnCache:
             return (key, tag, "index") in self._columns
 
     def rows_with(
-        self, key: str, path: Callable[[], Path], tag: str, allowed: list[str]
+        self,
+        key: str,
+        path: Callable[[], Path],
+        tag: str,
+        allowed: list[str],
+        times: np.ndarray | None = None,
+        lo: int | None = None,
+        hi: int | None = None,
     ) -> np.ndarray:
-        """Positions of the rows of file ``key`` whose ``tag`` is one of ``allowed``, by an
-        index of the tag made on first use and kept with the columns."""
+        """Positions, in row order, of the rows of file ``key`` whose ``tag`` is one of
+        ``allowed``, by an index of the tag made on first use and kept with the columns;
+        with the file's ``times`` (its time column as int64), only those with ``lo <= time
+        <= hi``: of one value by a binary search (a series' rows in a file are in time
+        order: masking one host's 4,320 rows of a file was ~15 µs of a one-host hour)."""
         with self._lock:
             index = self._columns.get((key, tag, "index"))
             if index is not None:
                 self._columns.move_to_end((key, tag, "index"))
         if not isinstance(index, TagIndex):
-            batch = self.batch(key, path, [tag])  # no columns, no rows: a file without it
-            index = TagIndex.of(batch.column(0) if batch.num_columns else None, batch.num_rows)
+            # no columns, no rows: a file without them
+            batch = self.batch(key, path, [tag, TIME_COLUMN])
+            held = batch.schema.names
+            column = batch.column(tag) if tag in held else None
+            at = time_values(batch.column(TIME_COLUMN)) if TIME_COLUMN in held else None
+            index = TagIndex.of(column, batch.num_rows, at)
             self._keep((key, tag, "index"), index)
-        return index.rows(allowed)
+        if times is None or (lo is None and hi is None):
+            return index.rows(allowed)
+        found = index.rows_between(allowed, times, lo, hi)
+        if found is None:  # (several values)
+            found = index.rows(allowed)
+            found = found[within(times[found], lo, hi)]
+        return found
 
     def _keep(self, what: tuple[str, ...], item: pa.Array | TagIndex) -> None:
         with self._lock:

@@ -219,8 +219,14 @@ class ParquetSource:
         cut = (lo is not None or hi is not None) and not whole
         if values:  # the rows of these tag values, by each tag's index of the file
             taken: np.ndarray | None = None
-            for tag, allowed in values.items():
-                these = self.columns.rows_with(key, lambda: self._local(key), tag, allowed)
+            path = functools.partial(self._local, key)
+            if cut and len(values) == 1:  # (in the time range too: nothing left to cut)
+                ((tag, allowed),) = values.items()
+                times = time_values(batch.column(TIME_COLUMN))
+                taken = self.columns.rows_with(key, path, tag, allowed, times, lo, hi)
+                cut = False
+            for tag, allowed in values.items() if taken is None else ():
+                these = self.columns.rows_with(key, path, tag, allowed)
                 taken = these if taken is None else np.intersect1d(taken, these)
             assert taken is not None
             if len(taken) and taken[-1] - taken[0] + 1 == len(taken):
@@ -235,9 +241,10 @@ class ParquetSource:
             masks.append(m)
         if masks:
             batch = batch.filter(functools.reduce(pc.and_, masks))
+        batch = conform(batch, target)
         if values or masks:  # few rows may point into a large dictionary: only theirs
             batch = compact(batch)
-        return pa.Table.from_batches([conform(batch, target)], target)
+        return pa.Table.from_batches([batch], target)
 
 
 def _whole(span: tuple[int, int] | None, lo: int | None, hi: int | None) -> bool:
