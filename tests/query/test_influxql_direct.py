@@ -179,6 +179,9 @@ DIRECT = [
     "GROUP BY time(30m), region",
     "SELECT percentile(i, 75) FROM cpu GROUP BY host",
     "SELECT median(f), percentile(f, 50), max(f) FROM cpu GROUP BY region",
+    # of a field set in every row (u): a rank outside the values still has none
+    f"SELECT percentile(u, 0), percentile(u, 100), max(u) FROM cpu WHERE {RANGE} "
+    "GROUP BY time(10m), host",
     # mode() and integral(): their points read without SQL (the same table, same order)
     f"SELECT mode(i) FROM cpu WHERE {RANGE} GROUP BY time(10m), host",
     f"SELECT integral(f, 1m) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(10m)",

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from edge_common.merge import time_values
+from edge_common.merge import time_values, within
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
@@ -353,11 +353,7 @@ def selected(
         t = time_values(data.column(TIME_COLUMN))
     else:
         t = np.zeros(data.num_rows, dtype=np.int64)
-    keep = np.ones(len(t), dtype=bool)
-    if rng.bounded_below:
-        keep &= t >= rng.lo
-    if rng.bounded_above:
-        keep &= t <= rng.hi
+    keep = within(t, rng.lo if rng.bounded_below else None, rng.hi if rng.bounded_above else None)
     codes = {tag: text_codes(data.column(tag)) for tag in sorted(tags) if tag in names}
     for tag, allowed in equal.items():
         keep &= among(codes[tag], allowed)
@@ -375,14 +371,14 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     t = t[rows]
     # group number: tags (each ranked), then the interval; numbered densely when that
     # is small, else renumbered in order
-    gid = np.zeros(len(t), dtype=np.int64)
+    gid: np.ndarray | None = None  # (None: all rows in group 0)
     size = 1
     renumbered = False
     for g in d.group:
         if g not in tag_codes:
             continue
         codes, names = tag_codes[g]
-        gid = gid * len(names) + codes[rows]
+        gid = codes[rows] if gid is None else gid * len(names) + codes[rows]
         size *= len(names)
         if size > 4 * len(t) + _DENSE_SLACK:
             gid, size = _renumber(gid)
@@ -392,8 +388,11 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         buckets = (t - d.offset) // d.every
         base = int(buckets.min())
         width = int(buckets.max()) - base + 1
-        gid = gid * width + (buckets - base)
+        buckets -= base
+        gid = buckets if gid is None else gid * width + buckets
         size *= width
+    if gid is None:
+        gid = np.zeros(len(t), dtype=np.int64)
     if size > 4 * len(t) + _DENSE_SLACK:
         gid, size = _renumber(gid)
         renumbered = True
@@ -444,7 +443,11 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
         n = every_n if isinstance(held_by, slice) else np.bincount(gid[held_by], minlength=size)
         arr, has, when = _reduce(c, v[held_by], gid[held_by], t[held_by], n, when_needed)
         kind = d.table.columns[c.field or ""]
-        cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=~has[groups])
+        # (a value in every group where each holds a row and the field is set in every
+        # row; a percentile's rank may fall outside a group's values)
+        full = isinstance(held_by, slice) and c.func != "percentile"
+        empty = None if full else ~has[groups]
+        cols[c.name] = pa.array(arr[groups], _type(c.func or "", kind), mask=empty)
         picked_time = when
         if i in d.tallies:
             cols[d.tallies[i]] = pa.array(n[groups], pa.int64())
