@@ -29,6 +29,7 @@ __all__ = [
     "pick_each",
     "picked_of",
     "picked_within",
+    "points_within",
     "read_chunks",
     "row_total",
     "time_span",
@@ -217,6 +218,37 @@ def read_chunks(
     if len(out) > 1 and sum(b.num_rows for b in out) <= _GATHERED_ROWS:
         return [gathered(out, target)]
     return [compact(b) for b in out]
+
+
+def points_within(
+    chunks: Iterable[Chunk],
+    lo: int,
+    hi: int,
+    values: dict[str, list[str]],
+    field: str,
+    kind: pa.DataType,
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Of the rows of ``chunks`` with ``lo <= time <= hi`` and, for each tag in ``values``,
+    one of its values: the times and the values of ``field`` (of type ``kind``, a number of
+    64 bits), per chunk holding the field, as numpy (``influxql.lean``). ``None`` where a
+    chunk's field holds a null or another type."""
+    out = []
+    for chunk in chunks:
+        if chunk.max_ns < lo or chunk.min_ns > hi:
+            continue
+        bits = chunk.numbers(field, kind)
+        if bits is None:
+            if chunk.batch.schema.get_field_index(field) >= 0:
+                return None
+            continue  # (no point of the field here)
+        if values:
+            rows: np.ndarray | slice = _rows_of(chunk, values, lo, hi)
+        elif chunk.min_ns < lo or chunk.max_ns > hi:
+            rows = np.flatnonzero(within(chunk.times(), lo, hi))
+        else:
+            rows = slice(None)
+        out.append((chunk.times()[rows], bits[rows].view(kind.to_pandas_dtype())))
+    return out
 
 
 def _rows_of(

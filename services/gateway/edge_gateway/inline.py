@@ -227,6 +227,16 @@ class _Reader(QueryWorker):
             raise OverBudget("rows only the persister has", lasting=False)
         return local
 
+    def _points(
+        self, db: str, name: str, lo: int, hi: int, values: dict[str, list[str]], field: str
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        # (the indexes of large chunks are made by the reading thread, as for any fetch)
+        try:
+            self._bounded(db, [{"name": name, "values": values, "min_ns": lo, "max_ns": hi}])
+        except Stale:
+            return None
+        return super()._points(db, name, lo, hi, values, field)
+
     def _bounded(self, db: str, wanted: list[dict[str, Any]]) -> None:
         """What a fetch makes of the buffered rows before its rows are counted, bounded:
         a large chunk's index by a tag's value, and its picks (first()/last(), a SHOW's

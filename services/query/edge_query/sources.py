@@ -29,6 +29,7 @@ from edge_common.merge import (
     overlaps,
     time_mask,
     time_values,
+    within,
 )
 from edge_common.objectstore import FileObjectStore, ObjectStore
 from edge_common.picks import Pick, SeriesHasher, picked_rows
@@ -245,6 +246,39 @@ class ParquetSource:
         if values or masks:  # few rows may point into a large dictionary: only theirs
             batch = compact(batch)
         return pa.Table.from_batches([batch], target)
+
+    def points(
+        self,
+        key: str,
+        lo: int,
+        hi: int,
+        values: dict[str, list[str]],
+        field: str,
+        kind: pa.DataType,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``read``'s rows of one file as ``influxql.lean`` takes them: the times and the
+        values of ``field`` (a number of type ``kind``), as numpy; ``None`` where the
+        field holds a null or another type."""
+        path = functools.partial(self._local, key)
+        batch = self.columns.batch(key, path, sorted({TIME_COLUMN, field, *values}))
+        held = batch.schema.names
+        if field not in held or any(tag not in held for tag in values):
+            # (null in every row of this file: no point)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=kind.to_pandas_dtype())
+        column = batch.column(field)
+        if column.null_count or column.type != kind:
+            return None
+        times = time_values(batch.column(TIME_COLUMN))
+        rows: np.ndarray | None = None
+        for tag, allowed in values.items():
+            these = self.columns.rows_with(key, path, tag, allowed, times, lo, hi)
+            rows = these if rows is None else np.intersect1d(rows, these)
+        if rows is None:
+            rows = np.flatnonzero(within(times, lo, hi))
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # (a series' run: a view)
+            run = slice(int(rows[0]), int(rows[-1]) + 1)
+            return times[run], np.asarray(column)[run]
+        return times[rows], np.asarray(column)[rows]
 
 
 def _whole(span: tuple[int, int] | None, lo: int | None, hi: int | None) -> bool:

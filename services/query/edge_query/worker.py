@@ -11,10 +11,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import zmq
 from datafusion import SessionContext
 
+from edge_common.chunks import points_within, time_span
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
 from edge_common.fetch import fetch_table, overlapping
 from edge_common.merge import conform, overlaps
@@ -493,6 +495,7 @@ class QueryWorker:
             who=str(header.get("who") or "this token"),
             user=header.get("user"),
             span=self._span,
+            points=self._points,
         )
         self._fetched_at = []
         text = str(header["q"])
@@ -622,6 +625,49 @@ class QueryWorker:
         if not reply["tables"] or table is None:  # dropped since: no rows
             return pa.table({TIME_COLUMN: pa.array([], pa.timestamp("ns"))})
         return self._assemble(table, need, reply["tables"][0], parts[:2])
+
+    def _points(
+        self, db: str, name: str, lo: int, hi: int, values: dict[str, list[str]], field: str
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``influxql.lean``'s points of one field (its ``Points``), read from the shared
+        buffer and the files as numpy; ``None`` where the general fetch must read them:
+        nothing shared, our catalog not the one shared, repeats not merged yet, sources
+        holding versions of the same rows (their times overlap), nulls."""
+        shared = self.shared.state() if self.shared is not None else None
+        if shared is None or self.shared is None or not self.current(shared):
+            return None
+        schema = self.catalog.databases.get(db)
+        table = None if schema is None else schema.tables.get(name)
+        kind = None if table is None else table.columns.get(field)
+        if table is None or kind is None:
+            return None
+        try:
+            buf = self.shared.table(shared, db, name)
+            files = overlapping(self.shared.files(shared, db, name), lo, hi)
+        except (LookupError, Stale):  # (replaced meanwhile: the general fetch reads again)
+            return None
+        sets = [] if buf is None else [buf.frozen, buf.live]
+        spans = [(f.min_time_ns, f.max_time_ns) for f in files] + [time_span(c) for c in sets]
+        if overlaps(spans):
+            return None
+        arrow = kind.arrow_type
+        parts = []
+        for f in files:
+            part = self.parquet.points(f.path, lo, hi, values, field, arrow)
+            if part is None:
+                return None
+            parts.append(part)
+        for chunks in sets:
+            taken = points_within(chunks, lo, hi, values, field, arrow)
+            if taken is None:
+                return None
+            parts += taken
+        self._fetched_at.append((shared.boot, shared.catalog))
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=arrow.to_pandas_dtype())
+        return np.concatenate([t for t, _ in parts]), np.concatenate([x for _, x in parts])
 
     def _span(
         self, db: str, name: str, lo: int | None, hi: int | None

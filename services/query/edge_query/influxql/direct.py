@@ -41,6 +41,7 @@ __all__ = [
     "Direct",
     "Resolve",
     "direct",
+    "reduce_groups",
     "regex_resolver",
     "run_starts",
     "selected",
@@ -441,7 +442,7 @@ def _aggregate(d: Direct, data: pa.Table) -> pa.Table | None:
     for i, c in enumerate(d.cols):
         v, held_by = values[c.field or ""]
         n = every_n if isinstance(held_by, slice) else np.bincount(gid[held_by], minlength=size)
-        arr, has, when = _reduce(c, v[held_by], gid[held_by], t[held_by], n, when_needed)
+        arr, has, when = reduce_groups(c, v[held_by], gid[held_by], t[held_by], n, when_needed)
         kind = d.table.columns[c.field or ""]
         # (a value in every group where each holds a row and the field is set in every
         # row; a percentile's rank may fall outside a group's values)
@@ -480,7 +481,7 @@ def _type(func: str, kind: ColumnType) -> pa.DataType:
     return kind.arrow_type
 
 
-def _reduce(
+def reduce_groups(
     col: Column,
     x: np.ndarray,
     gid: np.ndarray,

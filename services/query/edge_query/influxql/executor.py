@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from edge_common.errors import DatabaseNotFound, EdgeError, Forbidden, QueryError
@@ -18,6 +19,7 @@ from edge_query.influxql import ast
 from edge_query.influxql.arity import check_fields
 from edge_query.influxql.explain import explain
 from edge_query.influxql.into import result_of, to_line_protocol
+from edge_query.influxql.lean import Points, lean_select
 from edge_query.influxql.parser import InfluxQLError, dimension_problem, parse
 from edge_query.influxql.policies import (
     change_continuous_query,
@@ -99,6 +101,15 @@ class InfluxQLContext:
     # (database, table, lo, hi) → the first and last time of its sources there and their
     # rows (no row read; None: no source): where a raw LIMIT starts reading (select.Span)
     span: Callable[[str, str, int | None, int | None], tuple[int, int, int] | None] | None = None
+    # (database, then influxql.lean's Points) → the points of one field, as numpy: the
+    # panel's question answered from them (None: only the general way)
+    points: (
+        Callable[
+            [str, str, int, int, dict[str, list[str]], str],
+            tuple[np.ndarray, np.ndarray] | None,
+        ]
+        | None
+    ) = None
 
     def sees(self, db: str) -> bool:
         return self.readable is None or db in self.readable or "*" in self.readable
@@ -317,6 +328,13 @@ def _span_of(ctx: InfluxQLContext, db: str) -> Span | None:
     return None if span is None else lambda name, lo, hi: span(db, name, lo, hi)
 
 
+def _points_of(ctx: InfluxQLContext, db: str) -> Points | None:
+    points = ctx.points
+    if points is None:
+        return None
+    return lambda name, lo, hi, values, field: points(db, name, lo, hi, values, field)
+
+
 def _select(
     stmt: ast.SelectStatement,
     schema: DatabaseSchema,
@@ -327,10 +345,12 @@ def _select(
     span: Span | None = None,
     rows_are_points: bool = False,
     reader: Reader | None = None,
+    points: Points | None = None,
 ) -> list[dict[str, Any]]:
     """A SELECT, over stored tables or over a subquery's answer (``rows_are_points``: see
     ``select.run_select``). ``reader``: where a subquery reads its stored tables (the
-    database its FROM names); without one, where this statement reads."""
+    database its FROM names); without one, where this statement reads. ``points``: the
+    stored points as numpy, for the panel's question (``influxql.lean``)."""
     check_condition(stmt.condition)  # (influxd's order: WHERE, GROUP BY, then the fields)
     stmt = _reduced_time(stmt)
     if (problem := dimension_problem(stmt)) is not None:
@@ -351,6 +371,11 @@ def _select(
             span,
             inner,
         )
+
+    if points is not None:
+        found = lean_select(stmt, schema.tables, now_ns, go_floats, points)
+        if found is not None:
+            return found
 
     def stored(
         sql: str, pick: TablePick | None = None, extra: dict[str, pa.Table] | None = None
@@ -590,6 +615,7 @@ def _run(stmt: ast.Statement, database: str | None, ctx: InfluxQLContext) -> lis
                     fetch,
                     span,
                     reader=_reader(ctx, database),
+                    points=_points_of(ctx, db),
                 )
             except Exception:
                 if ctx.settled is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from edge_common.schema import ColumnType, TableSchema
+from edge_common.schema import TIME_COLUMN, ColumnType, TableSchema
 from edge_query.influxql import ast
 from edge_query.influxql.policies import holding, source_of
 from edge_query.influxql.select import source_tables
@@ -95,11 +95,30 @@ def _recording(ctx: InfluxQLContext, steps: list[_Step], analyze: bool) -> Influ
         names = None if need.columns is None else sorted(need.columns)
         return table.arrow_schema(names).empty_table()
 
+    real_points = ctx.points
+
+    def points(
+        db: str, name: str, lo: int, hi: int, values: dict[str, list[str]], field: str
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """influxql.lean's read of the points: recorded as a read of their columns."""
+        need = TableNeed(name)
+        need.widen([TIME_COLUMN, field], lo, hi, {t: set(v) for t, v in values.items()})
+        step = _Step("read", _need_text(need))
+        if not analyze:
+            steps.append(step)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        started = time.perf_counter_ns()
+        found = None if real_points is None else real_points(db, name, lo, hi, values, field)
+        if found is not None:  # (else the general fetch reads them, and is recorded)
+            step.ns, step.rows = time.perf_counter_ns() - started, len(found[0])
+            steps.append(step)
+        return found
+
     # (planned only, a LIMIT's probes would find no rows: the plan shown is of the whole
     # range; ANALYZE shows each window read)
     span = ctx.span if analyze else None
     return dataclasses.replace(
-        ctx, run_sql=run_sql, fetch=fetch, settled=None, write=None, span=span
+        ctx, run_sql=run_sql, fetch=fetch, settled=None, write=None, span=span, points=points
     )
 
 
