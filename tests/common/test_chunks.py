@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from edge_common.chunks import Chunk, picked_within, read_chunks
+from edge_common.chunks import Chunk, picked_within, points_within, read_chunks
 from edge_common.merge import time_values
 from edge_common.picks import Pick, SeriesHasher, picked_rows
 
@@ -144,3 +144,32 @@ def test_picks_within_a_range_are_those_of_the_rows_there(seed: int) -> None:
     assert sorted(map(repr, got.select(shown).to_pylist())) == sorted(
         map(repr, want.select(shown).to_pylist())
     )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_points_within_are_those_a_filter_finds(seed: int) -> None:
+    # influxql.lean's read: one field's times and values, in any order, of the rows in a
+    # time range with the tag values asked; None where the field holds a null
+    rnd = random.Random(seed)
+    chunks = [_chunk(rnd, k * 40, 90, False, rnd.random() < 0.5, shuffled=True) for k in range(4)]
+    whole = pa.Table.from_batches([c.batch for c in chunks])
+    t = time_values(whole.column("time"))
+    for field, kind in (("usage", pa.float64()), ("n", pa.int64()), ("u", pa.uint64())):
+        for _ in range(10):
+            lo, hi = sorted(rnd.randrange(-10, 200) for _ in range(2))
+            values = rnd.choice([{}, {"host": ["h1"]}, {"host": ["h2", "h4"], "dc": ["d1"]}])
+            keep = (t >= lo) & (t <= hi)
+            for tag, allowed in values.items():
+                keep &= np.isin(np.asarray(whole.column(tag).cast(pa.string())), allowed)
+            parts = points_within(chunks, lo, hi, values, field, kind)
+            assert parts is not None
+            at = [a for a, _ in parts] or [np.zeros(0, np.int64)]
+            of = [b for _, b in parts] or [np.zeros(0)]
+            found = sorted(
+                zip(np.concatenate(at).tolist(), np.concatenate(of).tolist(), strict=True)
+            )
+            x = np.asarray(whole.column(field))
+            assert found == sorted(zip(t[keep].tolist(), x[keep].tolist(), strict=True))
+    nulls = [_chunk(rnd, 0, 50, True, True)]
+    assert points_within(nulls, 0, 100, {}, "usage", pa.float64()) is None
+    assert points_within(nulls, 0, 100, {}, "absent", pa.float64()) == []  # (no point)

@@ -45,6 +45,8 @@ def test_a_values_rows_in_a_time_range(seed: int) -> None:
         found = index.rows_between([v], times, lo, hi)
         assert found is not None
         assert found.tolist() == _rows_by_mask(values, times, v, lo, hi)
+        anyhow = index.rows_between([v], times, lo, hi, in_row_order=False)
+        assert anyhow is not None and sorted(anyhow.tolist()) == found.tolist()
         assert index.rows([v]).tolist() == _rows_by_mask(values, times, v, None, None)
     both = index.rows(["a", "b"]).tolist()
     assert both == [i for i, w in enumerate(values) if w in ("a", "b")]

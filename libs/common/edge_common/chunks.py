@@ -242,7 +242,7 @@ def points_within(
                 return None
             continue  # (no point of the field here)
         if values:
-            rows: np.ndarray | slice = _rows_of(chunk, values, lo, hi)
+            rows: np.ndarray | slice = _rows_of(chunk, values, lo, hi, in_row_order=False)
         elif chunk.min_ns < lo or chunk.max_ns > hi:
             rows = np.flatnonzero(within(chunk.times(), lo, hi))
         else:
@@ -252,16 +252,22 @@ def points_within(
 
 
 def _rows_of(
-    chunk: Chunk, values: dict[str, list[str]], min_ns: int | None, max_ns: int | None
+    chunk: Chunk,
+    values: dict[str, list[str]],
+    min_ns: int | None,
+    max_ns: int | None,
+    in_row_order: bool = True,
 ) -> np.ndarray:
     """Positions of a chunk's rows with, for each tag in ``values``, one of its values, and
-    ``min_ns <= time <= max_ns``."""
+    ``min_ns <= time <= max_ns``; in row order, or (``in_row_order`` False) where that
+    costs a sort, in any order."""
     cut = (min_ns is not None and chunk.min_ns < min_ns) or (
         max_ns is not None and chunk.max_ns > max_ns
     )
     if cut and len(values) == 1:
         ((tag, allowed),) = values.items()
-        found = chunk.index(tag).rows_between(allowed, chunk.times(), min_ns, max_ns)
+        index = chunk.index(tag)
+        found = index.rows_between(allowed, chunk.times(), min_ns, max_ns, in_row_order)
         if found is not None:
             return found
     rows = chunk.rows_of_values(values)

@@ -72,14 +72,19 @@ class TagIndex:
         return self.order.nbytes + self.bounds.nbytes + 100 * len(self.position) + held
 
     def rows_between(
-        self, allowed: list[str] | set[str], times: np.ndarray, lo: int | None, hi: int | None
+        self,
+        allowed: list[str] | set[str],
+        times: np.ndarray,
+        lo: int | None,
+        hi: int | None,
+        in_row_order: bool = True,
     ) -> np.ndarray | None:
-        """Positions, in row order, of the rows holding the one value in ``allowed`` with
-        ``lo <= time <= hi`` (``times``: each row's, as the index was made with), by a
-        binary search over that value's times; ``None`` where that cannot be: made without
-        times, or several values. A buffer chunk holds its rows as written, many series
-        mixed: masking one host's 700 rows of a chunk by time was ~15 µs of a one-host
-        hour's ~300."""
+        """Positions, in row order (else in time order), of the rows holding the one value
+        in ``allowed`` with ``lo <= time <= hi`` (``times``: each row's, as the index was
+        made with), by a binary search over that value's times; ``None`` where that cannot
+        be: made without times, or several values. A buffer chunk holds its rows as
+        written, many series mixed: masking one host's 700 rows of a chunk by time was
+        ~15 µs of a one-host hour's ~300."""
         if self.ordered is None or len(allowed) != 1:
             return None
         k = self.position.get(next(iter(allowed)))
@@ -92,7 +97,7 @@ class TagIndex:
         first = 0 if lo is None else bisect.bisect_left(rows, lo, key=at)
         last = len(rows) if hi is None else bisect.bisect_right(rows, hi, first, key=at)
         rows = rows[first : max(last, first)]
-        return rows if self.ordered[k] else np.sort(rows)
+        return rows if self.ordered[k] or not in_row_order else np.sort(rows)
 
     def rows(self, allowed: list[str] | set[str]) -> np.ndarray:
         """Positions of the rows holding one of ``allowed``, in row order."""
