@@ -675,6 +675,21 @@ QUERIES = [
     "SELECT kaufmans_adaptive_moving_average(max(a), 5), max(a) * 2 + count(a) FROM sparse "
     "WHERE time >= 1451606400000ms AND time <= 1451607000000ms GROUP BY time(2m) fill(7) "
     "LIMIT 2",
+    # fill(<float>) in a column of integers (a count(), an aggregate of an integer field):
+    # truncated toward zero, as influxd's integer iterators take it, also in arithmetic
+    # (the first is answered from the points: influxql.lean)
+    "SELECT max(free) FROM mem WHERE host = 'h1' AND time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T01:30:00Z' GROUP BY time(10m) fill(2.5)",
+    "SELECT count(free) + 1 FROM mem WHERE host = 'h1' AND time >= '2016-01-01T00:00:00Z' "
+    "AND time < '2016-01-01T01:30:00Z' GROUP BY time(10m) fill(-1.5)",
+    "SELECT sum(free), count(used_pct) FROM mem WHERE host = 'h1' AND "
+    "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:30:00Z' GROUP BY time(10m) "
+    "fill(-1.5)",
+    "SELECT max(free) * 2, mean(free) FROM mem WHERE host = 'h1' AND "
+    "time >= '2016-01-01T00:00:00Z' AND time < '2016-01-01T01:30:00Z' GROUP BY time(10m) "
+    "fill(2.5)",
+    "SELECT count(free) FROM mem WHERE time >= '2016-01-01T00:00:00Z' AND "
+    "time < '2016-01-01T01:30:00Z' GROUP BY time(10m), host fill(-1.5)",
     "SELECT percentile(usage_system, 90) FROM cpu",  # equal values: the time Go's sort picks
     "SELECT exp(usage_user) FROM cpu WHERE host = 'h2' LIMIT 3",
     # type casts, GROUP BY * over several measurements, a missing tag's series first, the

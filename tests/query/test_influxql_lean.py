@@ -79,6 +79,9 @@ LEAN = [
     f"SELECT first(f) FROM cpu WHERE host =~ /^(a|b)$/ AND {RANGE} GROUP BY time(10m)",
     f"SELECT last(i) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(3m) fill(null)",
     f"SELECT mean(i) FROM cpu WHERE host = 'b' AND {RANGE} GROUP BY time(1m)",
+    # fill(<float>) of integers: truncated (influxd's integer iterators)
+    f"SELECT max(i) FROM cpu WHERE host = 'b' AND {RANGE} GROUP BY time(1m) fill(2.5)",
+    f"SELECT count(f) FROM cpu WHERE host = 'd' AND {RANGE} GROUP BY time(1m) fill(-1.5)",
     f"SELECT max(u) FROM cpu WHERE host = 'a' AND {RANGE} GROUP BY time(1h, -10m)",
     # a lower bound inside an interval, one before the points, none above (now() then)
     "SELECT max(f) FROM cpu WHERE host = 'a' AND time >= '2016-01-01T00:00:30Z' AND "

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from edge_common.errors import QueryError
+from edge_common.schema import ColumnType, TableSchema
 from edge_query.budget import spend
 from edge_query.influxql import ast
 from edge_query.influxql.arith import evaluate
@@ -28,6 +29,7 @@ __all__ = [
     "integer_column",
     "linear",
     "null_only_without_points",
+    "typed_fill",
 ]
 
 Series = dict[str, Any]
@@ -84,7 +86,7 @@ def fill(
         if j in blanks:
             return blanks[j]
         if mode == "value":
-            return stmt.fill_value
+            return typed_fill(stmt.fill_value, bool(ints and ints[j]))
         return 0 if counts[j] and mode == "null" else None
 
     def empty(t: int, prev: list[Any] | None) -> list[Any]:
@@ -138,9 +140,9 @@ def fill(
         if desc:
             out.reverse()
     if pointless:
-        value = stmt.fill_value if mode == "value" else None
-        for r in out:
-            for j in pointless:
+        for j in pointless:
+            value = typed_fill(stmt.fill_value, bool(ints and ints[j])) if mode == "value" else None
+            for r in out:
                 r[j + 1] = value
     if mode == "linear":
         out = go_whole(linear(out, desc, ints))
@@ -214,15 +216,44 @@ def go_whole(rows: list[list[Any]]) -> list[list[Any]]:
     return rows
 
 
-def blanks_of(cols: list[Column], stmt: ast.SelectStatement) -> dict[int, Any]:
+def typed_fill(value: Any, integer: bool) -> Any:
+    """fill(<number>)'s value in a column of integers (a count(), an aggregate of an
+    integer field that keeps its type), as influxd's integer iterators take it: a float
+    truncated toward zero, as Go's ``int64(v)`` (fill(-1.5) of a count() is -1)."""
+    return int(value) if integer and isinstance(value, float) else value
+
+
+# aggregates whose answer over integers is an integer (mean(), median(), stddev() and
+# integral() are floats)
+_KEEP_INTEGERS = frozenset(
+    ("sum", "min", "max", "first", "last", "spread", "mode", "percentile", "sample")
+)
+
+
+def blanks_of(
+    cols: list[Column], stmt: ast.SelectStatement, table: TableSchema | None = None
+) -> dict[int, Any]:
     """For each column of arithmetic over aggregates, what its empty cell becomes under
-    fill(null) or fill(<number>): 1.x fills each call (a count() with 0 under fill(null)),
-    then does the arithmetic (``count(x) + 1024`` of an empty interval is 1024)."""
+    fill(null) or fill(<number>): 1.x fills each call (a count() with 0 under fill(null);
+    a call of integers with fill(<number>)'s value as an integer: ``typed_fill``), then does
+    the arithmetic (``count(x) + 1024`` of an empty interval is 1024). ``table``: where
+    the calls' fields' types are found."""
     fill = stmt.fill_value
+
+    def integer(call: ast.Call) -> bool:
+        if call.name == "count":
+            return True
+        arg = call.args[0] if call.args else None
+        return (
+            table is not None
+            and call.name in _KEEP_INTEGERS
+            and isinstance(arg, ast.VarRef)
+            and table.columns.get(arg.name) in (ColumnType.INTEGER, ColumnType.UINTEGER)
+        )
 
     def filled(call: ast.Call) -> Any:
         if fill is not None:
-            return fill
+            return typed_fill(fill, integer(call))
         return 0 if call.name == "count" else None
 
     return {j: evaluate(c.expr, filled) for j, c in enumerate(cols) if c.expr is not None}

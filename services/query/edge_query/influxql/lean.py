@@ -37,6 +37,7 @@ from edge_query.budget import SERIES_ROWS, spend
 from edge_query.influxql import ast
 from edge_query.influxql.columns import Column
 from edge_query.influxql.direct import reduce_groups, tag_equalities
+from edge_query.influxql.fill import typed_fill
 from edge_query.influxql.select import Series, interval_of
 from edge_query.influxql.text import GO_WHOLE, go_integer
 from edge_query.influxql.translate import split_condition
@@ -110,7 +111,7 @@ def lean_select(
     else:
         # an interval without a point: fill(<number>)'s value; under fill(null), count()'s
         # 0 (its cell already), any other null
-        blank = stmt.fill_value if mode == "value" else None
+        blank = typed_fill(stmt.fill_value, reduced.dtype.kind in "iu") if mode == "value" else None
         if func == "count" and mode == "null":
             rows = [[s, v] for s, v in zip(times, cells, strict=True)]
         else:

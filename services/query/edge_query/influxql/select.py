@@ -540,7 +540,7 @@ def _select_one(
         # (1.x adds no intervals to integral()'s, but fills its cells as any column's)
         add = any(c.func != "integral" for c in cols)
         calls = [null_only_without_points(c) for c in cols]
-        blanks = blanks_of(cols, stmt)
+        blanks = blanks_of(cols, stmt, table)
         ints = [integer_column(result, c.name) for c in cols]
         keep = hi if not transforms else None  # (a transformation reads rows before)
         series = [
@@ -567,7 +567,7 @@ def _select_one(
             # each call, then the arithmetic, as its own empty intervals are filled)
             fills = [value] * len(transforms)
             if value is not None and interval is not None:
-                blank = blanks_of(cols, stmt)
+                blank = blanks_of(cols, stmt, table)
                 fills = [blank.get(j, value) for j in range(len(transforms))]
             s["values"] = _transformed(
                 transforms, rows, shown, lo, hi, fills, every, desc, previous
