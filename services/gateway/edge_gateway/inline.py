@@ -227,15 +227,19 @@ class _Reader(QueryWorker):
             raise OverBudget("rows only the persister has", lasting=False)
         return local
 
-    def _points(
-        self, db: str, name: str, lo: int, hi: int, values: dict[str, list[str]], field: str
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        # (the indexes of large chunks are made by the reading thread, as for any fetch)
-        try:
-            self._bounded(db, [{"name": name, "values": values, "min_ns": lo, "max_ns": hi}])
-        except Stale:
-            return None
-        return super()._points(db, name, lo, hi, values, field)
+    def _indexed(self, chunks: list[Chunk], tags: list[str]) -> None:
+        """A large chunk's index by a tag's value is made by the reading thread, all of
+        them at once (a query at a time took one each), meanwhile the workers answer."""
+        unindexed = [
+            (chunk, tag)
+            for chunk in chunks
+            for tag in tags
+            if tag not in chunk.by_tag and chunk.batch.num_rows > _INDEXED_HERE
+        ]
+        for chunk, tag in unindexed:
+            self.warm((id(chunk), tag), functools.partial(chunk.index, tag))
+        if unindexed:
+            raise OverBudget("buffered rows not indexed yet", lasting=False)
 
     def _bounded(self, db: str, wanted: list[dict[str, Any]]) -> None:
         """What a fetch makes of the buffered rows before its rows are counted, bounded:
@@ -268,16 +272,7 @@ class _Reader(QueryWorker):
                     for c in chunks
                     if (lo is None or c.max_ns >= lo) and (hi is None or c.min_ns <= hi)
                 ]
-                unindexed = [
-                    (chunk, tag)
-                    for chunk in inside
-                    for tag in tags
-                    if tag not in chunk.by_tag and chunk.batch.num_rows > _INDEXED_HERE
-                ]
-                for chunk, tag in unindexed:  # (all at once: a query at a time took one each)
-                    self.warm((id(chunk), tag), functools.partial(chunk.index, tag))
-                if unindexed:
-                    raise OverBudget("buffered rows not indexed yet", lasting=False)
+                self._indexed(inside, tags)
                 if pick is not None and chunks:
                     _picks_bounded(held, chunks, inside, table, pick, req, self.warm)
 

@@ -260,17 +260,15 @@ class ParquetSource:
         values of ``field`` (a number of type ``kind``), as numpy; ``None`` where the
         field holds a null or another type."""
         path = functools.partial(self._local, key)
-        batch = self.columns.batch(key, path, sorted({TIME_COLUMN, field, *values}))
-        held = batch.schema.names
-        if field not in held or any(tag not in held for tag in values):
-            # (null in every row of this file: no point)
+        batch = self.columns.batch(key, path, sorted({TIME_COLUMN, field}))
+        if field not in batch.schema.names:  # (null in every row of this file: no point)
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=kind.to_pandas_dtype())
         column = batch.column(field)
         if column.null_count or column.type != kind:
             return None
         times = time_values(batch.column(TIME_COLUMN))
         rows: np.ndarray | None = None
-        for tag, allowed in values.items():
+        for tag, allowed in values.items():  # (a tag the file lacks: none of its rows)
             these = self.columns.rows_with(key, path, tag, allowed, times, lo, hi)
             rows = these if rows is None else np.intersect1d(rows, these)
         if rows is None:

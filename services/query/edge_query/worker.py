@@ -16,7 +16,7 @@ import pyarrow as pa
 import zmq
 from datafusion import SessionContext
 
-from edge_common.chunks import points_within, time_span
+from edge_common.chunks import Chunk, points_within, time_span
 from edge_common.errors import DatabaseNotFound, EdgeError, QueryError, Unavailable, from_wire
 from edge_common.fetch import fetch_table, overlapping
 from edge_common.merge import conform, overlaps
@@ -658,6 +658,7 @@ class QueryWorker:
                 return None
             parts.append(part)
         for chunks in sets:
+            self._indexed([c for c in chunks if c.max_ns >= lo and c.min_ns <= hi], [*values])
             taken = points_within(chunks, lo, hi, values, field, arrow)
             if taken is None:
                 return None
@@ -668,6 +669,10 @@ class QueryWorker:
         if not parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=arrow.to_pandas_dtype())
         return np.concatenate([t for t, _ in parts]), np.concatenate([x for _, x in parts])
+
+    def _indexed(self, chunks: list[Chunk], tags: list[str]) -> None:
+        """Before ``chunks`` are read by ``tags``' values: their indexes are made on first
+        use, here as they are read (the gateway's reader has them made elsewhere)."""
 
     def _span(
         self, db: str, name: str, lo: int | None, hi: int | None
