@@ -118,3 +118,29 @@ def test_holds_and_indexed_tell_what_would_be_read(tmp_path: Path) -> None:
     read = len(opened)
     cache.batch("a", local, ["time", "host"])
     assert len(opened) == read  # held, as holds() told
+
+
+def test_numbers_are_views_of_the_columns_kept_with_them(tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "time": pa.array([5, 6, 7], pa.timestamp("ns")),
+                "v": [1.5, 2.5, 3.5],
+                "gaps": pa.array([1, None, 3], pa.int64()),
+                "s": ["x", "y", "z"],
+            }
+        ),
+        path,
+    )
+    cache = ColumnCache(1 << 20)
+    found = cache.numbers("a", lambda: path, ["time", "v", "gaps", "s", "absent"])
+    assert list(found) == ["time", "v", "gaps", "s"]  # (a column the file lacks: left out)
+    assert found["time"].dtype == np.int64 and found["time"].tolist() == [5, 6, 7]
+    assert found["v"].tolist() == [1.5, 2.5, 3.5]
+    assert found["gaps"] is None and found["s"] is None  # a null, no number
+    again = cache.numbers("a", lambda: path, ["v"])
+    assert again["v"] is found["v"]  # kept
+    cache.limit = 0
+    cache.batch("b", lambda: path, ["v"])  # (nothing fits: every column and view let go)
+    assert not cache._views

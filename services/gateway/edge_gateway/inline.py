@@ -110,12 +110,12 @@ class _Held(ColumnCache):
         self.warm = warm
         self.loop_thread = threading.get_ident()  # (made on the event loop's thread)
 
-    def batch(self, key: str, path: Callable[[], Path], wanted: list[str]) -> pa.RecordBatch:
+    def arrays(self, key: str, path: Callable[[], Path], wanted: list[str]) -> dict[str, pa.Array]:
         if threading.get_ident() == self.loop_thread and not self.holds(key, wanted):
-            read = super().batch
+            read = super().arrays
             self.warm((key, *wanted), lambda: read(key, path, wanted))
             raise OverBudget("columns not read yet", lasting=False)
-        return super().batch(key, path, wanted)
+        return super().arrays(key, path, wanted)
 
     def rows_with(
         self,

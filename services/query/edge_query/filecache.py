@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,11 +34,44 @@ class ColumnCache:
         # (file, column) → the column; (file, column, "index") → its rows by value
         self._columns: OrderedDict[tuple[str, ...], pa.Array | TagIndex] = OrderedDict()
         self._names: OrderedDict[str, list[str]] = OrderedDict()
+        # (file, column) → its values as numpy, or False: nulls or no number (numbers())
+        self._views: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
 
     def batch(self, key: str, path: Callable[[], Path], wanted: list[str]) -> pa.RecordBatch:
         """The columns of ``wanted`` that file ``key`` holds, as one batch (``path`` gives
         the local file, called only when something must be read)."""
+        found = self.arrays(key, path, wanted)
+        return pa.RecordBatch.from_arrays(list(found.values()), names=list(found))
+
+    def numbers(self, key: str, path: Callable[[], Path], wanted: list[str]) -> dict[str, Any]:
+        """Of the columns of ``wanted`` that file ``key`` holds: each as numpy (a view of
+        its values, kept with it; a time as int64), or None where it holds a null or no
+        number. (influxql.lean reads a series' points so: its batch, the time column's view
+        and the field's made anew each time were ~6 µs of ~12.)"""
+        found: dict[str, Any] = {}
+        for name, column in self.arrays(key, path, wanted).items():
+            view = self._views.get((key, name))
+            if view is None:
+                kind = column.type
+                if column.null_count or not (
+                    pa.types.is_integer(kind)
+                    or pa.types.is_floating(kind)
+                    or pa.types.is_timestamp(kind)
+                ):
+                    view = False
+                else:
+                    view = np.asarray(
+                        column.view(pa.int64()) if pa.types.is_timestamp(kind) else column
+                    )
+                with self._lock:
+                    if (key, name) in self._columns:  # (kept as long as its column)
+                        self._views[(key, name)] = view
+            found[name] = None if view is False else view
+        return found
+
+    def arrays(self, key: str, path: Callable[[], Path], wanted: list[str]) -> dict[str, pa.Array]:
+        """``batch``'s columns by name, in the order of ``wanted``."""
         names = self._file_names(key, path)
         wanted = [c for c in wanted if c in names]
         found: dict[str, pa.Array] = {}
@@ -56,7 +90,7 @@ class ColumnCache:
             found.update(read)
             for c, column in read.items():
                 self._keep((key, c), column)
-        return pa.RecordBatch.from_arrays([found[c] for c in wanted], names=wanted)
+        return {c: found[c] for c in wanted}
 
     def holds(self, key: str, wanted: list[str]) -> bool:
         """Whether ``batch(key, …, wanted)`` would read nothing from the file."""
@@ -112,8 +146,9 @@ class ColumnCache:
                 self._columns[what] = item
                 self.used += item.nbytes
             while self.used > self.limit and self._columns:
-                _, gone = self._columns.popitem(last=False)
+                what, gone = self._columns.popitem(last=False)
                 self.used -= gone.nbytes
+                self._views.pop(what, None)
 
     def _file_names(self, key: str, path: Callable[[], Path]) -> list[str]:
         with self._lock:

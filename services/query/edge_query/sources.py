@@ -260,13 +260,12 @@ class ParquetSource:
         values of ``field`` (a number of type ``kind``), as numpy; ``None`` where the
         field holds a null or another type."""
         path = functools.partial(self._local, key)
-        batch = self.columns.batch(key, path, sorted({TIME_COLUMN, field}))
-        if field not in batch.schema.names:  # (null in every row of this file: no point)
+        held = self.columns.numbers(key, path, [TIME_COLUMN, field])
+        if field not in held:  # (null in every row of this file: no point)
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=kind.to_pandas_dtype())
-        column = batch.column(field)
-        if column.null_count or column.type != kind:
+        times, x = held.get(TIME_COLUMN), held[field]
+        if times is None or x is None or x.dtype != kind.to_pandas_dtype():
             return None
-        times = time_values(batch.column(TIME_COLUMN))
         rows: np.ndarray | None = None
         for tag, allowed in values.items():  # (a tag the file lacks: none of its rows)
             these = self.columns.rows_with(key, path, tag, allowed, times, lo, hi)
@@ -275,8 +274,8 @@ class ParquetSource:
             rows = np.flatnonzero(within(times, lo, hi))
         if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # (a series' run: a view)
             run = slice(int(rows[0]), int(rows[-1]) + 1)
-            return times[run], np.asarray(column)[run]
-        return times[rows], np.asarray(column)[rows]
+            return times[run], x[run]
+        return times[rows], x[rows]
 
 
 def _whole(span: tuple[int, int] | None, lo: int | None, hi: int | None) -> bool:
