@@ -9,7 +9,7 @@ gives their positions directly: one host's hour of 50,000 in a 1 M-row file, 15 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -20,15 +20,17 @@ __all__ = ["TagIndex"]
 @dataclass(slots=True)
 class TagIndex:
     position: dict[str, int]  # value → its place in the dictionary
-    # row numbers, grouped by dictionary place; within a place in row order, or when made
-    # with the rows' times in time order (rows_between), equal times in row order
-    order: np.ndarray
+    order: np.ndarray  # row numbers, grouped by dictionary place (row order within)
     bounds: np.ndarray  # rows of place k: order[bounds[k]:bounds[k + 1]]
     # made with the rows' times (``of(…, times)``): per place, whether its rows' times never
-    # go back, so that its rows in time order are in row order too. The times themselves
-    # are not kept (the chunk's column is): in order of place they were another 8 bytes a
-    # row, for ~2 µs a query saved
+    # go back (rows_between). The times themselves are not kept (the chunk's column is):
+    # in order of place they were another 8 bytes a row, for ~2 µs a query saved
     ordered: np.ndarray | None = None
+    # of a place whose times go back, its rows in time order, made when first searched
+    # (a buffer chunk written by several connections at once holds each series' rows out
+    # of time order: TSBS loaded by 4, 99 % of its hosts); kept for the places a
+    # dashboard asks about, not all (``_TIMED_PLACES``)
+    timed: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -43,28 +45,19 @@ class TagIndex:
         else:
             values = column.dictionary.to_pylist()
             codes = np.asarray(column.indices.fill_null(len(values)), dtype=np.int64)
-        if times is None:
-            order = np.argsort(codes, kind="stable").astype(np.int32)
-        else:  # (by place, then time: as fast as by place alone, ~3 ms for 70,000 rows)
-            order = np.lexsort((times, codes)).astype(np.int32)
+        order = np.argsort(codes, kind="stable").astype(np.int32)
         bounds = np.searchsorted(codes[order], np.arange(len(values) + 1))
         position = {v: k for k, v in enumerate(values) if v is not None}
         index = cls(position, order, bounds)
         if times is not None:
-            # a place is in row order unless a row number is below the previous one of the
-            # same place (a step back where a place begins is no step back). A buffer
-            # chunk written by several connections at once holds each series' rows out of
-            # time order (TSBS loaded by 4: 99 % of its hosts)
-            back = np.flatnonzero(order[1:] < order[:-1]) + 1
+            grouped = times[order]
+            # a place is in time order unless a row's time is before the previous row's
+            # of the same place (a step back where a place begins is no step back)
+            back = np.flatnonzero(grouped[1:] < grouped[:-1]) + 1
             place = np.searchsorted(bounds, back, side="right") - 1
             index.ordered = np.ones(len(bounds), dtype=bool)
             index.ordered[place[back != bounds[place]]] = False
         return index
-
-    def _place(self, k: int) -> np.ndarray:
-        """The row numbers of place ``k``, in row order."""
-        rows = self.order[self.bounds[k] : self.bounds[k + 1]]
-        return rows if self.ordered is None or self.ordered[k] else np.sort(rows)
 
     @property
     def nbytes(self) -> int:
@@ -79,18 +72,25 @@ class TagIndex:
         hi: int | None,
         in_row_order: bool = True,
     ) -> np.ndarray | None:
-        """Positions, in row order (else in time order), of the rows holding the one value
-        in ``allowed`` with ``lo <= time <= hi`` (``times``: each row's, as the index was
-        made with), by a binary search over that value's times; ``None`` where that cannot
-        be: made without times, or several values. A buffer chunk holds its rows as
-        written, many series mixed: masking one host's 700 rows of a chunk by time was
-        ~15 µs of a one-host hour's ~300."""
+        """Positions, in row order (or, ``in_row_order`` False, in any), of the rows holding
+        the one value in ``allowed`` with ``lo <= time <= hi`` (``times``: each row's, as
+        the index was made with), by a binary search over that value's times; ``None``
+        where that cannot be: made without times, or several values. A buffer chunk holds
+        its rows as written, many series mixed: masking one host's 700 rows of a chunk by
+        time was ~15 µs of a one-host hour's ~300."""
         if self.ordered is None or len(allowed) != 1:
             return None
         k = self.position.get(next(iter(allowed)))
         if k is None:
             return self.order[:0]
-        rows = self.order[self.bounds[k] : self.bounds[k + 1]]  # (in time order)
+        rows = self.order[self.bounds[k] : self.bounds[k + 1]]
+        if not self.ordered[k]:
+            timed = self.timed.get(k)
+            if timed is None:
+                if len(self.timed) >= _TIMED_PLACES:
+                    self.timed.clear()
+                timed = self.timed[k] = rows[np.argsort(times[rows], kind="stable")]
+            rows = timed
         # a search reading ~20 of the value's times, not all of them gathered first (700
         # rows scattered over a 70,000-row chunk: ~8 µs of cache misses)
         at = times.item
@@ -101,8 +101,13 @@ class TagIndex:
 
     def rows(self, allowed: list[str] | set[str]) -> np.ndarray:
         """Positions of the rows holding one of ``allowed``, in row order."""
-        places = sorted(self.position[v] for v in allowed if v in self.position)
-        if len(places) == 1:
-            return self._place(places[0])
-        parts = [self.order[self.bounds[k] : self.bounds[k + 1]] for k in places]
+        parts = [
+            self.order[self.bounds[k] : self.bounds[k + 1]]
+            for k in sorted(self.position[v] for v in allowed if v in self.position)
+        ]
+        if len(parts) == 1:
+            return parts[0]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+
+
+_TIMED_PLACES = 256  # places kept in time order per index (each ~3 KB: one host's rows)
