@@ -51,7 +51,7 @@ import zmq
 from edge_common.chunks import Chunk, chunk_picks, within_range
 from edge_common.errors import EdgeError
 from edge_common.fetch import request_pick
-from edge_common.merge import time_values, within
+from edge_common.merge import within
 from edge_common.picks import Pick
 from edge_common.schema import TIME_COLUMN, TableSchema
 from edge_common.settings import Settings
@@ -172,8 +172,7 @@ class _HeldFiles(ParquetSource):
                 # hand yet: made by ``warm``, meanwhile a worker answers)
                 rows = None
                 path = functools.partial(self._local, key)
-                times = self.columns.batch(key, path, [TIME_COLUMN]).column(TIME_COLUMN)
-                at = time_values(times)
+                at = self.columns.numbers(key, path, [TIME_COLUMN])[TIME_COLUMN]
                 for tag, allowed in values.items():
                     these = self.columns.rows_with(key, path, tag, allowed, at, lo, hi)
                     rows = these if rows is None else np.intersect1d(rows, these)

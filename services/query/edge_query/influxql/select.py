@@ -553,6 +553,13 @@ def _select_one(
             fill_pointless(s, cols, stmt)
     if limited:
         lo, hi = 0, None  # (kept already)
+    value, previous = stmt.fill_value, stmt.fill == "previous"
+    # (a transformation's cell joined where its column has none: fill(<number>)'s value; an
+    # expression's as its own empty intervals are filled, each call then the arithmetic)
+    fills = [value] * len(transforms)
+    if transforms and value is not None and interval is not None:
+        blank = blanks_of(cols, stmt, table)
+        fills = [blank.get(j, value) for j in range(len(transforms))]
     for s in series:
         if desc:
             s["values"].reverse()
@@ -562,13 +569,6 @@ def _select_one(
                 kept = exact.get(tuple(s.get("tags", {}).get(g, "") for g in group), {})
                 places = _as_is_places(transforms)
                 rows = [_as_is(kept, r, places) for r in rows]
-            value, previous = stmt.fill_value, stmt.fill == "previous"
-            # (an expression's cell joined where its column has none: fill(<number>) of
-            # each call, then the arithmetic, as its own empty intervals are filled)
-            fills = [value] * len(transforms)
-            if value is not None and interval is not None:
-                blank = blanks_of(cols, stmt, table)
-                fills = [blank.get(j, value) for j in range(len(transforms))]
             s["values"] = _transformed(
                 transforms, rows, shown, lo, hi, fills, every, desc, previous
             )
